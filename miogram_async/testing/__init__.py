@@ -1,0 +1,1 @@
+"""A faithful fake MioGram service for tests, demos and benchmarks."""

@@ -1,0 +1,1 @@
+"""pytest fixtures for testing code that uses miogram-async against the fake service."""
