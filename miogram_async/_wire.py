@@ -1,0 +1,469 @@
+"""
+The wire format: the form body that goes out and the JSON envelope that comes back.
+
+Pure functions, no I/O. ``encode_form`` is the only function here that ever sees the secret;
+nothing else takes it, formats it or logs it. Wire names (``Result``, ``Status``, ``Phone``...) live
+here and in `_models`; the rest of the package speaks Python names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import types
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final
+from urllib.parse import quote, urlencode
+
+import attrs
+
+from ._errors import APIResponseError, error_for_code
+
+__all__ = [
+    "FORM_HEADERS",
+    "Reply",
+    "as_bool",
+    "as_flag",
+    "as_json",
+    "as_mass_map",
+    "as_report_list",
+    "as_str",
+    "as_str_list",
+    "decode_reply",
+    "encode_form",
+    "excerpt",
+    "parse_bool",
+]
+
+FORM_HEADERS: Final[Mapping[str, str]] = types.MappingProxyType(
+    {"Content-Type": "application/x-www-form-urlencoded", "Accept-Charset": "UTF-8"}
+)
+"""Headers every request carries (API.md section 1, A29)."""
+
+# Python element names -> wire names, in the order they are written to the body.
+_ELEMENTS: Final[Mapping[str, str]] = types.MappingProxyType(
+    {"phone": "Phone", "message": "Message", "misc": "Misc", "data": "Data"}
+)
+
+_EXCERPT_CHARS: Final = 200
+
+# The reply of this action carries the new secret: never quote it in an error.
+_SECRET_BEARING_FUNCS: Final = frozenset({"APIChangeSecret"})
+
+_ERROR_PREFIX: Final = re.compile(r"^\s*Error\s*(\d+)\s*:\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+
+# Message texts of API.md section 7 and their variants seen in public server code (E5, E6),
+# lower-cased, trailing '*' stripped, inner whitespace collapsed to one space.
+_TEXT_CODES: Final[Mapping[str, int]] = types.MappingProxyType(
+    {
+        "empty secret": 800,
+        "invalid secret": 801,
+        # Shared with 814 (D12); text alone means the front script's 802 (A1).
+        "invalid ip address": 802,
+        "bad request": 812,
+        "invalid token": 813,
+        "session blocked": 815,
+        "account not activated": 826,
+        "no robot has been set yet": 827,
+        "no userid": 301,
+        "no user id": 301,
+        "bad request of func": 302,
+        "bad request of functions": 302,
+        "file size is too high": 303,
+        "message length is too high": 304,
+        "message length is high": 304,
+        "photo size is high": 304,
+        "video size is high": 304,
+        "audio size is high": 304,
+        "text size is high": 304,
+        "file size is high": 304,
+        "document size is high": 304,
+        "no credit": 305,
+        "low credit": 306,
+        "number not exist or wrong": 307,
+        "permission denied": 309,
+        "no input": 330,
+        "no valid file": 400,
+        "not valid file": 400,
+        "secret changed": 407,
+        "allow ip sets": 409,
+        "no data": 111,
+        "no response from server": 999,
+        "whatsapp not supported": 101,
+    }
+)
+
+_SUCCESS_STATUSES: Final = frozenset({"success", "checking", "sent", "fail"})
+
+_TRUE_TEXTS: Final = frozenset({"true", "1"})
+_FALSE_TEXTS: Final = frozenset({"false", "0"})
+
+
+def encode_form(
+    secret: str, func: str, elements: Mapping[str, str | None], robot: str | None
+) -> bytes:
+    """
+    Build the form-urlencoded request body.
+
+    Order: ``Secret``, ``Func``, then ``Phone``, ``Message``, ``Misc``, ``Data`` (whichever are
+    given), then ``Robot`` when *robot* is a non-empty string. Values are percent-encoded UTF-8 (a
+    ``+`` in a phone becomes ``%2B``).
+
+    Args:
+        secret: the account's secret key.
+        func: the action name, e.g. ``SendMessage``.
+        elements: Python names ``phone``, ``message``, ``misc``, ``data`` (or their wire names) to
+            values; ``None`` values are left out.
+        robot: the agent name, or ``None`` / ``""`` for the account's default agent.
+
+    Raises:
+        ValueError: an element name is unknown, or an element, the secret or *func* is empty (the
+            service answers 302 for empty elements, so sending one is a programming error).
+        TypeError: a value is not a string.
+    """
+    if not isinstance(secret, str) or not secret:
+        raise ValueError("the secret must be a non-empty string")
+    if not isinstance(func, str) or not func:
+        raise ValueError("Func must be a non-empty string")
+    wire_values: dict[str, str] = {}
+    for name, value in elements.items():
+        wire_name = _ELEMENTS.get(name) or (name if name in _ELEMENTS.values() else None)
+        if wire_name is None:
+            raise ValueError(f"unknown form element {name!r}; expected one of {sorted(_ELEMENTS)}")
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise TypeError(f"form element {name!r} must be a str, got {type(value).__name__}")
+        if not value:
+            raise ValueError(f"form element {name!r} is empty; leave it out instead")
+        wire_values[wire_name] = value
+    pairs: list[tuple[str, str]] = [("Secret", secret), ("Func", func)]
+    pairs.extend((wire, wire_values[wire]) for wire in _ELEMENTS.values() if wire in wire_values)
+    if robot is not None:
+        if not isinstance(robot, str):
+            raise TypeError(f"Robot must be a str, got {type(robot).__name__}")
+        if robot:
+            pairs.append(("Robot", robot))
+    return urlencode(pairs, quote_via=quote, safe="", encoding="utf-8").encode("ascii")
+
+
+def _repr_reply(reply: Reply) -> str:
+    if reply.func in _SECRET_BEARING_FUNCS:
+        shown = "<hidden>"
+        return (
+            f"Reply(func={reply.func!r}, http_status={reply.http_status!r}, "
+            f"status={reply.status!r}, result={shown}, message={reply.message!r}, "
+            f"code={reply.code!r}, raw={shown})"
+        )
+    return (
+        f"Reply(func={reply.func!r}, http_status={reply.http_status!r}, "
+        f"status={reply.status!r}, result={reply.result!r}, message={reply.message!r}, "
+        f"code={reply.code!r}, raw={reply.raw!r})"
+    )
+
+
+@attrs.frozen(repr=False)
+class Reply:
+    """
+    One decoded reply that was not an error.
+
+    Attributes:
+        func: the action that was called.
+        http_status: the HTTP status of the reply.
+        status: ``Status`` lower-cased, or ``None`` when absent, ``null`` or ``"NULL"``.
+        result: the ``Result`` value as decoded JSON (``None`` when absent; the whole body for a
+            bare JSON array).
+        message: ``Message`` as a string, or ``None``.
+        code: the service code carried by a success reply (407 ``Secret Changed``, 409
+            ``Allow IP Sets``), or ``None``.
+        raw: the decoded JSON body as it came.
+    """
+
+    func: str
+    http_status: int
+    status: str | None
+    result: object
+    message: str | None
+    code: int | None
+    raw: object
+
+    def __repr__(self) -> str:
+        return _repr_reply(self)
+
+
+def excerpt(text: str) -> str:
+    """Collapse whitespace and cut *text* to at most 200 characters, for error messages."""
+    collapsed = " ".join(text.split())
+    if len(collapsed) <= _EXCERPT_CHARS:
+        return collapsed
+    return collapsed[: _EXCERPT_CHARS - 1] + "…"
+
+
+def _safe_excerpt(func: str, text: str) -> str:
+    return "" if func in _SECRET_BEARING_FUNCS else excerpt(text)
+
+
+def _json_excerpt(func: str, value: object) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (ValueError, TypeError, RecursionError):
+        text = repr(value)
+    return _safe_excerpt(func, text)
+
+
+def _parse_code(value: object) -> int | None:
+    """A ``Code`` field as an int: JSON strings and numbers both occur (E4)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
+    return None
+
+
+def _normalize_text(text: str) -> str:
+    return " ".join(text.strip().rstrip("*").split()).lower()
+
+
+def _resolve_code(code_field: object, message: str | None) -> tuple[int | None, str | None]:
+    """Find the service code (A1) and the message text without an ``Error NNN :`` prefix."""
+    code = _parse_code(code_field)
+    text = message
+    if message is not None:
+        prefixed = _ERROR_PREFIX.match(message)
+        if prefixed is not None:
+            text = prefixed.group(2)
+            if code is None:
+                code = int(prefixed.group(1))
+        if code is None:
+            code = _TEXT_CODES.get(_normalize_text(message))
+    return code, text
+
+
+def _field(envelope: Mapping[str, object], name: str) -> tuple[bool, object]:
+    """Look an envelope key up exactly, then case-insensitively."""
+    if name in envelope:
+        return True, envelope[name]
+    lowered = name.lower()
+    for key, value in envelope.items():
+        if key.lower() == lowered:
+            return True, value
+    return False, None
+
+
+def _as_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=repr)
+
+
+def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
+    """
+    Decode one reply body, raising for anything that is not a success.
+
+    The body is parsed as UTF-8 JSON whatever the HTTP status and ``Content-Type`` (A24). A JSON
+    object is the documented envelope; a top-level JSON array is accepted as a bare result
+    (``APIGetReport``, E9).
+
+    Raises:
+        APIResponseError: the body is not JSON, or not a JSON object or array.
+        APIError: ``Status`` is ``error`` (or unknown with a ``Message`` and no ``Result``); the
+            subclass is chosen by the service code (``Code``, an ``Error NNN :`` prefix, or the
+            message text).
+    """
+    text = body.decode("utf-8", errors="replace")
+    try:
+        decoded: object = json.loads(text)
+    except (ValueError, RecursionError):
+        problem = "the reply is empty" if not text.strip() else "the reply is not JSON"
+        raise APIResponseError(problem, http_status, _safe_excerpt(func, text)) from None
+    if isinstance(decoded, list):
+        return Reply(
+            func=func,
+            http_status=http_status,
+            status=None,
+            result=decoded,
+            message=None,
+            code=None,
+            raw=decoded,
+        )
+    if not isinstance(decoded, dict):
+        raise APIResponseError(
+            "the reply is not a JSON object or array", http_status, _safe_excerpt(func, text)
+        )
+
+    has_result, result = _field(decoded, "Result")
+    has_status, status_value = _field(decoded, "Status")
+    _, message_value = _field(decoded, "Message")
+    _, code_value = _field(decoded, "Code")
+    if not (has_result or has_status or message_value is not None):
+        raise APIResponseError(
+            "the reply is not the service's envelope", http_status, _safe_excerpt(func, text)
+        )
+
+    status_text = _as_text(status_value)
+    status = status_text.strip().lower() if status_text is not None else None
+    if status in ("", "null"):
+        status = None
+    message = _as_text(message_value)
+    code, text_only = _resolve_code(code_value, message)
+
+    is_error = status == "error" or (
+        status is not None
+        and status not in _SUCCESS_STATUSES
+        and message is not None
+        and not has_result
+    )
+    if is_error:
+        raise error_for_code(code, (text_only or "").strip().rstrip("*").rstrip(), func)
+    return Reply(
+        func=func,
+        http_status=http_status,
+        status=status,
+        result=result,
+        message=message,
+        code=code,
+        raw=decoded,
+    )
+
+
+def parse_bool(value: object) -> bool | None:
+    """
+    Read a wire boolean (A5): JSON booleans, ``1``/``0`` and the strings ``true``, ``false``, ``1``,
+    ``0`` (case-insensitive, trimmed). Anything else gives ``None``.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return {1: True, 0: False}.get(value)
+    if isinstance(value, float):
+        return {1.0: True, 0.0: False}.get(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE_TEXTS:
+            return True
+        if text in _FALSE_TEXTS:
+            return False
+    return None
+
+
+def _unexpected(reply: Reply, what: str) -> APIResponseError:
+    return APIResponseError(
+        f"unexpected result for {reply.func}: expected {what}",
+        reply.http_status,
+        _json_excerpt(reply.func, reply.result),
+    )
+
+
+def as_bool(reply: Reply) -> bool:
+    """``Result`` as a boolean (A5); ``Status: fail`` means ``False`` whatever ``Result`` says."""
+    if reply.status == "fail":
+        return False
+    parsed = parse_bool(reply.result)
+    if parsed is None:
+        raise _unexpected(reply, "true or false")
+    return parsed
+
+
+def as_flag(reply: Reply) -> bool:
+    """A ``1``/``0`` flag (``APIGetActive``, ``APIisSuper``, ``APIcanGet``, ``APIGetAds``)."""
+    parsed = parse_bool(reply.result)
+    if parsed is None:
+        raise _unexpected(reply, "1 or 0")
+    return parsed
+
+
+def as_json(reply: Reply) -> object:
+    """``Result`` as decoded JSON, unchanged (A8): objects, or ``false`` on failure."""
+    return reply.result
+
+
+def as_str(reply: Reply) -> str:
+    """``Result`` as a string (``APIGetUsername``, ``APIChangeSecret``); numbers are accepted."""
+    result = reply.result
+    if isinstance(result, str):
+        return result
+    if isinstance(result, int) and not isinstance(result, bool):
+        return str(result)
+    raise _unexpected(reply, "a string")
+
+
+def as_str_list(reply: Reply) -> list[str]:
+    """A comma-separated ``Result`` (``APIGetIP``, ``APISetIP``, ``APIGetRobot``) as a list."""
+    result = reply.result
+    if isinstance(result, str):
+        pieces = result.split(",")
+    elif isinstance(result, list) and all(isinstance(item, str) for item in result):
+        pieces = result
+    else:
+        raise _unexpected(reply, "a comma-separated string")
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
+def _number_key(number: str) -> str:
+    """The form a number takes for matching Mass keys: no spaces, no leading '+' or '00'."""
+    key = "".join(number.split())
+    if key.startswith("+"):
+        key = key[1:]
+    elif key.startswith("00"):
+        key = key[2:]
+    return key
+
+
+def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
+    """
+    A decoder for a Mass ``Result``, keyed back to the *numbers* that were sent.
+
+    The service keys its map by each number as sent (E8), but keys with the ``+`` or ``00``
+    stripped are matched too. A single boolean ``Result`` (WhatsApp Mass) applies to every number;
+    ``Status: fail`` means every number failed; a number the map does not mention is ``False``.
+    """
+    sent = tuple(numbers)
+
+    def decode(reply: Reply) -> dict[str, bool]:
+        if reply.status == "fail":
+            return dict.fromkeys(sent, False)
+        result = reply.result
+        single = parse_bool(result) if not isinstance(result, (dict, list)) else None
+        if single is not None:
+            return dict.fromkeys(sent, single)
+        if isinstance(result, list) and not result:
+            result = {}  # PHP encodes an empty array as []
+        if not isinstance(result, dict):
+            raise _unexpected(reply, "an object keyed by number")
+        by_key: dict[str, bool] = {}
+        for key, value in result.items():
+            parsed = parse_bool(value)
+            if parsed is None:
+                raise _unexpected(reply, "true or false for every number")
+            by_key[_number_key(str(key))] = parsed
+        return {number: by_key.get(_number_key(number), False) for number in sent}
+
+    return decode
+
+
+def as_report_list(reply: Reply) -> list[dict[str, object]]:
+    """
+    ``APIGetReport`` records as dicts, from a bare JSON array (E9) or ``{"Result": [...]}`` (A9).
+
+    An object keyed by index (a PHP array with gaps) is read in key order. "No records" arrives as
+    error 111 and is raised by `decode_reply` as `NoDataError`.
+    """
+    result = reply.result
+    if isinstance(result, dict):
+        result = list(result.values())
+    if not isinstance(result, list):
+        raise _unexpected(reply, "a list of report records")
+    records: list[dict[str, object]] = []
+    for item in result:
+        if not isinstance(item, dict):
+            raise _unexpected(reply, "a list of report records")
+        records.append({str(key): value for key, value in item.items()})
+    return records
