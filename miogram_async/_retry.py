@@ -1,0 +1,108 @@
+"""
+Which actions may be retried, and how long to wait between attempts.
+
+The rule (SURFACE.md "Retries", API.md A26): actions that change nothing retry on transport errors
+and on 999 ``No Response From Server``; everything else retries only when the request provably never
+left the client (``sent is False``: connect error, connect timeout, pool timeout).
+``APIChangeSecret`` is never retried: a lost reply would leave the account with a secret nobody
+knows, and a second request with the old secret would fail anyway.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Final
+
+import attrs
+
+from ._errors import APIConnectionError, MioGramError, NoResponseError
+
+__all__ = ["NEVER_RETRIED", "READ_ONLY_FUNCS", "RetryPolicy", "may_retry"]
+
+READ_ONLY_FUNCS: Final[frozenset[str]] = frozenset(
+    {
+        "ChatInfo",
+        "GetUserInfo",
+        "GetDialogList",
+        "GetHistory",
+        "APIGetLimits",
+        "APIGetCredits",
+        "APIGetIP",
+        "APIGetRobot",
+        "APIGetActive",
+        "APIGetUsername",
+        "APIisSuper",
+        "APIcanGet",
+        "APIGetAds",
+        "APIGetReport",
+    }
+)
+"""Actions that change nothing on the service: safe to repeat after any transport failure."""
+
+NEVER_RETRIED: Final[frozenset[str]] = frozenset({"APIChangeSecret"})
+"""Actions that are never repeated, not even after a failure to connect."""
+
+
+def may_retry(func: str, error: MioGramError) -> bool:
+    """
+    Whether *error* from action *func* may be followed by another attempt.
+
+    Any action not in `READ_ONLY_FUNCS` (including undocumented ones sent through ``call()``) is
+    treated as changing state.
+    """
+    if func in NEVER_RETRIED:
+        return False
+    if isinstance(error, APIConnectionError) and error.sent is False:
+        return True
+    if func in READ_ONLY_FUNCS:
+        return isinstance(error, APIConnectionError | NoResponseError)
+    return False
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """
+    How many times to retry and how long to wait in between.
+
+    Attributes:
+        max_retries: attempts after the first one (0 disables retries).
+        base_delay: the backoff cap of the first retry, in seconds; it doubles per retry.
+        max_delay: the largest backoff cap, in seconds.
+        deadline: seconds from the first attempt after which no new attempt starts (``None``: no
+            deadline). An attempt already running is never cut short by it.
+    """
+
+    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
+    base_delay: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    max_delay: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+    deadline: float | None = 60.0
+
+    def backoff(
+        self, retry: int, uniform: Callable[[float, float], float] = random.uniform
+    ) -> float:
+        """
+        The wait before retry number *retry* (1-based): exponential backoff with full jitter.
+
+        A value drawn uniformly from ``[0, min(max_delay, base_delay * 2 ** (retry - 1))]``, so that
+        many clients failing at once do not come back in step.
+        """
+        cap = min(self.max_delay, self.base_delay * 2 ** max(retry - 1, 0))
+        return uniform(0.0, cap)
+
+    def should_retry(
+        self, func: str, error: MioGramError, retry: int, elapsed: float, delay: float
+    ) -> bool:
+        """
+        Whether to make retry number *retry* after *error*, waiting *delay* seconds.
+
+        Args:
+            func: the action.
+            error: what the last attempt raised.
+            retry: the number of the retry being considered (1 for the second attempt).
+            elapsed: seconds since the first attempt started.
+            delay: the backoff that would be waited before it.
+        """
+        if retry > self.max_retries or not may_retry(func, error):
+            return False
+        return self.deadline is None or elapsed + delay < self.deadline

@@ -1,0 +1,168 @@
+"""
+The pooled HTTP client, and the one table that turns transport failures into SDK errors.
+
+One `httpx.AsyncClient` per `MioGram`, its pool sized to the client's concurrency (httpx's default
+of 100 connections / 20 kept alive does not fit a client that runs ``concurrency`` requests at
+once). On asyncio, when the ``aiohttp`` extra is installed, requests go through ``httpx_aiohttp``'s
+transport: httpx's own pool costs several times more CPU per request at 64-256 requests in
+flight. Under trio httpx's own transport is always used.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Final, Literal
+
+import httpx
+import sniffio
+
+from ._errors import APIConnectionError, APITimeoutError
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "HttpBackend",
+    "aiohttp_available",
+    "build_http_client",
+    "choose_backend",
+    "map_transport_error",
+    "pool_limits",
+]
+
+HttpBackend = Literal["auto", "httpx", "aiohttp"]
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=120.0, write=60.0, pool=120.0)
+"""Connect quickly or fail (then a retry is safe); wait long for replies: the service takes about a
+second per number (API.md E24). ``pool`` bounds the wait for a free connection when more requests
+are started than the pool holds."""
+
+_POOL_FLOOR: Final = 10
+_KEEPALIVE_EXPIRY: Final = 60.0
+
+
+def pool_limits(concurrency: int) -> httpx.Limits:
+    """Connection limits for a client that runs *concurrency* requests at once."""
+    size = max(concurrency, _POOL_FLOOR)
+    return httpx.Limits(
+        max_connections=size, max_keepalive_connections=size, keepalive_expiry=_KEEPALIVE_EXPIRY
+    )
+
+
+def aiohttp_available() -> bool:
+    """Whether the ``aiohttp`` extra (``httpx_aiohttp``) is installed."""
+    return importlib.util.find_spec("httpx_aiohttp") is not None
+
+
+def _async_library() -> str | None:
+    try:
+        return sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return None
+
+
+def choose_backend(requested: HttpBackend) -> Literal["httpx", "aiohttp"]:
+    """
+    The transport to build for *requested*, in the running async library.
+
+    ``"auto"`` picks aiohttp when it is installed and the loop is asyncio; ``"aiohttp"`` insists
+    on it on asyncio (`ImportError` when the extra is missing). Under trio (or outside any loop)
+    httpx's own transport is always used.
+    """
+    if requested == "httpx" or _async_library() != "asyncio":
+        return "httpx"
+    if requested == "aiohttp":
+        if not aiohttp_available():
+            raise ImportError(
+                "http_backend='aiohttp' needs the aiohttp extra: "
+                "pip install 'miogram-async[aiohttp]'"
+            )
+        return "aiohttp"
+    return "aiohttp" if aiohttp_available() else "httpx"
+
+
+def build_http_client(
+    *,
+    concurrency: int,
+    timeout: httpx.Timeout,
+    backend: HttpBackend = "auto",
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """
+    Build the client's own `httpx.AsyncClient` (call it inside the event loop that will use it).
+
+    Args:
+        concurrency: requests the client runs at once; sizes the pool.
+        timeout: the default timeouts.
+        backend: ``"auto"``, ``"httpx"`` or ``"aiohttp"``, see `choose_backend`.
+        transport: a transport to use as is (tests, the fake service); *backend* is then ignored.
+    """
+    limits = pool_limits(concurrency)
+    headers = {"User-Agent": "miogram-async"}
+    if transport is None and choose_backend(backend) == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional extra
+
+        transport = AiohttpTransport(limits=limits)
+    return httpx.AsyncClient(
+        transport=transport, limits=limits, timeout=timeout, headers=headers, follow_redirects=False
+    )
+
+
+def _aiohttp_row(cause: BaseException) -> tuple[type[APIConnectionError], bool | None, str]:
+    """
+    Class, ``sent`` and wording for a request that failed with aiohttp exception *cause*.
+
+    ``httpx_aiohttp`` maps every ``aiohttp.ClientConnectionError`` (a server disconnect or a reset
+    in the middle of a reply included) to ``httpx.ConnectTimeout``; trusting that would repeat sends
+    that may have been delivered. The aiohttp exception it chains is read instead.
+    """
+    import aiohttp  # noqa: PLC0415 - only reached when aiohttp raised
+
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError, False, "timed out connecting to the service"
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return APIConnectionError, False, "could not connect to the service"
+    if isinstance(cause, aiohttp.SocketTimeoutError):
+        return APITimeoutError, True, "timed out waiting for the reply"
+    if isinstance(cause, TimeoutError):
+        return APITimeoutError, None, "timed out"
+    return APIConnectionError, None, "the connection broke"
+
+
+# (httpx exception, SDK class, sent, what to say): the first matching row wins.
+_TRANSPORT_ERRORS: Final[
+    tuple[tuple[type[httpx.HTTPError], type[APIConnectionError], bool | None, str], ...]
+] = (
+    (httpx.ConnectTimeout, APITimeoutError, False, "timed out connecting to the service"),
+    (httpx.PoolTimeout, APITimeoutError, False, "timed out waiting for a free connection"),
+    (httpx.ConnectError, APIConnectionError, False, "could not connect to the service"),
+    (httpx.UnsupportedProtocol, APIConnectionError, False, "unsupported URL scheme"),
+    # The whole request was written; the reply did not come in time.
+    (httpx.ReadTimeout, APITimeoutError, True, "timed out waiting for the reply"),
+    # Part of the body may have reached the service, which may act on it.
+    (httpx.WriteTimeout, APITimeoutError, None, "timed out sending the request"),
+    (httpx.TimeoutException, APITimeoutError, None, "timed out"),
+    (httpx.RemoteProtocolError, APIConnectionError, None, "the connection broke"),
+    (httpx.ReadError, APIConnectionError, None, "the connection broke while reading the reply"),
+    (httpx.WriteError, APIConnectionError, None, "the connection broke while sending"),
+    (httpx.HTTPError, APIConnectionError, None, "the request failed"),
+)
+
+
+def map_transport_error(error: httpx.HTTPError, func: str) -> APIConnectionError:
+    """
+    The SDK error for an httpx failure of action *func*.
+
+    The message names the action and the exception classes only: never the body (which holds the
+    secret) nor the exception's own text.
+    """
+    cause = error.__cause__
+    if cause is not None and type(cause).__module__.split(".")[0] == "aiohttp":
+        sdk_class, sent, what = _aiohttp_row(cause)
+        detail = f"{type(error).__name__} from {type(cause).__name__}"
+    else:
+        sdk_class, sent, what = next(
+            (cls, sent, what)
+            for httpx_class, cls, sent, what in _TRANSPORT_ERRORS
+            if isinstance(error, httpx_class)
+        )
+        detail = type(error).__name__
+    return sdk_class(f"{func}: {what} ({detail})", sent)
