@@ -1,0 +1,57 @@
+"""The ``miogram`` command group and its global options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._context import Settings
+from ._output import Output
+from ._single import account, send, send_file
+
+__all__ = ["cli"]
+
+_EPILOG = """\
+Exit codes: 0 ok, 1 service error, 2 usage or input error, 3 campaign ended with numbers failed,
+unknown or not attempted, 4 single send not delivered, 130 interrupted (Ctrl-C).
+"""
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=_EPILOG,
+)
+@click.option(
+    "--base-url",
+    envvar="MIOGRAM_BASE_URL",
+    metavar="URL",
+    help="The service endpoint [env MIOGRAM_BASE_URL; default https://miogram.net/dojob.php].",
+)
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Read the secret from FILE (otherwise MIOGRAM_SECRET, otherwise a hidden prompt).",
+)
+@click.option(
+    "--json",
+    "json_output",
+    is_flag=True,
+    help="Write one JSON document to stdout (for scripts); human text goes to stderr.",
+)
+@click.version_option(package_name="miogram-async", prog_name="miogram")
+@click.pass_context
+def cli(
+    ctx: click.Context, base_url: str | None, secret_file: Path | None, json_output: bool
+) -> None:
+    """Send MioGram messages and run durable mass campaigns from the shell."""
+    settings = ctx.ensure_object(Settings)
+    settings.base_url = base_url or None
+    settings.secret_file = secret_file
+    settings.output = Output(json_mode=json_output or settings.output.json_mode)
+
+
+cli.add_command(send)
+cli.add_command(send_file)
+cli.add_command(account)

@@ -1,0 +1,128 @@
+"""
+The state one ``miogram`` invocation shares between the group and its command: global options, the
+lazily resolved secret, output, and the runner that turns exceptions into exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
+
+import anyio
+import attrs
+import click
+
+from .._errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseError,
+    MioGramError,
+    ValidationError,
+)
+from ._exit import CLIError, ExitCode
+from ._output import Output
+from ._secret import resolve_secret
+
+if TYPE_CHECKING:
+    from .._client import MioGram
+
+
+__all__ = ["Settings", "error_document", "json_option", "pass_settings", "translate_error"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@attrs.define
+class Settings:
+    """Global options of one invocation; commands receive it through ``@pass_settings``."""
+
+    base_url: str | None = None
+    secret_file: Path | None = None
+    output: Output = attrs.field(factory=Output)
+    environ: Mapping[str, str] = attrs.field(factory=lambda: dict(os.environ))
+
+    def secret(self) -> str:
+        """Resolve the secret: ``--secret-file``, ``MIOGRAM_SECRET``, a hidden prompt on a TTY."""
+        return resolve_secret(
+            self.secret_file,
+            environ=self.environ,
+            interactive=_stdin_is_tty(),
+            prompt=lambda: str(click.prompt("MioGram secret", hide_input=True, err=True)),
+        )
+
+    def client(self, **options: Any) -> MioGram:
+        """Build a client for the real (or ``--base-url``) service; resolves the secret first."""
+        secret = self.secret()
+        from .._client import MioGram  # noqa: PLC0415 - keeps `miogram --help` fast
+
+        return MioGram(secret=secret, base_url=self.base_url, **options)
+
+    def run(self, work: Callable[[], Awaitable[ExitCode | None]]) -> NoReturn:
+        """Run *work* on an event loop, report what it raised, and exit with its code."""
+        try:
+            code = anyio.run(work) or ExitCode.OK
+        except CLIError as exc:
+            self.output.fail(exc)
+            code = exc.exit_code
+        except MioGramError as exc:
+            error = translate_error(exc)
+            self.output.fail(error)
+            code = error.exit_code
+        except KeyboardInterrupt:
+            self.output.note("interrupted")
+            code = ExitCode.INTERRUPTED
+        raise click.exceptions.Exit(int(code))
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def translate_error(exc: MioGramError) -> CLIError:
+    """Turn an SDK error into the one-line message and exit code the command reports."""
+    if isinstance(exc, ValidationError):
+        return CLIError(str(exc), ExitCode.USAGE, "validation")
+    if isinstance(exc, APIError):
+        return CLIError(f"the service refused: {exc}", ExitCode.SERVICE_ERROR, "api_error")
+    if isinstance(exc, APIConnectionError):
+        return CLIError(f"cannot reach the service: {exc}", ExitCode.SERVICE_ERROR, "connection")
+    if isinstance(exc, APIResponseError):
+        return CLIError(f"unexpected reply: {exc}", ExitCode.SERVICE_ERROR, "bad_reply")
+    return CLIError(str(exc), ExitCode.SERVICE_ERROR, type(exc).__name__)
+
+
+def error_document(exc: BaseException) -> dict[str, object]:
+    """Describe *exc* for ``--json`` output: its class, code (service errors) and message."""
+    document: dict[str, object] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, APIError):
+        document["code"] = exc.code
+    return document
+
+
+pass_settings = click.make_pass_decorator(Settings, ensure=True)
+
+
+def json_option(command: Callable[P, R]) -> Callable[P, R]:
+    """Add ``--json`` to a command; it switches the output to JSON like the global flag."""
+
+    def enable(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.ensure_object(Settings).output.json_mode = True
+        return value
+
+    return click.option(
+        "--json",
+        "json_output",
+        is_flag=True,
+        expose_value=False,
+        callback=enable,
+        is_eager=True,
+        help="Write one JSON document to stdout (for scripts); human text goes to stderr.",
+    )(command)
