@@ -1,0 +1,1 @@
+"""Runnable benchmarks for miogram-async; never a CI gate (see ``benchmarks/README.md``)."""
