@@ -1,0 +1,618 @@
+"""The wire format: form bodies out, JSON envelopes in, and the result decoders."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from miogram_async._errors import (
+    APIError,
+    APIResponseError,
+    InvalidSecretError,
+    MioGramError,
+    NoDataError,
+    NumberNotFoundError,
+)
+from miogram_async._wire import (
+    FORM_HEADERS,
+    Reply,
+    as_bool,
+    as_flag,
+    as_json,
+    as_mass_map,
+    as_report_list,
+    as_str,
+    as_str_list,
+    decode_reply,
+    encode_form,
+    excerpt,
+    parse_bool,
+)
+
+
+def reply_of(body: object, func: str = "SendMessage", http_status: int = 200) -> Reply:
+    """Decode *body* (JSON-encoded here) as the service's reply to *func*."""
+    return decode_reply(func, http_status, json.dumps(body).encode("utf-8"))
+
+
+# encode_form
+
+
+def test_encode_form_exact_bytes_with_persian_text_and_plus() -> None:
+    """The body is Secret, Func, elements, Robot, percent-encoded UTF-8 with '+' as %2B."""
+    body = encode_form(
+        "x32nv86ss5z",
+        "SendMessage",
+        {"phone": "+989100000000", "message": "سلام"},
+        "Miogram",
+    )
+    assert body == (
+        b"Secret=x32nv86ss5z&Func=SendMessage&Phone=%2B989100000000"
+        b"&Message=%D8%B3%D9%84%D8%A7%D9%85&Robot=Miogram"
+    )
+
+
+def test_encode_form_orders_elements_canonically() -> None:
+    """Elements go out as Phone, Message, Misc, Data whatever order they are given in."""
+    body = encode_form(
+        "s", "SendPhoto", {"data": "QUJD", "misc": "jpg", "phone": "+989100000000"}, None
+    )
+    assert [name for name, _ in parse_qsl(body.decode())] == [
+        "Secret",
+        "Func",
+        "Phone",
+        "Misc",
+        "Data",
+    ]
+
+
+def test_encode_form_round_trips_special_characters() -> None:
+    """Spaces, newlines, commas, '&', '=' and base64 padding survive the encoding."""
+    message = "a b\nc,d&e=f+g/h"
+    body = encode_form("s", "SendMessage", {"message": message, "data": "QQ=="}, None)
+    assert dict(parse_qsl(body.decode())) == {
+        "Secret": "s",
+        "Func": "SendMessage",
+        "Message": message,
+        "Data": "QQ==",
+    }
+    assert b"+" not in body
+    assert b" " not in body
+
+
+def test_encode_form_omits_none_elements_and_empty_robot() -> None:
+    """None elements and an empty Robot are left out of the body."""
+    body = encode_form("s", "APIGetReport", {"misc": None, "phone": None}, "")
+    assert body == b"Secret=s&Func=APIGetReport"
+
+
+def test_encode_form_accepts_wire_names() -> None:
+    """The raw escape hatch may name elements as the service does."""
+    body = encode_form("s", "ChatInfo", {"Misc": "group"}, None)
+    assert body == b"Secret=s&Func=ChatInfo&Misc=group"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "text"),
+    [
+        (("s", "SendMessage", {"message": ""}, None), ValueError, "'message' is empty"),
+        (("s", "SendMessage", {"subject": "x"}, None), ValueError, "unknown form element"),
+        (("", "SendMessage", {}, None), ValueError, "secret must be a non-empty"),
+        (("s", "", {}, None), ValueError, "Func must be"),
+        (("s", "SendMessage", {"phone": 989}, None), TypeError, "must be a str"),
+        (("s", "SendMessage", {}, 7), TypeError, "Robot must be a str"),
+    ],
+)
+def test_encode_form_refuses_programming_errors(
+    call: tuple[object, object, object, object], error: type[Exception], text: str
+) -> None:
+    """Empty elements, unknown names and non-strings are programming errors, never sent."""
+    with pytest.raises(error) as caught:
+        encode_form(*call)  # type: ignore[arg-type]
+    assert text in str(caught.value)
+
+
+def test_encode_form_error_never_quotes_the_secret() -> None:
+    """A refused body says what is wrong without repeating the secret."""
+    with pytest.raises(ValueError, match="empty") as caught:
+        encode_form("topsecret123", "SendMessage", {"message": ""}, None)
+    assert "topsecret123" not in str(caught.value)
+
+
+def test_form_headers() -> None:
+    """Every request is form-urlencoded and asks for UTF-8."""
+    assert dict(FORM_HEADERS) == {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept-Charset": "UTF-8",
+    }
+
+
+# decode_reply: statuses
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("success", "success"),
+        ("Success", "success"),
+        ("SUCCESS", "success"),
+        ("checking", "checking"),
+        ("sent", "sent"),
+        ("fail", "fail"),
+        (" Fail ", "fail"),
+        ("NULL", None),
+        ("null", None),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_decode_reply_status_variants(status: str | None, expected: str | None) -> None:
+    """Status is compared case-insensitively; NULL, null and "" read as no status."""
+    reply = reply_of({"Result": True, "Status": status})
+    assert reply.status == expected
+    assert reply.result is True
+
+
+def test_decode_reply_absent_status() -> None:
+    """The API* reads carry only Result (E7): no status, still a success."""
+    reply = reply_of({"Result": "1"}, func="APIGetActive")
+    assert (reply.status, reply.result, reply.message, reply.code) == (None, "1", None, None)
+
+
+def test_decode_reply_keeps_raw_and_http_status() -> None:
+    """The reply keeps the decoded body as it came and the HTTP status."""
+    body = {"Result": False, "Status": "fail", "Extra": [1]}
+    reply = reply_of(body, http_status=500)
+    assert reply.raw == body
+    assert reply.http_status == 500
+    assert reply.func == "SendMessage"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (
+            {
+                "Result": "ab12cd34ef",
+                "Status": "success",
+                "Code": "407",
+                "Message": "Secret Changed",
+            },
+            407,
+        ),
+        ({"Result": "1.2.3.4", "Status": "Success", "Code": 409, "Message": "Allow IP Sets"}, 409),
+        ({"Result": "1.2.3.4", "Status": "success", "Message": "Allow IP Sets"}, 409),
+    ],
+)
+def test_decode_reply_407_409_are_success(body: dict[str, object], code: int) -> None:
+    """407 Secret Changed and 409 Allow IP Sets with Status success are successes (D11)."""
+    reply = reply_of(body, func="APISetIP")
+    assert reply.code == code
+    assert reply.status == "success"
+
+
+def test_decode_reply_unknown_status_with_message_and_no_result_is_an_error() -> None:
+    """An unknown Status with a Message and no Result raises (A2)."""
+    with pytest.raises(InvalidSecretError) as caught:
+        reply_of({"Status": "denied", "Message": "Invalid Secret"})
+    assert caught.value.code == 801
+
+
+def test_decode_reply_unknown_status_with_result_is_success() -> None:
+    """An unknown Status with a Result is a success (A2)."""
+    reply = reply_of({"Status": "queued", "Result": True, "Message": "later"})
+    assert (reply.status, reply.result, reply.message) == ("queued", True, "later")
+
+
+def test_decode_reply_unknown_status_without_message_is_success() -> None:
+    """An unknown Status with neither Message nor Result is a success with no result."""
+    reply = reply_of({"Status": "done"})
+    assert (reply.status, reply.result) == ("done", None)
+
+
+def test_decode_reply_matches_keys_case_insensitively() -> None:
+    """Envelope keys in another case are still read."""
+    reply = reply_of({"result": True, "STATUS": "Success"})
+    assert (reply.status, reply.result) == ("success", True)
+
+
+def test_decode_reply_error_without_message() -> None:
+    """Status error with a Code but no Message still raises the typed error."""
+    with pytest.raises(InvalidSecretError) as caught:
+        reply_of({"Status": "error", "Code": 801})
+    assert (caught.value.code, caught.value.message) == (801, "")
+
+
+def test_decode_reply_error_with_unknown_text_keeps_it() -> None:
+    """An error with no readable code is a plain APIError keeping the service's text."""
+    with pytest.raises(APIError) as caught:
+        reply_of({"Status": "error", "Message": "Something odd happened"}, func="ChatInfo")
+    assert type(caught.value) is APIError
+    assert (caught.value.code, caught.value.message, caught.value.func) == (
+        None,
+        "Something odd happened",
+        "ChatInfo",
+    )
+
+
+def test_decode_reply_number_not_exist_carries_result_false() -> None:
+    """The gateway's unresolvable number (Result false, no prefix) is 307 (E6)."""
+    with pytest.raises(NumberNotFoundError) as caught:
+        reply_of({"Result": False, "Status": "error", "Message": "Number Not Exist or Wrong"})
+    assert caught.value.code == 307
+
+
+def test_decode_reply_non_numeric_code_falls_back_to_message() -> None:
+    """A Code that is not a number is ignored in favour of the Message."""
+    with pytest.raises(InvalidSecretError):
+        reply_of({"Status": "error", "Code": "x", "Message": "Error 801 : Invalid Secret"})
+
+
+def test_decode_reply_bare_array_is_a_result() -> None:
+    """A top-level JSON array (APIGetReport, E9) is the result itself."""
+    records = [{"Username": "u", "Number": "+989100000000"}]
+    reply = reply_of(records, func="APIGetReport")
+    assert (reply.status, reply.result, reply.raw) == (None, records, records)
+
+
+def test_decode_reply_no_data_is_an_error() -> None:
+    """111 No DATA from APIGetReport raises NoDataError."""
+    with pytest.raises(NoDataError):
+        reply_of({"Message": "No DATA", "Status": "error", "Code": "111"}, func="APIGetReport")
+
+
+# decode_reply: bodies that are not the envelope
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message", "expected_excerpt"),
+    [
+        (
+            b"<html>\n  <body>502 Bad   Gateway</body>\n</html>",
+            502,
+            "the reply is not JSON",
+            "<html> <body>502 Bad Gateway</body> </html>",
+        ),
+        (b"", 200, "the reply is empty", ""),
+        (b"  \n ", 200, "the reply is empty", ""),
+        (b'{"Result": tr', 200, "the reply is not JSON", '{"Result": tr'),
+        (b'"just a string"', 200, "the reply is not a JSON object or array", '"just a string"'),
+        (b"42", 200, "the reply is not a JSON object or array", "42"),
+        (b"null", 200, "the reply is not a JSON object or array", "null"),
+        (b"{}", 200, "the reply is not the service's envelope", "{}"),
+        (b"Connection failed: x", 200, "the reply is not JSON", "Connection failed: x"),
+        (b"\xff\xfe{", 200, "the reply is not JSON", "\ufffd\ufffd{"),
+    ],
+)
+def test_decode_reply_non_envelope_bodies(
+    body: bytes, status: int, message: str, expected_excerpt: str
+) -> None:
+    """Bodies that are not the JSON envelope raise APIResponseError with status and excerpt."""
+    with pytest.raises(APIResponseError) as caught:
+        decode_reply("SendMessage", status, body)
+    error = caught.value
+    assert (error.message, error.status_code, error.excerpt) == (message, status, expected_excerpt)
+
+
+def test_decode_reply_parses_json_whatever_the_http_status() -> None:
+    """A JSON error body with HTTP 500 is still the service's typed error (A24)."""
+    with pytest.raises(InvalidSecretError):
+        decode_reply("SendMessage", 500, b'{"Status":"error","Code":"801","Message":"x"}')
+
+
+def test_decode_reply_long_body_excerpt_is_short() -> None:
+    """The excerpt of a long HTML page is at most 200 characters."""
+    page = b"<html>" + b"x" * 5000 + b"</html>"
+    with pytest.raises(APIResponseError) as caught:
+        decode_reply("SendMessage", 200, page)
+    assert len(caught.value.excerpt) == 200
+    assert caught.value.excerpt.startswith("<html>xxx")
+
+
+def test_decode_reply_hides_change_secret_bodies() -> None:
+    """A broken APIChangeSecret reply (which carries the new secret) is not quoted."""
+    with pytest.raises(APIResponseError) as caught:
+        decode_reply("APIChangeSecret", 200, b'{"Result":"ab12cd34ef","Sta')
+    assert caught.value.excerpt == ""
+    assert "ab12cd34ef" not in str(caught.value)
+
+
+def test_reply_repr_hides_change_secret_result() -> None:
+    """The repr of an APIChangeSecret reply does not show the new secret."""
+    reply = reply_of({"Result": "ab12cd34ef", "Status": "success"}, func="APIChangeSecret")
+    assert "ab12cd34ef" not in repr(reply)
+    assert "ab12cd34ef" in repr(reply_of({"Result": "ab12cd34ef"}, func="APIGetUsername"))
+
+
+def test_excerpt_collapses_whitespace() -> None:
+    """Whitespace runs become one space and the ends are trimmed."""
+    assert excerpt("  a \n\t b  ") == "a b"
+
+
+# parse_bool / as_bool / as_flag
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        (1.0, True),
+        (0.0, False),
+        ("true", True),
+        ("TRUE", True),
+        (" True ", True),
+        ("false", False),
+        ("False", False),
+        ("1", True),
+        ("0", False),
+        (2, None),
+        ("yes", None),
+        ("", None),
+        (None, None),
+        ([], None),
+        ({}, None),
+        (0.5, None),
+    ],
+)
+def test_parse_bool(value: object, expected: bool | None) -> None:
+    """Booleans, 1/0 and their strings are read (A5); anything else is not."""
+    assert parse_bool(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"Result": True, "Status": "success"}, True),
+        ({"Result": "false", "Status": "success"}, False),
+        ({"Result": "1", "Status": "success"}, True),
+        ({"Result": False, "Status": "fail"}, False),
+        ({"Result": True, "Status": "fail"}, False),
+        ({"Status": "fail"}, False),
+        ({"Result": True, "Status": "sent"}, True),
+    ],
+)
+def test_as_bool(body: dict[str, object], expected: bool) -> None:
+    """Send results read as booleans; Status fail is always False."""
+    assert as_bool(reply_of(body)) is expected
+
+
+@pytest.mark.parametrize("result", ["yes", None, 2, [True], {"a": 1}])
+def test_as_bool_unexpected_result(result: object) -> None:
+    """A result that is not a boolean raises APIResponseError "unexpected result"."""
+    with pytest.raises(APIResponseError, match="unexpected result for SendMessage") as caught:
+        as_bool(reply_of({"Result": result, "Status": "success"}, http_status=201))
+    assert caught.value.status_code == 201
+    assert caught.value.excerpt == json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"), [("1", True), ("0", False), (1, True), (False, False)]
+)
+def test_as_flag(result: object, expected: bool) -> None:
+    """The API* 1/0 flags read as booleans."""
+    assert as_flag(reply_of({"Result": result}, func="APIisSuper")) is expected
+
+
+def test_as_flag_unexpected() -> None:
+    """A flag that is neither 1 nor 0 raises APIResponseError."""
+    with pytest.raises(APIResponseError, match="expected 1 or 0"):
+        as_flag(reply_of({"Result": "maybe"}, func="APIcanGet"))
+
+
+# as_json / as_str / as_str_list
+
+
+def test_as_json_returns_result_unchanged() -> None:
+    """Object results are returned as decoded JSON (A8)."""
+    result = {"peer_id": 5, "members": [{"id": 1}], "name": "گروه"}
+    assert as_json(reply_of({"Result": result, "Status": "success"}, func="ChatInfo")) == result
+    assert as_json(reply_of({"Result": False, "Status": "fail"}, func="ChatInfo")) is False
+
+
+@pytest.mark.parametrize(("result", "expected"), [("miouser", "miouser"), (12345, "12345")])
+def test_as_str(result: object, expected: str) -> None:
+    """String results, and numbers, read as text."""
+    assert as_str(reply_of({"Result": result}, func="APIGetUsername")) == expected
+
+
+@pytest.mark.parametrize("result", [None, True, ["a"], {"a": "b"}, 1.5])
+def test_as_str_unexpected(result: object) -> None:
+    """Anything but a string or an integer raises APIResponseError."""
+    with pytest.raises(APIResponseError, match="expected a string"):
+        as_str(reply_of({"Result": result}, func="APIGetUsername"))
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ("1.2.3.4,5.6.7.8", ["1.2.3.4", "5.6.7.8"]),
+        ("*", ["*"]),
+        ("Agent1, Agent2 ,", ["Agent1", "Agent2"]),
+        ("", []),
+        (["a", " b"], ["a", "b"]),
+    ],
+)
+def test_as_str_list(result: object, expected: list[str]) -> None:
+    """Comma-separated results split into trimmed, non-empty pieces."""
+    assert as_str_list(reply_of({"Result": result}, func="APIGetRobot")) == expected
+
+
+@pytest.mark.parametrize("result", [None, 5, [1], {"a": "b"}])
+def test_as_str_list_unexpected(result: object) -> None:
+    """Non-text results raise APIResponseError."""
+    with pytest.raises(APIResponseError):
+        as_str_list(reply_of({"Result": result}, func="APIGetIP"))
+
+
+# as_mass_map
+
+NUMBERS = ["+989100000001", "+989100000002", "+989100000003"]
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (
+            {"+989100000001": True, "+989100000002": False, "+989100000003": True},
+            [True, False, True],
+        ),
+        (
+            {"989100000001": "true", "989100000002": "false", "989100000003": 1},
+            [True, False, True],
+        ),
+        ({"00989100000001": True, "00989100000003": "1"}, [True, False, True]),
+        ({"+989100000002": True}, [False, True, False]),
+        ({" +989100000001": True, "+1999": True}, [True, False, False]),
+        ({}, [False, False, False]),
+        ([], [False, False, False]),
+        (True, [True, True, True]),
+        ("false", [False, False, False]),
+    ],
+)
+def test_as_mass_map(result: object, expected: list[bool]) -> None:
+    """Mass keys map back to the numbers sent; a single boolean covers them all."""
+    decode = as_mass_map(NUMBERS)
+    reply = reply_of({"Result": result, "Status": "checking"}, func="SendMessageMass")
+    assert decode(reply) == dict(zip(NUMBERS, expected, strict=True))
+
+
+def test_as_mass_map_fail_means_all_false() -> None:
+    """Status fail marks every number undelivered."""
+    decode = as_mass_map(NUMBERS)
+    reply = reply_of({"Result": {"+989100000001": True}, "Status": "fail"})
+    assert decode(reply) == dict.fromkeys(NUMBERS, False)
+
+
+def test_as_mass_map_whatsapp_sent_single_true() -> None:
+    """WhatsApp Mass answers a single true with Status sent (E7, E8)."""
+    decode = as_mass_map(NUMBERS[:2])
+    reply = reply_of({"Result": True, "Status": "sent"}, func="SendMessageWhatsAppMass")
+    assert decode(reply) == dict.fromkeys(NUMBERS[:2], True)
+
+
+@pytest.mark.parametrize("result", [None, "later", [True, False], {"+989100000001": "maybe"}, 7])
+def test_as_mass_map_unexpected(result: object) -> None:
+    """Shapes that cannot be read raise APIResponseError."""
+    with pytest.raises(APIResponseError):
+        as_mass_map(NUMBERS)(reply_of({"Result": result, "Status": "checking"}))
+
+
+# as_report_list
+
+RECORD = {
+    "Username": "miouser",
+    "DATE": "2026-01-02",
+    "TIME": "10:11:12",
+    "IP": "203.0.113.7",
+    "DATA": "سلام",
+    "Number": "+989100000001",
+    "Delivered": "+989100000001",
+}
+
+
+@pytest.mark.parametrize(
+    "body", [[RECORD, RECORD], {"Result": [RECORD, RECORD]}, {"Result": {"0": RECORD, "3": RECORD}}]
+)
+def test_as_report_list_shapes(body: object) -> None:
+    """Reports come as a bare array, inside Result, or as an index-keyed object."""
+    assert as_report_list(reply_of(body, func="APIGetReport")) == [RECORD, RECORD]
+
+
+def test_as_report_list_empty() -> None:
+    """An empty array is no records."""
+    assert as_report_list(reply_of([], func="APIGetReport")) == []
+
+
+@pytest.mark.parametrize(
+    "body", [{"Result": "x"}, [1, 2], {"Result": [RECORD, "x"]}, {"Result": None}]
+)
+def test_as_report_list_unexpected(body: object) -> None:
+    """Records that are not objects raise APIResponseError."""
+    with pytest.raises(APIResponseError, match="report records"):
+        as_report_list(reply_of(body, func="APIGetReport"))
+
+
+# Properties: nothing but MioGramError escapes
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+envelopes = st.fixed_dictionaries(
+    {},
+    optional={
+        "Result": json_values,
+        "Status": st.sampled_from(["success", "error", "fail", "checking", "sent", "NULL", "odd"])
+        | json_values,
+        "Message": st.sampled_from(["Error 305 : No Credit", "No DATA", "Invalid IP Address*"])
+        | json_values,
+        "Code": st.sampled_from(["801", 302, "x"]) | json_values,
+    },
+)
+
+DECODERS: list[Callable[[Reply], object]] = [
+    as_bool,
+    as_flag,
+    as_json,
+    as_str,
+    as_str_list,
+    as_report_list,
+    as_mass_map(NUMBERS),
+]
+
+
+def _decode_everything(body: bytes) -> None:
+    try:
+        reply = decode_reply("SendMessage", 200, body)
+    except MioGramError:
+        return
+    for decode in DECODERS:
+        with contextlib.suppress(MioGramError):
+            decode(reply)
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_raise_only_miogram_errors(body: bytes) -> None:
+    """Any byte string decodes or raises a MioGramError, through every decoder."""
+    _decode_everything(body)
+
+
+@settings(max_examples=200)
+@given(envelopes | json_values)
+def test_arbitrary_json_raises_only_miogram_errors(body: object) -> None:
+    """Any JSON body decodes or raises a MioGramError, through every decoder."""
+    _decode_everything(json.dumps(body).encode("utf-8"))
+
+
+@settings(max_examples=100)
+@given(
+    st.dictionaries(
+        st.sampled_from(["phone", "message", "misc", "data"]),
+        st.text(min_size=1, max_size=30),
+        max_size=4,
+    )
+)
+def test_encode_form_round_trips(elements: dict[str, str]) -> None:
+    """Whatever text goes in comes back out of a form parser unchanged."""
+    body = encode_form("s3cret", "Func", elements, "Agent1")
+    wire = {"phone": "Phone", "message": "Message", "misc": "Misc", "data": "Data"}
+    decoded = dict(parse_qsl(body.decode("ascii"), keep_blank_values=True))
+    assert decoded == {
+        "Secret": "s3cret",
+        "Func": "Func",
+        **{wire[name]: value for name, value in elements.items()},
+        "Robot": "Agent1",
+    }
