@@ -44,10 +44,10 @@ class Output:
 
     def note(self, text: str) -> None:
         """Write a line for humans to stderr (off stdout, so that ``--json`` stays parseable)."""
-        self.err.print(text, markup=False)
+        click.echo(text, err=True)
 
     def fail(self, error: CLIError) -> None:
         """Report *error*: one line on stderr, and with ``--json`` a JSON document on stdout."""
-        self.err.print(f"error: {error.message}", markup=False, style="bold red")
+        click.secho(f"error: {error.message}", err=True, fg="red", bold=True)
         if self.json_mode:
             self.emit({"ok": False, "error": {"kind": error.kind, "message": error.message}})

@@ -1,0 +1,135 @@
+"""
+The live display of a running campaign and the summary table printed when it ends.
+
+The bar is drawn on stderr; rich draws it live on a terminal and prints only its last state
+otherwise (a log file, a pipe, a CI job), so the transcript stays readable.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Mapping
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+
+from .._fanout import MassProgress, Outcome
+
+__all__ = ["CampaignDisplay", "summary_table"]
+
+#: How each outcome is shown, in display order.
+OUTCOME_STYLES: Mapping[str, tuple[str, str]] = {
+    "delivered": ("delivered", "green"),
+    "undelivered": ("undelivered", "yellow"),
+    "failed": ("failed", "red"),
+    "unknown": ("unknown", "magenta"),
+    "not_attempted": ("not attempted", "cyan"),
+    "pending": ("pending", "cyan"),
+    "sending": ("in doubt", "magenta"),
+    "invalid": ("invalid", "dim"),
+    "duplicate": ("duplicate", "dim"),
+}
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "-:--:--"
+    return str(datetime.timedelta(seconds=round(seconds)))
+
+
+def _counts_markup(by_outcome: Mapping[Outcome, int]) -> str:
+    parts = []
+    for key, (label, style) in OUTCOME_STYLES.items():
+        count = next((n for outcome, n in by_outcome.items() if str(outcome) == key), 0)
+        if count:
+            parts.append(f"[{style}]{label} {count:,}[/]")
+    return "  ".join(parts)
+
+
+class CampaignDisplay:
+    """
+    A progress bar with rate, ETA and running counts per outcome, fed with `MassProgress` snapshots.
+
+    Use as a context manager around the run; `update` is the ``on_progress`` callback.
+    """
+
+    def __init__(self, console: Console, *, title: str, enabled: bool = True) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=30),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("ETA {task.fields[eta]}"),
+            TextColumn("{task.fields[counts]}"),
+            console=console,
+            disable=not enabled,
+            refresh_per_second=8,
+        )
+        self._task: TaskID = self._progress.add_task(
+            title, total=None, rate="    -/s", eta=_clock(None), counts=""
+        )
+        self.last: MassProgress | None = None
+
+    def __enter__(self) -> CampaignDisplay:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def set_total(self, total: int | None) -> None:
+        """Tell the bar how many numbers there are, once known."""
+        self._progress.update(self._task, total=total)
+
+    def update(self, snapshot: MassProgress) -> None:
+        """Show *snapshot*; the ``on_progress`` callback of the run."""
+        self.last = snapshot
+        self._progress.update(
+            self._task,
+            completed=snapshot.done,
+            total=snapshot.total,
+            rate=f"{snapshot.rate:7.1f}/s",
+            eta=_clock(0.0 if snapshot.total == snapshot.done else snapshot.eta),
+            counts=_counts_markup(snapshot.by_outcome),
+        )
+
+
+def summary_table(
+    counts: Mapping[str, int], *, title: str, details: Mapping[str, str] | None = None
+) -> Table:
+    """
+    Build the end-of-run table: one row per outcome or state that occurred, then a total.
+
+    Args:
+        counts: numbers per outcome/state name (``"delivered"``, ``"pending"``...).
+        title: the table's title.
+        details: extra rows shown under the counts (journal path, elapsed time...).
+    """
+    table = Table(title=title, title_justify="left")
+    table.add_column("Outcome")
+    table.add_column("Numbers", justify="right")
+    table.add_column("Share", justify="right")
+    total = sum(counts.values())
+    order = list(OUTCOME_STYLES) + [key for key in counts if key not in OUTCOME_STYLES]
+    for key in order:
+        count = counts.get(key, 0)
+        if not count:
+            continue
+        label, style = OUTCOME_STYLES.get(key, (key, ""))
+        share = f"{count / total:.1%}" if total else "-"
+        table.add_row(f"[{style}]{label}[/]" if style else label, f"{count:,}", share)
+    table.add_section()
+    table.add_row("[bold]total[/]", f"[bold]{total:,}[/]", "")
+    if details:
+        table.add_section()
+        for name, value in details.items():
+            table.add_row(name, value, "")
+    return table

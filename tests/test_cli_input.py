@@ -1,0 +1,99 @@
+"""The ``miogram`` command's input handling: the secret's sources and reading numbers files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from miogram_async.cli._exit import CLIError, ExitCode
+from miogram_async.cli._numbers import first_column, open_numbers
+from miogram_async.cli._secret import resolve_secret
+
+
+def _no_prompt() -> str:
+    raise AssertionError("the prompt must not be shown")
+
+
+def test_secret_file_wins_over_the_environment(tmp_path: Path) -> None:
+    """An explicit --secret-file is used even when MIOGRAM_SECRET is set; whitespace is stripped."""
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("  from-file\n", encoding="utf-8")
+    secret = resolve_secret(
+        secret_file, environ={"MIOGRAM_SECRET": "from-env"}, interactive=True, prompt=_no_prompt
+    )
+    assert secret == "from-file"
+
+
+def test_secret_from_environment() -> None:
+    """Without --secret-file the MIOGRAM_SECRET variable is used and no prompt is shown."""
+    secret = resolve_secret(
+        None, environ={"MIOGRAM_SECRET": "from-env"}, interactive=True, prompt=_no_prompt
+    )
+    assert secret == "from-env"
+
+
+def test_secret_prompted_only_on_a_terminal() -> None:
+    """With no file and no variable, a terminal is asked; without a terminal it is exit code 2."""
+    assert resolve_secret(None, environ={}, interactive=True, prompt=lambda: "typed") == "typed"
+    with pytest.raises(CLIError) as caught:
+        resolve_secret(None, environ={}, interactive=False, prompt=_no_prompt)
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert "MIOGRAM_SECRET" in caught.value.message
+
+
+def test_secret_file_missing_or_empty(tmp_path: Path) -> None:
+    """A missing or empty secret file is a usage error naming the file, not its content."""
+    with pytest.raises(CLIError) as missing:
+        resolve_secret(tmp_path / "nope", environ={}, interactive=False, prompt=_no_prompt)
+    assert missing.value.exit_code == ExitCode.USAGE
+    assert "nope" in missing.value.message
+    empty = tmp_path / "empty"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(CLIError) as blank:
+        resolve_secret(empty, environ={}, interactive=False, prompt=_no_prompt)
+    assert "empty" in blank.value.message
+
+
+def test_first_column_of_csv_with_header() -> None:
+    """The first column of a CSV is read; the header row, blank lines and comments are skipped."""
+    text = 'phone,name\n+989100000001,Ali\n\n# a comment\n"+98 910 000 0002",Sara\n۰۹۱۲۳۴۵۶۷۸۹,X\n'
+    assert list(first_column(io.StringIO(text))) == [
+        "+989100000001",
+        "+98 910 000 0002",
+        "۰۹۱۲۳۴۵۶۷۸۹",
+    ]
+
+
+def test_first_column_of_plain_list_and_other_delimiters() -> None:
+    """A plain list has no header to skip; semicolons and tabs also separate columns."""
+    assert list(first_column(io.StringIO("+989100000001\nnot-a-number\n"))) == [
+        "+989100000001",
+        "not-a-number",
+    ]
+    assert list(first_column(io.StringIO("+989100000001;a\n+989100000002;b\n"))) == [
+        "+989100000001",
+        "+989100000002",
+    ]
+    assert list(first_column(io.StringIO("Phone\tName\n+989100000003\tc\n"))) == ["+989100000003"]
+
+
+def test_open_numbers_unreadable(tmp_path: Path) -> None:
+    """A missing file, a directory or a binary file is a usage error before anything starts."""
+    for path in (tmp_path / "missing.txt", tmp_path):
+        with pytest.raises(CLIError) as caught:
+            open_numbers(str(path))
+        assert caught.value.exit_code == ExitCode.USAGE
+    binary = tmp_path / "binary.bin"
+    binary.write_bytes(b"\xff\xfe\xfa\x00")
+    with pytest.raises(CLIError):
+        open_numbers(str(binary))
+
+
+def test_open_numbers_reads_a_bom_file(tmp_path: Path) -> None:
+    """A UTF-8 file with a byte-order mark (as spreadsheet programs write) reads cleanly."""
+    path = tmp_path / "numbers.csv"
+    path.write_bytes("\ufeffphone\n+989100000001\n".encode())
+    with open_numbers(str(path)) as stream:
+        assert list(first_column(stream)) == ["+989100000001"]
