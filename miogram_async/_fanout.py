@@ -1,18 +1,42 @@
 """
 The Mass fan-out: chunking, bounded workers, merging per-number outcomes.
 
-(Interface stub: the types and the `fan_out` signature are the contract; the implementation follows.)
+One producer task streams the input (normalising and de-duplicating it one number at a time) into a
+small memory object stream of chunks; a fixed set of workers pulls chunks from it, each borrowing a
+free agent slot for the duration of its request. Every input number ends with exactly one `Outcome`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
+import inspect
+import math
+from collections.abc import (
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from types import MappingProxyType
 from typing import Protocol, TypedDict
 
+import anyio
+import anyio.lowlevel
 import attrs
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._errors import MioGramError
+from ._errors import (
+    STOP_CODES,
+    APIConnectionError,
+    APIError,
+    MassSendError,
+    MioGramError,
+    ValidationError,
+)
 
 __all__ = [
     "Chunk",
@@ -24,6 +48,10 @@ __all__ = [
     "SendChunk",
     "fan_out",
 ]
+
+# How many inputs the producer handles between two checkpoints, so that a long run of invalid or
+# duplicate numbers (or the drain after a stop) never starves the event loop.
+_CHECKPOINT_EVERY = 1024
 
 
 class Outcome(enum.StrEnum):
@@ -48,7 +76,20 @@ class Chunk:
 
 @attrs.frozen(kw_only=True)
 class MassProgress:
-    """A snapshot of a running fan-out, passed to ``on_progress`` after each chunk."""
+    """
+    A snapshot of a running fan-out, passed to ``on_progress`` after each chunk.
+
+    Attributes:
+        done: numbers with a final outcome so far (finished chunks and ``INVALID`` inputs).
+        total: distinct inputs, or ``None`` while the input is still being read.
+        by_outcome: ``done`` split by outcome; every `Outcome` is present.
+        chunks_done: chunks whose outcome is known.
+        chunks_in_flight: chunks being sent right now.
+        rate: numbers per second through finished chunks since the fan-out started.
+        elapsed: seconds since the fan-out started.
+        eta: estimated seconds left; ``None`` while ``total`` or ``rate`` is unknown, or after a
+            stop.
+    """
 
     done: int
     total: int | None
@@ -61,19 +102,114 @@ class MassProgress:
 
 
 class MassResult(Mapping[str, Outcome]):
-    """Every number's outcome, keyed by the normalised number (the raw input for ``INVALID``)."""
+    """
+    Every number's outcome, keyed by the normalised number (the raw input for ``INVALID``).
 
-    def __init__(self) -> None:
-        raise NotImplementedError
+    Iteration follows the input order (first occurrence). A duplicate input is neither sent nor
+    stored again: it is only counted in `duplicates`. `errors` holds the error behind every
+    ``FAILED`` and ``INVALID`` number and behind ``UNKNOWN`` numbers whose request failed at the
+    transport level; the numbers of one chunk share one error object.
+    """
+
+    __slots__ = ("_counts", "_duplicates", "_errors", "_outcomes")
+
+    def __init__(
+        self,
+        outcomes: Mapping[str, Outcome] | Iterable[tuple[str, Outcome]] = (),
+        *,
+        errors: Mapping[str, MioGramError] | None = None,
+        duplicates: int = 0,
+    ) -> None:
+        self._outcomes: dict[str, Outcome] = dict(outcomes)
+        self._errors: dict[str, MioGramError] = dict(errors or {})
+        self._duplicates = duplicates
+        self._counts: Mapping[Outcome, int] | None = None
+
+    @classmethod
+    def _adopt(
+        cls, outcomes: dict[str, Outcome], errors: dict[str, MioGramError], duplicates: int
+    ) -> MassResult:
+        """Wrap the fan-out's own dicts without copying them (they can be large)."""
+        result = cls.__new__(cls)
+        result._outcomes = outcomes
+        result._errors = errors
+        result._duplicates = duplicates
+        result._counts = None
+        return result
 
     def __getitem__(self, number: str) -> Outcome:
-        raise NotImplementedError
+        return self._outcomes[number]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        raise NotImplementedError
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._outcomes)
 
     def __len__(self) -> int:
-        raise NotImplementedError
+        return len(self._outcomes)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{outcome.value}={count}" for outcome, count in self.counts.items() if count
+        )
+        return f"<MassResult {len(self)} numbers: {shown or 'empty'}>"
+
+    def numbers(self, outcome: Outcome) -> list[str]:
+        """The numbers (in input order) whose outcome is *outcome*."""
+        return [number for number, value in self._outcomes.items() if value is outcome]
+
+    @property
+    def delivered(self) -> list[str]:
+        """Numbers the service reported ``true`` for."""
+        return self.numbers(Outcome.DELIVERED)
+
+    @property
+    def undelivered(self) -> list[str]:
+        """Numbers the service reported ``false`` for."""
+        return self.numbers(Outcome.UNDELIVERED)
+
+    @property
+    def failed(self) -> list[str]:
+        """Numbers whose chunk got an error that proves nothing was sent; see `errors`."""
+        return self.numbers(Outcome.FAILED)
+
+    @property
+    def unknown(self) -> list[str]:
+        """Numbers whose request may have reached the service without an answer for them."""
+        return self.numbers(Outcome.UNKNOWN)
+
+    @property
+    def not_attempted(self) -> list[str]:
+        """Numbers whose chunk was never sent because the fan-out stopped."""
+        return self.numbers(Outcome.NOT_ATTEMPTED)
+
+    @property
+    def invalid(self) -> list[str]:
+        """Raw inputs that failed validation; never sent."""
+        return self.numbers(Outcome.INVALID)
+
+    @property
+    def counts(self) -> Mapping[Outcome, int]:
+        """How many numbers have each outcome (every `Outcome` present, zeros included)."""
+        if self._counts is None:
+            counts = dict.fromkeys(Outcome, 0)
+            for outcome in self._outcomes.values():
+                counts[outcome] += 1
+            self._counts = MappingProxyType(counts)
+        return self._counts
+
+    @property
+    def errors(self) -> Mapping[str, MioGramError]:
+        """The error behind each ``FAILED``/``INVALID`` number and each transport ``UNKNOWN``."""
+        return MappingProxyType(self._errors)
+
+    @property
+    def total(self) -> int:
+        """Distinct inputs: one per key."""
+        return len(self._outcomes)
+
+    @property
+    def duplicates(self) -> int:
+        """Inputs dropped because an earlier input normalised to the same number."""
+        return self._duplicates
 
 
 SendChunk = Callable[[Chunk], Awaitable[Mapping[str, bool]]]
@@ -104,6 +240,299 @@ class FanoutOptions(TypedDict, total=False):
     per_robot: int
     on_progress: ProgressCallback | None
     hooks: FanoutHooks | None
+    cancel_grace: float
+
+
+class _Agents:
+    """Agent slots: ``per_robot`` requests per named agent; the default agent ``None`` unbounded."""
+
+    def __init__(self, robots: Sequence[str | None], per_robot: int, concurrency: int) -> None:
+        self.names = list(dict.fromkeys(robots))
+        self.capacity = [concurrency if name is None else per_robot for name in self.names]
+        self.busy = [0] * len(self.names)
+        self._next = 0
+
+    def acquire(self) -> int:
+        """Take a slot on the least busy agent, round-robin among equals."""
+        best: int | None = None
+        for step in range(len(self.names)):
+            slot = (self._next + step) % len(self.names)
+            free = self.busy[slot] < self.capacity[slot]
+            if free and (best is None or self.busy[slot] < self.busy[best]):
+                best = slot
+        # There are never more workers than slots, so a worker always finds a free one.
+        assert best is not None
+        self.busy[best] += 1
+        self._next = (best + 1) % len(self.names)
+        return best
+
+    def release(self, slot: int) -> None:
+        self.busy[slot] -= 1
+
+
+class _FanOut:
+    """The state of one `fan_out` call."""
+
+    def __init__(
+        self,
+        send_chunk: SendChunk,
+        *,
+        normalize: Callable[[str], str],
+        chunk_size: int,
+        agents: _Agents,
+        on_progress: ProgressCallback | None,
+        hooks: FanoutHooks | None,
+        cancel_grace: float,
+    ) -> None:
+        self._send_chunk = send_chunk
+        self._normalize = normalize
+        self._chunk_size = chunk_size
+        self._agents = agents
+        self._on_progress = on_progress
+        self._hooks = hooks
+        self._cancel_grace = cancel_grace
+        # Keys double as the set of numbers seen; pending numbers hold NOT_ATTEMPTED until sent.
+        self.outcomes: dict[str, Outcome] = {}
+        self.errors: dict[str, MioGramError] = {}
+        self.duplicates = 0
+        self.stop_reason: BaseException | None = None
+        self._done_by_outcome = dict.fromkeys(Outcome, 0)
+        self._done = 0
+        self._sent_done = 0
+        self._chunks_done = 0
+        self._in_flight = 0
+        self._exhausted = False
+        self._pending: list[str] = []
+        self._next_index = 0
+        self._seen_inputs = 0
+        self._started_at = anyio.current_time()
+        self._guarded: set[anyio.CancelScope] = set()
+        self._grace_deadline: float | None = None
+        self._reported_total = False
+        self.finished = False
+
+    # -- the producer -------------------------------------------------------------------------
+
+    async def produce(
+        self, phones: Iterable[str] | AsyncIterable[str], chunks: MemoryObjectSendStream[Chunk]
+    ) -> None:
+        async with chunks:
+            try:
+                if isinstance(phones, AsyncIterable):
+                    async for raw in phones:
+                        await self._take(raw, chunks)
+                else:
+                    for raw in phones:
+                        await self._take(raw, chunks)
+            except Exception as exc:  # the input or the normaliser broke: stop, keep what we have
+                self._halt(exc)
+                return
+            self._exhausted = True
+            if self._pending and self.stop_reason is None:
+                await self._emit(chunks)
+
+    async def _take(self, raw: str, chunks: MemoryObjectSendStream[Chunk]) -> None:
+        self._seen_inputs += 1
+        if self._seen_inputs % _CHECKPOINT_EVERY == 0:
+            await anyio.lowlevel.checkpoint()
+        try:
+            number = self._normalize(raw)
+        except ValidationError as exc:
+            self._admit_invalid(raw, exc)
+            return
+        if number in self.outcomes:
+            self.duplicates += 1
+            return
+        self.outcomes[number] = Outcome.NOT_ATTEMPTED
+        if self.stop_reason is not None:
+            return  # draining after a stop: the number stays NOT_ATTEMPTED
+        self._pending.append(number)
+        if len(self._pending) >= self._chunk_size:
+            await self._emit(chunks)
+
+    def _admit_invalid(self, raw: str, error: ValidationError) -> None:
+        if raw in self.outcomes:
+            self.duplicates += 1
+            return
+        self.outcomes[raw] = Outcome.INVALID
+        self.errors[raw] = error
+        self._done_by_outcome[Outcome.INVALID] += 1
+        self._done += 1
+
+    async def _emit(self, chunks: MemoryObjectSendStream[Chunk]) -> None:
+        chunk = Chunk(index=self._next_index, numbers=tuple(self._pending), robot=None)
+        self._next_index += 1
+        self._pending = []
+        await chunks.send(chunk)
+
+    # -- the workers --------------------------------------------------------------------------
+
+    async def work(self, chunks: MemoryObjectReceiveStream[Chunk]) -> None:
+        async with chunks:
+            async for chunk in chunks:
+                if self.stop_reason is not None:
+                    continue  # keep draining the stream so the producer never blocks
+                # Nothing may start once the caller has cancelled; past here the chunk is shielded.
+                await anyio.lowlevel.checkpoint_if_cancelled()
+                slot = self._agents.acquire()
+                try:
+                    await self._run(attrs.evolve(chunk, robot=self._agents.names[slot]))
+                finally:
+                    self._agents.release(slot)
+
+    async def _run(self, chunk: Chunk) -> None:
+        self._in_flight += 1
+        for number in chunk.numbers:
+            self.outcomes[number] = Outcome.UNKNOWN
+        outcomes: dict[str, Outcome] | None = None
+        errors: dict[str, MioGramError] = {}
+        started = False
+        with self._guard():
+            try:
+                if self._hooks is not None:
+                    await self._hooks.chunk_started(chunk)
+                started = True
+                try:
+                    reply = await self._send_chunk(chunk)
+                except MioGramError as exc:
+                    outcomes, errors = self._judge_error(chunk, exc)
+                else:
+                    outcomes = self._judge_reply(chunk, reply)
+            except Exception as exc:  # a hook or send_chunk itself broke: stop the fan-out
+                self._halt(exc)
+        if outcomes is None:
+            # Never started (hook failed), or no answer came within the grace after a cancellation.
+            outcomes = dict.fromkeys(
+                chunk.numbers, Outcome.UNKNOWN if started else Outcome.NOT_ATTEMPTED
+            )
+        self._settle(chunk, outcomes, errors, sent=started)
+        if not started:
+            return
+        with self._guard():
+            try:
+                if self._hooks is not None:
+                    await self._hooks.chunk_finished(
+                        chunk, MappingProxyType(outcomes), MappingProxyType(errors)
+                    )
+                await self._report()
+            except Exception as exc:
+                self._halt(exc)
+
+    def _judge_reply(self, chunk: Chunk, reply: Mapping[str, bool]) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        for number in chunk.numbers:
+            said = reply.get(number)
+            if said is None:
+                # The request was handled, but the reply says nothing about this number.
+                outcomes[number] = Outcome.UNKNOWN
+            else:
+                outcomes[number] = Outcome.DELIVERED if said else Outcome.UNDELIVERED
+        return outcomes
+
+    def _judge_error(
+        self, chunk: Chunk, error: MioGramError
+    ) -> tuple[dict[str, Outcome], dict[str, MioGramError]]:
+        if isinstance(error, APIError):
+            outcome = Outcome.FAILED
+            if error.code in STOP_CODES:
+                self._halt(error)
+        elif isinstance(error, APIConnectionError):
+            outcome = Outcome.FAILED if error.sent is False else Outcome.UNKNOWN
+        elif isinstance(error, ValidationError):
+            outcome = Outcome.FAILED
+        else:  # e.g. APIResponseError: the service may have acted on a reply we could not read
+            outcome = Outcome.UNKNOWN
+        return dict.fromkeys(chunk.numbers, outcome), dict.fromkeys(chunk.numbers, error)
+
+    def _settle(
+        self,
+        chunk: Chunk,
+        outcomes: Mapping[str, Outcome],
+        errors: Mapping[str, MioGramError],
+        *,
+        sent: bool,
+    ) -> None:
+        self._in_flight -= 1
+        self.outcomes.update(outcomes)
+        self.errors.update(errors)
+        for outcome in outcomes.values():
+            self._done_by_outcome[outcome] += 1
+        self._done += len(chunk.numbers)
+        if sent:
+            self._sent_done += len(chunk.numbers)
+            self._chunks_done += 1
+
+    def _halt(self, reason: BaseException) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    # -- progress -----------------------------------------------------------------------------
+
+    def snapshot(self) -> MassProgress:
+        """The current progress."""
+        elapsed = anyio.current_time() - self._started_at
+        rate = self._sent_done / elapsed if elapsed > 0 else 0.0
+        total = len(self.outcomes) if self._exhausted else None
+        eta: float | None = None
+        if total is not None and self.stop_reason is None:
+            remaining = total - self._done
+            if remaining == 0:
+                eta = 0.0
+            elif rate > 0:
+                eta = remaining / rate
+        return MassProgress(
+            done=self._done,
+            total=total,
+            by_outcome=MappingProxyType(dict(self._done_by_outcome)),
+            chunks_done=self._chunks_done,
+            chunks_in_flight=self._in_flight,
+            rate=rate,
+            elapsed=elapsed,
+            eta=eta,
+        )
+
+    async def _report(self) -> None:
+        if self._on_progress is None:
+            return
+        progress = self.snapshot()
+        self._reported_total = progress.total is not None
+        returned = self._on_progress(progress)
+        if inspect.isawaitable(returned):
+            await returned
+
+    async def report_end(self) -> None:
+        """Report once more if no snapshot so far knew the total (e.g. no chunk at all)."""
+        if self._reported_total or self.stop_reason is not None:
+            return
+        try:
+            await self._report()
+        except Exception as exc:
+            self._halt(exc)
+
+    # -- cancellation -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[anyio.CancelScope]:
+        """A shielded scope that a caller's cancellation turns into a bounded grace period."""
+        with anyio.CancelScope(shield=True) as scope:
+            if self._grace_deadline is not None:
+                scope.deadline = anyio.current_time() + self._cancel_grace
+            self._guarded.add(scope)
+            try:
+                yield scope
+            finally:
+                self._guarded.discard(scope)
+
+    async def watch_cancel(self) -> None:
+        """Sleep until cancelled; if that is the caller's cancellation, start the grace period."""
+        try:
+            await anyio.sleep_forever()
+        finally:
+            if not self.finished:
+                deadline = anyio.current_time() + self._cancel_grace
+                self._grace_deadline = deadline
+                for scope in self._guarded:
+                    scope.deadline = min(scope.deadline, deadline)
 
 
 async def fan_out(
@@ -117,6 +546,83 @@ async def fan_out(
     per_robot: int = 1,
     on_progress: ProgressCallback | None = None,
     hooks: FanoutHooks | None = None,
+    cancel_grace: float = 10.0,
+    buffer: int | None = None,
 ) -> MassResult:
-    """Send *phones* in chunks through *send_chunk*; see docs/architecture.md."""
-    raise NotImplementedError
+    """
+    Send *phones* in chunks through *send_chunk* and merge every number's outcome.
+
+    The input is streamed: each phone is normalised with *normalize* (a `ValidationError` makes it
+    ``INVALID``, never sent), de-duplicated, and packed into chunks of *chunk_size*. A fixed set of
+    ``min(concurrency, agent slots)`` workers sends them; a named agent in *robots* takes at most
+    *per_robot* requests at a time, the default agent ``None`` only the overall *concurrency*.
+
+    A reply maps ``true`` to ``DELIVERED`` and ``false`` to ``UNDELIVERED``; a number missing from
+    it is ``UNKNOWN``. A chunk error gives ``FAILED`` when it proves nothing was sent (`APIError`,
+    `ValidationError`, `APIConnectionError` with ``sent is False``) and ``UNKNOWN`` otherwise;
+    either way the error is kept in `MassResult.errors`. Nothing is ever retried here.
+
+    *on_progress* is called after each chunk (awaited if it returns an awaitable), and once more at
+    the end if no call so far knew the total; *hooks* are awaited around each chunk. If the caller
+    cancels, chunks in flight get *cancel_grace* seconds to finish (what is still open then is
+    ``UNKNOWN``), ``chunk_finished`` still runs, then the cancellation propagates. *buffer* is how
+    many chunks the producer may prepare ahead (default: one per worker).
+
+    Returns:
+        Every distinct input with its outcome.
+
+    Raises:
+        MassSendError: an error doomed every later chunk (a code in `STOP_CODES`), or a hook, the
+            progress callback, *send_chunk* or the input itself raised something unexpected
+            (chained as ``__cause__``). No chunk started after it, chunks in flight finished, the
+            rest of the input was drained as ``NOT_ATTEMPTED`` or ``INVALID``: ``.result`` has all.
+        ValueError: an option is out of range.
+        TypeError: *phones* is a single string.
+    """
+    if isinstance(phones, str):
+        raise TypeError("expected an iterable of phone numbers, got a single string")
+    if chunk_size < 1 or concurrency < 1 or per_robot < 1:
+        raise ValueError(
+            "expected chunk_size, concurrency and per_robot >= 1, "
+            f"got {chunk_size}, {concurrency}, {per_robot}"
+        )
+    if not robots:
+        raise ValueError("expected at least one agent in robots, got none")
+    if cancel_grace < 0 or not math.isfinite(cancel_grace):
+        raise ValueError(f"expected a finite cancel_grace >= 0, got {cancel_grace}")
+    agents = _Agents(robots, per_robot, concurrency)
+    workers = min(concurrency, sum(agents.capacity))
+    state = _FanOut(
+        send_chunk,
+        normalize=normalize,
+        chunk_size=chunk_size,
+        agents=agents,
+        on_progress=on_progress,
+        hooks=hooks,
+        cancel_grace=cancel_grace,
+    )
+    send, receive = anyio.create_memory_object_stream[Chunk](
+        max_buffer_size=workers if buffer is None else buffer
+    )
+    async with anyio.create_task_group() as watcher:
+        watcher.start_soon(state.watch_cancel)
+        async with anyio.create_task_group() as crew:
+            crew.start_soon(state.produce, phones, send)
+            with receive:
+                for _ in range(workers):
+                    crew.start_soon(state.work, receive.clone())
+        state.finished = True
+        watcher.cancel_scope.cancel()
+    await state.report_end()
+    result = MassResult._adopt(state.outcomes, state.errors, state.duplicates)
+    reason = state.stop_reason
+    if reason is None:
+        return result
+    cause = reason if isinstance(reason, MioGramError) else None
+    counts = result.counts
+    raise MassSendError(
+        f"the mass send stopped early ({reason!s}): {counts[Outcome.NOT_ATTEMPTED]} of "
+        f"{len(result)} numbers not attempted",
+        result,
+        cause,
+    ) from reason
