@@ -1,0 +1,239 @@
+"""
+The fake service as one raw ASGI application.
+
+Checks run in the real front script's order (API.md E22): non-POST 812, blocked IP 815, empty secret
+800, unknown secret 801, inactive account 826, no agent 827, caller IP not allowed 802, unknown
+``Func`` 302; then permission 309 and, for sends, length 304, size 303 and credit 305. Everything
+after that is the gateway's: missing elements 302, invalid base64 400, delivery.
+
+Faults that must break the connection itself are raised as :class:`FaultSignal`; the in-process
+transport turns them into httpx exceptions and the loopback server into a closed socket.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+import anyio
+
+from ._api import API_HANDLERS
+from ._call import Call, Handler
+from ._chats import CHAT_HANDLERS
+from ._faults import AFTER_PROCESSING, FaultKind, FaultPlan, Faults
+from ._replies import Reply, front_error
+from ._sends import SEND_HANDLERS, front_send_checks
+from ._state import RequestRecord, ServiceState
+from ._timing import AgentLocks, TimeModel
+
+__all__ = ["FaultSignal", "ServiceApp"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+#: Actions that need the control permission (API.md section 8, E26).
+NEEDS_SUPER: Final = frozenset(
+    {
+        "SetStatusOnline",
+        "SendTyping",
+        "CreateGroupChat",
+        "RenameChat",
+        "ChatAddUser",
+        "ChatDeleteUser",
+        "SetProfileName",
+        "BlockUser",
+        "UnBlockUser",
+        "MarkRead",
+        "SetUsername",
+        "SetProfilePhoto",
+    }
+)
+#: Actions that need the data-retrieval permission.
+NEEDS_GET: Final = frozenset({"ChatInfo", "GetUserInfo", "GetDialogList", "GetHistory"})
+#: Refused for the shared "stack" agents even though they hold both permissions (E14).
+STACK_REFUSED: Final = frozenset({"SetProfileName", "BlockUser", "SetUsername", "SetProfilePhoto"})
+
+GATEWAY_HANDLERS: Final[dict[str, Handler]] = {**CHAT_HANDLERS, **SEND_HANDLERS}
+ALL_FUNCS: Final = frozenset(GATEWAY_HANDLERS) | frozenset(API_HANDLERS)
+
+
+class FaultSignal(Exception):
+    """Raised by the app when a fault must break the connection instead of answering."""
+
+    def __init__(self, kind: FaultKind) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class ServiceApp:
+    """The ASGI callable; one instance per :class:`~miogram_async.testing.FakeMioGram`."""
+
+    def __init__(self, state: ServiceState, time_model: TimeModel, faults: Faults) -> None:
+        self.state = state
+        self.time = time_model
+        self.plan = FaultPlan(faults)
+        self.locks = AgentLocks()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope."""
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        client = scope.get("client")
+        client_ip = client[0] if client else "127.0.0.1"
+        content_type = ""
+        for name, value in scope.get("headers", []):
+            if name.lower() == b"content-type":
+                content_type = value.decode("latin-1")
+        reply = await self.handle(scope.get("method", "GET"), content_type, bytes(body), client_ip)
+        headers = [
+            (b"content-type", reply.content_type.encode()),
+            (b"content-length", str(len(reply.body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def handle(self, method: str, content_type: str, body: bytes, client_ip: str) -> Reply:
+        """Answer one request, applying the faults chosen for it."""
+        index = self.state.claim_index()
+        form: dict[str, str] = {}
+        if content_type.partition(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+            # PHP fills $_POST only for form bodies; anything else reads as no elements at all.
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        func = form.get("Func", "")
+        fired = self.plan.choose(func)
+        facts: dict[str, str | None] = {"agent": None}
+        try:
+            if fired.delay > 0:
+                await anyio.sleep(fired.delay)
+            kind = fired.kind
+            if kind is FaultKind.HTTP_ERROR and fired.rule is not None:
+                return Reply.html(fired.rule.status, "Bad Gateway")
+            if kind in (FaultKind.DROP, FaultKind.CONNECT_ERROR):
+                raise FaultSignal(kind)
+            if kind is FaultKind.NO_RESPONSE:
+                return front_error(999)
+            if kind is FaultKind.BLOCK:
+                self.state.blocked_ips.add(client_ip)
+                return front_error(815)
+            await self.time.request_delay()
+            reply = await self._process(index, method, form, client_ip, facts)
+            if kind is FaultKind.TRUNCATED_JSON:
+                return Reply(
+                    body=reply.body[: len(reply.body) // 2], content_type=reply.content_type
+                )
+            if kind in AFTER_PROCESSING:
+                raise FaultSignal(kind)
+            return reply
+        finally:
+            elements = {name: value for name, value in form.items() if name != "Secret"}
+            self.state.finished(
+                RequestRecord(
+                    index=index,
+                    func=func,
+                    elements=elements,
+                    robot=form.get("Robot", ""),
+                    agent=facts["agent"],
+                    client_ip=client_ip,
+                    method=method,
+                    received_at=time.time(),
+                    fault=None if fired.kind is None else fired.kind.value,
+                )
+            )
+
+    async def _process(
+        self,
+        index: int,
+        method: str,
+        form: dict[str, str],
+        client_ip: str,
+        facts: dict[str, str | None],
+    ) -> Reply:
+        state = self.state
+        if method != "POST":
+            # The intrusion counter grows by 30 per non-POST request and never shrinks (E23).
+            count = state.intrusion.get(client_ip, 0) + 30
+            state.intrusion[client_ip] = count
+            if count > 100:
+                state.blocked_ips.add(client_ip)
+                return front_error(815)
+            return front_error(812)
+        if client_ip in state.blocked_ips:
+            return front_error(815)
+        secret = form.get("Secret", "")
+        if not secret:
+            return front_error(800)
+        account = state.find_by_secret(secret)
+        if account is None:
+            return front_error(801)
+        if not account.config.active:
+            return front_error(826)
+        agent_name = account.pick_agent(form.get("Robot", ""))
+        if agent_name is None:
+            return front_error(827)
+        if not account.ip_allowed(client_ip):
+            return front_error(802)
+        func = form.get("Func", "")
+        if func not in ALL_FUNCS:
+            return front_error(302)
+        facts["agent"] = agent_name
+        stack = "stack" in agent_name.lower()
+        config = account.config
+        if (func in NEEDS_SUPER and not (config.is_super or stack)) or (
+            func in NEEDS_GET and not (config.can_get or stack)
+        ):
+            return front_error(309)
+        if stack and func in STACK_REFUSED:
+            return front_error(309)
+        call = Call(
+            index=index,
+            func=func,
+            form=form,
+            account=account,
+            agent=account.agents[agent_name],
+            client_ip=client_ip,
+            service=state,
+            time=self.time,
+        )
+        if func in API_HANDLERS:
+            return await API_HANDLERS[func](call)
+        if func in SEND_HANDLERS:
+            refusal = front_send_checks(call)
+            if refusal is not None:
+                return refusal
+        return await self._on_agent(call, GATEWAY_HANDLERS[func])
+
+    async def _on_agent(self, call: Call, handler: Handler) -> Reply:
+        agent = call.agent.name
+        self.state.enter_agent(agent)
+        try:
+            if not self.time.serialize_agents:
+                return await handler(call)
+            async with self.locks.get(agent):
+                return await handler(call)
+        finally:
+            self.state.leave_agent(agent)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,292 @@
+"""
+Agent, chat and profile actions (1, 2, 7-20), answered by the gateway.
+
+Object results are shaped like telegram-cli JSON (API.md E19); the service passes them through
+unchanged and documents no field, so these shapes are the fake's own and only plausible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+from ._call import Call, Handler, strict_b64decode
+from ._config import digits_of
+from ._replies import Reply, gateway_error, gateway_result
+from ._state import AgentState, ChatState, HistoryItem, peer_id_of
+
+__all__ = ["CHAT_HANDLERS"]
+
+
+def _chat_name(name: str) -> str:
+    # Peer names have spaces replaced by underscores (API.md E16).
+    return name.replace(" ", "_")
+
+
+def _user(number: str, agent: AgentState) -> dict[str, object]:
+    digits = digits_of(number)
+    return {
+        "peer_type": "user",
+        "peer_id": peer_id_of(digits),
+        "print_name": f"user_{digits}",
+        "phone": digits,
+        "blocked": digits in agent.blocked,
+    }
+
+
+def _chat(chat: ChatState) -> dict[str, object]:
+    return {
+        "peer_type": "chat",
+        "peer_id": chat.peer_id,
+        "print_name": chat.name,
+        "title": chat.name,
+        "members_num": len(chat.members),
+        "members": [{"peer_id": peer_id_of(m), "phone": m} for m in chat.members],
+    }
+
+
+def _message(item: HistoryItem, agent: AgentState) -> dict[str, object]:
+    message: dict[str, object] = {
+        "id": item.id,
+        "from": {"peer_type": "user", "peer_id": peer_id_of(agent.name), "print_name": agent.name},
+        "to": {"peer_type": "user", "peer_id": peer_id_of(item.number), "phone": item.number},
+        "out": True,
+        "unread": item.unread,
+        "service": False,
+        "date": item.date,
+        "text": item.text,
+    }
+    if item.media is not None:
+        message["media"] = {"type": item.media}
+    return message
+
+
+async def set_status_online(call: Call) -> Reply:
+    """``SetStatusOnline``: ``Misc`` must be exactly ``Online`` or ``Offline``."""
+    misc = call.element("Misc")
+    if misc not in ("Online", "Offline"):
+        return gateway_error(302)
+    call.agent.online = misc == "Online"
+    return call.boolean(True)
+
+
+async def send_typing(call: Call) -> Reply:
+    """``SendTyping`` to an existing number."""
+    phone = call.element("Phone")
+    if not phone:
+        return gateway_error(302)
+    await call.time.work(1)
+    return call.boolean(call.exists(phone))
+
+
+async def create_group_chat(call: Call) -> Reply:
+    """``CreateGroupChat`` with the existing numbers of ``Phone`` as members."""
+    name = _chat_name(call.element("Misc"))
+    if not call.element("Phone") or not name:
+        return gateway_error(302)
+    numbers = call.numbers()
+    await call.time.work(len(numbers))
+    members = [digits_of(n) for n in numbers if call.exists(n)]
+    if name in call.agent.chats or not members:
+        return call.boolean(False)
+    call.agent.chats[name] = ChatState(name=name, peer_id=peer_id_of(name), members=members)
+    return call.boolean(True)
+
+
+async def chat_info(call: Call) -> Reply:
+    """``ChatInfo``: the chat as an object, or ``false``."""
+    name = _chat_name(call.element("Misc"))
+    if not name:
+        return gateway_error(302)
+    chat = call.agent.chats.get(name)
+    if chat is None:
+        return call.boolean(False)
+    return gateway_result(_chat(chat), "success")
+
+
+async def rename_chat(call: Call) -> Reply:
+    """``RenameChat``: ``Misc`` is ``old,new``."""
+    parts = call.misc_parts()
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        return gateway_error(302)
+    old, new = _chat_name(parts[0]), _chat_name(parts[1])
+    chat = call.agent.chats.get(old)
+    if chat is None or new in call.agent.chats:
+        return call.boolean(False)
+    del call.agent.chats[old]
+    chat.name = new
+    call.agent.chats[new] = chat
+    return call.boolean(True)
+
+
+async def chat_add_user(call: Call) -> Reply:
+    """``ChatAddUser``: ``Misc`` is ``chat,forward count``."""
+    phone = call.element("Phone")
+    name = _chat_name(call.misc_parts()[0])
+    if not phone or not name:
+        return gateway_error(302)
+    await call.time.work(1)
+    chat = call.agent.chats.get(name)
+    digits = digits_of(phone)
+    if chat is None or not call.exists(phone) or digits in chat.members:
+        return call.boolean(False)
+    chat.members.append(digits)
+    return call.boolean(True)
+
+
+async def chat_delete_user(call: Call) -> Reply:
+    """``ChatDeleteUser`` of a current member."""
+    phone = call.element("Phone")
+    name = _chat_name(call.element("Misc"))
+    if not phone or not name:
+        return gateway_error(302)
+    chat = call.agent.chats.get(name)
+    digits = digits_of(phone)
+    if chat is None or digits not in chat.members:
+        return call.boolean(False)
+    chat.members.remove(digits)
+    return call.boolean(True)
+
+
+async def set_profile_name(call: Call) -> Reply:
+    """``SetProfileName``: on success the gateway relays the agent's user object (API.md E19)."""
+    parts = call.misc_parts()
+    if len(parts) < 2 or not parts[0]:
+        return gateway_error(302)
+    call.agent.first_name, call.agent.last_name = parts[0], parts[1]
+    user = {
+        "peer_type": "user",
+        "peer_id": peer_id_of(call.agent.name),
+        "first_name": parts[0],
+        "last_name": parts[1],
+        "print_name": f"{parts[0]}_{parts[1]}" if parts[1] else parts[0],
+        "username": call.agent.username,
+    }
+    return gateway_result(user, "success")
+
+
+async def _block(call: Call, *, block: bool) -> Reply:
+    phone = call.element("Phone")
+    if not phone:
+        return gateway_error(302)
+    if not call.exists(phone):
+        return call.boolean(False)
+    if block:
+        call.agent.blocked.add(digits_of(phone))
+    else:
+        call.agent.blocked.discard(digits_of(phone))
+    return call.boolean(True)
+
+
+async def block_user(call: Call) -> Reply:
+    """``BlockUser`` an existing number."""
+    return await _block(call, block=True)
+
+
+async def unblock_user(call: Call) -> Reply:
+    """``UnBlockUser`` an existing number."""
+    return await _block(call, block=False)
+
+
+async def mark_read(call: Call) -> Reply:
+    """``MarkRead``: every message of the conversation becomes read."""
+    phone = call.element("Phone")
+    if not phone:
+        return gateway_error(302)
+    if not call.exists(phone):
+        return call.boolean(False)
+    for item in call.agent.history.get(digits_of(phone), []):
+        item.unread = False
+    return call.boolean(True)
+
+
+async def get_user_info(call: Call) -> Reply:
+    """``GetUserInfo``: the user object, or ``false`` for a missing number."""
+    phone = call.element("Phone")
+    if not phone:
+        return gateway_error(302)
+    await call.time.work(1)
+    if not call.exists(phone):
+        return call.boolean(False)
+    return gateway_result(_user(phone, call.agent), "success")
+
+
+async def get_dialog_list(call: Call) -> Reply:
+    """``GetDialogList``: one entry per conversation and per group chat."""
+    dialogs: list[dict[str, object]] = []
+    for digits, items in call.agent.history.items():
+        entry = _user(digits, call.agent)
+        entry["unread_count"] = sum(1 for item in items if item.unread)
+        dialogs.append(entry)
+    dialogs.extend(_chat(chat) for chat in call.agent.chats.values())
+    return gateway_result(dialogs, "success")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return 0
+
+
+async def get_history(call: Call) -> Reply:
+    """
+    ``GetHistory``: the gateway reads ``Misc`` as ``limit,offset`` (API.md E17), not as documented.
+
+    A limit below 1 becomes 1. Messages come oldest first, the newest *offset* ones skipped.
+    """
+    phone = call.element("Phone")
+    if not phone:
+        return gateway_error(302)
+    if not call.exists(phone):
+        return call.boolean(False)
+    parts = call.misc_parts()
+    limit = max(_int(parts[0]), 1)
+    offset = max(_int(parts[1]), 0) if len(parts) > 1 else 0
+    items = call.agent.history.get(digits_of(phone), [])
+    end = len(items) - offset
+    window = items[max(end - limit, 0) : max(end, 0)]
+    return gateway_result([_message(item, call.agent) for item in window], "success")
+
+
+async def set_username(call: Call) -> Reply:
+    """``SetUsername``: a name without spaces."""
+    name = call.element("Misc")
+    if not name:
+        return gateway_error(302)
+    if " " in name:
+        return call.boolean(False)
+    call.agent.username = name
+    return call.boolean(True)
+
+
+async def set_profile_photo(call: Call) -> Reply:
+    """``SetProfilePhoto`` from strict base64 ``Data``."""
+    data = call.element("Data")
+    if not data:
+        return gateway_error(302)
+    decoded = strict_b64decode(data)
+    if decoded is None:
+        return gateway_error(400)
+    call.agent.photo_sha256 = hashlib.sha256(decoded).hexdigest()
+    return call.boolean(True)
+
+
+CHAT_HANDLERS: Final[dict[str, Handler]] = {
+    "SetStatusOnline": set_status_online,
+    "SendTyping": send_typing,
+    "CreateGroupChat": create_group_chat,
+    "ChatInfo": chat_info,
+    "RenameChat": rename_chat,
+    "ChatAddUser": chat_add_user,
+    "ChatDeleteUser": chat_delete_user,
+    "SetProfileName": set_profile_name,
+    "BlockUser": block_user,
+    "UnBlockUser": unblock_user,
+    "MarkRead": mark_read,
+    "GetUserInfo": get_user_info,
+    "GetDialogList": get_dialog_list,
+    "GetHistory": get_history,
+    "SetUsername": set_username,
+    "SetProfilePhoto": set_profile_photo,
+}

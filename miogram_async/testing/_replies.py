@@ -1,0 +1,111 @@
+"""
+The reply forms the real service produces (API.md E1, E4-E7).
+
+The front script (``dojob.php``) answers its own errors as
+``{"Message", "Status": "error", "Code"}`` with ``Code`` a JSON string and ``Content-Type:
+application/json``. Replies relayed from the internal gateway (action results and the gateway's
+errors ``"Error NNN : text"``, without ``Code``) carry PHP's default ``text/html`` content type.
+Every reply has HTTP status 200 (E27).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+import attrs
+
+__all__ = ["FRONT_TEXTS", "GATEWAY_TEXTS", "Reply", "front_error", "gateway_error"]
+
+JSON_TYPE: Final = "application/json"
+HTML_TYPE: Final = "text/html; charset=UTF-8"
+
+#: Texts of the errors the front script raises itself (E5).
+FRONT_TEXTS: Final[dict[int, str]] = {
+    812: "Bad Request",
+    815: "Session Blocked",
+    800: "Empty Secret",
+    801: "Invalid Secret",
+    826: "Account Not Activated",
+    827: "No Robot Has Been Set Yet",
+    802: "Invalid IP Address",
+    309: "Permission Denied",
+    304: "Message Length is Too High",
+    305: "No Credit",
+    303: "File Size is Too High",
+    330: "No Input",
+    111: "No DATA",
+    999: "No Response From Server",
+    302: "Bad Request of Functions",
+}
+
+#: Texts of the errors the gateway raises (E6); the fake's 302 here means "element missing".
+GATEWAY_TEXTS: Final[dict[int, str]] = {
+    101: "WhatsApp Not Supported",
+    302: "Bad Request of Func ",
+    306: "Low Credit",
+    309: "Permission Denied",
+    400: "Not Valid File",
+}
+
+
+@attrs.frozen(kw_only=True)
+class Reply:
+    """One HTTP reply body with its status and content type."""
+
+    body: bytes
+    content_type: str = JSON_TYPE
+    status: int = 200
+
+    @classmethod
+    def front(cls, payload: object) -> Reply:
+        """A reply the front script builds itself (``application/json``)."""
+        return cls(body=_dump(payload), content_type=JSON_TYPE)
+
+    @classmethod
+    def gateway(cls, payload: object) -> Reply:
+        """A reply relayed from the gateway (PHP's default ``text/html``)."""
+        return cls(body=_dump(payload), content_type=HTML_TYPE)
+
+    @classmethod
+    def html(cls, status: int, title: str) -> Reply:
+        """A web server's HTML error page."""
+        page = (
+            f"<html>\r\n<head><title>{status} {title}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{status} {title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        )
+        return cls(body=page.encode(), content_type="text/html", status=status)
+
+    def decoded(self) -> object:
+        """Return the body decoded as JSON (for the fake's own use)."""
+        return json.loads(self.body)
+
+
+def _dump(payload: object) -> bytes:
+    # PHP's json_encode escapes non-ASCII and slashes by default; the SDK must cope with both.
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def front_error(code: int) -> Reply:
+    """The front script's error form: ``Code`` is a string (E4)."""
+    return Reply.front({"Message": FRONT_TEXTS[code], "Status": "error", "Code": str(code)})
+
+
+def gateway_error(code: int) -> Reply:
+    """The gateway's error form: ``"Error NNN : text"`` and no ``Code`` (E4, E6)."""
+    return Reply.gateway(
+        {"Result": False, "Status": "error", "Message": f"Error {code} : {GATEWAY_TEXTS[code]}"}
+    )
+
+
+def number_not_found() -> Reply:
+    """The gateway's answer for an unresolvable number: no prefix, no code (E6)."""
+    return Reply.gateway(
+        {"Result": False, "Status": "error", "Message": "Number Not Exist or Wrong"}
+    )
+
+
+def gateway_result(result: object, status: str) -> Reply:
+    """A gateway result envelope."""
+    return Reply.gateway({"Result": result, "Status": status})

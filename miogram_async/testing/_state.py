@@ -1,0 +1,223 @@
+"""
+Mutable state of the fake service and the records kept for assertions.
+
+All of it is touched only from the event loop that runs the app (the loopback server runs in the
+caller's loop), so plain Python structures suffice; a ``threading.Lock`` still guards the counters
+and logs so that reading them from another thread never sees a half-made update.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import threading
+import time
+from collections.abc import Mapping
+
+import attrs
+
+from ._config import AccountConfig, digits_of
+
+__all__ = [
+    "AccountState",
+    "AgentState",
+    "ChatState",
+    "Delivery",
+    "HistoryItem",
+    "RequestRecord",
+    "ServiceState",
+    "peer_id_of",
+    "strip_secret",
+]
+
+
+@attrs.frozen(kw_only=True)
+class RequestRecord:
+    """One request the fake received; the secret is never kept."""
+
+    index: int
+    func: str
+    elements: Mapping[str, str]
+    robot: str
+    agent: str | None
+    client_ip: str
+    method: str
+    received_at: float
+    fault: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """One message the fake delivered to one number."""
+
+    request_index: int
+    number: str
+    func: str
+    agent: str
+    text: str | None
+    data_sha256: str | None
+    misc: str | None
+
+
+@attrs.define(kw_only=True)
+class HistoryItem:
+    """One message in an agent's conversation with a number, shaped like telegram-cli output."""
+
+    id: int
+    number: str
+    text: str
+    media: str | None
+    date: int
+    unread: bool = True
+
+
+@attrs.define(kw_only=True)
+class ChatState:
+    """A group chat an agent created."""
+
+    name: str
+    peer_id: int
+    members: list[str]
+
+
+@attrs.define(kw_only=True)
+class AgentState:
+    """What one agent (messenger session) looks like from outside."""
+
+    name: str
+    online: bool = False
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    photo_sha256: str | None = None
+    blocked: set[str] = attrs.field(factory=set)
+    chats: dict[str, ChatState] = attrs.field(factory=dict)
+    history: dict[str, list[HistoryItem]] = attrs.field(factory=dict)
+
+
+@attrs.define(kw_only=True)
+class AccountState:
+    """One account: its configuration and everything requests changed."""
+
+    config: AccountConfig
+    secret: str
+    allowed_ips: str
+    credits: dict[str, int]
+    agents: dict[str, AgentState]
+    reports: list[dict[str, str]] = attrs.field(factory=list)
+
+    @classmethod
+    def from_config(cls, config: AccountConfig) -> AccountState:
+        """Build fresh state from *config*."""
+        return cls(
+            config=config,
+            secret=config.secret,
+            allowed_ips=config.allowed_ips,
+            credits=config.credits.as_buckets(),
+            agents={name: AgentState(name=name) for name in config.agents},
+        )
+
+    def pick_agent(self, robot: str) -> str | None:
+        """Return the agent *robot* names, else the first agent, else ``None`` (API.md E14)."""
+        if robot in self.agents:
+            return robot
+        return next(iter(self.agents), None)
+
+    def ip_allowed(self, client_ip: str) -> bool:
+        """The service's allow-list test: ``*`` anywhere, or the caller's IP as a substring."""
+        return "*" in self.allowed_ips or client_ip in self.allowed_ips
+
+
+_SECRET_JUNK = str.maketrans("", "", "()[]{}*?!;&%-_=|<>/\\+.")
+
+
+def strip_secret(secret: str) -> str:
+    """Remove the characters the service strips from ``Secret`` before its lookup (API.md E21)."""
+    return secret.translate(_SECRET_JUNK)
+
+
+def peer_id_of(name: str) -> int:
+    """Return a stable telegram-like peer id for a number or chat name."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 900_000_000 + 100_000_000
+
+
+@attrs.define
+class ServiceState:
+    """Everything the fake remembers across requests."""
+
+    accounts: dict[str, AccountState] = attrs.field(factory=dict)
+    requests: list[RequestRecord] = attrs.field(factory=list)
+    deliveries: list[Delivery] = attrs.field(factory=list)
+    undelivered: list[Delivery] = attrs.field(factory=list)
+    intrusion: dict[str, int] = attrs.field(factory=dict)
+    blocked_ips: set[str] = attrs.field(factory=set)
+    arrived: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    agent_in_flight: dict[str, int] = attrs.field(factory=dict)
+    agent_max_in_flight: dict[str, int] = attrs.field(factory=dict)
+    next_message_id: int = 1
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def add_account(self, config: AccountConfig) -> AccountState:
+        """Register an account built from *config* (its secret must be unique)."""
+        with self.lock:
+            if any(acc.secret == config.secret for acc in self.accounts.values()):
+                raise ValueError("an account with this secret already exists")
+            state = AccountState.from_config(config)
+            self.accounts[config.username] = state
+            return state
+
+    def find_by_secret(self, secret: str) -> AccountState | None:
+        """Return the account whose current secret is *secret*, compared as the service does."""
+        wanted = strip_secret(secret)
+        for account in self.accounts.values():
+            if strip_secret(account.secret) == wanted:
+                return account
+        return None
+
+    def claim_index(self) -> int:
+        """Give the arriving request its index (requests are numbered in arrival order)."""
+        with self.lock:
+            index = self.arrived
+            self.arrived += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            return index
+
+    def finished(self, record: RequestRecord) -> None:
+        """Log a finished (or abandoned) request."""
+        with self.lock:
+            self.in_flight -= 1
+            bisect.insort(self.requests, record, key=lambda item: item.index)
+
+    def enter_agent(self, agent: str) -> None:
+        """Count a request as in flight on *agent* (waiting for it or running on it)."""
+        with self.lock:
+            now = self.agent_in_flight.get(agent, 0) + 1
+            self.agent_in_flight[agent] = now
+            self.agent_max_in_flight[agent] = max(self.agent_max_in_flight.get(agent, 0), now)
+
+    def leave_agent(self, agent: str) -> None:
+        """Count a request as finished on *agent*."""
+        with self.lock:
+            self.agent_in_flight[agent] -= 1
+
+    def deliver(self, delivery: Delivery, *, delivered: bool) -> None:
+        """Log one attempted delivery."""
+        with self.lock:
+            (self.deliveries if delivered else self.undelivered).append(delivery)
+
+    def add_history(self, agent: AgentState, number: str, text: str, media: str | None) -> None:
+        """Append a sent message to *agent*'s conversation with *number*."""
+        with self.lock:
+            item = HistoryItem(
+                id=self.next_message_id,
+                number=digits_of(number),
+                text=text,
+                media=media,
+                date=int(time.time()),
+            )
+            self.next_message_id += 1
+        agent.history.setdefault(digits_of(number), []).append(item)
