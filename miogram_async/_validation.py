@@ -52,15 +52,16 @@ _PHONE_NOISE: Final = re.compile(
 )
 
 _SHOW_CHARS: Final = 40
+_PATH_CHARS: Final = 300
 _MAX_FILE_FORMAT: Final = 16
 _REPORT_MAX: Final = 999
 
 
-def _show(value: object) -> str:
+def _show(value: object, limit: int = _SHOW_CHARS) -> str:
     """A short repr of a bad value for an error message."""
     text = repr(value)
-    if len(text) > _SHOW_CHARS:
-        text = text[: _SHOW_CHARS - 4] + "...'"
+    if len(text) > limit:
+        text = text[: limit - 4] + "...'"
     return text
 
 
@@ -297,6 +298,8 @@ def check_file_format(file_format: str) -> str:
     if (
         not text
         or len(text) > _MAX_FILE_FORMAT
+        or text.startswith(".")
+        or text.endswith(".")
         or not text.isprintable()
         or any(char.isspace() or char in ",/\\" for char in text)
     ):
@@ -349,7 +352,7 @@ def load_media(
         except OSError as error:
             reason = error.strerror or type(error).__name__
             raise ValidationError(
-                f"expected a readable file, got {_show(str(path))}: {reason}"
+                f"expected a readable file, got {_show(str(path), _PATH_CHARS)}: {reason}"
             ) from None
     elif isinstance(data, io.TextIOBase):
         raise ValidationError("expected a binary file object (open it with 'rb'), got a text file")
