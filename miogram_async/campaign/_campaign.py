@@ -1,0 +1,495 @@
+"""
+`Campaign`: a Mass send recorded in a journal, so that it survives crashes and resumes exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Self, TextIO
+
+import anyio
+import anyio.to_thread
+
+from .._errors import STOP_CODES, APIError, MassSendError, MioGramError, ValidationError
+from .._fanout import Chunk, MassResult, Outcome, ProgressCallback
+from .._validation import check_file_format, check_message, normalize_phone
+from ._export import ExportFormat, write_rows
+from ._journal import Journal, NumberUpdate
+from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
+from ._reconcile import media_matcher, reconcile, text_matcher
+
+if TYPE_CHECKING:
+    from .._client import MioGram
+
+__all__ = ["Campaign"]
+
+_REPORT_COUNT: Final = 999
+_SOURCE_PAGE: Final = 1000
+
+_MASS_METHODS: Final[Mapping[CampaignKind, str]] = {
+    CampaignKind.MESSAGE: "send_message_mass",
+    CampaignKind.WHATSAPP: "send_message_whatsapp_mass",
+    CampaignKind.PHOTO: "send_photo_mass",
+    CampaignKind.VIDEO: "send_video_mass",
+    CampaignKind.FILE: "send_file_mass",
+}
+
+_OUTCOME_STATES: Final[Mapping[Outcome, NumberState]] = {
+    Outcome.DELIVERED: NumberState.DELIVERED,
+    Outcome.UNDELIVERED: NumberState.UNDELIVERED,
+    Outcome.FAILED: NumberState.FAILED,
+    Outcome.UNKNOWN: NumberState.UNKNOWN,
+    Outcome.NOT_ATTEMPTED: NumberState.PENDING,
+    Outcome.INVALID: NumberState.INVALID,
+}
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def _error_fields(error: MioGramError | None) -> tuple[int | None, str | None]:
+    if error is None:
+        return None, None
+    code = error.code if isinstance(error, APIError) else None
+    return code, f"{type(error).__name__}: {error}"
+
+
+class _JournalHooks:
+    """The fan-out hooks of one run: every chunk is journalled before it is sent and after."""
+
+    def __init__(self, journal: Journal, run: int) -> None:
+        self.journal = journal
+        self.run = run
+        self.sent = 0
+
+    async def chunk_started(self, chunk: Chunk) -> None:
+        await anyio.to_thread.run_sync(
+            self.journal.chunk_started, self.run, chunk.index, chunk.robot, chunk.numbers
+        )
+        self.sent += len(chunk.numbers)
+
+    async def chunk_finished(
+        self,
+        chunk: Chunk,
+        outcomes: Mapping[str, Outcome],
+        errors: Mapping[str, MioGramError],
+    ) -> None:
+        updates: list[NumberUpdate] = []
+        for number in chunk.numbers:
+            outcome = outcomes.get(number, Outcome.UNKNOWN)
+            error = errors.get(number)
+            state = _OUTCOME_STATES[outcome]
+            # A stop error (credit, authentication, permission, size) refuses the request as a
+            # whole before anything is sent: the numbers go back to pending for a later resume.
+            if (
+                state is NumberState.FAILED
+                and isinstance(error, APIError)
+                and error.code in STOP_CODES
+            ):
+                state = NumberState.PENDING
+            code, text = _error_fields(error)
+            updates.append((number, state, code, text))
+        await anyio.to_thread.run_sync(self.journal.chunk_finished, self.run, chunk.index, updates)
+
+
+class _Numbers:
+    """The numbers of a run, read page by page from the journal in input order."""
+
+    def __init__(self, journal: Journal, states: Sequence[NumberState]) -> None:
+        self._journal = journal
+        self._states = states
+        self._after = 0
+        self._page: list[str] = []
+        self._done = False
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> str:
+        if not self._page and not self._done:
+            rows = await anyio.to_thread.run_sync(
+                self._journal.page, self._states, self._after, _SOURCE_PAGE
+            )
+            if rows:
+                self._after = rows[-1][0]
+                self._page = [number for _, number in reversed(rows)]
+            self._done = len(rows) < _SOURCE_PAGE
+        if not self._page:
+            raise StopAsyncIteration
+        return self._page.pop()
+
+
+class Campaign:
+    """
+    A durable Mass send: every number, chunk and outcome is journalled in one SQLite file.
+
+    Make one with `Campaign.create`, reopen it with `Campaign.open`, send with `run` (again after
+    a crash, Ctrl-C or an error: it continues where it stopped and never sends a number twice), and
+    read it with `status` and `export`. The journal holds the numbers, the message text or the media
+    file's path and digest, and the settings; never a secret nor the service's address.
+
+    `create`, `open`, `status`, `export` and `close` do blocking file I/O: in async code run them in
+    a worker thread (``anyio.to_thread.run_sync``) when the journal is large.
+    """
+
+    def __init__(self, journal: Journal) -> None:
+        """Wrap an open journal (use `create` or `open`)."""
+        self._journal = journal
+        meta = journal.meta
+        try:
+            self.kind = CampaignKind(meta["kind"])
+            self.chunk_size = int(meta["chunk_size"])
+            robots = json.loads(meta.get("robots", "null"))
+        except (KeyError, ValueError) as exc:
+            raise CampaignError(
+                f"campaign journal {str(journal.path)!r} is incomplete: {exc}"
+            ) from None
+        self.robots: Sequence[str] | str | None = robots
+        self.message: str | None = meta.get("message")
+        self.media: MediaRef | None = None
+        if self.kind.is_media:
+            self.media = MediaRef(
+                path=meta["media_path"],
+                sha256=meta["media_sha256"],
+                size=int(meta["media_size"]),
+                file_format=meta.get("file_format"),
+            )
+        self._running = False
+
+    @property
+    def path(self) -> Path:
+        """The journal file."""
+        return self._journal.path
+
+    def __repr__(self) -> str:
+        return f"<Campaign {self.kind.value} {str(self.path)!r}>"
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        numbers: Iterable[str],
+        *,
+        kind: CampaignKind | str = CampaignKind.MESSAGE,
+        message: str | None = None,
+        media: str | os.PathLike[str] | None = None,
+        file_format: str | None = None,
+        chunk_size: int = 100,
+        robots: Sequence[str] | str | None = None,
+        default_region: str | None = None,
+        overwrite: bool = False,
+    ) -> Campaign:
+        """
+        Write a new campaign journal at *path* and open it.
+
+        Every item of *numbers* is normalised (`normalize_phone`) and recorded: a malformed one
+        as ``INVALID`` with the reason, a repeat as ``DUPLICATE``; blank items are skipped.
+        *numbers* is streamed, so any size works.
+
+        Args:
+            path: the journal file to create.
+            numbers: the recipients.
+            kind: ``"message"``, ``"whatsapp"`` (need *message*), ``"photo"``, ``"video"`` or
+                ``"file"`` (need *media*).
+            message: the text to send.
+            media: the file to send; the journal keeps its path, size and SHA-256 (checked before
+                every run), never its content.
+            file_format: the extension sent with the media (default: from the file name).
+            chunk_size: numbers per Mass request.
+            robots: agent(s) to spread chunks over, or ``"all"``; ``None`` uses the client's.
+            default_region: region for national numbers (needs the ``phone`` extra).
+            overwrite: replace an existing file at *path*.
+
+        Raises:
+            CampaignError: *path* exists and *overwrite* is false.
+            ValidationError: the message, media, kind or chunk size is not usable.
+        """
+        try:
+            campaign_kind = CampaignKind(kind)
+        except ValueError:
+            kinds = ", ".join(repr(k.value) for k in CampaignKind)
+            raise ValidationError(f"expected a campaign kind ({kinds}), got {kind!r}") from None
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValidationError(f"expected a chunk size >= 1, got {chunk_size!r}")
+        meta: dict[str, str] = {
+            "kind": campaign_kind.value,
+            "chunk_size": str(chunk_size),
+            "robots": json.dumps(
+                robots if robots is None or isinstance(robots, str) else list(robots)
+            ),
+            "created_at": str(time.time()),
+        }
+        if campaign_kind.is_media:
+            if media is None or message is not None:
+                raise ValidationError(
+                    f"a {campaign_kind.value} campaign takes media=, not message="
+                )
+            media_path = Path(media).absolute()
+            if not media_path.is_file():
+                raise ValidationError(f"expected a readable media file, got {str(media)!r}")
+            sha256, size = _hash_file(media_path)
+            meta |= {"media_path": str(media_path), "media_sha256": sha256, "media_size": str(size)}
+            if file_format is not None:
+                meta["file_format"] = check_file_format(file_format)
+        else:
+            if message is None or media is not None:
+                raise ValidationError(
+                    f"a {campaign_kind.value} campaign takes message=, not media="
+                )
+            meta["message"] = check_message(message)
+        if default_region is not None:
+            meta["default_region"] = default_region
+
+        def normalize(raw: str) -> str:
+            return normalize_phone(raw, default_region=default_region)
+
+        journal = Journal.create(
+            path, meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
+        )
+        return cls(journal)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Campaign:
+        """
+        Open an existing campaign journal.
+
+        Raises:
+            CampaignError: missing, not a journal (the file is left untouched), corrupt, of an
+                unknown schema version, or in use by another process.
+        """
+        journal = Journal.open(path)
+        try:
+            return cls(journal)
+        except BaseException:
+            journal.close()
+            raise
+
+    def status(self) -> CampaignStatus:
+        """Count the numbers by state, the chunks and the runs."""
+        by_state = self._journal.counts()
+        chunks, chunks_done, runs = self._journal.chunk_counts()
+        in_flight = 0 if self._running else chunks - chunks_done
+        return CampaignStatus(
+            path=str(self.path),
+            kind=self.kind,
+            total=sum(by_state.values()),
+            by_state=by_state,
+            chunks=chunks,
+            chunks_done=chunks_done,
+            chunks_in_doubt=in_flight,
+            in_doubt=0 if self._running else by_state[NumberState.SENDING],
+            runs=runs,
+        )
+
+    def export(self, out: str | os.PathLike[str] | TextIO, fmt: ExportFormat = "csv") -> int:
+        """
+        Write every input item with its outcome to *out* (a path or an open text file).
+
+        Columns: ``seq`` (input position), ``input`` (as given), ``number`` (normalised), ``state``,
+        ``error_code``, ``error`` (the reason for invalid numbers), ``robot``.
+
+        Returns:
+            The number of rows written.
+        """
+        return write_rows(self._journal.rows(), out, fmt)
+
+    def close(self) -> None:
+        """Close the journal."""
+        self._journal.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self.close)
+
+    async def run(
+        self,
+        client: MioGram,
+        *,
+        concurrency: int | None = None,
+        robots: Sequence[str] | str | None = None,
+        on_progress: ProgressCallback | None = None,
+        resend_unknown: bool = False,
+        retry_failed: bool = False,
+    ) -> RunSummary:
+        """
+        Send every number still pending through *client*, journalling each chunk.
+
+        Before sending, numbers left in doubt by an earlier run (its process died with a request in
+        flight) and ``UNKNOWN`` ones are looked up in the service's report (``APIGetReport``): those
+        it lists delivered become ``DELIVERED``; the rest of an in-doubt chunk becomes ``UNKNOWN``.
+        If the report cannot be read they stay in doubt, and none of them is sent.
+
+        Cancelling the run (Ctrl-C) lets in-flight chunks finish within the fan-out's grace period;
+        their outcomes are journalled and the rest stays pending for the next run.
+
+        Args:
+            client: the client to send with.
+            concurrency: requests at once (default: the client's).
+            robots: agents to spread chunks over, or ``"all"`` (default: the campaign's setting).
+            on_progress: called with a `MassProgress` after each chunk.
+            resend_unknown: also send ``UNKNOWN`` and in-doubt numbers again (they may be
+                delivered twice).
+            retry_failed: also send ``FAILED`` numbers again.
+
+        Raises:
+            CampaignError: the media file changed since the campaign was created, or a run of this
+                campaign is already going on.
+            MassSendError: the fan-out stopped (e.g. out of credit): the chunks that finished are
+                journalled and the rest stays pending for the next run.
+        """
+        if self._running:
+            raise CampaignError(f"campaign {str(self.path)!r} is already running")
+        self._running = True
+        try:
+            return await self._run(
+                client,
+                concurrency=concurrency,
+                robots=robots,
+                on_progress=on_progress,
+                resend_unknown=resend_unknown,
+                retry_failed=retry_failed,
+            )
+        finally:
+            self._running = False
+
+    async def _run(
+        self,
+        client: MioGram,
+        *,
+        concurrency: int | None,
+        robots: Sequence[str] | str | None,
+        on_progress: ProgressCallback | None,
+        resend_unknown: bool,
+        retry_failed: bool,
+    ) -> RunSummary:
+        payload = await self._payload()
+        journal = self._journal
+        run = await anyio.to_thread.run_sync(journal.begin_run)
+        outcome = "failed"
+        try:
+            reconciled, report_error = await self._reconcile(client)
+            states = [NumberState.PENDING]
+            if resend_unknown:
+                states += [NumberState.UNKNOWN, NumberState.SENDING]
+            if retry_failed:
+                states.append(NumberState.FAILED)
+            hooks = _JournalHooks(journal, run)
+            fanout: dict[str, Any] = {
+                "chunk_size": self.chunk_size,
+                "concurrency": concurrency,
+                "robots": self.robots if robots is None else robots,
+                "on_progress": on_progress,
+                "hooks": hooks,
+            }
+            send: Callable[..., Awaitable[MassResult]] = getattr(client, _MASS_METHODS[self.kind])
+            numbers = _Numbers(journal, states)
+            try:
+                if isinstance(payload, str):
+                    await send(numbers, payload, **fanout)
+                else:
+                    file_format = self.media.file_format if self.media else None
+                    await send(numbers, payload, file_format=file_format, **fanout)
+            except MassSendError as exc:
+                outcome = f"stopped: {exc.cause!s}" if exc.cause else "stopped"
+                raise
+            except anyio.get_cancelled_exc_class():
+                outcome = "cancelled"
+                raise
+            outcome = "finished"
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(journal.end_run, run, outcome)
+        status = await anyio.to_thread.run_sync(self.status)
+        return RunSummary(
+            sent=hooks.sent, reconciled=reconciled, report_error=report_error, status=status
+        )
+
+    async def _payload(self) -> str | bytes:
+        """The message, or the media file's content after checking it did not change."""
+        if self.media is None:
+            assert self.message is not None
+            return self.message
+        media = self.media
+
+        def load() -> bytes:
+            try:
+                content = Path(media.path).read_bytes()
+            except OSError as exc:
+                raise CampaignError(f"cannot read the campaign's media file: {exc}") from None
+            digest = hashlib.sha256(content).hexdigest()
+            if len(content) != media.size or digest != media.sha256:
+                raise CampaignError(
+                    f"the campaign's media file {media.path!r} changed since the campaign was "
+                    f"created (expected {media.size} bytes with SHA-256 {media.sha256[:12]}..., "
+                    f"got {len(content)} bytes with {digest[:12]}...)"
+                )
+            return content
+
+        return await anyio.to_thread.run_sync(load)
+
+    async def _reconcile(self, client: MioGram) -> tuple[dict[NumberState, int], str | None]:
+        """Resolve in-doubt and unknown numbers through the report; returns counts and the error."""
+        journal = self._journal
+        candidates = await anyio.to_thread.run_sync(
+            journal.numbers_in, [NumberState.SENDING, NumberState.UNKNOWN]
+        )
+        if not candidates:
+            return {}, None
+        try:
+            records = await client.api_get_report(_REPORT_COUNT)
+        except MioGramError as exc:
+            return {}, f"{type(exc).__name__}: {exc}"
+        started = await anyio.to_thread.run_sync(
+            journal.chunk_started_at, [chunk for chunk, _ in candidates]
+        )
+        in_doubt = {number: started.get(chunk, 0.0) for chunk, number in candidates}
+        if self.media is not None:
+            matcher = media_matcher(self.media.sha256)
+        else:
+            assert self.message is not None
+            matcher = text_matcher(self.message)
+        decided = reconcile(in_doubt, records, payload_matches=matcher)
+        updates: list[NumberUpdate] = [
+            (number, state, None, None if state is not NumberState.UNKNOWN else _UNCONFIRMED)
+            for number, state in decided.items()
+        ]
+        await anyio.to_thread.run_sync(journal.settle, updates, {chunk for chunk, _ in candidates})
+        counts: dict[NumberState, int] = {}
+        for state in decided.values():
+            counts[state] = counts.get(state, 0) + 1
+        return counts, None
+
+
+_UNCONFIRMED: Final = "sent, but the service's report does not confirm a delivery"

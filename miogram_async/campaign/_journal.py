@@ -1,0 +1,477 @@
+"""
+The campaign journal: one SQLite file that records every number, every chunk and every run.
+
+Durability: the journal runs in WAL mode with ``synchronous=FULL``. Against the death of the
+process alone (SIGKILL, a crash) ``NORMAL`` would already do, since a committed transaction sits in
+the WAL in the operating system's cache; ``FULL`` also syncs the WAL on every commit, so a chunk
+recorded as *attempting* survives an operating-system crash or power loss too. Losing that row would
+let a resume send the chunk a second time, and one fsync per chunk request costs nothing next to the
+request.
+
+Only one connection uses the file at a time: it is opened with ``locking_mode=EXCLUSIVE``, so a
+second process cannot run (and double-send) the same campaign. Every method here is blocking and
+guarded by a lock; `Campaign` calls them from worker threads while an event loop runs.
+
+Nothing here is ever written before the file was checked to be a journal of this format and version:
+foreign and corrupt files raise `CampaignError` and are left exactly as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+from .._errors import ValidationError
+from ._model import CampaignError, NumberState
+
+__all__ = ["APPLICATION_ID", "FORMAT", "SCHEMA_VERSION", "Journal", "NumberUpdate"]
+
+#: ``PRAGMA application_id`` of every journal: "MioC".
+APPLICATION_ID: Final = 0x4D696F43
+FORMAT: Final = "miogram-campaign"
+SCHEMA_VERSION: Final = 1
+
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_HEADER_SIZE: Final = 100
+_APP_ID_OFFSET: Final = 68
+_INSERT_BATCH: Final = 5000
+_PAGE: Final = 2000
+
+_SCHEMA: Final = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outcome TEXT
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL REFERENCES runs(id),
+    idx INTEGER NOT NULL,
+    robot TEXT,
+    state TEXT NOT NULL CHECK (state IN ('attempting', 'done')),
+    size INTEGER NOT NULL,
+    numbers TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    UNIQUE (run, idx)
+);
+CREATE TABLE numbers (
+    seq INTEGER PRIMARY KEY,
+    input TEXT NOT NULL,
+    number TEXT UNIQUE,
+    duplicate_of TEXT,
+    state TEXT NOT NULL,
+    chunk INTEGER REFERENCES chunks(id),
+    error_code INTEGER,
+    error TEXT,
+    updated_at REAL
+);
+"""
+# Made after the bulk insert: building it once is faster than maintaining it row by row.
+_STATE_INDEX: Final = "CREATE INDEX numbers_by_state ON numbers (state, seq)"
+
+#: (number, new state, error code, error text) for one number.
+NumberUpdate = tuple[str, NumberState, int | None, str | None]
+
+
+def check_journal_file(path: Path) -> None:
+    """
+    Make sure *path* is a readable journal of this format and version, without writing to it.
+
+    Raises:
+        CampaignError: missing, not SQLite, another application's database, corrupt, or a version
+            this code does not know.
+    """
+    if not path.is_file():
+        raise CampaignError(f"no campaign journal at {str(path)!r}")
+    with path.open("rb") as file:
+        header = file.read(_HEADER_SIZE)
+    if len(header) < _HEADER_SIZE or not header.startswith(_SQLITE_MAGIC):
+        raise CampaignError(f"{str(path)!r} is not a campaign journal (not an SQLite database)")
+    app_id = int.from_bytes(header[_APP_ID_OFFSET : _APP_ID_OFFSET + 4], "big")
+    if app_id != APPLICATION_ID:
+        raise CampaignError(
+            f"{str(path)!r} is not a campaign journal (an SQLite database with application id "
+            f"{app_id:#010x}, expected {APPLICATION_ID:#010x})"
+        )
+    try:
+        conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise CampaignError(f"cannot open campaign journal {str(path)!r}: {exc}") from None
+    try:
+        check = conn.execute("PRAGMA quick_check").fetchone()
+        if check is None or check[0] != "ok":
+            raise CampaignError(f"campaign journal {str(path)!r} is corrupt: {check!r}")
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise CampaignError(
+                f"campaign journal {str(path)!r} is in use by another process"
+            ) from None
+        raise CampaignError(f"campaign journal {str(path)!r} is corrupt: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise CampaignError(f"campaign journal {str(path)!r} is corrupt: {exc}") from None
+    finally:
+        conn.close()
+    if meta.get("format") != FORMAT:
+        raise CampaignError(
+            f"{str(path)!r} is not a campaign journal (format {meta.get('format')!r})"
+        )
+    if meta.get("schema_version") != str(SCHEMA_VERSION):
+        raise CampaignError(
+            f"campaign journal {str(path)!r} has schema version {meta.get('schema_version')!r}, "
+            f"this version of miogram-async reads {SCHEMA_VERSION}"
+        )
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    """Pragmas every connection that writes a journal runs first."""
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    if mode is None or str(mode[0]).lower() != "wal":
+        raise CampaignError(f"the journal needs WAL mode, SQLite gave {mode!r}")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One explicit transaction (the connection is in autocommit mode otherwise)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _remove_quietly(*paths: Path) -> None:
+    for stale in paths:
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
+def _sidecars(path: Path) -> tuple[Path, Path]:
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _fsync_path(path: Path, *, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # directories cannot be opened on every platform
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """An open journal: one SQLite connection, used from any thread under one lock."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.Lock()
+        self.meta: Mapping[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Journal:
+        """
+        Open an existing journal for reading and writing.
+
+        Raises:
+            CampaignError: see `check_journal_file`; also when another process holds it.
+        """
+        journal_path = Path(path)
+        check_journal_file(journal_path)
+        conn = sqlite3.connect(journal_path, check_same_thread=False, isolation_level=None)
+        try:
+            _configure(conn)
+            # Take the exclusive lock now rather than at the first write.
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("COMMIT")
+            return cls(journal_path, conn)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise CampaignError(
+                    f"campaign journal {str(journal_path)!r} is in use by another process"
+                ) from None
+            raise CampaignError(
+                f"cannot open campaign journal {str(journal_path)!r}: {exc}"
+            ) from None
+        except BaseException:
+            conn.close()
+            raise
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        meta: Mapping[str, str],
+        inputs: Iterable[str],
+        normalize: Callable[[str], str],
+        overwrite: bool = False,
+    ) -> Journal:
+        """
+        Write a new journal with *meta* and every item of *inputs*, then open it.
+
+        The file is built under a temporary name next to *path* and moved into place only once
+        complete, so a crash while creating never leaves a half-made journal at *path*.
+
+        Raises:
+            CampaignError: *path* exists and *overwrite* is false.
+        """
+        journal_path = Path(path)
+        if journal_path.exists() and not overwrite:
+            raise CampaignError(f"{str(journal_path)!r} already exists (pass overwrite=True)")
+        temp = journal_path.with_name(f".{journal_path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            conn = sqlite3.connect(temp, isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.executescript(_SCHEMA)
+                conn.execute("BEGIN")
+                rows = {**meta, "format": FORMAT, "schema_version": str(SCHEMA_VERSION)}
+                conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
+                _insert_inputs(conn, inputs, normalize)
+                conn.execute(_STATE_INDEX)
+                conn.execute("COMMIT")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+            _fsync_path(temp)
+            if overwrite:
+                _remove_quietly(*_sidecars(journal_path))
+                os.replace(temp, journal_path)
+            else:
+                try:
+                    os.link(temp, journal_path)  # fails if something appeared at the path meanwhile
+                except FileExistsError:
+                    raise CampaignError(f"{str(journal_path)!r} already exists") from None
+                temp.unlink()
+            _fsync_path(journal_path.parent, directory=True)
+        finally:
+            _remove_quietly(temp, *_sidecars(temp))
+        return cls.open(journal_path)
+
+    def close(self) -> None:
+        """Close the connection (idempotent); the WAL is checkpointed into the file."""
+        with self._lock:
+            self._conn.close()
+
+    # Reads
+
+    def counts(self) -> dict[NumberState, int]:
+        """Numbers per state, every state present."""
+        with self._lock:
+            rows = self._conn.execute("SELECT state, count(*) FROM numbers GROUP BY state")
+            found = {NumberState(state): count for state, count in rows}
+        return {state: found.get(state, 0) for state in NumberState}
+
+    def chunk_counts(self) -> tuple[int, int, int]:
+        """(all chunks, done chunks, runs)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE state = 'done'), "
+                "(SELECT count(*) FROM runs) FROM chunks"
+            ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def in_doubt(self) -> list[tuple[int, str]]:
+        """(chunk id, number) of every number whose chunk was started and never finished."""
+        with self._lock:
+            return [
+                (int(chunk), str(number))
+                for chunk, number in self._conn.execute(
+                    "SELECT chunk, number FROM numbers WHERE state = 'sending' ORDER BY seq"
+                )
+            ]
+
+    def numbers_in(self, states: Sequence[NumberState]) -> list[tuple[int, str]]:
+        """(chunk id or -1, number) of every number in one of *states*."""
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            return [
+                (-1 if chunk is None else int(chunk), str(number))
+                for chunk, number in self._conn.execute(
+                    f"SELECT chunk, number FROM numbers WHERE state IN ({marks}) ORDER BY seq",
+                    [str(state) for state in states],
+                )
+            ]
+
+    def page(
+        self, states: Sequence[NumberState], after_seq: int, limit: int
+    ) -> list[tuple[int, str]]:
+        """The next *limit* (seq, number) in one of *states*, in input order after *after_seq*."""
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            return [
+                (int(seq), str(number))
+                for seq, number in self._conn.execute(
+                    f"SELECT seq, number FROM numbers WHERE state IN ({marks}) AND seq > ? "
+                    "ORDER BY seq LIMIT ?",
+                    [*(str(state) for state in states), after_seq, limit],
+                )
+            ]
+
+    def chunk_started_at(self, chunk_ids: Iterable[int]) -> dict[int, float]:
+        """When each chunk of *chunk_ids* was started (epoch seconds)."""
+        wanted = sorted(set(chunk_ids))
+        result: dict[int, float] = {}
+        with self._lock:
+            for chunk_id in wanted:
+                row = self._conn.execute(
+                    "SELECT started_at FROM chunks WHERE id = ?", (chunk_id,)
+                ).fetchone()
+                if row is not None:
+                    result[chunk_id] = float(row[0])
+        return result
+
+    def rows(
+        self,
+    ) -> Iterator[tuple[int, str, str | None, str, int | None, str | None, str | None]]:
+        """Every input item in order: (seq, input, number, state, error code, error, robot)."""
+        after = 0
+        while True:
+            with self._lock:
+                page = self._conn.execute(
+                    "SELECT n.seq, n.input, COALESCE(n.number, n.duplicate_of), n.state, "
+                    "n.error_code, n.error, c.robot "
+                    "FROM numbers AS n LEFT JOIN chunks AS c ON c.id = n.chunk "
+                    "WHERE n.seq > ? ORDER BY n.seq LIMIT ?",
+                    (after, _PAGE),
+                ).fetchall()
+            if not page:
+                return
+            yield from page
+            after = page[-1][0]
+
+    # Writes (each one transaction)
+
+    def begin_run(self) -> int:
+        """Record the start of a run; returns its id."""
+        with self._lock, _transaction(self._conn):
+            cursor = self._conn.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
+        return int(cursor.lastrowid or 0)
+
+    def end_run(self, run: int, outcome: str) -> None:
+        """Record how a run ended."""
+        with self._lock, _transaction(self._conn):
+            self._conn.execute(
+                "UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?",
+                (time.time(), outcome, run),
+            )
+
+    def chunk_started(
+        self, run: int, index: int, robot: str | None, numbers: Sequence[str]
+    ) -> None:
+        """Record a chunk as attempting, and its numbers as sending, durably, before it is sent."""
+        now = time.time()
+        with self._lock, _transaction(self._conn):
+            cursor = self._conn.execute(
+                "INSERT INTO chunks (run, idx, robot, state, size, numbers, started_at) "
+                "VALUES (?, ?, ?, 'attempting', ?, ?, ?)",
+                (run, index, robot, len(numbers), ",".join(numbers), now),
+            )
+            chunk_id = cursor.lastrowid
+            self._conn.executemany(
+                "UPDATE numbers SET state = 'sending', chunk = ?, updated_at = ? WHERE number = ?",
+                [(chunk_id, now, number) for number in numbers],
+            )
+
+    def chunk_finished(self, run: int, index: int, updates: Iterable[NumberUpdate]) -> None:
+        """Record a chunk as done and the outcome of each of its numbers, in one transaction."""
+        now = time.time()
+        with self._lock, _transaction(self._conn):
+            self._conn.execute(
+                "UPDATE chunks SET state = 'done', finished_at = ? WHERE run = ? AND idx = ?",
+                (now, run, index),
+            )
+            self._conn.executemany(
+                "UPDATE numbers SET state = ?, error_code = ?, error = ?, updated_at = ? "
+                "WHERE number = ?",
+                [(str(state), code, text, now, number) for number, state, code, text in updates],
+            )
+
+    def settle(self, updates: Iterable[NumberUpdate], chunks: Iterable[int]) -> None:
+        """Apply reconciled outcomes and mark *chunks* done, in one transaction."""
+        now = time.time()
+        with self._lock, _transaction(self._conn):
+            self._conn.executemany(
+                "UPDATE numbers SET state = ?, error_code = ?, error = ?, updated_at = ? "
+                "WHERE number = ?",
+                [(str(state), code, text, now, number) for number, state, code, text in updates],
+            )
+            self._conn.executemany(
+                "UPDATE chunks SET state = 'done', finished_at = ? "
+                "WHERE id = ? AND state = 'attempting' "
+                "AND NOT EXISTS "
+                "(SELECT 1 FROM numbers WHERE chunk = chunks.id AND state = 'sending')",
+                [(now, chunk) for chunk in chunks],
+            )
+
+
+def _insert_inputs(
+    conn: sqlite3.Connection, inputs: Iterable[str], normalize: Callable[[str], str]
+) -> None:
+    """Insert *inputs* in batches; the unique index on ``number`` tells first occurrences apart."""
+    seq = 0
+    batch: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        valid: list[tuple[int, str, str]] = []
+        invalid: list[tuple[int, str, str]] = []
+        for item_seq, raw in batch:
+            try:
+                valid.append((item_seq, raw, normalize(raw)))
+            except ValidationError as exc:
+                invalid.append((item_seq, raw, str(exc)))
+        conn.executemany(
+            "INSERT OR IGNORE INTO numbers (seq, input, number, state) VALUES (?, ?, ?, 'pending')",
+            valid,
+        )
+        if valid:
+            inserted = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT seq FROM numbers WHERE seq BETWEEN ? AND ?", (valid[0][0], valid[-1][0])
+                )
+            }
+            conn.executemany(
+                "INSERT INTO numbers (seq, input, duplicate_of, state) "
+                "VALUES (?, ?, ?, 'duplicate')",
+                [row for row in valid if row[0] not in inserted],
+            )
+        conn.executemany(
+            "INSERT INTO numbers (seq, input, state, error) VALUES (?, ?, 'invalid', ?)", invalid
+        )
+        batch.clear()
+
+    for raw in inputs:
+        text = raw.strip()
+        if not text:
+            continue
+        seq += 1
+        batch.append((seq, text))
+        if len(batch) >= _INSERT_BATCH:
+            flush()
+    flush()

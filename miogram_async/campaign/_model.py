@@ -1,0 +1,163 @@
+"""
+The values a campaign journal speaks in: number states, campaign kinds, status and run summaries.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+import attrs
+
+from .._errors import MioGramError
+
+__all__ = [
+    "FINAL_STATES",
+    "CampaignError",
+    "CampaignKind",
+    "CampaignStatus",
+    "MediaRef",
+    "NumberState",
+    "RunSummary",
+]
+
+
+class CampaignError(MioGramError):
+    """
+    A campaign journal cannot be used: missing, foreign, corrupt, of another version, or mismatched.
+
+    Opening a journal that raises this never modifies the file.
+    """
+
+
+class NumberState(enum.StrEnum):
+    """Where one input number of a campaign stands."""
+
+    #: Not sent yet (or refused as a whole, e.g. out of credit: nothing was sent).
+    PENDING = "pending"
+    #: Its request was about to be sent or in flight; after a crash its outcome is in doubt.
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    #: Its chunk got a service error (``error_code`` / ``error`` say which).
+    FAILED = "failed"
+    #: The request may have reached the service but no outcome could be confirmed.
+    UNKNOWN = "unknown"
+    #: Failed client-side validation (``error`` says why); never sent.
+    INVALID = "invalid"
+    #: The same normalised number came earlier in the input; never sent twice.
+    DUPLICATE = "duplicate"
+
+
+FINAL_STATES: frozenset[NumberState] = frozenset(
+    {
+        NumberState.DELIVERED,
+        NumberState.UNDELIVERED,
+        NumberState.FAILED,
+        NumberState.UNKNOWN,
+        NumberState.INVALID,
+        NumberState.DUPLICATE,
+    }
+)
+"""States a resume does not send again (``UNKNOWN`` and ``FAILED`` only on explicit request)."""
+
+
+class CampaignKind(enum.StrEnum):
+    """What a campaign sends, and so which ``*_mass`` method runs it."""
+
+    MESSAGE = "message"
+    WHATSAPP = "whatsapp"
+    PHOTO = "photo"
+    VIDEO = "video"
+    FILE = "file"
+
+    @property
+    def is_media(self) -> bool:
+        """Whether the campaign sends a file rather than a text."""
+        return self in {CampaignKind.PHOTO, CampaignKind.VIDEO, CampaignKind.FILE}
+
+
+@attrs.frozen(kw_only=True)
+class MediaRef:
+    """
+    The file a media campaign sends, by reference: the journal never holds its bytes.
+
+    Attributes:
+        path: the absolute path of the file.
+        sha256: hex digest of its content when the campaign was created; checked before each run.
+        size: its size in bytes.
+        file_format: the extension sent as ``Misc`` (``None``: derived from the file name).
+    """
+
+    path: str
+    sha256: str
+    size: int
+    file_format: str | None
+
+
+@attrs.frozen(kw_only=True)
+class CampaignStatus:
+    """
+    A snapshot of a campaign journal.
+
+    Attributes:
+        path: the journal file.
+        kind: what the campaign sends.
+        total: input items recorded (invalid and duplicate ones included).
+        by_state: how many numbers are in each state (every state present, zeros included).
+        chunks: chunk requests recorded over all runs.
+        chunks_done: chunks whose outcome was recorded.
+        chunks_in_doubt: chunks whose request may have been sent but whose outcome was not
+            recorded.
+        in_doubt: numbers of those chunks (state ``SENDING`` while no run is active).
+        runs: runs started on this journal.
+    """
+
+    path: str
+    kind: CampaignKind
+    total: int
+    by_state: Mapping[NumberState, int]
+    chunks: int
+    chunks_done: int
+    chunks_in_doubt: int
+    in_doubt: int
+    runs: int
+
+    @property
+    def pending(self) -> int:
+        """Numbers a resume would send."""
+        return self.by_state[NumberState.PENDING]
+
+    @property
+    def delivered(self) -> int:
+        """Numbers the service confirmed delivered."""
+        return self.by_state[NumberState.DELIVERED]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every number has a final state (nothing pending, nothing in doubt)."""
+        return self.by_state[NumberState.PENDING] == 0 and self.by_state[NumberState.SENDING] == 0
+
+
+@attrs.frozen(kw_only=True)
+class RunSummary:
+    """
+    What one `Campaign.run` did.
+
+    Attributes:
+        sent: numbers handed to the service in this run (their chunk was started).
+        reconciled: in-doubt numbers resolved through the service's report before sending, by the
+            state they got (``DELIVERED``, ``UNDELIVERED`` or ``UNKNOWN``).
+        report_error: why the report could not be read, when in-doubt numbers stayed in doubt.
+        status: the journal's status after the run.
+    """
+
+    sent: int
+    reconciled: Mapping[NumberState, int]
+    report_error: str | None
+    status: CampaignStatus
+
+    @property
+    def complete(self) -> bool:
+        """Whether the campaign has nothing left to send."""
+        return self.status.complete
