@@ -94,29 +94,37 @@ def normalize_phone(phone: str, *, default_region: str | None = None) -> str:
         raise ValidationError(
             f"expected a phone like +989100000000 as a str, got {_type_name(phone)}"
         )
+    region_code = _check_region(default_region) if default_region is not None else None
     compact = _PHONE_NOISE.sub("", phone.translate(_DIGITS))
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if PHONE_PATTERN.match(compact):
         return compact
-    if default_region is not None:
-        parsed = _parse_national(compact, default_region)
+    if region_code is not None:
+        parsed = _parse_national(compact, region_code)
         if parsed is not None:
             return parsed
     raise ValidationError(f"expected a phone like +989100000000, got {_show(phone)}")
 
 
-def _parse_national(compact: str, region: str) -> str | None:
-    """A national number through ``phonenumbers``; ``None`` when it cannot be read."""
+def _check_region(region: object) -> str:
+    """The upper-cased region code, once ``phonenumbers`` is known to be there and to know it."""
     try:
         import phonenumbers  # noqa: PLC0415 - optional dependency, the `phone` extra
-    except ImportError:  # pragma: no cover - the test environment has the extra
+    except ImportError:
         raise ValidationError(
             "default_region needs the phonenumbers package: pip install 'miogram-async[phone]'"
         ) from None
-    region_code = region.upper() if isinstance(region, str) else region
+    region_code = region.upper() if isinstance(region, str) else None
     if region_code not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationError(f"expected a region code like 'IR', got {_show(region)}")
+    return region_code
+
+
+def _parse_national(compact: str, region_code: str) -> str | None:
+    """A national number through ``phonenumbers``; ``None`` when it cannot be read."""
+    import phonenumbers  # noqa: PLC0415 - present: _check_region imported it
+
     if not compact.isascii():
         return None
     try:

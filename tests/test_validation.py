@@ -129,18 +129,22 @@ def test_normalize_phone_default_region_still_rejects_nonsense() -> None:
         normalize_phone("0912 12", default_region="IR")
 
 
-def test_normalize_phone_unknown_region() -> None:
-    """An unknown region code is refused."""
-    with pytest.raises(ValidationError, match="expected a region code like 'IR', got 'XX'"):
-        normalize_phone("0912 345 6789", default_region="XX")
+@pytest.mark.parametrize("phone", ["0912 345 6789", "+989123456789"])
+@pytest.mark.parametrize(("region", "shown"), [("XX", "'XX'"), ("", "''"), (98, "98")])
+def test_normalize_phone_unknown_region(phone: str, region: object, shown: str) -> None:
+    """An unknown region code is refused, whatever the number."""
+    with pytest.raises(ValidationError) as caught:
+        normalize_phone(phone, default_region=region)  # type: ignore[arg-type]
+    assert str(caught.value) == f"expected a region code like 'IR', got {shown}"
 
 
 def test_normalize_phone_region_needs_the_phone_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without phonenumbers, default_region says which extra to install."""
+    """Without phonenumbers, any default_region says which extra to install."""
     monkeypatch.setitem(sys.modules, "phonenumbers", None)
-    with pytest.raises(ValidationError, match=r"pip install 'miogram-async\[phone\]'"):
-        normalize_phone("0912 345 6789", default_region="IR")
-    assert normalize_phone("+989123456789", default_region="IR") == "+989123456789"
+    for phone in ("0912 345 6789", "+989123456789"):
+        with pytest.raises(ValidationError, match=r"pip install 'miogram-async\[phone\]'"):
+            normalize_phone(phone, default_region="IR")
+    assert normalize_phone("+989123456789") == "+989123456789"
 
 
 @settings(max_examples=200)
@@ -519,9 +523,7 @@ def test_load_media_path_without_suffix_uses_default(tmp_path: Path) -> None:
 def test_load_media_missing_file(tmp_path: Path) -> None:
     """A missing file is a ValidationError naming the path."""
     missing = tmp_path / "nope.jpg"
-    with pytest.raises(
-        ValidationError, match=r"expected a readable file, got '.*nope\.jpg': "
-    ):
+    with pytest.raises(ValidationError, match=r"expected a readable file, got '.*nope\.jpg': "):
         load_media(missing, None, "jpg")
 
 
