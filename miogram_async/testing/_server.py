@@ -8,6 +8,7 @@ touched from one thread. uvicorn is imported only when a server is started; it c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
@@ -96,16 +97,21 @@ async def serve_loopback(app: ServiceApp, *, port: int = 0) -> AsyncIterator[str
         server = uvicorn.Server(config)
         # ``_serve`` is ``serve`` without taking over SIGINT/SIGTERM of the host process.
         run = getattr(server, "_serve", server.serve)
-        async with anyio.create_task_group() as group:
-            group.start_soon(run, [sock])
-            try:
-                while not server.started:
-                    if server.should_exit:  # pragma: no cover - startup failed
-                        raise RuntimeError("the loopback server failed to start")
-                    await anyio.sleep(0.005)
-                yield f"http://{LOOPBACK}:{bound_port}/dojob.php"
-            finally:
-                stopping.set()
-                server.should_exit = True
+        # A plain asyncio task, not a task group: uvicorn is asyncio-only anyway, and a task group
+        # would tie the server to the task that entered the block, which breaks when a pytest
+        # fixture sets up and tears down in different tasks.
+        task = asyncio.get_running_loop().create_task(run([sock]))
+        try:
+            while not server.started:
+                if task.done():
+                    task.result()  # re-raise what stopped it
+                    raise RuntimeError("the loopback server stopped during start-up")
+                await anyio.sleep(0.005)
+            yield f"http://{LOOPBACK}:{bound_port}/dojob.php"
+        finally:
+            stopping.set()
+            server.should_exit = True
+            with anyio.CancelScope(shield=True):
+                await task
     finally:
         sock.close()
