@@ -9,6 +9,7 @@ keeps the reply's object as it came in ``raw``. Wire names live here and in `_wi
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
 
@@ -147,9 +148,13 @@ def _structure_int(value: object, _: object) -> int:
         try:
             return int(text)
         except ValueError:
-            number = float(text)  # "100.0"; raises ValueError for "abc"
-            if number.is_integer():
-                return int(number)
+            pass
+        try:
+            number = float(text)  # "100.0"
+        except ValueError:
+            number = math.nan
+        if number.is_integer():
+            return int(number)
     raise ValueError(f"expected a whole number, got {value!r}")
 
 
@@ -198,9 +203,8 @@ converter.register_structure_hook_func(lambda cls: cls == list[str], _structure_
 converter.register_structure_hook_func(lambda cls: cls == Mapping[str, object], _structure_raw)
 
 
-def _media_bytes(value: object) -> int:
+def _media_bytes(number: int) -> int:
     """A media limit in bytes: values below 1 MiB are megabytes (A15); 0 and below kept."""
-    number = _structure_int(value, int)
     return number * MEGABYTE if 0 < number < MEGABYTE else number
 
 
@@ -265,7 +269,7 @@ def _build(
     defaults: Mapping[str, object],
     *,
     http_status: int,
-    adjust: Callable[[dict[str, object]], None] | None = None,
+    adjust: Callable[[_Model], _Model] | None = None,
 ) -> _Model:
     what = model.__name__
     if not isinstance(obj, Mapping):
@@ -280,9 +284,7 @@ def _build(
             _excerpt_of(obj),
         )
     try:
-        if adjust is not None:
-            adjust(renamed)
-        return converter.structure({**renamed, "raw": obj}, model)
+        built = converter.structure({**renamed, "raw": obj}, model)
     except (cattrs.BaseValidationError, ValueError, TypeError) as error:
         detail = (
             "; ".join(cattrs.transform_error(error))
@@ -292,11 +294,16 @@ def _build(
         raise APIResponseError(
             f"unexpected {what} in the reply: {detail}", http_status, _excerpt_of(obj)
         ) from None
+    return adjust(built) if adjust is not None else built
 
 
-def _adjust_limits(values: dict[str, object]) -> None:
-    for name in ("photo", "video", "file"):
-        values[name] = _media_bytes(values[name])
+def _adjust_limits(limits: Limits) -> Limits:
+    return attrs.evolve(
+        limits,
+        photo=_media_bytes(limits.photo),
+        video=_media_bytes(limits.video),
+        file=_media_bytes(limits.file),
+    )
 
 
 def limits_from_wire(obj: object, http_status: int = 200) -> Limits:
