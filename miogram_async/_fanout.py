@@ -123,7 +123,7 @@ class MassResult(Mapping[str, Outcome]):
         self._outcomes: dict[str, Outcome] = dict(outcomes)
         self._errors: dict[str, MioGramError] = dict(errors or {})
         self._duplicates = duplicates
-        self._counts: Mapping[Outcome, int] | None = None
+        self._counts: dict[Outcome, int] | None = None
 
     @classmethod
     def _adopt(
@@ -193,8 +193,8 @@ class MassResult(Mapping[str, Outcome]):
             counts = dict.fromkeys(Outcome, 0)
             for outcome in self._outcomes.values():
                 counts[outcome] += 1
-            self._counts = MappingProxyType(counts)
-        return self._counts
+            self._counts = counts
+        return MappingProxyType(self._counts)
 
     @property
     def errors(self) -> Mapping[str, MioGramError]:
@@ -309,7 +309,7 @@ class _FanOut:
         self._guarded: set[anyio.CancelScope] = set()
         self._grace_deadline: float | None = None
         self._reported_total = False
-        self.finished = False
+        self.finished = anyio.Event()
 
     # -- the producer -------------------------------------------------------------------------
 
@@ -524,11 +524,11 @@ class _FanOut:
                 self._guarded.discard(scope)
 
     async def watch_cancel(self) -> None:
-        """Sleep until cancelled; if that is the caller's cancellation, start the grace period."""
+        """Wait for the end; a cancellation before it is the caller's: start the grace period."""
         try:
-            await anyio.sleep_forever()
+            await self.finished.wait()
         finally:
-            if not self.finished:
+            if not self.finished.is_set():
                 deadline = anyio.current_time() + self._cancel_grace
                 self._grace_deadline = deadline
                 for scope in self._guarded:
@@ -611,8 +611,7 @@ async def fan_out(
             with receive:
                 for _ in range(workers):
                     crew.start_soon(state.work, receive.clone())
-        state.finished = True
-        watcher.cancel_scope.cancel()
+        state.finished.set()
     await state.report_end()
     result = MassResult._adopt(state.outcomes, state.errors, state.duplicates)
     reason = state.stop_reason
