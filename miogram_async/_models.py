@@ -8,16 +8,15 @@ keeps the reply's object as it came in ``raw``. Wire names live here and in `_wi
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 
 import attrs
 import cattrs
 
 from ._errors import APIResponseError
-from ._wire import Reply, as_report_list, excerpt, parse_bool
+from ._wire import Reply, as_report_list, json_excerpt, parse_bool
 
 __all__ = [
     "MEGABYTE",
@@ -189,9 +188,8 @@ def _structure_str_list(value: object, _: object) -> list[str]:
 
 
 def _structure_raw(value: object, _: object) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise TypeError(f"expected an object, got {value!r}")
-    return value
+    """``raw`` is kept as it came (`_build` has checked that it is a mapping)."""
+    return cast("Mapping[str, object]", value)
 
 
 converter: Final = cattrs.Converter()
@@ -236,13 +234,6 @@ _REPORT_FIELDS: Final = {
 _FLAG_DEFAULTS: Final = {"can_get": False, "is_super": False}
 
 
-def _excerpt_of(value: object) -> str:
-    try:
-        return excerpt(json.dumps(value, ensure_ascii=False, default=repr))
-    except (ValueError, TypeError, RecursionError):
-        return excerpt(repr(value))
-
-
 def _rename(
     obj: Mapping[str, object], fields: Mapping[str, str], defaults: Mapping[str, object]
 ) -> tuple[dict[str, object], list[str]]:
@@ -274,14 +265,14 @@ def _build(
     what = model.__name__
     if not isinstance(obj, Mapping):
         raise APIResponseError(
-            f"unexpected {what} in the reply: expected an object", http_status, _excerpt_of(obj)
+            f"unexpected {what} in the reply: expected an object", http_status, json_excerpt(obj)
         )
     renamed, missing = _rename(obj, fields, defaults)
     if missing:
         raise APIResponseError(
             f"unexpected {what} in the reply: missing {', '.join(missing)}",
             http_status,
-            _excerpt_of(obj),
+            json_excerpt(obj),
         )
     try:
         built = converter.structure({**renamed, "raw": obj}, model)
@@ -292,7 +283,7 @@ def _build(
             else str(error)
         )
         raise APIResponseError(
-            f"unexpected {what} in the reply: {detail}", http_status, _excerpt_of(obj)
+            f"unexpected {what} in the reply: {detail}", http_status, json_excerpt(obj)
         ) from None
     return adjust(built) if adjust is not None else built
 

@@ -195,10 +195,9 @@ def check_online(online: bool) -> str:
 
 
 def _format_degrees(value: float) -> str:
-    text = format(decimal.Decimal(repr(float(value))), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    # repr() is the shortest text that reads back as the same float; Decimal drops the exponent.
+    text = format(decimal.Decimal(repr(float(value))), "f").rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def check_location(latitude: float, longitude: float) -> str:

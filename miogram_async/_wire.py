@@ -32,6 +32,7 @@ __all__ = [
     "decode_reply",
     "encode_form",
     "excerpt",
+    "json_excerpt",
     "parse_bool",
 ]
 
@@ -203,12 +204,13 @@ def _safe_excerpt(func: str, text: str) -> str:
     return "" if func in _SECRET_BEARING_FUNCS else excerpt(text)
 
 
-def _json_excerpt(func: str, value: object) -> str:
+def json_excerpt(value: object) -> str:
+    """`excerpt` of a decoded JSON value, written back as JSON."""
     try:
         text = json.dumps(value, ensure_ascii=False, default=repr)
-    except (ValueError, TypeError, RecursionError):
-        text = repr(value)
-    return _safe_excerpt(func, text)
+    except (ValueError, RecursionError):  # nested too deep to write back
+        text = f"<{type(value).__name__} nested too deep to show>"
+    return excerpt(text)
 
 
 def _parse_code(value: object) -> int | None:
@@ -358,7 +360,7 @@ def _unexpected(reply: Reply, what: str) -> APIResponseError:
     return APIResponseError(
         f"unexpected result for {reply.func}: expected {what}",
         reply.http_status,
-        _json_excerpt(reply.func, reply.result),
+        "" if reply.func in _SECRET_BEARING_FUNCS else json_excerpt(reply.result),
     )
 
 

@@ -123,10 +123,12 @@ def test_normalize_phone_default_region(raw: str, region: str, expected: str) ->
     assert normalize_phone(raw, default_region=region) == expected
 
 
-def test_normalize_phone_default_region_still_rejects_nonsense() -> None:
-    """A region does not make nonsense a phone."""
-    with pytest.raises(ValidationError, match="got '0912 12'"):
-        normalize_phone("0912 12", default_region="IR")
+@pytest.mark.parametrize("raw", ["0912 12", "０９１２３４５６７８９", "call me", "+98 912"])
+def test_normalize_phone_default_region_still_rejects_nonsense(raw: str) -> None:
+    """A region does not make nonsense (or full-width digits) a phone."""
+    with pytest.raises(ValidationError) as caught:
+        normalize_phone(raw, default_region="IR")
+    assert str(caught.value) == f"expected a phone like +989100000000, got {raw!r}"
 
 
 @pytest.mark.parametrize("phone", ["0912 345 6789", "+989123456789"])

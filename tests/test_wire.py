@@ -616,3 +616,37 @@ def test_encode_form_round_trips(elements: dict[str, str]) -> None:
         **{wire[name]: value for name, value in elements.items()},
         "Robot": "Agent1",
     }
+
+
+def test_decode_reply_code_as_whole_float() -> None:
+    """A Code written as a JSON float such as 801.0 is still read."""
+    with pytest.raises(InvalidSecretError):
+        reply_of({"Status": "error", "Code": 801.0, "Message": "x"})
+
+
+def test_unexpected_result_excerpt_of_deeply_nested_result() -> None:
+    """A result too deep to write back as JSON still gives a short excerpt."""
+    nested: list[object] = []
+    for _ in range(100_000):
+        nested = [nested]
+    reply = Reply(
+        func="APIGetUsername",
+        http_status=200,
+        status=None,
+        result=nested,
+        message=None,
+        code=None,
+        raw=None,
+    )
+    with pytest.raises(APIResponseError) as caught:
+        as_str(reply)
+    assert caught.value.excerpt == "<list nested too deep to show>"
+
+
+def test_unexpected_result_of_change_secret_is_not_quoted() -> None:
+    """A misread APIChangeSecret result (the new secret) stays out of the error."""
+    reply = reply_of({"Result": ["ab12cd34ef"], "Status": "success"}, func="APIChangeSecret")
+    with pytest.raises(APIResponseError) as caught:
+        as_str(reply)
+    assert caught.value.excerpt == ""
+    assert "ab12cd34ef" not in str(caught.value)
