@@ -373,7 +373,7 @@ class Campaign:
             raise CampaignError(f"campaign {str(self.path)!r} is already running")
         self._running = True
         try:
-            return await self._run(
+            sent, reconciled, report_error = await self._run(
                 client,
                 concurrency=concurrency,
                 robots=robots,
@@ -383,6 +383,10 @@ class Campaign:
             )
         finally:
             self._running = False
+        status = await anyio.to_thread.run_sync(self.status)
+        return RunSummary(
+            sent=sent, reconciled=reconciled, report_error=report_error, status=status
+        )
 
     async def _run(
         self,
@@ -393,7 +397,7 @@ class Campaign:
         on_progress: ProgressCallback | None,
         resend_unknown: bool,
         retry_failed: bool,
-    ) -> RunSummary:
+    ) -> tuple[int, dict[NumberState, int], str | None]:
         payload = await self._payload()
         journal = self._journal
         run = await anyio.to_thread.run_sync(journal.begin_run)
@@ -431,10 +435,7 @@ class Campaign:
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(journal.end_run, run, outcome)
-        status = await anyio.to_thread.run_sync(self.status)
-        return RunSummary(
-            sent=hooks.sent, reconciled=reconciled, report_error=report_error, status=status
-        )
+        return hooks.sent, reconciled, report_error
 
     async def _payload(self) -> str | bytes:
         """The message, or the media file's content after checking it did not change."""
