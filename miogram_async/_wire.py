@@ -95,6 +95,7 @@ _TEXT_CODES: Final[Mapping[str, int]] = types.MappingProxyType(
 )
 
 _SUCCESS_STATUSES: Final = frozenset({"success", "checking", "sent", "fail"})
+_SUCCESS_CODES: Final = frozenset({407, 409})
 
 _TRUE_TEXTS: Final = frozenset({"true", "1"})
 _FALSE_TEXTS: Final = frozenset({"false", "0"})
@@ -276,11 +277,12 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
 
     Raises:
         APIResponseError: the body is not JSON, or not a JSON object or array.
-        APIError: ``Status`` is ``error`` (or unknown with a ``Message`` and no ``Result``); the
-            subclass is chosen by the service code (``Code``, an ``Error NNN :`` prefix, or the
-            message text).
+        APIError: ``Status`` is ``error``, or unknown or absent with a ``Message`` and no
+            ``Result`` (407/409 excepted); the subclass is chosen by the service code (``Code``,
+            an ``Error NNN :`` prefix, or the message text).
     """
-    text = body.decode("utf-8", errors="replace")
+    # utf-8-sig: a PHP script saved with a byte-order mark prints it before the JSON.
+    text = body.decode("utf-8-sig", errors="replace")
     try:
         decoded: object = json.loads(text)
     except (ValueError, RecursionError):
@@ -317,11 +319,14 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
     message = _as_text(message_value)
     code, text_only = _resolve_code(code_value, message)
 
+    # A2: an unknown Status is an error when it brings a Message and no Result. A reply with no
+    # Status at all is read the same way (the API* reads that omit Status always carry a Result),
+    # except for the success texts 407 and 409, which are never errors (D11).
     is_error = status == "error" or (
-        status is not None
-        and status not in _SUCCESS_STATUSES
+        status not in _SUCCESS_STATUSES
         and message is not None
         and not has_result
+        and (status is not None or code not in _SUCCESS_CODES)
     )
     if is_error:
         raise error_for_code(code, (text_only or "").strip().rstrip("*").rstrip(), func)

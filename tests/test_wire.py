@@ -204,6 +204,27 @@ def test_decode_reply_unknown_status_with_message_and_no_result_is_an_error() ->
     assert caught.value.code == 801
 
 
+def test_decode_reply_absent_status_with_message_and_no_result_is_an_error() -> None:
+    """A bare {"Message": "Error NNN : ..."} is the error it names, not an empty success."""
+    with pytest.raises(InvalidSecretError):
+        reply_of({"Message": "Error 801 : Invalid Secret"})
+    with pytest.raises(APIError) as caught:
+        reply_of({"Status": "NULL", "Message": "odd"})
+    assert (type(caught.value), caught.value.message) == (APIError, "odd")
+
+
+def test_decode_reply_absent_status_success_texts_are_not_errors() -> None:
+    """Allow IP Sets or Secret Changed alone are still successes (D11)."""
+    reply = reply_of({"Message": "Allow IP Sets"}, func="APISetIP")
+    assert (reply.code, reply.result) == (409, None)
+
+
+def test_decode_reply_skips_a_byte_order_mark() -> None:
+    """A UTF-8 byte-order mark before the JSON is ignored."""
+    reply = decode_reply("SendMessage", 200, b'\xef\xbb\xbf{"Result":true,"Status":"success"}')
+    assert reply.result is True
+
+
 def test_decode_reply_unknown_status_with_result_is_success() -> None:
     """An unknown Status with a Result is a success (A2)."""
     reply = reply_of({"Status": "queued", "Result": True, "Message": "later"})
