@@ -1,0 +1,269 @@
+"""Mass sends through the real client against the fake service: outcomes match what it delivered."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import anyio
+import pytest
+
+from miogram_async._client import MioGram
+from miogram_async._errors import LowCreditError, MassSendError, MioGramError
+from miogram_async._fanout import Chunk, MassProgress, MassResult, Outcome, fan_out
+from miogram_async._transport import HttpBackend
+from miogram_async._validation import normalize_phone
+from miogram_async._wire import as_mass_map
+from miogram_async.testing import (
+    AccountConfig,
+    CreditsConfig,
+    FakeMioGram,
+    FaultKind,
+    FaultRule,
+    Faults,
+    NumberBook,
+    TimeModel,
+)
+
+SECRET = "test-secret"
+AGENTS = ("A1", "A2", "A3", "A4")
+
+
+def numbers(count: int, *, prefix: str = "+98910") -> list[str]:
+    """*count* distinct well-formed numbers."""
+    return [f"{prefix}{i:07d}" for i in range(count)]
+
+
+def fake_service(**config: object) -> FakeMioGram:
+    """A fake with four agents where about 70% of numbers exist."""
+    options: dict[str, object] = {
+        "secret": SECRET,
+        "agents": AGENTS,
+        "numbers": NumberBook.ratio(0.7, seed=1),
+    }
+    options.update(config)
+    return FakeMioGram(AccountConfig(**options))  # type: ignore[arg-type]
+
+
+def mass_phone_counts(fake: FakeMioGram) -> list[int]:
+    """How many numbers each SendMessageMass request carried."""
+    return [
+        len(record.elements["Phone"].split(","))
+        for record in fake.requests
+        if record.func == "SendMessageMass"
+    ]
+
+
+class Journal:
+    """Records chunk outcomes the way the campaign journal would."""
+
+    def __init__(self) -> None:
+        self.started: list[Chunk] = []
+        self.outcomes: dict[str, Outcome] = {}
+        self.both_started = anyio.Event()
+
+    async def chunk_started(self, chunk: Chunk) -> None:
+        self.started.append(chunk)
+        if len(self.started) >= 2:
+            self.both_started.set()
+
+    async def chunk_finished(
+        self, chunk: Chunk, outcomes: Mapping[str, Outcome], errors: Mapping[str, MioGramError]
+    ) -> None:
+        self.outcomes.update(outcomes)
+
+
+async def test_ten_thousand_numbers_match_the_delivery_log() -> None:
+    """10,000 numbers go out in 100 requests and every outcome agrees with the fake's log."""
+    fake = fake_service()
+    phones = numbers(10_000)
+    async with MioGram(secret=SECRET, transport=fake.transport()) as client:
+        result = await client.send_message_mass(phones, "hello")
+    assert mass_phone_counts(fake) == [100] * 100
+    delivered = {delivery.number for delivery in fake.deliveries}
+    undelivered = {delivery.number for delivery in fake.undelivered}
+    assert set(result.delivered) == delivered
+    assert set(result.undelivered) == undelivered
+    assert len(result) == 10_000
+    assert result.counts[Outcome.DELIVERED] + result.counts[Outcome.UNDELIVERED] == 10_000
+    assert fake.credits()["Message"] == 1_000_000 - len(delivered)
+
+
+async def test_invalid_and_duplicate_inputs_never_reach_the_service() -> None:
+    """Malformed and repeated inputs are reported but never appear in any request."""
+    fake = fake_service(numbers=NumberBook.everyone())
+    phones = ["+98 910 000 0001", "not a phone", "+989100000001", "00989100000002", "12"]
+    async with MioGram(secret=SECRET, transport=fake.transport()) as client:
+        result = await client.send_message_mass(phones, "hello")
+    assert dict(result) == {
+        "+989100000001": Outcome.DELIVERED,
+        "not a phone": Outcome.INVALID,
+        "+989100000002": Outcome.DELIVERED,
+        "12": Outcome.INVALID,
+    }
+    assert result.duplicates == 1
+    assert [record.elements["Phone"] for record in fake.requests] == ["+989100000001,+989100000002"]
+
+
+async def test_faults_never_deliver_twice_and_every_input_has_one_outcome() -> None:
+    """Under seeded faults no number is delivered twice and outcomes never overstate delivery."""
+    faults = Faults.of(
+        FaultRule(kind=FaultKind.CONNECT_ERROR, funcs="SendMessageMass", rate=0.08),
+        FaultRule(kind=FaultKind.DROP, funcs="SendMessageMass", rate=0.05),
+        FaultRule(kind=FaultKind.LOST_REPLY, funcs="SendMessageMass", rate=0.05),
+        FaultRule(kind=FaultKind.TIMEOUT_AFTER, funcs="SendMessageMass", rate=0.05),
+        FaultRule(kind=FaultKind.TRUNCATED_JSON, funcs="SendMessageMass", rate=0.05),
+        FaultRule(kind=FaultKind.HTTP_ERROR, funcs="SendMessageMass", rate=0.05),
+        FaultRule(kind=FaultKind.NO_RESPONSE, funcs="SendMessageMass", rate=0.05),
+        seed=7,
+    )
+    fake = FakeMioGram(
+        AccountConfig(secret=SECRET, agents=AGENTS, numbers=NumberBook.ratio(0.7, seed=1)),
+        faults=faults,
+    )
+    phones = numbers(5_000)
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=2) as client:
+        result = await client.send_message_mass(phones, "hello", robots="all")
+    log = [delivery.number for delivery in fake.deliveries]
+    assert len(log) == len(set(log))
+    assert len(result) == 5_000
+    assert sum(result.counts.values()) == 5_000
+    assert set(result.delivered) <= set(log)
+    # A number is delivered only if the client said DELIVERED or admitted it does not know.
+    assert {n for n in log if result[n] not in (Outcome.DELIVERED, Outcome.UNKNOWN)} == set()
+    assert not set(result.failed) & set(log)
+    assert not set(result.undelivered) & set(log)
+    assert set(result.errors) == set(result.failed) | set(result.unknown)
+    assert result.counts[Outcome.FAILED] > 0
+    assert result.counts[Outcome.UNKNOWN] > 0
+
+
+async def test_credit_running_out_stops_the_campaign() -> None:
+    """Low credit mid-campaign raises MassSendError; delivered stay delivered, the rest unsent."""
+    fake = fake_service(credits=CreditsConfig(message=450), numbers=NumberBook.everyone())
+    phones = numbers(1_000)
+    async with MioGram(secret=SECRET, transport=fake.transport()) as client:
+        with pytest.raises(MassSendError) as caught:
+            await client.send_message_mass(phones, "hello", concurrency=1)
+    result = caught.value.result
+    assert isinstance(caught.value.cause, LowCreditError)
+    assert result.delivered == phones[:400]
+    assert {delivery.number for delivery in fake.deliveries} == set(phones[:400])
+    assert result.failed == phones[400:500]
+    assert result.not_attempted == phones[500:]
+    assert mass_phone_counts(fake) == [100] * 5
+    assert fake.credits()["Message"] == 50
+
+
+async def test_in_flight_is_bounded_by_concurrency() -> None:
+    """Without agents named, the fake never sees more requests at once than the concurrency."""
+    fake = fake_service()
+    fake.time_model = TimeModel(base_latency=0.002, serialize_agents=False)
+    async with MioGram(secret=SECRET, transport=fake.transport()) as client:
+        await client.send_message_mass(numbers(2_000), "hello", concurrency=3)
+    assert fake.max_in_flight == 3
+
+
+async def test_agents_get_one_request_at_a_time() -> None:
+    """With four agents, the fake sees at most one request per agent and four in all."""
+    fake = fake_service()
+    fake.time_model = TimeModel(base_latency=0.002)
+    async with MioGram(secret=SECRET, transport=fake.transport()) as client:
+        await client.send_message_mass(numbers(2_000), "hello", robots=list(AGENTS), concurrency=8)
+    assert fake.max_in_flight_per_agent() == dict.fromkeys(AGENTS, 1)
+    assert fake.max_in_flight <= 4
+    assert {record.robot for record in fake.requests} == set(AGENTS)
+
+
+async def test_four_agents_are_much_faster_than_one() -> None:
+    """Spreading chunks over four serialised agents cuts the wall time by more than half."""
+    fake = fake_service()
+    fake.time_model = TimeModel(per_number=0.0003, serialize_agents=True)
+    async with MioGram(secret=SECRET, transport=fake.transport()) as client:
+        began = time.perf_counter()
+        one = await client.send_message_mass(numbers(2_000), "hello", robots=["A1"])
+        single = time.perf_counter() - began
+        began = time.perf_counter()
+        four = await client.send_message_mass(numbers(2_000, prefix="+98911"), "hi", robots="all")
+        spread = time.perf_counter() - began
+    assert len(one) == len(four) == 2_000
+    assert one.counts[Outcome.FAILED] == four.counts[Outcome.FAILED] == 0
+    assert single / spread > 2
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_cancelled_campaign_leaves_the_client_usable(backend: HttpBackend) -> None:
+    """A caller cancel past the grace marks open chunks UNKNOWN; the next campaign still works."""
+    fake = fake_service(numbers=NumberBook.everyone())
+    fake.time_model = TimeModel(per_number=0.003)
+    journal = Journal()
+    scope = anyio.CancelScope()
+    first = numbers(2_000)
+    async with (
+        fake.serve() as url,
+        MioGram(secret=SECRET, base_url=url, http_backend=backend) as client,
+    ):
+
+        async def send_chunk(chunk: Chunk) -> dict[str, bool]:
+            return await client._call(
+                "SendMessageMass",
+                as_mass_map(chunk.numbers),
+                phone=",".join(chunk.numbers),
+                message="hello",
+                robot=chunk.robot,
+            )
+
+        async def campaign() -> None:
+            with scope:
+                await fan_out(
+                    first,
+                    send_chunk,
+                    normalize=normalize_phone,
+                    concurrency=2,
+                    robots=["A1", "A2"],
+                    hooks=journal,
+                    cancel_grace=0.05,
+                )
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(campaign)
+            await journal.both_started.wait()
+            scope.cancel()
+        assert scope.cancelled_caught
+        started = {n for chunk in journal.started for n in chunk.numbers}
+        assert journal.outcomes == dict.fromkeys(started, Outcome.UNKNOWN)
+        fake.time_model = TimeModel()
+        second = await client.send_message_mass(numbers(300, prefix="+98912"), "again")
+    assert second.counts[Outcome.DELIVERED] == 300
+    assert {d.number for d in fake.deliveries if d.number in set(first)} <= started
+
+
+async def test_cancelled_client_campaign_records_finished_chunks() -> None:
+    """Cancelling send_message_mass lets chunks in flight finish (grace) before it propagates."""
+    fake = fake_service(numbers=NumberBook.everyone())
+    fake.time_model = TimeModel(base_latency=0.001)
+    journal = Journal()
+    seen: list[MassProgress] = []
+    scope = anyio.CancelScope()
+
+    def stop_after_two(progress: MassProgress) -> None:
+        seen.append(progress)
+        if progress.chunks_done == 2:
+            scope.cancel()
+
+    async with MioGram(secret=SECRET, transport=fake.transport()) as client:
+        with scope:
+            await client.send_message_mass(
+                numbers(5_000),
+                "hello",
+                robots=list(AGENTS),
+                hooks=journal,
+                on_progress=stop_after_two,
+            )
+        assert scope.cancelled_caught
+        again: MassResult = await client.send_message_mass(numbers(10, prefix="+98913"), "hi")
+    delivered = {delivery.number for delivery in fake.deliveries}
+    finished = {n for n, outcome in journal.outcomes.items() if outcome is Outcome.DELIVERED}
+    assert finished == delivered - set(again)
+    assert len(journal.started) < 50
+    assert again.counts[Outcome.DELIVERED] == 10
