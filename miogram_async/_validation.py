@@ -352,19 +352,27 @@ def load_media(
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
     elif isinstance(data, (str, os.PathLike)):
-        path = Path(data)
+        location = os.fspath(data)
+        if not isinstance(location, str):
+            raise ValidationError(f"expected a path as str, got {_type_name(location)}")
+        path = Path(location)
         name = path.name
         try:
             raw = path.read_bytes()
-        except OSError as error:
-            reason = error.strerror or type(error).__name__
+        except (OSError, ValueError) as error:  # ValueError: a NUL in the path
+            reason = getattr(error, "strerror", None) or str(error)
             raise ValidationError(
-                f"expected a readable file, got {_show(str(path), _PATH_CHARS)}: {reason}"
+                f"expected a readable file, got {_show(location, _PATH_CHARS)}: {reason}"
             ) from None
     elif isinstance(data, io.TextIOBase):
         raise ValidationError("expected a binary file object (open it with 'rb'), got a text file")
     elif callable(getattr(data, "read", None)):
-        content = data.read()
+        try:
+            content = data.read()
+        except (OSError, ValueError) as error:  # ValueError: a closed file
+            raise ValidationError(
+                f"expected a readable file object, got one that failed: {error}"
+            ) from None
         if not isinstance(content, (bytes, bytearray, memoryview)):
             raise ValidationError(
                 "expected a binary file object (open it with 'rb'), "

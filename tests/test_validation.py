@@ -529,6 +529,29 @@ def test_load_media_missing_file(tmp_path: Path) -> None:
         load_media(missing, None, "jpg")
 
 
+def test_load_media_bad_paths(tmp_path: Path) -> None:
+    """A NUL in a path or a bytes path is refused as a ValidationError."""
+    with pytest.raises(ValidationError, match=r"expected a readable file, got 'a\\x00b': embedded"):
+        load_media("a\x00b", None, "jpg")
+
+    class BytesPath:
+        def __fspath__(self) -> bytes:
+            return b"/tmp/x.jpg"
+
+    with pytest.raises(ValidationError, match="expected a path as str, got bytes"):
+        load_media(BytesPath(), None, "jpg")  # type: ignore[arg-type]
+
+
+def test_load_media_closed_file(tmp_path: Path) -> None:
+    """A closed file object is refused as a ValidationError."""
+    handle = io.BytesIO(CONTENT)
+    handle.close()
+    with pytest.raises(
+        ValidationError, match="expected a readable file object, got one that failed"
+    ):
+        load_media(handle, None, "jpg")
+
+
 def test_load_media_directory(tmp_path: Path) -> None:
     """A directory is not a file."""
     with pytest.raises(ValidationError, match="expected a readable file"):
