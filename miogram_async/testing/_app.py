@@ -152,6 +152,7 @@ class ServiceApp:
                     method=method,
                     received_at=time.time(),
                     fault=None if fired.kind is None else fired.kind.value,
+                    added_delay=fired.delay,
                 )
             )
 

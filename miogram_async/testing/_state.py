@@ -44,6 +44,7 @@ class RequestRecord:
     method: str
     received_at: float
     fault: str | None = None
+    added_delay: float = 0.0
 
 
 @attrs.frozen(kw_only=True)
