@@ -47,11 +47,14 @@ _ELEMENTS: Final[Mapping[str, str]] = types.MappingProxyType(
 )
 
 _EXCERPT_CHARS: Final = 200
+_MAX_CODE_DIGITS: Final = 9
 
 # The reply of this action carries the new secret: never quote it in an error.
 _SECRET_BEARING_FUNCS: Final = frozenset({"APIChangeSecret"})
 
-_ERROR_PREFIX: Final = re.compile(r"^\s*Error\s*(\d+)\s*:\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+_ERROR_PREFIX: Final = re.compile(
+    r"^\s*Error\s*([0-9]{1,9})\s*:\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL
+)
 
 # Message texts of API.md section 7 and their variants seen in public server code (E5, E6),
 # lower-cased, trailing '*' stripped, inner whitespace collapsed to one space.
@@ -224,7 +227,7 @@ def _parse_code(value: object) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= _MAX_CODE_DIGITS:
             return int(text)
     return None
 
@@ -264,7 +267,7 @@ def _as_text(value: object) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, default=repr)
+    return json_excerpt(value)
 
 
 def decode_reply(func: str, http_status: int, body: bytes) -> Reply:

@@ -671,3 +671,24 @@ def test_unexpected_result_of_change_secret_is_not_quoted() -> None:
         as_str(reply)
     assert caught.value.excerpt == ""
     assert "ab12cd34ef" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"Status": "error", "Code": "9" * 5000, "Message": "x"},
+        {"Status": "error", "Message": "Error " + "9" * 5000 + " : x"},
+    ],
+)
+def test_decode_reply_absurd_codes_are_plain_api_errors(body: dict[str, object]) -> None:
+    """A code thousands of digits long is not read as a code (and does not crash int())."""
+    with pytest.raises(APIError) as caught:
+        reply_of(body)
+    assert (type(caught.value), caught.value.code) == (APIError, None)
+
+
+def test_decode_reply_non_text_status_and_message() -> None:
+    """A Status or Message that is not a string is read as its JSON text."""
+    with pytest.raises(APIError) as caught:
+        reply_of({"Status": 5, "Message": {"why": "odd"}})
+    assert caught.value.message == '{"why": "odd"}'
