@@ -178,7 +178,7 @@ def check_misc_piece(value: str, what: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"expected {what} as a str, got {_type_name(value)}")
     if not value.strip():
-        raise ValidationError(f"expected a non-empty {what}, got {_show(value)}")
+        raise ValidationError(f"expected {what}, got the blank value {_show(value)}")
     if "," in value:
         raise ValidationError(f"expected {what} without a comma, got {_show(value)}")
     if "\n" in value or "\r" in value:

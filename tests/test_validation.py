@@ -227,8 +227,8 @@ def test_check_misc_piece_accepts(value: str) -> None:
     ("value", "text"),
     [
         ("a,b", "expected a chat name without a comma, got 'a,b'"),
-        ("", "expected a non-empty a chat name, got ''"),
-        ("   ", "expected a non-empty a chat name, got '   '"),
+        ("", "expected a chat name, got the blank value ''"),
+        ("   ", "expected a chat name, got the blank value '   '"),
         ("a\nb", r"expected a chat name on one line, got 'a\nb'"),
         ("a\rb", r"expected a chat name on one line, got 'a\rb'"),
         (5, "expected a chat name as a str, got int"),
