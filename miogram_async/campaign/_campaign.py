@@ -410,6 +410,9 @@ class Campaign:
             if retry_failed:
                 states.append(NumberState.FAILED)
             hooks = _JournalHooks(journal, run)
+            if not await anyio.to_thread.run_sync(journal.page, states, 0, 1):
+                outcome = "finished"
+                return 0, reconciled, report_error
             fanout: dict[str, Any] = {
                 "chunk_size": self.chunk_size,
                 "concurrency": concurrency,
