@@ -130,7 +130,8 @@ class ReportRecord:
     ip: str
     data: str
     number: str
-    delivered: list[str]
+    # A list, as the contract says; left out of the hash so that records stay hashable.
+    delivered: list[str] = attrs.field(hash=False)
     raw: Mapping[str, object] = attrs.field(eq=False, repr=False)
 
 

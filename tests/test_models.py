@@ -239,6 +239,13 @@ def test_models_pickle() -> None:
         assert copy.raw == model.raw
 
 
+def test_models_are_hashable() -> None:
+    """Results can be set members and dict keys despite their dict and list fields."""
+    record = report_from_wire(RECORD_WIRE)
+    assert len({record, report_from_wire(dict(RECORD_WIRE))}) == 1
+    assert len({limits_from_wire(LIMITS_WIRE), credits_from_wire(CREDITS_WIRE)}) == 2
+
+
 def test_repr_leaves_raw_out() -> None:
     """The repr shows the parsed values, not the raw object."""
     assert repr(credits_from_wire(CREDITS_WIRE)) == (
