@@ -223,11 +223,18 @@ class ServiceApp:
         self.state.enter_agent(agent)
         try:
             if not self.time.serialize_agents:
-                return await handler(call)
+                return await self._run(call, handler)
             async with self.locks.get(agent):
-                return await handler(call)
+                return await self._run(call, handler)
         finally:
             self.state.leave_agent(agent)
+
+    async def _run(self, call: Call, handler: Handler) -> Reply:
+        self.state.start_on_agent(call.agent.name)
+        try:
+            return await handler(call)
+        finally:
+            self.state.stop_on_agent(call.agent.name)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

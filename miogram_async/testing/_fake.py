@@ -158,6 +158,11 @@ class FakeMioGram:
         with self._state.lock:
             return dict(self._state.agent_max_in_flight)
 
+    def max_running_per_agent(self) -> Mapping[str, int]:
+        """The most requests running on each agent at once (1 while agents are serialised)."""
+        with self._state.lock:
+            return dict(self._state.agent_max_running)
+
     def funcs(self) -> list[str]:
         """The ``Func`` of every request, in arrival order."""
         return [record.func for record in self.requests]

@@ -158,6 +158,8 @@ class ServiceState:
     max_in_flight: int = 0
     agent_in_flight: dict[str, int] = attrs.field(factory=dict)
     agent_max_in_flight: dict[str, int] = attrs.field(factory=dict)
+    agent_running: dict[str, int] = attrs.field(factory=dict)
+    agent_max_running: dict[str, int] = attrs.field(factory=dict)
     next_message_id: int = 1
     lock: threading.Lock = attrs.field(factory=threading.Lock)
 
@@ -204,6 +206,18 @@ class ServiceState:
         """Count a request as finished on *agent*."""
         with self.lock:
             self.agent_in_flight[agent] -= 1
+
+    def start_on_agent(self, agent: str) -> None:
+        """Count a request as holding *agent* (running on it)."""
+        with self.lock:
+            now = self.agent_running.get(agent, 0) + 1
+            self.agent_running[agent] = now
+            self.agent_max_running[agent] = max(self.agent_max_running.get(agent, 0), now)
+
+    def stop_on_agent(self, agent: str) -> None:
+        """Count a request as no longer holding *agent*."""
+        with self.lock:
+            self.agent_running[agent] -= 1
 
     def deliver(self, delivery: Delivery, *, delivered: bool) -> None:
         """Log one attempted delivery."""
