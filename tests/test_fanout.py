@@ -12,6 +12,8 @@ import anyio
 import anyio.lowlevel
 import pytest
 import trio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from miogram_async._errors import (
     APIConnectionError,
@@ -692,3 +694,65 @@ def test_mass_result_is_a_read_only_picklable_mapping() -> None:
     assert not hasattr(result, "__setitem__")
     with pytest.raises(TypeError):
         result.errors["+3"] = error  # type: ignore[index]
+
+
+_BEHAVIOURS: dict[str, MioGramError | None] = {
+    "ok": None,
+    "not_found": NumberNotFoundError(307, "Number Not Exist or Wrong", "SendMessageMass"),
+    "no_credit": NoCreditError(305, "No Credit", "SendMessageMass"),
+    "unsent": APIConnectionError("connect failed", sent=False),
+    "maybe_sent": APITimeoutError("read timed out", sent=None),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    inputs=st.lists(
+        st.one_of(st.integers(0, 60).map(phone), st.sampled_from(["bad", "x", ""])), max_size=80
+    ),
+    scripts=st.lists(st.sampled_from(sorted(_BEHAVIOURS)), max_size=12),
+    chunk_size=st.integers(1, 9),
+    concurrency=st.integers(1, 4),
+    agents=st.integers(0, 3),
+)
+def test_every_input_gets_exactly_one_honest_outcome(
+    inputs: list[str], scripts: list[str], chunk_size: int, concurrency: int, agents: int
+) -> None:
+    """Whatever the input and the chunk errors, each distinct input has one consistent outcome."""
+    sender = Sender(checkpoints=1)
+    for index, name in enumerate(scripts):
+        error = _BEHAVIOURS[name]
+        if error is not None:
+            sender.behaviours[index] = raising(error)
+    robots: list[str | None] = [f"agent{i}" for i in range(agents)] or [None]
+
+    async def main() -> tuple[MassResult, bool]:
+        try:
+            result = await fan_out(
+                inputs,
+                sender,
+                normalize=normalize,
+                chunk_size=chunk_size,
+                concurrency=concurrency,
+                robots=robots,
+            )
+        except MassSendError as stop:
+            return stop.result, True
+        return result, False
+
+    result, stopped = anyio.run(main)
+    sent = sender.sent
+    assert len(sent) == len(set(sent))
+    assert list(result) == list(dict.fromkeys(inputs))
+    assert result.duplicates == len(inputs) - len(result)
+    assert all(len(chunk.numbers) <= chunk_size for chunk in sender.calls)
+    assert sender.max_in_flight <= min(concurrency, len(robots) if agents else concurrency)
+    for number, outcome in result.items():
+        assert (number in sent) == (outcome not in (Outcome.NOT_ATTEMPTED, Outcome.INVALID))
+        assert (outcome is Outcome.INVALID) == (not _PHONE.match(number))
+    stop_sent = any(
+        chunk.index < len(scripts) and scripts[chunk.index] == "no_credit" for chunk in sender.calls
+    )
+    assert stopped == stop_sent
+    if not stopped:
+        assert result.counts[Outcome.NOT_ATTEMPTED] == 0
