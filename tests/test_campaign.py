@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import attrs
 import pytest
+import trio
 
 from miogram_async._client import MioGram
 from miogram_async._errors import MassSendError, ValidationError
@@ -380,3 +381,40 @@ def test_a_journal_is_opened_by_one_user_at_a_time(tmp_path: Path) -> None:
         Campaign.open(path)
     with Campaign.open(path) as campaign:
         assert campaign.status().pending == 3
+
+
+async def test_failed_numbers_are_sent_again_only_on_request(tmp_path: Path) -> None:
+    """A chunk that got a service error stays FAILED with its code; retry_failed sends it again."""
+    fake = make_fake(numbers=NumberBook.everyone())
+    fake.inject(FaultRule(kind=FaultKind.NO_RESPONSE, funcs="SendMessageMass", times=1))
+    path = tmp_path / "c.db"
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+        with Campaign.create(path, NUMBERS[:20], message=MESSAGE, chunk_size=10) as campaign:
+            first = await campaign.run(client, concurrency=1)
+            plain = await campaign.run(client)
+            retried = await campaign.run(client, retry_failed=True)
+            out = io.StringIO()
+            campaign.export(out)
+    assert first.status.by_state[NumberState.FAILED] == 10
+    assert first.status.last_run == "finished"
+    assert plain.sent == 0
+    assert retried.sent == 10
+    assert retried.status.delivered == 20 == len(fake.deliveries)
+    assert {row["error_code"] for row in csv.DictReader(io.StringIO(out.getvalue()))} == {""}
+
+
+def test_runs_under_trio(tmp_path: Path) -> None:
+    """A campaign runs and resumes under trio as well as asyncio."""
+    fake = make_fake()
+
+    async def main() -> tuple[int, int]:
+        async with (
+            MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client,
+            Campaign.create(tmp_path / "c.db", NUMBERS[:30], message=MESSAGE) as campaign,
+        ):
+            summary = await campaign.run(client)
+            return summary.sent, summary.status.delivered
+
+    sent, delivered = trio.run(main)
+    assert sent == 30
+    assert delivered == len(fake.deliveries) == len([n for n in NUMBERS[:30] if n not in MISSING])

@@ -292,6 +292,7 @@ class Campaign:
             chunks_in_doubt=in_flight,
             in_doubt=0 if self._running else by_state[NumberState.SENDING],
             runs=runs,
+            last_run="running" if self._running else self._journal.last_run(),
         )
 
     def export(self, out: str | os.PathLike[str] | TextIO, fmt: ExportFormat = "csv") -> int:

@@ -296,6 +296,14 @@ class Journal:
             ).fetchone()
         return int(row[0]), int(row[1]), int(row[2])
 
+    def last_run(self) -> str | None:
+        """How the latest run ended (``"interrupted"`` if it never recorded an end), or ``None``."""
+        with self._lock:
+            row = self._conn.execute("SELECT outcome FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return "interrupted" if row[0] is None else str(row[0])
+
     def in_doubt(self) -> list[tuple[int, str]]:
         """(chunk id, number) of every number whose chunk was started and never finished."""
         with self._lock:

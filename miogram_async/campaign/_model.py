@@ -111,6 +111,9 @@ class CampaignStatus:
             recorded.
         in_doubt: numbers of those chunks (state ``SENDING`` while no run is active).
         runs: runs started on this journal.
+        last_run: how the latest run ended: ``"finished"``, ``"stopped: <error>"`` (e.g. out of
+            credit), ``"cancelled"``, ``"failed"``, ``"interrupted"`` (the process died),
+            ``"running"``; ``None`` before the first run.
     """
 
     path: str
@@ -122,6 +125,7 @@ class CampaignStatus:
     chunks_in_doubt: int
     in_doubt: int
     runs: int
+    last_run: str | None
 
     @property
     def pending(self) -> int:
