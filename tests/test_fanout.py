@@ -414,6 +414,36 @@ async def test_input_is_pulled_lazily() -> None:
     assert pulled == 100_000
 
 
+async def test_buffer_option_bounds_the_read_ahead() -> None:
+    """With buffer=0 the producer hands chunks over one by one and reads at most two ahead."""
+    sender = Sender()
+    gate = anyio.Event()
+    pulled = 0
+
+    async def hold(chunk: Chunk) -> Mapping[str, bool]:
+        await gate.wait()
+        return dict.fromkeys(chunk.numbers, True)
+
+    sender.behaviours = {0: hold}
+
+    def numbers() -> Iterator[str]:
+        nonlocal pulled
+        for i in range(10_000):
+            pulled += 1
+            yield phone(i)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            lambda: fan_out(numbers(), sender, normalize=normalize, concurrency=1, buffer=0)
+        )
+        await sender.started_event(0).wait()
+        for _ in range(50):
+            await anyio.lowlevel.checkpoint()
+        held = pulled
+        gate.set()
+    assert held == 200
+
+
 async def test_hooks_bracket_every_chunk() -> None:
     """chunk_started runs before each send; chunk_finished gets the chunk's outcomes and errors."""
     sender = Sender()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import anyio
 import pytest
+import trio
 
 from miogram_async._client import MioGram
 from miogram_async._errors import LowCreditError, MassSendError, MioGramError
@@ -267,3 +268,18 @@ async def test_cancelled_client_campaign_records_finished_chunks() -> None:
     assert finished == delivered - set(again)
     assert len(journal.started) < 50
     assert again.counts[Outcome.DELIVERED] == 10
+
+
+def test_mass_send_through_the_client_under_trio() -> None:
+    """The client's Mass send, fan-out and fake time model all run on the trio backend."""
+    fake = fake_service()
+    fake.time_model = TimeModel(base_latency=0.001)
+
+    async def main() -> MassResult:
+        async with MioGram(secret=SECRET, transport=fake.transport()) as client:
+            return await client.send_message_mass(numbers(1_000), "hello", robots="all")
+
+    result = trio.run(main)
+    assert set(result.delivered) == {delivery.number for delivery in fake.deliveries}
+    assert len(result) == 1_000
+    assert fake.max_in_flight_per_agent() == dict.fromkeys(AGENTS, 1)
