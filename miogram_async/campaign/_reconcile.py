@@ -46,10 +46,14 @@ def record_time(record: ReportRecord) -> float | None:
 
 
 def _key(number: str) -> str | None:
-    try:
-        return normalize_phone(number)
-    except ValidationError:
-        return None
+    """The normalised form of a number as the report shows it (WhatsApp sends drop the ``+``)."""
+    text = number.strip()
+    for candidate in (text, "+" + text):
+        try:
+            return normalize_phone(candidate)
+        except ValidationError:
+            continue
+    return None
 
 
 def _keys(numbers: Sequence[str]) -> set[str]:
