@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
+from ._campaign_cmd import campaign
 from ._context import Settings
+from ._demo_cmd import demo
+from ._fake_cmd import fake
 from ._output import Output
 from ._single import account, send, send_file
 
@@ -48,6 +51,8 @@ def cli(
     """Send MioGram messages and run durable mass campaigns from the shell."""
     settings = ctx.ensure_object(Settings)
     settings.base_url = base_url or None
+    source = ctx.get_parameter_source("base_url")
+    settings.base_url_from_option = source is click.core.ParameterSource.COMMANDLINE
     settings.secret_file = secret_file
     settings.output = Output(json_mode=json_output or settings.output.json_mode)
 
@@ -55,3 +60,6 @@ def cli(
 cli.add_command(send)
 cli.add_command(send_file)
 cli.add_command(account)
+cli.add_command(campaign)
+cli.add_command(fake)
+cli.add_command(demo)

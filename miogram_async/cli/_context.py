@@ -41,6 +41,7 @@ class Settings:
     """Global options of one invocation; commands receive it through ``@pass_settings``."""
 
     base_url: str | None = None
+    base_url_from_option: bool = False
     secret_file: Path | None = None
     output: Output = attrs.field(factory=Output)
     environ: Mapping[str, str] = attrs.field(factory=lambda: dict(os.environ))
@@ -54,12 +55,18 @@ class Settings:
             prompt=lambda: str(click.prompt("MioGram secret", hide_input=True, err=True)),
         )
 
-    def client(self, **options: Any) -> MioGram:
-        """Build a client for the real (or ``--base-url``) service; resolves the secret first."""
-        secret = self.secret()
+    def client(self, secret: str | None = None, **options: Any) -> MioGram:
+        """Build a client for the service at ``--base-url``; resolves the secret if not given."""
+        if secret is None:
+            secret = self.secret()
         from .._client import MioGram  # noqa: PLC0415 - keeps `miogram --help` fast
 
         return MioGram(secret=secret, base_url=self.base_url, **options)
+
+    def fail_now(self, error: CLIError) -> NoReturn:
+        """Report *error* and exit (for checks made before the event loop starts)."""
+        self.output.fail(error)
+        raise click.exceptions.Exit(int(error.exit_code))
 
     def run(self, work: Callable[[], Awaitable[ExitCode | None]]) -> NoReturn:
         """Run *work* on an event loop, report what it raised, and exit with its code."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from .._fanout import MassProgress, Outcome
 
@@ -49,6 +50,16 @@ def _counts_markup(by_outcome: Mapping[Outcome, int]) -> str:
     return "  ".join(parts)
 
 
+class _Progress(Progress):
+    """A progress bar with one more line under it: the running counts per outcome."""
+
+    counts: Text = Text("")
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        yield self.counts
+
+
 class CampaignDisplay:
     """
     A progress bar with rate, ETA and running counts per outcome, fed with `MassProgress` snapshots.
@@ -57,19 +68,18 @@ class CampaignDisplay:
     """
 
     def __init__(self, console: Console, *, title: str, enabled: bool = True) -> None:
-        self._progress = Progress(
+        self._progress = _Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=30),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
             TextColumn("ETA {task.fields[eta]}"),
-            TextColumn("{task.fields[counts]}"),
             console=console,
             disable=not enabled,
             refresh_per_second=8,
         )
         self._task: TaskID = self._progress.add_task(
-            title, total=None, rate="    -/s", eta=_clock(None), counts=""
+            title, total=None, rate="    -/s", eta=_clock(None)
         )
         self.last: MassProgress | None = None
 
@@ -98,13 +108,13 @@ class CampaignDisplay:
             total=snapshot.total,
             rate=f"{snapshot.rate:7.1f}/s",
             eta=_clock(0.0 if snapshot.total == snapshot.done else snapshot.eta),
-            counts=_counts_markup(snapshot.by_outcome),
         )
+        self._progress.counts = Text.from_markup(_counts_markup(snapshot.by_outcome))
 
 
 def summary_table(
     counts: Mapping[str, int], *, title: str, details: Mapping[str, str] | None = None
-) -> Table:
+) -> RenderableType:
     """
     Build the end-of-run table: one row per outcome or state that occurred, then a total.
 
@@ -128,8 +138,9 @@ def summary_table(
         table.add_row(f"[{style}]{label}[/]" if style else label, f"{count:,}", share)
     table.add_section()
     table.add_row("[bold]total[/]", f"[bold]{total:,}[/]", "")
-    if details:
-        table.add_section()
-        for name, value in details.items():
-            table.add_row(name, value, "")
-    return table
+    if not details:
+        return table
+    lines = Text("\n").join(
+        Text.assemble((f"{name}: ", "bold"), value) for name, value in details.items()
+    )
+    return Group(table, lines)

@@ -1,0 +1,377 @@
+"""``miogram campaign run | resume | status``: durable mass sends from the shell."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Literal, TextIO
+
+import anyio
+import click
+
+from ..campaign import Campaign, CampaignError, CampaignKind, CampaignStatus
+from ._context import Settings, json_option, pass_settings
+from ._exit import CLIError, ExitCode
+from ._numbers import first_column, open_numbers
+from ._progress import summary_table
+from ._run import report_run, run_campaign, status_counts
+
+__all__ = ["campaign"]
+
+
+def _robots(value: str | None) -> list[str] | str | None:
+    """``--robots``: ``all``, or agent names separated by commas."""
+    if value is None:
+        return None
+    if value.strip().lower() == "all":
+        return "all"
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise CLIError(f"--robots: expected 'all' or agent names like a,b, got {value!r}")
+    return names
+
+
+def _journal_error(exc: CampaignError) -> CLIError:
+    return CLIError(str(exc), ExitCode.USAGE, "campaign")
+
+
+def resume_command(settings: Settings, journal: str, options: list[str]) -> str:
+    """The exact command line that continues the campaign in *journal*."""
+    words = ["miogram"]
+    if settings.base_url_from_option and settings.base_url:
+        words += ["--base-url", settings.base_url]
+    if settings.secret_file is not None:
+        words += ["--secret-file", str(settings.secret_file)]
+    words += ["campaign", "resume", journal, *options]
+    return shlex.join(words)
+
+
+def _run_options(concurrency: int | None, rate: float | None, robots: str | None) -> list[str]:
+    options: list[str] = []
+    if concurrency is not None:
+        options += ["--concurrency", str(concurrency)]
+    if rate is not None:
+        options += ["--rate", f"{rate:g}"]
+    if robots is not None:
+        options += ["--robots", robots]
+    return options
+
+
+def _content(
+    *,
+    message: str | None,
+    message_file: Path | None,
+    photo: Path | None,
+    video: Path | None,
+    file: Path | None,
+    whatsapp: bool,
+) -> tuple[CampaignKind, str | None, Path | None]:
+    """Check that exactly one content option was given; return the kind, text and media file."""
+    given = [
+        name
+        for name, value in (
+            ("--message", message),
+            ("--message-file", message_file),
+            ("--photo", photo),
+            ("--video", video),
+            ("--file", file),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        got = ", ".join(given) if given else "none"
+        raise CLIError(
+            f"give exactly one of --message, --message-file, --photo, --video, --file (got {got})"
+        )
+    if message_file is not None:
+        try:
+            message = message_file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CLIError(f"cannot read the message file {str(message_file)!r}: {exc}") from None
+    if message is not None:
+        return (CampaignKind.WHATSAPP if whatsapp else CampaignKind.MESSAGE), message, None
+    if whatsapp:
+        raise CLIError("--whatsapp sends text only: use it with --message or --message-file")
+    if photo is not None:
+        return CampaignKind.PHOTO, None, photo
+    if video is not None:
+        return CampaignKind.VIDEO, None, video
+    return CampaignKind.FILE, None, file
+
+
+@click.group()
+def campaign() -> None:
+    """Durable mass sends: every number and outcome is kept in a journal file."""
+
+
+_media = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+
+
+@campaign.command("run")
+@click.argument("numbers", metavar="NUMBERS")
+@click.option("--message", "-m", help="The text to send.")
+@click.option("--message-file", type=_media, help="Send the text in this file (UTF-8).")
+@click.option("--photo", type=_media, help="Send this image.")
+@click.option("--video", type=_media, help="Send this video.")
+@click.option("--file", "file", type=_media, help="Send this file.")
+@click.option("--whatsapp", is_flag=True, help="Send the text on WhatsApp (beta on the service).")
+@click.option("--format", "file_format", help="The media's extension (default: the file's).")
+@click.option(
+    "--journal",
+    "-j",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The journal file to create (SQLite); it must not exist.",
+)
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Requests at once [8].")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
+@click.option("--robots", help="Agents to spread chunks over: a,b or 'all' [the account's first].")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=100, show_default=True)
+@json_option
+@pass_settings
+def campaign_run(
+    settings: Settings,
+    *,
+    numbers: str,
+    message: str | None,
+    message_file: Path | None,
+    photo: Path | None,
+    video: Path | None,
+    file: Path | None,
+    whatsapp: bool,
+    file_format: str | None,
+    journal: Path,
+    concurrency: int | None,
+    rate: float | None,
+    robots: str | None,
+    chunk_size: int,
+) -> None:
+    """
+    Send to every number in NUMBERS (a text or CSV file, first column; '-' reads stdin).
+
+    Malformed numbers are recorded INVALID and repeats DUPLICATE; neither is sent. Ctrl-C stops
+    gracefully; continue with 'miogram campaign resume JOURNAL'.
+    """
+    kind, text, media = _content(
+        message=message,
+        message_file=message_file,
+        photo=photo,
+        video=video,
+        file=file,
+        whatsapp=whatsapp,
+    )
+    agents = _robots(robots)
+    if journal.exists():
+        settings.fail_now(
+            CLIError(
+                f"the journal {str(journal)!r} already exists; continue it with "
+                f"'miogram campaign resume {journal}' or choose another file"
+            ),
+        )
+    secret = _secret_or_exit(settings)
+    stream = _numbers_or_exit(settings, numbers)
+
+    async def work() -> ExitCode:
+        def create() -> Campaign:
+            with stream:
+                return Campaign.create(
+                    journal,
+                    first_column(stream),
+                    kind=kind,
+                    message=text,
+                    media=media,
+                    file_format=file_format,
+                    chunk_size=chunk_size,
+                    robots=agents,
+                )
+
+        try:
+            opened = await anyio.to_thread.run_sync(create)
+        except UnicodeDecodeError as exc:
+            raise CLIError(
+                f"the numbers file {numbers!r} is not UTF-8 text: {exc.reason}"
+            ) from None
+        except CampaignError as exc:
+            raise _journal_error(exc) from None
+        resume = resume_command(settings, str(journal), _run_options(concurrency, rate, robots))
+        return await _run_and_report(
+            settings,
+            opened,
+            secret=secret,
+            concurrency=concurrency,
+            rate=rate,
+            robots=None,
+            resume=resume,
+        )
+
+    settings.run(work)
+
+
+@campaign.command("resume")
+@click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Also send numbers whose outcome is unknown (they may be delivered twice).",
+)
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Requests at once [8].")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
+@click.option("--robots", help="Agents to spread chunks over: a,b or 'all' [as created].")
+@json_option
+@pass_settings
+def campaign_resume(
+    settings: Settings,
+    *,
+    journal: Path,
+    resend_unknown: bool,
+    concurrency: int | None,
+    rate: float | None,
+    robots: str | None,
+) -> None:
+    """Continue the campaign in JOURNAL: send what is still pending; never send a number twice."""
+    agents = _robots(robots)
+    secret = _secret_or_exit(settings)
+
+    async def work() -> ExitCode:
+        opened = await _open(journal)
+        options = _run_options(concurrency, rate, robots)
+        if resend_unknown:
+            options.append("--resend-unknown")
+        resume = resume_command(settings, str(journal), options)
+        return await _run_and_report(
+            settings,
+            opened,
+            secret=secret,
+            concurrency=concurrency,
+            rate=rate,
+            robots=agents,
+            resume=resume,
+            resend_unknown=resend_unknown,
+        )
+
+    settings.run(work)
+
+
+async def _open(journal: Path) -> Campaign:
+    try:
+        return await anyio.to_thread.run_sync(Campaign.open, journal)
+    except CampaignError as exc:
+        raise _journal_error(exc) from None
+
+
+async def _run_and_report(
+    settings: Settings,
+    opened: Campaign,
+    *,
+    secret: str,
+    concurrency: int | None,
+    rate: float | None,
+    robots: list[str] | str | None,
+    resume: str,
+    resend_unknown: bool = False,
+) -> ExitCode:
+    async with opened:
+        client = settings.client(secret, rate_limit=rate, concurrency=concurrency or 8)
+        async with client:
+            try:
+                run = await run_campaign(
+                    settings,
+                    opened,
+                    client,
+                    concurrency=concurrency,
+                    robots=robots,
+                    resend_unknown=resend_unknown,
+                    title=f"{opened.kind} campaign",
+                )
+            except CampaignError as exc:
+                raise _journal_error(exc) from None
+    return report_run(settings, run, resume=resume, title="Campaign summary")
+
+
+@campaign.command("status")
+@click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--export",
+    "export_format",
+    type=click.Choice(["csv", "json"]),
+    help="Also write every number with its state, error and agent.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where --export writes (default: stdout, instead of the summary).",
+)
+@json_option
+@pass_settings
+def campaign_status(
+    settings: Settings, *, journal: Path, export_format: str | None, output: Path | None
+) -> None:
+    """Show where the campaign in JOURNAL stands; needs no secret and sends nothing."""
+
+    async def work() -> ExitCode:
+        opened = await _open(journal)
+        async with opened:
+            status = await anyio.to_thread.run_sync(opened.status)
+            if export_format is not None:
+                target: Path | TextIO = output if output is not None else sys.stdout
+                fmt: Literal["csv", "json"] = "json" if export_format == "json" else "csv"
+                try:
+                    rows = await anyio.to_thread.run_sync(opened.export, target, fmt)
+                except OSError as exc:
+                    raise CLIError(f"cannot write the export to {str(output)!r}: {exc}") from None
+                if output is None:
+                    return ExitCode.OK
+                settings.output.note(f"wrote {rows:,} rows to {output}")
+        _report_status(settings, status, resume_command(settings, str(journal), []))
+        return ExitCode.OK
+
+    settings.run(work)
+
+
+def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> None:
+    out = settings.output
+    if out.json_mode:
+        out.emit(
+            {
+                "ok": True,
+                "journal": status.path,
+                "kind": str(status.kind),
+                "total": status.total,
+                "counts": {str(state): count for state, count in status.by_state.items()},
+                "chunks": status.chunks,
+                "chunks_done": status.chunks_done,
+                "chunks_in_doubt": status.chunks_in_doubt,
+                "in_doubt": status.in_doubt,
+                "runs": status.runs,
+                "complete": status.complete,
+            }
+        )
+        return
+    details = {
+        "journal": status.path,
+        "kind": str(status.kind),
+        "runs": f"{status.runs:,}",
+        "chunks": f"{status.chunks_done:,} of {status.chunks:,} done"
+        + (f", {status.chunks_in_doubt:,} in doubt" if status.chunks_in_doubt else ""),
+        "complete": "yes" if status.complete else "no",
+    }
+    table = summary_table(status_counts(status), title="Campaign status", details=details)
+    out.out.print(table)
+    if not status.complete:
+        out.note(f"resume with:  {resume}")
+
+
+def _secret_or_exit(settings: Settings) -> str:
+    try:
+        return settings.secret()
+    except CLIError as exc:
+        settings.fail_now(exc)
+
+
+def _numbers_or_exit(settings: Settings, source: str) -> TextIO:
+    try:
+        return open_numbers(source)
+    except CLIError as exc:
+        settings.fail_now(exc)
