@@ -555,7 +555,8 @@ async def fan_out(
     The input is streamed: each phone is normalised with *normalize* (a `ValidationError` makes it
     ``INVALID``, never sent), de-duplicated, and packed into chunks of *chunk_size*. A fixed set of
     ``min(concurrency, agent slots)`` workers sends them; a named agent in *robots* takes at most
-    *per_robot* requests at a time, the default agent ``None`` only the overall *concurrency*.
+    *per_robot* requests at a time (a repeated name counts once), the default agent ``None`` only
+    the overall *concurrency*.
 
     A reply maps ``true`` to ``DELIVERED`` and ``false`` to ``UNDELIVERED``; a number missing from
     it is ``UNKNOWN``. A chunk error gives ``FAILED`` when it proves nothing was sent (`APIError`,
