@@ -166,8 +166,10 @@ class ServiceState:
     def add_account(self, config: AccountConfig) -> AccountState:
         """Register an account built from *config* (its secret must be unique)."""
         with self.lock:
-            if any(acc.secret == config.secret for acc in self.accounts.values()):
+            if self.find_by_secret(config.secret) is not None:
                 raise ValueError("an account with this secret already exists")
+            if config.username in self.accounts:
+                raise ValueError(f"an account named {config.username!r} already exists")
             state = AccountState.from_config(config)
             self.accounts[config.username] = state
             return state
