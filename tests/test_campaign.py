@@ -189,12 +189,14 @@ async def test_cancelled_run_journals_in_flight_chunks_and_resumes(tmp_path: Pat
 
                 await campaign.run(client, robots="all", on_progress=progress)
             stopped = campaign.status()
+            delivered_at_stop = len(fake.deliveries)
             summary = await campaign.run(client, robots="all")
     assert scope.cancelled_caught
     assert stopped.by_state[NumberState.SENDING] == 0
     assert stopped.chunks == stopped.chunks_done
     assert 0 < stopped.delivered < len(NUMBERS) - len(MISSING)
-    assert stopped.delivered == len(fake.deliveries) or summary.complete
+    assert stopped.delivered == delivered_at_stop
+    assert stopped.last_run == "cancelled"
     assert summary.complete
     assert summary.status.delivered == len(NUMBERS) - len(MISSING)
     assert set(delivered_counts(fake).values()) == {1}
