@@ -203,3 +203,44 @@ async def test_requests_are_logged_without_the_secret(
     assert record.agent == "Agent1"
     assert record.client_ip == "127.0.0.1"
     assert SECRET not in repr(fake.requests)
+
+
+async def test_accounts_are_separate() -> None:
+    """Two accounts keep their own credits and agents; duplicates are refused."""
+    fake = FakeMioGram(
+        [AccountConfig(), AccountConfig(secret="other", username="second", agents=("B1",))]
+    )
+    with pytest.raises(ValueError, match="secret"):
+        fake.add_account(AccountConfig(username="third"))
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        form = {"Func": "SendMessage", "Phone": "+989100000001", "Message": "x"}
+        await http.post("http://fake/dojob.php", data={"Secret": "other", **form})
+        robot = await http.post(
+            "http://fake/dojob.php", data={"Secret": "other", "Func": "APIGetRobot"}
+        )
+    assert robot.json() == {"Result": "B1"}
+    assert fake.credits("second")["Message"] == 999_999
+    assert fake.credits()["Message"] == 1_000_000
+    assert [d.agent for d in fake.deliveries] == ["B1"]
+
+
+async def test_secret_is_stripped_of_punctuation_before_lookup() -> None:
+    """Punctuation in Secret is ignored, as the service strips it before the lookup (E21)."""
+    fake = FakeMioGram(AccountConfig(secret="ab12cd34ef"))
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        form = {"Secret": "ab12-cd34.ef", "Func": "APIGetActive"}
+        reply = (await http.post("http://fake/dojob.php", data=form)).json()
+    assert reply == {"Result": "1"}
+
+
+async def test_http_error_page_carries_its_status() -> None:
+    """An HTTP_ERROR fault answers an HTML page with the configured status."""
+    from miogram_async.testing import FaultKind, FaultRule  # noqa: PLC0415
+
+    fake = FakeMioGram()
+    fake.inject(FaultRule(kind=FaultKind.HTTP_ERROR, status=503))
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        response = await http.post("http://fake/dojob.php", data={"Secret": SECRET})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "text/html"
+    assert "<title>503 Service Temporarily Unavailable</title>" in response.text

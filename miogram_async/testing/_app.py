@@ -122,7 +122,7 @@ class ServiceApp:
                 await anyio.sleep(fired.delay)
             kind = fired.kind
             if kind is FaultKind.HTTP_ERROR and fired.rule is not None:
-                return Reply.html(fired.rule.status, "Bad Gateway")
+                return Reply.html(fired.rule.status)
             if kind in (FaultKind.DROP, FaultKind.CONNECT_ERROR):
                 raise FaultSignal(kind)
             if kind is FaultKind.NO_RESPONSE:

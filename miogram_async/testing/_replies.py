@@ -49,6 +49,14 @@ GATEWAY_TEXTS: Final[dict[int, str]] = {
 }
 
 
+_HTTP_TITLES: Final[dict[int, str]] = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
+
+
 @attrs.frozen(kw_only=True)
 class Reply:
     """One HTTP reply body with its status and content type."""
@@ -68,8 +76,9 @@ class Reply:
         return cls(body=_dump(payload), content_type=HTML_TYPE)
 
     @classmethod
-    def html(cls, status: int, title: str) -> Reply:
+    def html(cls, status: int) -> Reply:
         """A web server's HTML error page."""
+        title = _HTTP_TITLES.get(status, "Error")
         page = (
             f"<html>\r\n<head><title>{status} {title}</title></head>\r\n<body>\r\n"
             f"<center><h1>{status} {title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
