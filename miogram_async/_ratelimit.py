@@ -64,7 +64,10 @@ class TokenBucket:
             self._lock = anyio.Lock()
         async with self._lock:
             self._refill()
-            while self._tokens < 1:
+            if self._tokens < 1:
                 await self._sleep((1 - self._tokens) / self.rate)
                 self._refill()
+            # Taken even if rounding left the bucket a hair short: the shortfall stays as debt
+            # (a negative balance) for the next request, so the average rate still holds and no
+            # waiter spins on sleeps too small to move the clock.
             self._tokens -= 1
