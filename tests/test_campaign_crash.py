@@ -25,7 +25,10 @@ from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign._model import FINAL_STATES
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook, TimeModel
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and SIGINT semantics are POSIX"),
+]
 
 RUNNER = Path(__file__).with_name("campaign_runner.py")
 SECRET = "crash-secret-41d8e2"

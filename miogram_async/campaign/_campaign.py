@@ -403,6 +403,7 @@ class Campaign:
         journal = self._journal
         run = await anyio.to_thread.run_sync(journal.begin_run)
         outcome = "failed"
+        hooks = _JournalHooks(journal, run)
         try:
             reconciled, report_error = await self._reconcile(client)
             states = [NumberState.PENDING]
@@ -410,36 +411,54 @@ class Campaign:
                 states += [NumberState.UNKNOWN, NumberState.SENDING]
             if retry_failed:
                 states.append(NumberState.FAILED)
-            hooks = _JournalHooks(journal, run)
-            if not await anyio.to_thread.run_sync(journal.page, states, 0, 1):
-                outcome = "finished"
-                return 0, reconciled, report_error
-            fanout: dict[str, Any] = {
-                "chunk_size": self.chunk_size,
-                "concurrency": concurrency,
-                "robots": self.robots if robots is None else robots,
-                "on_progress": on_progress,
-                "hooks": hooks,
-            }
-            send: Callable[..., Awaitable[MassResult]] = getattr(client, _MASS_METHODS[self.kind])
-            numbers = _Numbers(journal, states)
-            try:
-                if isinstance(payload, str):
-                    await send(numbers, payload, **fanout)
-                else:
-                    file_format = self.media.file_format if self.media else None
-                    await send(numbers, payload, file_format=file_format, **fanout)
-            except MassSendError as exc:
-                outcome = f"stopped: {exc.cause!s}" if exc.cause else "stopped"
-                raise
-            except anyio.get_cancelled_exc_class():
-                outcome = "cancelled"
-                raise
+            if await anyio.to_thread.run_sync(journal.page, states, 0, 1):
+                await self._send(
+                    client,
+                    payload,
+                    hooks,
+                    states,
+                    concurrency=concurrency,
+                    robots=robots,
+                    on_progress=on_progress,
+                )
             outcome = "finished"
+        except MassSendError as exc:
+            outcome = f"stopped: {exc.cause!s}" if exc.cause else "stopped"
+            raise
+        except anyio.get_cancelled_exc_class():
+            outcome = "cancelled"
+            raise
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(journal.end_run, run, outcome)
         return hooks.sent, reconciled, report_error
+
+    async def _send(
+        self,
+        client: MioGram,
+        payload: str | bytes,
+        hooks: _JournalHooks,
+        states: Sequence[NumberState],
+        *,
+        concurrency: int | None,
+        robots: Sequence[str] | str | None,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        """Hand the numbers in *states* to the client's Mass method, journalled through *hooks*."""
+        fanout: dict[str, Any] = {
+            "chunk_size": self.chunk_size,
+            "concurrency": concurrency,
+            "robots": self.robots if robots is None else robots,
+            "on_progress": on_progress,
+            "hooks": hooks,
+        }
+        send: Callable[..., Awaitable[MassResult]] = getattr(client, _MASS_METHODS[self.kind])
+        numbers = _Numbers(self._journal, states)
+        if isinstance(payload, str):
+            await send(numbers, payload, **fanout)
+        else:
+            file_format = self.media.file_format if self.media else None
+            await send(numbers, payload, file_format=file_format, **fanout)
 
     async def _payload(self) -> str | bytes:
         """The message, or the media file's content after checking it did not change."""

@@ -267,7 +267,12 @@ class Journal:
                     os.link(temp, journal_path)  # fails if something appeared at the path meanwhile
                 except FileExistsError:
                     raise CampaignError(f"{str(journal_path)!r} already exists") from None
-                temp.unlink()
+                except OSError:  # no hard links on this file system: check, then move
+                    if journal_path.exists():
+                        raise CampaignError(f"{str(journal_path)!r} already exists") from None
+                    os.replace(temp, journal_path)
+                else:
+                    temp.unlink()
             _fsync_path(journal_path.parent, directory=True)
         finally:
             _remove_quietly(temp, *_sidecars(temp))

@@ -102,23 +102,24 @@ def reconcile(
         For every number of *in_doubt*: ``DELIVERED`` when a matching record lists it delivered,
         ``UNDELIVERED`` when a matching record shows it sent but not delivered, else ``UNKNOWN``.
     """
-    relevant: list[tuple[float | None, set[str], set[str]]] = []
+    # number -> (record time, delivered?) for every matching record that names it
+    seen: dict[str, list[tuple[float | None, bool]]] = {}
     for record in records:
         if not payload_matches(record.data):
             continue
-        sent = _keys(record.number.split(","))
+        when = record_time(record)
         delivered = _keys(record.delivered)
-        relevant.append((record_time(record), sent | delivered, delivered))
+        for number in _keys(record.number.split(",")) | delivered:
+            seen.setdefault(number, []).append((when, number in delivered))
     decided: dict[str, NumberState] = {}
     for number, started_at in in_doubt.items():
         state = NumberState.UNKNOWN
-        for when, sent, delivered in relevant:
+        for when, delivered_here in seen.get(number, ()):
             if when is not None and when < started_at - CLOCK_SLACK:
                 continue
-            if number in delivered:
+            if delivered_here:
                 state = NumberState.DELIVERED
                 break
-            if number in sent:
-                state = NumberState.UNDELIVERED
+            state = NumberState.UNDELIVERED
         decided[number] = state
     return decided
