@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -420,3 +420,15 @@ def test_runs_under_trio(tmp_path: Path) -> None:
     sent, delivered = trio.run(main)
     assert sent == 30
     assert delivered == len(fake.deliveries) == len([n for n in NUMBERS[:30] if n not in MISSING])
+
+
+def test_failed_create_leaves_nothing_behind(tmp_path: Path) -> None:
+    """If reading the numbers fails half-way, no journal (and no temporary file) is left."""
+
+    def numbers() -> Iterator[str]:
+        yield from NUMBERS[:10]
+        raise OSError("the input file went away")
+
+    with pytest.raises(OSError, match="went away"):
+        Campaign.create(tmp_path / "c.db", numbers(), message=MESSAGE)
+    assert list(tmp_path.iterdir()) == []
