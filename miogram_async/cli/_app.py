@@ -9,6 +9,7 @@ import click
 from ._campaign_cmd import campaign
 from ._context import Settings
 from ._demo_cmd import demo
+from ._exit import CLIError
 from ._fake_cmd import fake
 from ._output import Output
 from ._single import account, send, send_file
@@ -21,7 +22,18 @@ unknown or not attempted, 4 single send not delivered, 130 interrupted (Ctrl-C).
 """
 
 
+class _Group(click.Group):
+    """The top-level group: a `CLIError` raised before a command's event loop is reported too."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except CLIError as exc:
+            ctx.ensure_object(Settings).fail_now(exc)
+
+
 @click.group(
+    cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=_EPILOG,
 )

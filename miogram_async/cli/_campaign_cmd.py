@@ -163,14 +163,12 @@ def campaign_run(
     )
     agents = _robots(robots)
     if journal.exists():
-        settings.fail_now(
-            CLIError(
-                f"the journal {str(journal)!r} already exists; continue it with "
-                f"'miogram campaign resume {journal}' or choose another file"
-            ),
+        raise CLIError(
+            f"the journal {str(journal)!r} already exists; continue it with "
+            f"'miogram campaign resume {journal}' or choose another file"
         )
-    secret = _secret_or_exit(settings)
-    stream = _numbers_or_exit(settings, numbers)
+    secret = settings.secret()
+    stream = open_numbers(numbers)
 
     async def work() -> ExitCode:
         def create() -> Campaign:
@@ -231,7 +229,7 @@ def campaign_resume(
 ) -> None:
     """Continue the campaign in JOURNAL: send what is still pending; never send a number twice."""
     agents = _robots(robots)
-    secret = _secret_or_exit(settings)
+    secret = settings.secret()
 
     async def work() -> ExitCode:
         opened = await _open(journal)
@@ -361,17 +359,3 @@ def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> N
     out.out.print(table)
     if not status.complete:
         out.note(f"resume with:  {resume}")
-
-
-def _secret_or_exit(settings: Settings) -> str:
-    try:
-        return settings.secret()
-    except CLIError as exc:
-        settings.fail_now(exc)
-
-
-def _numbers_or_exit(settings: Settings, source: str) -> TextIO:
-    try:
-        return open_numbers(source)
-    except CLIError as exc:
-        settings.fail_now(exc)

@@ -1,0 +1,501 @@
+"""The ``miogram`` command end to end through click's runner, against the fake on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+from click.testing import CliRunner, Result
+
+from miogram_async.campaign import Campaign, NumberState
+from miogram_async.cli import cli
+from miogram_async.testing import AccountConfig, CreditsConfig, FakeMioGram, NumberBook
+
+SECRET = "s3cr3t-never-printed"
+MISSING = "+989100000009"
+
+
+@contextlib.contextmanager
+def serving(fake: FakeMioGram) -> Iterator[str]:
+    """Serve *fake* on 127.0.0.1 from its own thread and event loop; yield the URL."""
+    urls: list[str] = []
+    errors: list[BaseException] = []
+    ready = threading.Event()
+    stop = threading.Event()
+
+    async def main() -> None:
+        async with fake.serve() as url:
+            urls.append(url)
+            ready.set()
+            await anyio.to_thread.run_sync(stop.wait)
+
+    def target() -> None:
+        try:
+            anyio.run(main)
+        except BaseException as exc:  # reported to the test below
+            errors.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=target, name="fake-miogram", daemon=True)
+    thread.start()
+    assert ready.wait(20)
+    if errors:
+        raise errors[0]
+    try:
+        yield urls[0]
+    finally:
+        stop.set()
+        thread.join(20)
+
+
+@pytest.fixture
+def fake() -> FakeMioGram:
+    """A fake account with two agents, on which MISSING is not on the messenger."""
+    return FakeMioGram(
+        AccountConfig(
+            secret=SECRET,
+            username="cli-tester",
+            agents=("Agent1", "Agent2"),
+            numbers=NumberBook.except_for([MISSING]),
+        )
+    )
+
+
+@pytest.fixture
+def url(fake: FakeMioGram) -> Iterator[str]:
+    """The fake's loopback URL for the duration of the test."""
+    with serving(fake) as served:
+        yield served
+
+
+def invoke(args: list[str], *, secret: str | None = SECRET, stdin: str | None = None) -> Result:
+    """Run ``miogram ARGS`` with the secret in MIOGRAM_SECRET (or none); check it is never shown."""
+    runner = CliRunner()
+    env = {"MIOGRAM_SECRET": secret, "MIOGRAM_BASE_URL": None}
+    result = runner.invoke(cli, args, env=env, input=stdin, catch_exceptions=False)
+    assert SECRET not in result.stdout
+    assert SECRET not in result.stderr
+    return result
+
+
+def as_json(result: Result) -> dict[str, object]:
+    """stdout parsed as the one JSON document it must be."""
+    document = json.loads(result.stdout)
+    assert isinstance(document, dict)
+    return document
+
+
+def test_help_lists_every_command() -> None:
+    """--help names every command and the exit codes."""
+    result = invoke(["--help"])
+    assert result.exit_code == 0
+    for command in ("send", "send-file", "account", "campaign", "fake", "demo"):
+        assert command in result.stdout
+    assert "130 interrupted" in result.stdout
+
+
+def test_send_json_delivered(fake: FakeMioGram, url: str) -> None:
+    """send --json prints {"delivered": true} and the message reaches the fake."""
+    result = invoke(["--base-url", url, "send", "+989100000001", "-m", "hello", "--json"])
+    assert result.exit_code == 0
+    assert as_json(result) == {"ok": True, "phone": "+989100000001", "delivered": True}
+    assert [(d.number, d.text) for d in fake.deliveries] == [("+989100000001", "hello")]
+
+
+def test_send_not_delivered_exit_4(url: str) -> None:
+    """A number that is not on the messenger: exit code 4 and delivered false."""
+    result = invoke(["--json", "--base-url", url, "send", MISSING, "-m", "hello"])
+    assert result.exit_code == 4
+    assert as_json(result)["delivered"] is False
+
+
+def test_send_human_output(url: str) -> None:
+    """Without --json, send says in words what happened."""
+    result = invoke(["--base-url", url, "send", "+989100000001", "--message", "hi"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "delivered to +989100000001"
+
+
+def test_missing_secret_exit_2() -> None:
+    """No file, no variable and no terminal: exit 2 with a message naming the ways to give it."""
+    result = invoke(["send", "+989100000001", "-m", "hi"], secret=None)
+    assert result.exit_code == 2
+    assert "no secret given" in result.stderr
+    assert "MIOGRAM_SECRET" in result.stderr
+    assert "--secret-file" in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_secret_json_error_document() -> None:
+    """With --json a missing secret also gives a JSON error document on stdout."""
+    result = invoke(["--json", "account"], secret=None)
+    assert result.exit_code == 2
+    assert as_json(result)["error"] == {
+        "kind": "no_secret",
+        "message": json.loads(result.stdout)["error"]["message"],
+    }
+
+
+def test_secret_file_is_used(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """--secret-file is read (and wins over the environment); its content is never shown."""
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n", encoding="utf-8")
+    result = invoke(
+        ["--secret-file", str(secret_file), "--base-url", url, "send", "+989100000001", "-m", "x"],
+        secret="wrong-secret",
+    )
+    assert result.exit_code == 0
+    assert len(fake.deliveries) == 1
+
+
+def test_wrong_secret_is_a_service_error(url: str) -> None:
+    """A secret the service does not know: exit 1, the service's reason, and no secret shown."""
+    result = invoke(["--json", "--base-url", url, "account"], secret="not-the-secret")
+    assert result.exit_code == 1
+    error = as_json(result)["error"]
+    assert isinstance(error, dict)
+    assert error["kind"] == "api_error"
+    assert "801" in str(error["message"])
+    assert "not-the-secret" not in result.stdout + result.stderr
+
+
+def test_unreachable_service_is_exit_1() -> None:
+    """Nothing listening at the URL: exit 1, reported as a connection problem."""
+    result = invoke(["--base-url", "http://127.0.0.1:9/dojob.php", "--json", "account"])
+    assert result.exit_code == 1
+    error = as_json(result)["error"]
+    assert isinstance(error, dict)
+    assert error["kind"] == "connection"
+
+
+def test_invalid_phone_is_exit_2(fake: FakeMioGram, url: str) -> None:
+    """A malformed number is refused before anything is sent: exit 2."""
+    result = invoke(["--base-url", url, "send", "12", "-m", "hi"])
+    assert result.exit_code == 2
+    assert "12" in result.stderr
+    assert fake.deliveries == []
+
+
+def test_send_file_guesses_photo(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """send-file picks SendPhoto for a .png and reports the kind in JSON."""
+    picture = tmp_path / "logo.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    result = invoke(["--base-url", url, "send-file", "+989100000001", str(picture), "--json"])
+    assert result.exit_code == 0
+    assert as_json(result) == {
+        "ok": True,
+        "phone": "+989100000001",
+        "delivered": True,
+        "kind": "photo",
+        "file": str(picture),
+    }
+    assert [d.func for d in fake.deliveries] == ["SendPhoto"]
+
+
+def test_send_file_explicit_kind_and_format(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """--kind and --format override the guess."""
+    notes = tmp_path / "notes.bin"
+    notes.write_bytes(b"plain words")
+    result = invoke(
+        [
+            "--base-url",
+            url,
+            "send-file",
+            "+989100000001",
+            str(notes),
+            "--kind",
+            "text",
+            "--format",
+            "txt",
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0
+    assert [(d.func, d.misc) for d in fake.deliveries] == [("SendText", "txt")]
+
+
+def test_account_json(url: str) -> None:
+    """account --json gathers limits, credits, agents, IPs, ads and username in one document."""
+    result = invoke(["--base-url", url, "account", "--json"])
+    assert result.exit_code == 0
+    document = as_json(result)
+    assert document["ok"] is True
+    assert document["robots"] == ["Agent1", "Agent2"]
+    assert document["username"] == "cli-tester"
+    assert document["ads"] is False
+    assert document["ips"] == ["*"]
+    credits = document["credits"]
+    assert isinstance(credits, dict)
+    assert credits["message"] == CreditsConfig().message
+    limits = document["limits"]
+    assert isinstance(limits, dict)
+    assert limits["message"] == 4096
+    assert "raw" not in limits
+
+
+def test_account_table(url: str) -> None:
+    """account without --json prints one table with every section."""
+    result = invoke(["--base-url", url, "account"])
+    assert result.exit_code == 0
+    for section in ("limits", "credits", "robots", "ips", "ads", "username", "cli-tester"):
+        assert section in result.stdout
+
+
+def write_numbers(path: Path) -> Path:
+    """A CSV with a header, 4 good numbers (one written twice), one malformed and a missing one."""
+    path.write_text(
+        "phone,name\n"
+        "+989100000001,a\n"
+        "+989100000002,b\n"
+        "0098 910 000 0001,a again\n"
+        "not-a-number,c\n"
+        f"{MISSING},d\n"
+        "+989100000003,e\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_campaign_run_json(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """A campaign from a CSV: invalid reported INVALID and not sent, repeats sent once, exit 0."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    journal = tmp_path / "c.sqlite"
+    result = invoke(
+        [
+            "--base-url",
+            url,
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "hi",
+            "--journal",
+            str(journal),
+            "--robots",
+            "all",
+            "--chunk-size",
+            "2",
+            "--concurrency",
+            "2",
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0, result.stderr
+    document = as_json(result)
+    assert document["counts"] == {
+        "pending": 0,
+        "sending": 0,
+        "delivered": 3,
+        "undelivered": 1,
+        "failed": 0,
+        "unknown": 0,
+        "invalid": 1,
+        "duplicate": 1,
+    }
+    assert document["complete"] is True
+    assert document["resume"] is None
+    assert document["journal"] == str(journal)
+    sent = sorted(d.number for d in fake.deliveries)
+    assert sent == ["+989100000001", "+989100000002", "+989100000003"]
+    assert {d.agent for d in fake.deliveries} == {"Agent1", "Agent2"}
+
+
+def test_campaign_run_from_stdin(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """NUMBERS '-' reads the list from stdin."""
+    journal = tmp_path / "c.sqlite"
+    result = invoke(
+        ["--base-url", url, "--json", "campaign", "run", "-", "-m", "hi", "-j", str(journal)],
+        stdin="+989100000001\n+989100000002\n",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert as_json(result)["total"] == 2
+    assert len(fake.deliveries) == 2
+
+
+def test_campaign_run_human_summary(tmp_path: Path, url: str) -> None:
+    """Without --json the run ends with the summary table and the journal's path."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    journal = tmp_path / "c.sqlite"
+    result = invoke(
+        ["--base-url", url, "campaign", "run", str(numbers), "-m", "hi", "-j", str(journal)]
+    )
+    assert result.exit_code == 0
+    assert "Campaign summary" in result.stdout
+    assert "delivered" in result.stdout
+    assert "invalid" in result.stdout
+    assert str(journal) in result.stdout.replace("\n", "")
+
+
+def test_campaign_run_unreadable_numbers_file(tmp_path: Path, url: str) -> None:
+    """A numbers file that cannot be read: exit 2, and no journal is created."""
+    journal = tmp_path / "c.sqlite"
+    result = invoke(
+        [
+            "--base-url",
+            url,
+            "--json",
+            "campaign",
+            "run",
+            str(tmp_path / "nope.csv"),
+            "-m",
+            "hi",
+            "-j",
+            str(journal),
+        ]
+    )
+    assert result.exit_code == 2
+    error = as_json(result)["error"]
+    assert isinstance(error, dict)
+    assert "nope.csv" in str(error["message"])
+    assert not journal.exists()
+
+
+def test_campaign_run_needs_exactly_one_content(tmp_path: Path) -> None:
+    """No content option, or two: exit 2 before anything is read."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    journal = tmp_path / "c.sqlite"
+    none_given = invoke(["campaign", "run", str(numbers), "-j", str(journal)])
+    assert none_given.exit_code == 2
+    assert "exactly one of" in none_given.stderr
+    two = invoke(
+        ["campaign", "run", str(numbers), "-m", "a", "--photo", str(numbers), "-j", str(journal)]
+    )
+    assert two.exit_code == 2
+    assert not journal.exists()
+
+
+def test_campaign_run_refuses_an_existing_journal(tmp_path: Path) -> None:
+    """An existing journal is never overwritten: exit 2 pointing at campaign resume."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    journal = tmp_path / "c.sqlite"
+    journal.write_bytes(b"precious")
+    result = invoke(["campaign", "run", str(numbers), "-m", "hi", "-j", str(journal)])
+    assert result.exit_code == 2
+    assert "campaign resume" in result.stderr
+    assert journal.read_bytes() == b"precious"
+
+
+def test_campaign_stopped_by_credit_then_resumed(
+    tmp_path: Path, fake: FakeMioGram, url: str
+) -> None:
+    """Out of credit stops the run (exit 1, resume hint); after a top-up resume completes it."""
+    lines = "\n".join(f"+98910000{index:04d}" for index in range(100, 130))
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text(lines + "\n", encoding="utf-8")
+    journal = tmp_path / "c.sqlite"
+    fake.account().credits["Message"] = 10
+    first = invoke(
+        [
+            "--base-url",
+            url,
+            "--json",
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "hi",
+            "-j",
+            str(journal),
+            "--chunk-size",
+            "5",
+            "--concurrency",
+            "1",
+        ]
+    )
+    assert first.exit_code == 1
+    document = as_json(first)
+    stopped = document["stopped_by"]
+    assert isinstance(stopped, dict)
+    assert stopped["code"] == 305
+    assert document["resume"] == f"miogram --base-url {url} campaign resume {journal}" + (
+        " --concurrency 1"
+    )
+    counts = document["counts"]
+    assert isinstance(counts, dict)
+    assert counts["pending"] > 0
+
+    fake.account().credits["Message"] = 1000
+    second = invoke(["--base-url", url, "--json", "campaign", "resume", str(journal)])
+    assert second.exit_code == 0, second.stderr
+    assert as_json(second)["complete"] is True
+    sent = [d.number for d in fake.deliveries]
+    assert sorted(sent) == sorted(lines.split())
+
+
+def test_campaign_status_json_and_table(tmp_path: Path, url: str) -> None:
+    """campaign status reads the journal without a secret: JSON counts, or the table."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    journal = tmp_path / "c.sqlite"
+    run = invoke(
+        ["--base-url", url, "campaign", "run", str(numbers), "-m", "x", "-j", str(journal)]
+    )
+    assert run.exit_code == 0
+    status = invoke(["campaign", "status", str(journal), "--json"], secret=None)
+    assert status.exit_code == 0
+    document = as_json(status)
+    assert document["total"] == 6
+    assert document["complete"] is True
+    assert document["runs"] == 1
+    table = invoke(["campaign", "status", str(journal)], secret=None)
+    assert table.exit_code == 0
+    assert "Campaign status" in table.stdout
+
+
+def test_campaign_status_export(tmp_path: Path, url: str) -> None:
+    """--export csv writes every input row with its state, to stdout or to --output."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    journal = tmp_path / "c.sqlite"
+    invoke(["--base-url", url, "campaign", "run", str(numbers), "-m", "x", "-j", str(journal)])
+    to_stdout = invoke(["campaign", "status", str(journal), "--export", "csv"], secret=None)
+    assert to_stdout.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(to_stdout.stdout)))
+    states = {row["input"]: row["state"] for row in rows}
+    assert states["not-a-number"] == "invalid"
+    assert states[MISSING] == "undelivered"
+    assert states["0098 910 000 0001"] == "duplicate"
+    out = tmp_path / "export.json"
+    to_file = invoke(
+        ["campaign", "status", str(journal), "--export", "json", "-o", str(out)], secret=None
+    )
+    assert to_file.exit_code == 0
+    assert len(json.loads(out.read_text(encoding="utf-8"))) == 6
+
+
+def test_campaign_status_of_a_foreign_file(tmp_path: Path) -> None:
+    """A file that is not a journal: exit 2, and the file is left untouched."""
+    other = tmp_path / "notes.txt"
+    other.write_text("hello", encoding="utf-8")
+    result = invoke(["--json", "campaign", "status", str(other)], secret=None)
+    assert result.exit_code == 2
+    error = as_json(result)["error"]
+    assert isinstance(error, dict)
+    assert error["kind"] == "campaign"
+    assert other.read_text(encoding="utf-8") == "hello"
+
+
+def test_demo_json_end_to_end(tmp_path: Path) -> None:
+    """demo --numbers 300 --json runs a whole campaign in process; every input is accounted for."""
+    journal = tmp_path / "demo.sqlite"
+    result = invoke(
+        ["demo", "--numbers", "300", "--journal", str(journal), "--scale", "0", "--json"],
+        secret=None,
+    )
+    assert result.exit_code == 0, result.stderr
+    document = as_json(result)
+    counts = document["counts"]
+    assert isinstance(counts, dict)
+    assert sum(counts.values()) == 300
+    assert counts["delivered"] > 0
+    assert counts["undelivered"] > 0
+    assert counts["invalid"] > 0
+    assert counts["duplicate"] > 0
+    assert counts["pending"] == 0
+    with Campaign.open(journal) as campaign:
+        assert campaign.status().by_state[NumberState.DELIVERED] == counts["delivered"]
