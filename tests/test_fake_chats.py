@@ -138,3 +138,62 @@ async def test_account_reads(post: Poster) -> None:
     assert await post(Func="APIisSuper") == {"Result": "1"}
     assert await post(Func="APIcanGet") == {"Result": "1"}
     assert await post(Func="APIGetAds") == {"Result": False}
+
+
+PNG = base64.b64encode(b"png").decode()
+#: A valid form for every gateway action, and the elements it cannot do without.
+REQUIRED = {
+    "SetStatusOnline": ({"Misc": "Online"}, ["Misc"]),
+    "SendTyping": ({"Phone": ALICE}, ["Phone"]),
+    "SendMessageMass": ({"Phone": ALICE, "Message": "m"}, ["Phone", "Message"]),
+    "SendMessage": ({"Phone": ALICE, "Message": "m"}, ["Phone", "Message"]),
+    "SendMessageWhatsApp": ({"Phone": ALICE, "Message": "m"}, ["Phone", "Message"]),
+    "SendMessageWhatsAppMass": ({"Phone": ALICE, "Message": "m"}, ["Phone", "Message"]),
+    "CreateGroupChat": ({"Phone": ALICE, "Misc": "G2"}, ["Phone", "Misc"]),
+    "ChatInfo": ({"Misc": "G"}, ["Misc"]),
+    "RenameChat": ({"Misc": "G,H"}, ["Misc"]),
+    "ChatAddUser": ({"Phone": BOB, "Misc": "G,0"}, ["Phone", "Misc"]),
+    "ChatDeleteUser": ({"Phone": ALICE, "Misc": "G"}, ["Phone", "Misc"]),
+    "SetProfileName": ({"Misc": "A,B"}, ["Misc"]),
+    "BlockUser": ({"Phone": ALICE}, ["Phone"]),
+    "UnBlockUser": ({"Phone": ALICE}, ["Phone"]),
+    "MarkRead": ({"Phone": ALICE}, ["Phone"]),
+    "GetUserInfo": ({"Phone": ALICE}, ["Phone"]),
+    "GetDialogList": ({}, []),
+    "GetHistory": ({"Phone": ALICE, "Misc": "10,0"}, ["Phone"]),
+    "SetUsername": ({"Misc": "name"}, ["Misc"]),
+    "SetProfilePhoto": ({"Data": PNG}, ["Data"]),
+    **{
+        func: ({"Phone": ALICE, "Data": PNG, "Misc": "png"}, ["Phone", "Data"])
+        for func in [
+            "SendPhoto",
+            "SendVideo",
+            "SendAudio",
+            "SendText",
+            "SendFile",
+            "SendDocument",
+            "SendPhotoMass",
+            "SendVideoMass",
+            "SendFileMass",
+        ]
+    },
+    "SendLocation": ({"Phone": ALICE, "Misc": "35.7,51.4"}, ["Phone", "Misc"]),
+    "SendContact": ({"Phone": ALICE, "Misc": "Ali,+989100000003"}, ["Phone", "Misc"]),
+}
+
+
+@pytest.mark.parametrize("func", sorted(REQUIRED))
+async def test_gateway_actions_need_their_elements(func: str, post: Poster) -> None:
+    """Each gateway action succeeds with its elements, and is gateway 302 without any of them."""
+    form, required = REQUIRED[func]
+    await post(Func="CreateGroupChat", Phone=ALICE, Misc="G")
+    for element in required:
+        reply = await post(Func=func, **{**form, element: ""})
+        assert reply == {
+            "Result": False,
+            "Status": "error",
+            "Message": "Error 302 : Bad Request of Func ",
+        }, element
+    reply = await post(Func=func, **form)
+    assert reply["Status"] in {"success", "checking", "sent"}
+    assert reply["Result"] not in (False, None)
