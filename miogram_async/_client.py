@@ -1366,7 +1366,7 @@ class MioGram:
         Returns:
             The new secret.
         """
-        secret = await self._call("APIChangeSecret", as_str, robot=robot, timeout=timeout)
+        secret = await self._call("APIChangeSecret", _as_new_secret, robot=robot, timeout=timeout)
         self._secret = secret
         logger.info("APIChangeSecret: the client now uses the new secret")
         if self._on_secret_change is not None:
@@ -1425,6 +1425,17 @@ class MioGram:
         """
         misc = None if count is None else check_report_count(count)
         return await self._call("APIGetReport", as_reports, misc=misc, robot=robot, timeout=timeout)
+
+
+def _as_new_secret(reply: Reply) -> str:
+    """The new secret of ``APIChangeSecret``; a blank one would lock the client out."""
+    secret = as_str(reply).strip()
+    if not secret:
+        raise APIResponseError(
+            "APIChangeSecret returned an empty secret; the old one may no longer work",
+            reply.http_status,
+        )
+    return secret
 
 
 def _describe(error: MioGramError) -> str:

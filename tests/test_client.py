@@ -1,0 +1,600 @@
+"""The client: construction, lifecycle, secrets, validation-first, media, limits, Mass wiring."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+import respx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from miogram_async._client import DEFAULT_BASE_URL, MioGram
+from miogram_async._errors import (
+    APIResponseError,
+    InvalidSecretError,
+    MassSendError,
+    MioGramError,
+    NoCreditError,
+    ValidationError,
+)
+from miogram_async._fanout import Chunk, Outcome
+from miogram_async.testing import AccountConfig, FakeMioGram
+
+URL = "https://miogram.test/dojob.php"
+PHONE = "+989100000000"
+PHONE_RULE = re.compile(r"^\+[1-9]\d{7,14}$")
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def form(request: httpx.Request) -> dict[str, str]:
+    """The request's form fields."""
+    return dict(parse_qsl(request.content.decode("ascii"), keep_blank_values=True))
+
+
+class Recorder:
+    """A mock transport that records forms and answers with a fixed body."""
+
+    def __init__(self, reply: object = None) -> None:
+        self.forms: list[dict[str, str]] = []
+        self.reply: object = {"Result": True, "Status": "success"} if reply is None else reply
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.forms.append(form(request))
+        return httpx.Response(200, json=self.reply)
+
+    def transport(self) -> httpx.MockTransport:
+        """The transport to hand to MioGram."""
+        return httpx.MockTransport(self)
+
+
+# -- construction -------------------------------------------------------------------------------
+
+
+def test_missing_secret_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a secret or MIOGRAM_SECRET the constructor says how to give one."""
+    monkeypatch.delenv("MIOGRAM_SECRET", raising=False)
+    with pytest.raises(ValueError, match="MIOGRAM_SECRET"):
+        MioGram()
+
+
+async def test_secret_and_base_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MIOGRAM_SECRET and MIOGRAM_BASE_URL are used when no argument is given."""
+    monkeypatch.setenv("MIOGRAM_SECRET", "env-secret")
+    monkeypatch.setenv("MIOGRAM_BASE_URL", "https://env.test/dojob.php")
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), form(request)))
+        return httpx.Response(200, json={"Result": "1"})
+
+    async with MioGram(transport=httpx.MockTransport(handler)) as client:
+        assert client.base_url == "https://env.test/dojob.php"
+        assert await client.api_get_active() is True
+    assert seen == [
+        ("https://env.test/dojob.php", {"Secret": "env-secret", "Func": "APIGetActive"})
+    ]
+
+
+def test_default_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without an argument or MIOGRAM_BASE_URL the public endpoint is used."""
+    monkeypatch.delenv("MIOGRAM_BASE_URL", raising=False)
+    assert MioGram("s").base_url == DEFAULT_BASE_URL == "https://miogram.net/dojob.php"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"concurrency": 0}, "concurrency"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"http_backend": "curl"}, "http_backend"),
+        (
+            {"http_client": httpx.AsyncClient(), "transport": httpx.MockTransport(Recorder())},
+            "not both",
+        ),
+    ],
+)
+def test_bad_options_are_refused(kwargs: dict[str, object], message: str) -> None:
+    """Out-of-range options raise ValueError at construction."""
+    with pytest.raises(ValueError, match=message):
+        MioGram("s", **kwargs)  # type: ignore[arg-type]
+
+
+def test_construction_needs_no_event_loop() -> None:
+    """A client can be built at import time, outside any event loop."""
+    client = MioGram("s", rate_limit=5.0, check_limits=True)
+    assert client.is_closed is False
+    assert client.limits is None
+
+
+# -- lifecycle ----------------------------------------------------------------------------------
+
+
+async def test_aclose_is_idempotent_and_later_calls_fail_clearly() -> None:
+    """aclose() twice is fine; a call afterwards raises a RuntimeError naming the cause."""
+    recorder = Recorder()
+    client = MioGram("s", transport=recorder.transport())
+    assert await client.send_typing(PHONE) is True
+    await client.aclose()
+    await client.aclose()
+    assert client.is_closed
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.send_typing(PHONE)
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.send_message_mass([PHONE], "hi")
+    assert len(recorder.forms) == 1
+
+
+async def test_borrowed_http_client_is_used_and_not_closed() -> None:
+    """A caller's httpx.AsyncClient carries the requests and stays open after aclose()."""
+    recorder = Recorder({"Result": "ali"})
+    async with httpx.AsyncClient(transport=recorder.transport()) as http:
+        async with MioGram("s", base_url=URL, http_client=http) as client:
+            assert await client.api_get_username() == "ali"
+        assert not http.is_closed
+        response = await http.post(URL, content=b"x")
+        assert response.status_code == 200
+    assert len(recorder.forms) == 2
+
+
+async def test_own_http_client_is_closed() -> None:
+    """The client closes the pool it built."""
+    client = MioGram("s", transport=Recorder().transport())
+    async with client:
+        http = client._http
+        assert http is not None
+        await client.api_get_ads()
+    assert http.is_closed
+
+
+async def test_lazy_client_without_context_manager() -> None:
+    """The pool is built on first use when the client is not entered."""
+    recorder = Recorder()
+    client = MioGram("s", transport=recorder.transport())
+    assert client._http is None
+    assert await client.mark_read(PHONE) is True
+    assert client._http is not None
+    await client.aclose()
+
+
+def test_repr_masks_secret_and_shows_endpoint() -> None:
+    """repr shows base_url and robot, never the secret."""
+    client = MioGram("very-secret-value", robot="Agent7", base_url=URL)
+    text = repr(client)
+    assert "very-secret-value" not in text
+    assert text == f"MioGram(base_url={URL!r}, robot='Agent7', secret='***', closed=False)"
+
+
+# -- secrets ------------------------------------------------------------------------------------
+
+
+async def test_secret_from_sync_callable_is_asked_per_request() -> None:
+    """A sync callable supplies the secret for every request (so it can rotate)."""
+    secrets = iter(["one", "two"])
+    recorder = Recorder({"Result": "1"})
+    async with MioGram(lambda: next(secrets), transport=recorder.transport()) as client:
+        await client.api_is_super()
+        await client.api_is_super()
+    assert [f["Secret"] for f in recorder.forms] == ["one", "two"]
+
+
+async def test_secret_from_async_callable() -> None:
+    """An async callable is awaited for the secret."""
+
+    async def fetch() -> str:
+        await anyio.lowlevel.checkpoint()
+        return "from-vault"
+
+    recorder = Recorder({"Result": "1"})
+    async with MioGram(fetch, transport=recorder.transport()) as client:
+        await client.api_can_get()
+    assert recorder.forms[0]["Secret"] == "from-vault"
+
+
+async def test_secret_callable_returning_nothing_sends_nothing() -> None:
+    """A callable returning an empty secret is a ValidationError and no request is made."""
+    recorder = Recorder()
+    async with MioGram(lambda: "", transport=recorder.transport()) as client:
+        with pytest.raises(ValidationError, match="secret callable"):
+            await client.api_get_ads()
+    assert recorder.forms == []
+
+
+@pytest.mark.parametrize("async_callback", [False, True])
+async def test_change_secret_switches_client_and_notifies(async_callback: bool) -> None:
+    """After APIChangeSecret the client uses the new secret and on_secret_change gets it first."""
+    fake = FakeMioGram(AccountConfig(secret="old-secret"))
+    stored: list[str] = []
+
+    def remember(new: str) -> None:
+        stored.append(new)
+
+    async def remember_async(new: str) -> None:
+        await anyio.lowlevel.checkpoint()
+        stored.append(new)
+
+    callback = remember_async if async_callback else remember
+    async with MioGram(
+        lambda: "old-secret", transport=fake.transport(), on_secret_change=callback
+    ) as client:
+        new = await client.api_change_secret()
+        assert stored == [new]
+        assert new == fake.secret() != "old-secret"
+        assert await client.api_get_username() == "tester"
+
+
+async def test_old_secret_after_rotation_is_refused_by_the_service() -> None:
+    """Another client still on the old secret gets InvalidSecretError (801)."""
+    fake = FakeMioGram(AccountConfig(secret="old-secret"))
+    async with (
+        MioGram("old-secret", transport=fake.transport()) as rotating,
+        MioGram("old-secret", transport=fake.transport()) as stale,
+    ):
+        await rotating.api_change_secret()
+        with pytest.raises(InvalidSecretError):
+            await stale.api_get_username()
+
+
+# -- validation first ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda c: c.send_message("0912", "hi"),
+        lambda c: c.send_message(PHONE, "   "),
+        lambda c: c.rename_chat("a,b", "c"),
+        lambda c: c.chat_add_user("chat", PHONE, -1),
+        lambda c: c.set_profile_name("A", ""),
+        lambda c: c.get_history(PHONE, limit=0),
+        lambda c: c.set_username("has space"),
+        lambda c: c.send_location(PHONE, 91.0, 0.0),
+        lambda c: c.send_contact(PHONE, "A,B", PHONE),
+        lambda c: c.api_get_report(1000),
+        lambda c: c.api_set_ip(["not-an-ip"]),
+        lambda c: c.create_group_chat("G", []),
+        lambda c: c.send_photo(PHONE, b""),
+        lambda c: c.send_photo(PHONE, b"x", file_format="a b"),
+        lambda c: c.set_status_online("yes"),
+        lambda c: c.send_message_mass([PHONE], ""),
+        lambda c: c.send_message(PHONE, "hi", timeout=-1),
+        lambda c: c.call("Bad Func"),
+        lambda c: c.call("SendMessage", Secret="x"),
+        lambda c: c.call("SendMessage", phone=""),
+    ],
+)
+async def test_validation_error_means_nothing_was_sent(
+    action: Callable[[MioGram], Awaitable[object]],
+) -> None:
+    """Bad input raises ValidationError before any request."""
+    recorder = Recorder()
+    async with MioGram("s", transport=recorder.transport()) as client:
+        with pytest.raises(ValidationError):
+            await action(client)
+    assert recorder.forms == []
+
+
+async def test_default_region_reads_national_numbers() -> None:
+    """With default_region='IR' a national 09... number is sent as +98..."""
+    recorder = Recorder()
+    async with MioGram("s", transport=recorder.transport(), default_region="IR") as client:
+        await client.send_typing("0912 345 6789")
+    assert recorder.forms[0]["Phone"] == "+989123456789"
+
+
+# -- call() -------------------------------------------------------------------------------------
+
+
+async def test_call_sends_elements_by_either_name_and_returns_result() -> None:
+    """call() accepts Python or wire element names, sends them as given, returns Result."""
+    recorder = Recorder({"Result": {"id": 1}, "Status": "success"})
+    async with MioGram("s", robot="R", transport=recorder.transport()) as client:
+        result = await client.call("ChatLinkGen", misc="group", Phone="+1 555", robot="")
+    assert result == {"id": 1}
+    assert recorder.forms == [
+        {"Secret": "s", "Func": "ChatLinkGen", "Phone": "+1 555", "Misc": "group"}
+    ]
+
+
+async def test_call_raises_service_errors() -> None:
+    """A Status error reply through call() is its typed APIError."""
+    recorder = Recorder({"Message": "Error 305 : No Credit", "Status": "error"})
+    async with MioGram("s", transport=recorder.transport()) as client:
+        with pytest.raises(NoCreditError):
+            await client.call("SendMessage", phone=PHONE, message="x")
+
+
+# -- media --------------------------------------------------------------------------------------
+
+
+async def test_media_from_path_takes_format_from_suffix(tmp_path: Path) -> None:
+    """A path is read (in a worker thread) and its suffix becomes Misc."""
+    picture = tmp_path / "cat.PNG"
+    picture.write_bytes(b"png-bytes")
+    recorder = Recorder()
+    async with MioGram("s", transport=recorder.transport()) as client:
+        await client.send_photo(PHONE, picture)
+        await client.set_profile_photo(str(picture))
+        await client.set_profile_photo(b"raw")
+    assert recorder.forms[0]["Misc"] == "png"
+    assert recorder.forms[0]["Data"] == "cG5nLWJ5dGVz"
+    assert recorder.forms[1]["Misc"] == "png"
+    assert "Misc" not in recorder.forms[2]
+
+
+async def test_media_from_file_object() -> None:
+    """A binary file object is read to its end and encoded."""
+    recorder = Recorder()
+    async with MioGram("s", transport=recorder.transport()) as client:
+        await client.send_document(PHONE, io.BytesIO(b"pdf"), file_format="pdf")
+    assert recorder.forms[0] == {
+        "Secret": "s",
+        "Func": "SendDocument",
+        "Phone": PHONE,
+        "Misc": "pdf",
+        "Data": "cGRm",
+    }
+
+
+async def test_missing_file_is_a_validation_error(tmp_path: Path) -> None:
+    """An unreadable path is refused before sending."""
+    recorder = Recorder()
+    async with MioGram("s", transport=recorder.transport()) as client:
+        with pytest.raises(ValidationError, match="readable"):
+            await client.send_file(PHONE, tmp_path / "missing.zip")
+    assert recorder.forms == []
+
+
+# -- limits -------------------------------------------------------------------------------------
+
+
+async def test_check_limits_refuses_long_messages_and_large_files() -> None:
+    """check_limits loads the limits once, then refuses over-limit input client-side."""
+    from miogram_async.testing import LimitsConfig  # noqa: PLC0415
+
+    fake = FakeMioGram(
+        AccountConfig(
+            secret="s", ads="Sent with MioGram", limits=LimitsConfig(message=300, photo_mb=1)
+        )
+    )
+    async with MioGram("s", transport=fake.transport(), check_limits=True) as client:
+        with pytest.raises(ValidationError, match="UTF-8 bytes"):
+            await client.send_message(PHONE, "x" * 200)
+        with pytest.raises(ValidationError, match="bytes"):
+            await client.send_photo(PHONE, b"x" * (1024 * 1024 + 1))
+        assert client.limits is not None
+        assert client.limits.message == 300
+        await client.send_message(PHONE, "short")
+    assert fake.funcs() == ["APIGetLimits", "APIGetAds", "SendMessage"]
+
+
+async def test_load_limits_without_check_limits() -> None:
+    """load_limits() turns the checks on even when check_limits was not set."""
+    from miogram_async.testing import LimitsConfig  # noqa: PLC0415
+
+    fake = FakeMioGram(AccountConfig(secret="s", limits=LimitsConfig(message=10)))
+    async with MioGram("s", transport=fake.transport()) as client:
+        limits = await client.load_limits()
+        assert limits.message == 10
+        with pytest.raises(ValidationError):
+            await client.send_message(PHONE, "more than ten bytes")
+
+
+# -- Mass ---------------------------------------------------------------------------------------
+
+
+async def test_mass_send_chunks_and_marks_invalid_numbers() -> None:
+    """A Mass send chunks numbers, skips invalid ones and returns every outcome."""
+    fake = FakeMioGram(AccountConfig(secret="s"))
+    numbers = [f"+98910000{i:04d}" for i in range(5)] + ["bogus"]
+    async with MioGram("s", transport=fake.transport()) as client:
+        result = await client.send_message_mass(numbers, "hi", chunk_size=2)
+    assert len(result) == 6
+    assert result["bogus"] == Outcome.INVALID
+    assert fake.funcs() == ["SendMessageMass"] * 3
+    assert all(len(record.elements["Phone"].split(",")) <= 2 for record in fake.requests)
+
+
+async def test_mass_robots_all_spreads_over_api_get_robot() -> None:
+    """robots='all' asks APIGetRobot once and sends chunks through every agent."""
+    fake = FakeMioGram(AccountConfig(secret="s", agents=("A1", "A2")))
+    numbers = [f"+98910000{i:04d}" for i in range(4)]
+    async with MioGram("s", transport=fake.transport()) as client:
+        await client.send_message_mass(numbers, "hi", chunk_size=1, robots="all")
+    assert fake.funcs()[0] == "APIGetRobot"
+    robots = {record.robot for record in fake.requests[1:]}
+    assert robots == {"A1", "A2"}
+
+
+async def test_mass_chunk_timeout_scales_with_chunk_size() -> None:
+    """Each chunk waits at least 60 s + 3 s per number for its reply."""
+    seen: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions["timeout"]
+        seen.append(float(timeouts["read"]))
+        numbers = form(request)["Phone"].split(",")
+        return httpx.Response(
+            200, json={"Result": dict.fromkeys(numbers, True), "Status": "checking"}
+        )
+
+    async with MioGram("s", transport=httpx.MockTransport(handler)) as client:
+        numbers = [f"+98910000{i:04d}" for i in range(60)]
+        await client.send_message_mass(numbers, "hi", chunk_size=50)
+        await client.send_message_mass(numbers[:1], "hi", timeout=7.5)
+    assert sorted(seen) == [7.5, 120.0, 210.0]
+
+
+async def test_mass_stop_error_raises_mass_send_error_with_result() -> None:
+    """A doomed chunk (305) stops the fan-out and MassSendError carries every outcome."""
+    recorder = Recorder({"Message": "No Credit", "Status": "error", "Code": "305"})
+    async with MioGram("s", transport=recorder.transport(), concurrency=1) as client:
+        with pytest.raises(MassSendError) as caught:
+            await client.send_photo_mass([PHONE, "+989100000001"], b"img", chunk_size=1)
+    assert len(caught.value.result) == 2
+    assert len(recorder.forms) == 1
+
+
+async def test_mass_chunk_robot_overrides_call_robot() -> None:
+    """Chunk.robot wins over the call's robot; the call's robot wins over the client's."""
+    recorder = Recorder({"Result": True, "Status": "checking"})
+    async with MioGram("s", robot="Default", transport=recorder.transport()) as client:
+        await client.send_message_mass([PHONE], "a", robot="CallRobot")
+        await client.send_message_mass([PHONE], "b", robots=["ChunkRobot"])
+        await client.send_message_mass([PHONE], "c")
+    assert [f.get("Robot") for f in recorder.forms] == ["CallRobot", "ChunkRobot", "Default"]
+    assert Chunk(index=0, numbers=(PHONE,), robot=None).robot is None
+
+
+# -- logging ------------------------------------------------------------------------------------
+
+
+async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Attempts log Func, number, outcome and duration at DEBUG; retries log a WARNING."""
+    replies = iter(
+        [
+            httpx.Response(200, json={"Message": "No Response From Server", "Status": "error"}),
+            httpx.Response(200, json={"Result": "ali"}),
+        ]
+    )
+    caplog.set_level(logging.DEBUG, logger="miogram_async")
+    async with MioGram("s", transport=httpx.MockTransport(lambda r: next(replies))) as client:
+        client._retry = client._retry.__class__(base_delay=0.0, max_delay=0.0)
+        await client.api_get_username()
+    records = [r for r in caplog.records if r.name == "miogram_async"]
+    messages = [(r.levelname, r.getMessage()) for r in records]
+    assert [level for level, _ in messages] == ["DEBUG", "WARNING", "DEBUG"]
+    assert re.fullmatch(r"APIGetUsername attempt 1: error 999 in \d+\.\d{3}s", messages[0][1])
+    assert messages[1][1].startswith("APIGetUsername attempt 1 failed (error 999); retrying in")
+    assert re.fullmatch(r"APIGetUsername attempt 2: ok in \d+\.\d{3}s", messages[2][1])
+
+
+# -- property tests -----------------------------------------------------------------------------
+
+
+def _run_action(action: Callable[[MioGram], Awaitable[object]], reply: object) -> Recorder:
+    recorder = Recorder(reply)
+
+    async def main() -> None:
+        async with MioGram("prop-secret", transport=recorder.transport(), max_retries=0) as client:
+            try:
+                await action(client)
+            except ValidationError:
+                assert recorder.forms == []
+            except MioGramError:
+                assert len(recorder.forms) == 1  # the reply did not fit this action; it was sent
+
+    anyio.run(main)
+    return recorder
+
+
+TEXT = st.text(max_size=30)
+PHONES = TEXT | st.from_regex(r"(\+|00|۰۰)?[0-9۰-۹ ()\-]{6,18}", fullmatch=True)
+NAMES = TEXT | st.sampled_from(["Team", "Ali", "a b", "گروه", "x,y"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(phone=PHONES, chat=NAMES, first=NAMES, last=NAMES | PHONES, count=st.integers(-5, 1200))
+def test_arbitrary_input_never_breaks_wire_rules(
+    phone: str, chat: str, first: str, last: str, count: int
+) -> None:
+    """Either ValidationError with no request, or a well-formed Phone and comma-free Misc pieces."""
+    actions: list[tuple[Callable[[MioGram], Awaitable[object]], int | None]] = [
+        (lambda c: c.send_message(phone, first), None),
+        (lambda c: c.chat_add_user(chat, phone, count), 2),
+        (lambda c: c.rename_chat(first, last), 2),
+        (lambda c: c.set_profile_name(first, last), 2),
+        (lambda c: c.send_contact(phone, first, last), 2),
+        (lambda c: c.chat_delete_user(chat, phone), 1),
+        (lambda c: c.api_get_report(count), 1),
+    ]
+    for action, misc_pieces in actions:
+        recorder = _run_action(action, {"Result": True, "Status": "success"})
+        for sent in recorder.forms:
+            if "Phone" in sent:
+                assert PHONE_RULE.match(sent["Phone"])
+            if misc_pieces is not None:
+                assert len(sent["Misc"].split(",")) == misc_pieces
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+ENVELOPE = st.fixed_dictionaries(
+    {},
+    optional={
+        "Result": JSON,
+        "Status": st.sampled_from(["success", "fail", "error", "checking", "NULL", "sent", "x"]),
+        "Message": st.text(max_size=20) | st.just("Error 305 : No Credit"),
+        "Code": st.integers(0, 999) | st.text(max_size=4),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.binary(max_size=60) | JSON | ENVELOPE)
+def test_arbitrary_replies_raise_only_sdk_errors(body: object) -> None:
+    """Whatever comes back, the client returns or raises a MioGramError, nothing else."""
+    content = body if isinstance(body, bytes) else None
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if content is not None:
+            return httpx.Response(200, content=content)
+        return httpx.Response(200, json=body)
+
+    async def main() -> None:
+        async with MioGram("s", transport=httpx.MockTransport(handler), max_retries=0) as client:
+            for action in (
+                client.send_message(PHONE, "hi"),
+                client.api_get_limits(),
+                client.api_get_credits(),
+                client.api_get_report(),
+                client.api_get_robot(),
+                client.api_get_active(),
+                client.api_change_secret(),
+                client.send_message_mass([PHONE], "hi"),
+            ):
+                with contextlib.suppress(MioGramError):
+                    await action
+
+    anyio.run(main)
+
+
+async def test_non_json_reply_is_api_response_error_with_status() -> None:
+    """An HTML error page is APIResponseError carrying the HTTP status (A24)."""
+    with respx.mock(assert_all_called=True) as mock:
+        mock.post(URL, data__contains={"Func": "SendMessage"}).mock(
+            return_value=httpx.Response(502, text="<html>Bad Gateway</html>")
+        )
+        async with MioGram("s", base_url=URL, http_backend="httpx") as client:
+            with pytest.raises(APIResponseError) as caught:
+                await client.send_message(PHONE, "hi")
+    assert caught.value.status_code == 502
+
+
+async def test_error_reply_with_http_500_is_still_read() -> None:
+    """The body is parsed whatever the HTTP status: a 500 with an error envelope is typed."""
+    recorder_reply = {"Message": "Error 305 : No Credit", "Status": "error"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json=recorder_reply)
+
+    async with MioGram("s", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(NoCreditError):
+            await client.send_message(PHONE, "hi")
