@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import pytest
 
@@ -27,24 +28,25 @@ def make_fake() -> FakeMioGram:
 
 
 @asynccontextmanager
-async def client_for(fake: FakeMioGram, *, loopback: bool) -> AsyncIterator[MioGram]:
-    """A MioGram client bound to *fake* in process or over loopback."""
-    if loopback:
-        async with fake.serve() as url, MioGram(SECRET, base_url=url, http_backend="httpx") as c:
-            yield c
-    else:
+async def client_for(fake: FakeMioGram, *, mode: str) -> AsyncIterator[MioGram]:
+    """A MioGram client bound to *fake* in process, or over loopback with an HTTP backend."""
+    if mode == "in-process":
         async with MioGram(SECRET, transport=fake.transport()) as client:
             yield client
+    else:
+        backend: Literal["httpx", "aiohttp"] = "httpx" if mode == "loopback-httpx" else "aiohttp"
+        async with fake.serve() as url, MioGram(SECRET, base_url=url, http_backend=backend) as c:
+            yield c
 
 
-MODES = pytest.mark.parametrize("loopback", [False, True], ids=["in-process", "loopback"])
+MODES = pytest.mark.parametrize("mode", ["in-process", "loopback-httpx", "loopback-aiohttp"])
 
 
 @MODES
-async def test_every_action_against_the_fake(loopback: bool) -> None:
+async def test_every_action_against_the_fake(mode: str) -> None:
     """Each of the 43 actions (SetProfileName aside, see below) returns what the fake says."""
     fake = make_fake()
-    async with client_for(fake, loopback=loopback) as client:
+    async with client_for(fake, mode=mode) as client:
         # 1-2, 7-20: agent, chat and profile actions
         assert await client.set_status_online(True) is True
         assert await client.send_typing(ALICE) is True
@@ -118,10 +120,10 @@ async def test_every_action_against_the_fake(loopback: bool) -> None:
 
 
 @MODES
-async def test_set_profile_name_object_result(loopback: bool) -> None:
+async def test_set_profile_name_object_result(mode: str) -> None:
     """SetProfileName succeeds on the fake, which relays an object as Result (API.md E19)."""
     fake = make_fake()
-    async with client_for(fake, loopback=loopback) as client:
+    async with client_for(fake, mode=mode) as client:
         try:
             outcome: object = await client.set_profile_name("Ali", "Rezaei")
         except APIResponseError as exc:
