@@ -432,3 +432,32 @@ def test_failed_create_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="went away"):
         Campaign.create(tmp_path / "c.db", numbers(), message=MESSAGE)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "func"),
+    [
+        ("message", "SendMessageMass"),
+        ("whatsapp", "SendMessageWhatsAppMass"),
+        ("photo", "SendPhotoMass"),
+        ("video", "SendVideoMass"),
+        ("file", "SendFileMass"),
+    ],
+)
+async def test_each_kind_runs_through_its_mass_action(
+    tmp_path: Path, fake_client: tuple[FakeMioGram, MioGram], kind: str, func: str
+) -> None:
+    """Every campaign kind sends through the matching Mass action."""
+    fake, client = fake_client
+    media = tmp_path / "attachment.bin"
+    media.write_bytes(b"attachment content")
+    payload: dict[str, Any] = (
+        {"message": MESSAGE} if kind in {"message", "whatsapp"} else {"media": media}
+    )
+    if kind in {"video", "file"}:
+        payload["file_format"] = "mp4" if kind == "video" else "pdf"
+    with Campaign.create(tmp_path / "c.db", NUMBERS[:5], kind=kind, **payload) as campaign:
+        summary = await campaign.run(client)
+    assert summary.sent == 5
+    assert summary.complete
+    assert {delivery.func for delivery in fake.deliveries} == {func}
