@@ -11,7 +11,15 @@ import pytest
 from miogram_async._client import MioGram
 from miogram_async._errors import APIResponseError, InvalidSecretError, NoCreditError
 from miogram_async._fanout import Outcome
-from miogram_async.testing import AccountConfig, CreditsConfig, FakeMioGram, NumberBook
+from miogram_async.testing import (
+    AccountConfig,
+    CreditsConfig,
+    FakeMioGram,
+    FaultKind,
+    FaultRule,
+    Faults,
+    NumberBook,
+)
 
 SECRET = "test-secret"
 ALICE = "+989100000001"
@@ -149,3 +157,19 @@ async def test_pytest_plugin_fixtures(miogram_fake: FakeMioGram, miogram_client:
     """The plugin's miogram_client talks to miogram_fake in process."""
     assert await miogram_client.send_message(ALICE, "from the fixture") is True
     assert [d.text for d in miogram_fake.deliveries] == ["from the fixture"]
+
+
+async def test_lost_replies_leave_unknown_outcomes_that_were_delivered() -> None:
+    """Mass chunks whose replies are lost come back UNKNOWN, yet the fake delivered them."""
+    fake = FakeMioGram(
+        faults=Faults.of(
+            FaultRule(kind=FaultKind.LOST_REPLY, funcs="SendMessageMass", rate=0.5), seed=1
+        )
+    )
+    numbers = [f"+98910000{i:04d}" for i in range(10)]
+    async with MioGram(SECRET, transport=fake.transport()) as client:
+        result = await client.send_message_mass(numbers, "hi", chunk_size=2)
+    assert result.unknown
+    assert sorted(result.delivered + result.unknown) == numbers
+    assert sorted(d.number for d in fake.deliveries) == numbers
+    assert fake.credits()["Message"] == 1_000_000 - 10

@@ -7,7 +7,8 @@ beyond pytest itself is imported inside the fixtures.
 Fixtures:
     miogram_fake: a :class:`~miogram_async.testing.FakeMioGram` with one account (secret
         ``test-secret``, agent ``Agent1``, generous credits, every number exists).
-    miogram_client: a ``MioGram`` client bound to ``miogram_fake`` through its in-process transport.
+    miogram_client: a ``MioGram`` client bound to ``miogram_fake`` through its in-process
+        transport, with the fake's current secret (override ``miogram_fake`` to configure both).
 """
 
 from __future__ import annotations
@@ -48,5 +49,6 @@ async def miogram_client(miogram_fake: FakeMioGram) -> AsyncIterator[Any]:
     """A ``MioGram`` client talking to ``miogram_fake`` in process (no server, no socket)."""
     from miogram_async._client import MioGram  # noqa: PLC0415
 
-    async with MioGram(secret="test-secret", transport=miogram_fake.transport()) as client:
+    secret = miogram_fake.secret()
+    async with MioGram(secret=secret, transport=miogram_fake.transport()) as client:
         yield client
