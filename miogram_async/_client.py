@@ -392,13 +392,11 @@ class MioGram:
                 raise map_transport_error(error, func) from error
             reply = decode_reply(func, response.status_code, response.content)
             return decode(reply)
-        except APIResponseError as error:
+        except (APIResponseError, APIError) as error:
             outcome = _describe(error)
-            if secret in error.excerpt:
-                # Only a misbehaving server echoes the request; keep the secret out anyway.
-                raise APIResponseError(
-                    error.message, error.status_code, error.excerpt.replace(secret, "***")
-                ) from None
+            scrubbed = _scrub(error, secret)
+            if scrubbed is not error:
+                raise scrubbed from None
             raise
         except MioGramError as error:
             outcome = _describe(error)
@@ -1425,6 +1423,26 @@ class MioGram:
         """
         misc = None if count is None else check_report_count(count)
         return await self._call("APIGetReport", as_reports, misc=misc, robot=robot, timeout=timeout)
+
+
+def _scrub(error: APIResponseError | APIError, secret: str) -> APIResponseError | APIError:
+    """
+    *error* with *secret* blanked out of the reply text it quotes.
+
+    The service never echoes the request, but a misbehaving proxy or server might: keep the secret
+    out of exception text anyway. Returns *error* itself when there is nothing to blank.
+    """
+    if isinstance(error, APIResponseError):
+        if secret not in error.excerpt and secret not in error.message:
+            return error
+        return APIResponseError(
+            error.message.replace(secret, "***"),
+            error.status_code,
+            error.excerpt.replace(secret, "***"),
+        )
+    if secret not in error.message:
+        return error
+    return type(error)(error.code, error.message.replace(secret, "***"), error.func)
 
 
 def _as_new_secret(reply: Reply) -> str:
