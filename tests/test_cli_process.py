@@ -157,6 +157,7 @@ def test_sigint_stops_a_campaign_gracefully_and_resume_completes(tmp_path: Path)
             f"miogram --base-url {url} campaign resume {journal} --concurrency 2 --robots all"
         )
         assert "stopping" in stderr
+        assert f"resume with:  {document['resume']}" in stderr
         sent_before = len(fake.deliveries)
         with Campaign.open(journal) as campaign:
             status = campaign.status()

@@ -132,6 +132,9 @@ async def run_campaign(
             finally:
                 group.cancel_scope.cancel()
     run.elapsed = time.monotonic() - started
+    if run.sent == 0 and display.last is not None:
+        # Interrupted or stopped: no summary came back, the last snapshot has the count.
+        run.sent = display.last.done
     run.status = await anyio.to_thread.run_sync(campaign.status)
     return run
 
@@ -158,6 +161,8 @@ def report_run(settings: Settings, run: CampaignRun, *, resume: str | None, titl
             "resume": resume if code != ExitCode.OK else None,
         }
         output.emit(document)
+        if code != ExitCode.OK and resume is not None:
+            output.note(f"resume with:  {resume}")
         return code
     rate = run.sent / run.elapsed if run.elapsed > 0 else 0.0
     details = {
