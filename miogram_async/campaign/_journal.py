@@ -309,16 +309,6 @@ class Journal:
             return None
         return "interrupted" if row[0] is None else str(row[0])
 
-    def in_doubt(self) -> list[tuple[int, str]]:
-        """(chunk id, number) of every number whose chunk was started and never finished."""
-        with self._lock:
-            return [
-                (int(chunk), str(number))
-                for chunk, number in self._conn.execute(
-                    "SELECT chunk, number FROM numbers WHERE state = 'sending' ORDER BY seq"
-                )
-            ]
-
     def numbers_in(self, states: Sequence[NumberState]) -> list[tuple[int, str]]:
         """(chunk id or -1, number) of every number in one of *states*."""
         marks = ",".join("?" * len(states))
