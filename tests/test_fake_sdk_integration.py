@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Literal
 
 import pytest
+import trio
 
 from miogram_async._client import MioGram
 from miogram_async._errors import APIResponseError, InvalidSecretError, NoCreditError
@@ -173,3 +174,21 @@ async def test_lost_replies_leave_unknown_outcomes_that_were_delivered() -> None
     assert sorted(result.delivered + result.unknown) == numbers
     assert sorted(d.number for d in fake.deliveries) == numbers
     assert fake.credits()["Message"] == 1_000_000 - 10
+
+
+def test_sdk_and_fake_under_trio() -> None:
+    """fake.client() works under trio: sends, reads and secret rotation."""
+    fake = make_fake()
+
+    async def main() -> tuple[bool, list[str], str]:
+        async with fake.client(robot="Agent2") as client:
+            sent = await client.send_message(ALICE, "trio")
+            robots = await client.api_get_robot()
+            secret = await client.api_change_secret()
+            assert await client.api_get_active() is True
+        return sent, robots, secret
+
+    sent, robots, secret = trio.run(main)
+    assert (sent, robots) == (True, ["Agent1", "Agent2"])
+    assert fake.secret() == secret
+    assert [d.agent for d in fake.deliveries] == ["Agent2"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ._app import ServiceApp
 from ._config import AccountConfig
@@ -12,6 +13,9 @@ from ._server import serve_loopback
 from ._state import AccountState, AgentState, Delivery, RequestRecord, ServiceState
 from ._timing import TimeModel
 from ._transport import FakeTransport
+
+if TYPE_CHECKING:
+    from .._client import MioGram
 
 __all__ = ["FakeMioGram"]
 
@@ -94,6 +98,16 @@ class FakeMioGram:
     def transport(self, *, client_ip: str = "127.0.0.1") -> FakeTransport:
         """An in-process httpx transport into the app; requests appear to come from *client_ip*."""
         return FakeTransport(self.app, client_ip=client_ip)
+
+    def client(self, *, username: str | None = None, **options: Any) -> MioGram:
+        """
+        A ``MioGram`` client bound to :meth:`transport`, with the account's current secret.
+
+        *options* go to ``MioGram`` (``robot=``, ``max_retries=``...). Use it with ``async with``.
+        """
+        from .._client import MioGram  # noqa: PLC0415 - the fake does not need the SDK otherwise
+
+        return MioGram(self.secret(username), transport=self.transport(), **options)
 
     @contextlib.asynccontextmanager
     async def serve(self, *, port: int = 0) -> AsyncIterator[str]:
