@@ -16,7 +16,14 @@ from click.testing import CliRunner, Result
 
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.cli import cli
-from miogram_async.testing import AccountConfig, CreditsConfig, FakeMioGram, NumberBook
+from miogram_async.testing import (
+    AccountConfig,
+    CreditsConfig,
+    FakeMioGram,
+    FaultKind,
+    FaultRule,
+    NumberBook,
+)
 
 SECRET = "s3cr3t-never-printed"
 MISSING = "+989100000009"
@@ -499,3 +506,78 @@ def test_demo_json_end_to_end(tmp_path: Path) -> None:
     assert counts["pending"] == 0
     with Campaign.open(journal) as campaign:
         assert campaign.status().by_state[NumberState.DELIVERED] == counts["delivered"]
+
+
+def test_lost_reply_is_partial_then_resume_reconciles(
+    tmp_path: Path, fake: FakeMioGram, url: str
+) -> None:
+    """A lost reply ends the run with exit 3 (UNKNOWN); resume settles it without resending."""
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("".join(f"+98910000{i:04d}\n" for i in range(200, 212)), encoding="utf-8")
+    journal = tmp_path / "c.sqlite"
+    fake.inject(FaultRule(kind=FaultKind.LOST_REPLY, funcs="SendMessageMass", times=1))
+    first = invoke(
+        ["--base-url", url, "--json", "campaign", "run", str(numbers), "-m", "hi",
+         "-j", str(journal), "--chunk-size", "4", "--concurrency", "1"]
+    )  # fmt: skip
+    assert first.exit_code == 3, first.stderr
+    counts = as_json(first)["counts"]
+    assert isinstance(counts, dict)
+    assert counts["unknown"] == 4
+    assert counts["delivered"] == 8
+    assert "resume with:" in first.stderr
+
+    second = invoke(["--base-url", url, "--json", "campaign", "resume", str(journal)])
+    assert second.exit_code == 0, second.stderr
+    final = as_json(second)["counts"]
+    assert isinstance(final, dict)
+    assert final["delivered"] == 12
+    assert final["unknown"] == 0
+    delivered = [delivery.number for delivery in fake.deliveries]
+    assert len(delivered) == len(set(delivered)) == 12
+
+
+def test_photo_campaign(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """--photo runs a SendPhotoMass campaign with the file's extension."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    picture = tmp_path / "card.jpg"
+    picture.write_bytes(b"\xff\xd8\xff" + b"\x00" * 64)
+    journal = tmp_path / "c.sqlite"
+    result = invoke(
+        ["--base-url", url, "--json", "campaign", "run", str(numbers), "--photo", str(picture),
+         "-j", str(journal), "--rate", "50"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert as_json(result)["kind"] == "photo"
+    assert {(d.func, d.misc) for d in fake.deliveries} == {("SendPhotoMass", "jpg")}
+
+
+def test_message_file_campaign(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """--message-file sends the file's text (multi-line, UTF-8)."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    text = tmp_path / "message.txt"
+    text.write_text("سلام\nsecond line", encoding="utf-8")
+    journal = tmp_path / "c.sqlite"
+    result = invoke(
+        ["--base-url", url, "campaign", "run", str(numbers), "--message-file", str(text),
+         "-j", str(journal)]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert {d.text for d in fake.deliveries} == {"سلام\nsecond line"}
+
+
+def test_send_file_missing_file_is_usage_error(tmp_path: Path) -> None:
+    """send-file with a file that does not exist: exit 2 before any secret is needed."""
+    result = invoke(["send-file", "+989100000001", str(tmp_path / "nope.png")], secret=None)
+    assert result.exit_code == 2
+    assert "nope.png" in result.stderr
+
+
+def test_bad_robots_option(tmp_path: Path) -> None:
+    """--robots with no names: exit 2."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    result = invoke(
+        ["campaign", "run", str(numbers), "-m", "x", "-j", str(tmp_path / "c"), "--robots", ","]
+    )
+    assert result.exit_code == 2
+    assert "--robots" in result.stderr
