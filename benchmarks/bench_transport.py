@@ -18,7 +18,7 @@ import argparse
 import asyncio
 import gc
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -43,7 +43,7 @@ HEADERS: Final = {
     "Accept-Charset": "UTF-8",
 }
 TIMEOUT: Final = 120.0
-SHARD_SIZE: Final = 8
+SHARD_SIZE = 8  # connections per httpx pool in the sharded variant (--shard-size)
 
 Post = Callable[[bytes], Awaitable[bytes]]
 Close = Callable[[], Awaitable[None]]
@@ -85,6 +85,72 @@ async def httpx_sharded(url: str, concurrency: int) -> tuple[list[Post], Close]:
             await client.aclose()
 
     return [_httpx_post(client, url) for client in clients], close
+
+
+class _ReleasingStream(httpx.AsyncByteStream):
+    """A response body that calls *release* once when it is closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
+        self._stream = stream
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if self._release is not None:
+                self._release()
+                self._release = None
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """
+    k small httpcore pools behind one transport; each request goes to the least busy pool.
+
+    httpcore's pool does O(connections^2) work per request (it counts every connection for every
+    connection it looks at), so pools are kept at a few connections each.
+    """
+
+    def __init__(self, concurrency: int, shard_size: int) -> None:
+        shards = max(1, -(-concurrency // shard_size))
+        size = min(concurrency, shard_size)
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        self._pools = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(shards)]
+        self._busy = [0] * shards
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = min(range(len(self._pools)), key=self._busy.__getitem__)
+        self._busy[index] += 1
+
+        def release() -> None:
+            self._busy[index] -= 1
+
+        try:
+            response = await self._pools[index].handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_ReleasingStream(response.stream, release),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
+async def httpx_sharded_transport(url: str, concurrency: int) -> tuple[list[Post], Close]:
+    """One ``httpx.AsyncClient`` over a `ShardedTransport` of ceil(C/S) pools of S connections."""
+    client = httpx.AsyncClient(timeout=TIMEOUT, transport=ShardedTransport(concurrency, SHARD_SIZE))
+    return [_httpx_post(client, url)], client.aclose
 
 
 async def httpx_aiohttp(url: str, concurrency: int) -> tuple[list[Post], Close]:
@@ -147,7 +213,11 @@ async def asyncio_floor(url: str, concurrency: int) -> tuple[list[Post], Close]:
 CLIENTS: Final[dict[str, tuple[str, Factory]]] = {
     "httpx-default": ("httpx.AsyncClient(), default Limits", httpx_default),
     "httpx-sized": ("httpx.AsyncClient, Limits sized to C", httpx_sized),
-    "httpx-sharded": (f"httpx, ceil(C/{SHARD_SIZE}) clients of {SHARD_SIZE}", httpx_sharded),
+    "httpx-sharded": ("httpx, ceil(C/S) clients of S (S = --shard-size)", httpx_sharded),
+    "httpx-shardtx": (
+        "one httpx.AsyncClient, transport = ceil(C/S) pools of S, least busy first",
+        httpx_sharded_transport,
+    ),
     "httpx-aiohttp": ("httpx.AsyncClient + httpx_aiohttp transport", httpx_aiohttp),
     "aiohttp": ("aiohttp.ClientSession", aiohttp_raw),
     "asyncio-floor": ("hand-written asyncio client (floor)", asyncio_floor),
@@ -202,10 +272,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument("--clients", nargs="+", choices=sorted(CLIENTS), default=list(CLIENTS))
+    parser.add_argument("--shard-size", type=int, default=8, help="connections per httpx shard")
     parser.add_argument("--quick", action="store_true", help="300 requests (50 at C = 1)")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     parser.add_argument("--section", default=None, help="RESULTS.md section name")
     args = parser.parse_args(argv)
+    global SHARD_SIZE  # noqa: PLW0603 - a command-line knob for one variant
+    SHARD_SIZE = args.shard_size
     if args.quick:
         args.requests, args.requests_c1 = 300, 50
 
