@@ -174,3 +174,18 @@ async def test_non_form_body_reads_as_no_elements() -> None:
             )
         ).json()
     assert reply == {"Message": "Empty Secret", "Status": "error", "Code": "800"}
+
+
+def test_command_line_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
+    """The command line exits 1 with a message when its port is taken."""
+    from miogram_async.testing.__main__ import main  # noqa: PLC0415
+
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        code = main(["--port", str(busy.getsockname()[1])])
+    finally:
+        busy.close()
+    assert code == 1
+    assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err

@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         anyio.run(_serve, fake, options.port, backend="asyncio")
     except KeyboardInterrupt:
         return 0
+    except OSError as exc:
+        print(f"cannot listen on 127.0.0.1:{options.port}: {exc.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,6 +15,7 @@ from ._timing import TimeModel
 
 __all__ = ["Call", "Handler", "strict_b64decode", "tehran_now"]
 
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _TEHRAN = datetime.timezone(datetime.timedelta(hours=3, minutes=30), "Asia/Tehran")
 
 
@@ -33,8 +34,7 @@ def strict_b64decode(data: str) -> bytes | None:
 
 def lenient_b64_size(data: str) -> int:
     """The decoded size the front script sees (PHP's lenient ``base64_decode`` skips junk)."""
-    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-    significant = sum(1 for char in data if char in alphabet)
+    significant = sum(1 for char in data if char in _B64_ALPHABET)
     return significant * 3 // 4
 
 
