@@ -398,7 +398,7 @@ class MioGram:
             if scrubbed is not error:
                 raise scrubbed from None
             raise
-        except MioGramError as error:
+        except BaseException as error:  # logged, never swallowed: cancellation included
             outcome = _describe(error)
             raise
         finally:
@@ -1456,7 +1456,7 @@ def _as_new_secret(reply: Reply) -> str:
     return secret
 
 
-def _describe(error: MioGramError) -> str:
+def _describe(error: BaseException) -> str:
     """A short, secret-free outcome for logs: the error code or the exception class."""
     if isinstance(error, APIError):
         return f"error {error.code}" if error.code is not None else f"{type(error).__name__}"

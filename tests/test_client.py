@@ -530,7 +530,11 @@ def test_arbitrary_input_never_breaks_wire_rules(
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),
@@ -560,18 +564,21 @@ def test_arbitrary_replies_raise_only_sdk_errors(body: object) -> None:
 
     async def main() -> None:
         async with MioGram("s", transport=httpx.MockTransport(handler), max_retries=0) as client:
-            for action in (
-                client.send_message(PHONE, "hi"),
-                client.api_get_limits(),
-                client.api_get_credits(),
-                client.api_get_report(),
-                client.api_get_robot(),
-                client.api_get_active(),
-                client.api_change_secret(),
-                client.send_message_mass([PHONE], "hi"),
-            ):
+            actions: list[Callable[[], Awaitable[object]]] = [
+                lambda: client.send_message(PHONE, "hi"),
+                lambda: client.chat_info("Team"),
+                client.api_get_limits,
+                client.api_get_credits,
+                client.api_get_report,
+                client.api_get_robot,
+                client.api_get_active,
+                client.api_get_username,
+                client.api_change_secret,
+                lambda: client.send_message_mass([PHONE], "hi"),
+            ]
+            for action in actions:
                 with contextlib.suppress(MioGramError):
-                    await action
+                    await action()
 
     anyio.run(main)
 
@@ -598,3 +605,42 @@ async def test_error_reply_with_http_500_is_still_read() -> None:
     async with MioGram("s", transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(NoCreditError):
             await client.send_message(PHONE, "hi")
+
+
+async def test_timeouts_default_float_and_per_call() -> None:
+    """A float timeout applies to every phase; a per-call timeout replaces the read timeout."""
+    seen: list[dict[str, float]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.extensions["timeout"]))
+        return httpx.Response(200, json={"Result": "1"})
+
+    async with MioGram("s", transport=httpx.MockTransport(handler), timeout=5.0) as client:
+        await client.api_get_active()
+        await client.api_get_active(timeout=42)
+    assert seen == [
+        {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0},
+        {"connect": 5.0, "read": 42.0, "write": 5.0, "pool": 5.0},
+    ]
+
+
+def test_properties_and_type_checks() -> None:
+    """robot and base_url are readable; a secret of the wrong type is a TypeError."""
+    client = MioGram("s", robot="Agent9", base_url=URL)
+    assert (client.robot, client.base_url) == ("Agent9", URL)
+    assert MioGram("s", robot="").robot is None
+    with pytest.raises(TypeError, match="secret"):
+        MioGram(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="robot"):
+        MioGram("s", robot=7)  # type: ignore[arg-type]
+
+
+async def test_mass_options_are_checked_before_sending() -> None:
+    """A bad chunk_size is a ValidationError and nothing is sent; a str robots is one agent."""
+    recorder = Recorder({"Result": True, "Status": "checking"})
+    async with MioGram("s", transport=recorder.transport()) as client:
+        with pytest.raises(ValidationError, match="chunk_size"):
+            await client.send_message_mass([PHONE], "hi", chunk_size=0)
+        assert recorder.forms == []
+        await client.send_video_mass([PHONE], b"v", robots="Stack2")
+    assert recorder.forms[0]["Robot"] == "Stack2"
