@@ -244,3 +244,11 @@ async def test_http_error_page_carries_its_status() -> None:
     assert response.status_code == 503
     assert response.headers["content-type"] == "text/html"
     assert "<title>503 Service Temporarily Unavailable</title>" in response.text
+
+
+def test_reprs_never_show_the_secret() -> None:
+    """Account configuration and state print without their secret."""
+    fake = FakeMioGram(AccountConfig(secret="very-secret-value"))
+    shown = repr(fake) + repr(fake.account()) + repr(fake.account().config)
+    assert "very-secret-value" not in shown
+    assert "tester" in shown

@@ -166,7 +166,7 @@ class AccountConfig:
         undelivered_reply: how a single send to a missing number is answered.
     """
 
-    secret: str = "test-secret"
+    secret: str = attrs.field(default="test-secret", repr=False)
     username: str = "tester"
     active: bool = True
     agents: tuple[str, ...] = attrs.field(default=("Agent1",), converter=_agents_converter)

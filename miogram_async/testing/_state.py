@@ -101,7 +101,7 @@ class AccountState:
     """One account: its configuration and everything requests changed."""
 
     config: AccountConfig
-    secret: str
+    secret: str = attrs.field(repr=False)
     allowed_ips: str
     credits: dict[str, int]
     agents: dict[str, AgentState]
