@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import platform
 import re
@@ -170,3 +171,55 @@ def run_stamp() -> str:
     """When and where a run happened, for the top of a RESULTS.md section."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return f"Run {when} on {machine_description()}."
+
+
+@contextlib.contextmanager
+def fake_server(
+    *, latency_ms: float = 0.0, agent_ms: float = 0.0, agents: int = 1, max_seconds: float = 900.0
+) -> Iterator[str]:
+    """
+    The SDK's fake service (``benchmarks._fake_server``) in its own process; yields its URL.
+
+    *latency_ms* is added to every request; *agent_ms* is the time of one 100-number chunk with
+    one request at a time per agent.
+    """
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks._fake_server",
+        "--latency-ms",
+        str(latency_ms),
+        "--agent-ms",
+        str(agent_ms),
+        "--agents",
+        str(agents),
+        "--max-seconds",
+        str(max_seconds),
+    ]
+    with server_process(argv) as port:
+        yield f"http://127.0.0.1:{port}/dojob.php"
+
+
+@attrs.frozen
+class Timed:
+    """CPU seconds (this process) and wall seconds of one measured run."""
+
+    cpu: float
+    wall: float
+
+
+class Stopwatch:
+    """Measure wall time and this process's CPU time: ``with Stopwatch() as sw: ...; sw.timed``."""
+
+    def __init__(self) -> None:
+        self._cpu = 0.0
+        self._wall = 0.0
+        self.timed = Timed(0.0, 0.0)
+
+    def __enter__(self) -> Stopwatch:
+        gc.collect()
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timed = Timed(time.process_time() - self._cpu, time.perf_counter() - self._wall)

@@ -1,0 +1,64 @@
+"""
+The fake MioGram service with a fixed latency, on 127.0.0.1, in its own process (for benchmarks)::
+
+    python -m benchmarks._fake_server --latency-ms 200            # every request takes 200 ms
+    python -m benchmarks._fake_server --agent-ms 20 --agents 4    # 20 ms per chunk, per agent
+
+Prints ``PORT <n>`` once listening; stops after ``--max-seconds`` or when terminated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+import anyio
+
+from benchmarks._common import SECRET
+from miogram_async.testing import AccountConfig, CreditsConfig, FakeMioGram, TimeModel
+
+_CREDIT = 10**12
+
+
+async def _serve(fake: FakeMioGram, max_seconds: float) -> None:
+    async with fake.serve(port=0) as url:
+        port = url.split("127.0.0.1:", 1)[1].split("/", 1)[0]
+        sys.stdout.write(f"PORT {port}\n")
+        sys.stdout.flush()
+        await anyio.sleep(max_seconds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve."""
+    parser = argparse.ArgumentParser(description="the fake MioGram service for benchmarks")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    parser.add_argument(
+        "--agent-ms",
+        type=float,
+        default=0.0,
+        help="per 100-number chunk, with one request at a time per agent",
+    )
+    parser.add_argument("--agents", type=int, default=1)
+    parser.add_argument("--max-seconds", type=float, default=900.0)
+    args = parser.parse_args(argv)
+    credits = CreditsConfig(
+        message=_CREDIT, photo=_CREDIT, video=_CREDIT, file=_CREDIT, other=_CREDIT
+    )
+    account = AccountConfig(
+        secret=SECRET,
+        agents=tuple(f"Agent{i + 1}" for i in range(args.agents)),
+        credits=credits,
+    )
+    time_model = TimeModel(
+        base_latency=args.latency_ms / 1000,
+        per_number=args.agent_ms / 1000 / 100,
+        serialize_agents=args.agent_ms > 0,
+    )
+    fake = FakeMioGram(account, time_model=time_model)
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(_serve, fake, args.max_seconds, backend="asyncio")
+
+
+if __name__ == "__main__":
+    main()
