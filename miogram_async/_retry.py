@@ -76,7 +76,9 @@ class RetryPolicy:
     max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     base_delay: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
     max_delay: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-    deadline: float | None = 60.0
+    # Longer than one default read timeout (120 s), so a read that timed out once can still be
+    # retried; short enough that a caller is not kept waiting for many minutes.
+    deadline: float | None = 300.0
 
     def backoff(
         self, retry: int, uniform: Callable[[float, float], float] = random.uniform

@@ -12,6 +12,8 @@ import pytest
 from miogram_async._client import MioGram
 from miogram_async._errors import MioGramError
 from miogram_async._retry import RetryPolicy
+from miogram_async._transport import HttpBackend
+from miogram_async.testing import AccountConfig, FakeMioGram
 
 SECRET = "Sup3rS3cretKey42"
 PHONE = "+989100000000"
@@ -99,3 +101,24 @@ async def test_reply_excerpts_never_quote_the_secret() -> None:
             await client.api_get_limits()
     assert "***" in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_secret_not_in_any_library_log_over_real_http(
+    backend: HttpBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over loopback HTTP, DEBUG logs of every library (httpx, httpcore, aiohttp) omit it."""
+    caplog.set_level(logging.DEBUG)
+    fake = FakeMioGram(AccountConfig(secret=SECRET))
+    async with (
+        fake.serve() as url,
+        MioGram(SECRET, base_url=url, http_backend=backend, max_retries=0) as client,
+    ):
+        await client.send_message(PHONE, "hi")
+        await client.api_get_username()
+        with pytest.raises(MioGramError):
+            await client.call("NoSuchFunc")
+    loggers = {record.name.split(".")[0] for record in caplog.records}
+    expected = {"miogram_async", "httpx", "httpcore"} if backend == "httpx" else {"miogram_async"}
+    assert expected <= loggers
+    assert SECRET not in caplog.text
