@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -317,6 +319,10 @@ def campaign_status(
                 fmt: Literal["csv", "json"] = "json" if export_format == "json" else "csv"
                 try:
                     rows = await anyio.to_thread.run_sync(opened.export, target, fmt)
+                except BrokenPipeError:
+                    # `... --export csv | head`: the reader has all it wanted.
+                    _silence_stdout()
+                    return ExitCode.OK
                 except OSError as exc:
                     raise CLIError(f"cannot write the export to {str(output)!r}: {exc}") from None
                 if output is None:
@@ -359,3 +365,12 @@ def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> N
     out.out.print(table)
     if not status.complete:
         out.note(f"resume with:  {resume}")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # pragma: no cover - not a real file
+        pass
