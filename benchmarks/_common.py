@@ -79,7 +79,9 @@ def _read_port(proc: subprocess.Popen[str]) -> int:
 
 
 @contextlib.contextmanager
-def loopback_server(latency_ms: float, max_seconds: float = 900.0) -> Iterator[str]:
+def loopback_server(
+    latency_ms: float, max_seconds: float = 900.0, *, serialize_agents: bool = False
+) -> Iterator[str]:
     """The minimal loopback server in its own process; yields its URL."""
     argv = [
         sys.executable,
@@ -89,6 +91,7 @@ def loopback_server(latency_ms: float, max_seconds: float = 900.0) -> Iterator[s
         str(latency_ms),
         "--max-seconds",
         str(max_seconds),
+        *(["--serialize-agents"] if serialize_agents else []),
     ]
     with server_process(argv) as port:
         yield f"http://127.0.0.1:{port}/api/"

@@ -22,8 +22,7 @@ from urllib.parse import parse_qs
 _MAX_HEAD = 64 * 1024
 
 
-def _reply_body(body: bytes) -> bytes:
-    form = parse_qs(body.decode("utf-8", "replace"))
+def _reply_body(form: dict[str, list[str]]) -> bytes:
     func = form.get("Func", [""])[0]
     phones = form.get("Phone", [""])[0]
     result: object
@@ -35,7 +34,10 @@ def _reply_body(body: bytes) -> bytes:
 
 
 async def _handle(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latency: float
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    latency: float,
+    agents: dict[str, asyncio.Lock] | None,
 ) -> None:
     try:
         while True:
@@ -53,9 +55,15 @@ async def _handle(
                 elif lname == b"connection" and value.strip().lower() == b"close":
                     keep_alive = False
             body = await reader.readexactly(length) if length else b""
-            if latency > 0:
+            form = parse_qs(body.decode("utf-8", "replace"))
+            if agents is not None:
+                robot = form.get("Robot", [""])[0]
+                lock = agents.setdefault(robot, asyncio.Lock())
+                async with lock:
+                    await asyncio.sleep(latency)
+            elif latency > 0:
                 await asyncio.sleep(latency)
-            payload = _reply_body(body)
+            payload = _reply_body(form)
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                 + str(len(payload)).encode()
@@ -73,12 +81,20 @@ async def _handle(
             await writer.wait_closed()
 
 
-async def serve(port: int, latency_ms: float, max_seconds: float) -> None:
-    """Serve on 127.0.0.1:*port* (0 = ephemeral) for at most *max_seconds*."""
+async def serve(
+    port: int, latency_ms: float, max_seconds: float, *, serialize_agents: bool = False
+) -> None:
+    """
+    Serve on 127.0.0.1:*port* (0 = ephemeral) for at most *max_seconds*.
+
+    With *serialize_agents* each ``Robot`` value is served one request at a time, as the real
+    gateway drives one messenger session per agent.
+    """
     latency = latency_ms / 1000
+    agents: dict[str, asyncio.Lock] | None = {} if serialize_agents else None
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _handle(reader, writer, latency)
+        await _handle(reader, writer, latency, agents)
 
     server = await asyncio.start_server(handler, "127.0.0.1", port, backlog=1024, limit=_MAX_HEAD)
     bound = server.sockets[0].getsockname()[1]
@@ -95,9 +111,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument("--serialize-agents", action="store_true")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.port, args.latency_ms, args.max_seconds))
+        asyncio.run(
+            serve(
+                args.port, args.latency_ms, args.max_seconds, serialize_agents=args.serialize_agents
+            )
+        )
 
 
 if __name__ == "__main__":

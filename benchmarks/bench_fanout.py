@@ -130,10 +130,15 @@ def main(argv: list[str] | None = None) -> None:
                         for _ in range(args.runs)
                     ]
                     record("one agent", runs, latency=latency, c=c, name=name, n=n, floor_c=c)
-        if args.no_agents or args.server != "fake":
+        if args.no_agents:
             continue
         robots = [f"Agent{i + 1}" for i in range(args.agents)]
-        with fake_server(agent_ms=latency, agents=args.agents) as url:
+        server = (
+            fake_server(agent_ms=latency, agents=args.agents)
+            if args.server == "fake"
+            else loopback_server(latency, serialize_agents=True)
+        )
+        with server as url:
             n = args.chunks
             for name in args.backends:
                 runs = [
