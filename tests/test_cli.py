@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -581,3 +582,31 @@ def test_bad_robots_option(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--robots" in result.stderr
+
+
+def test_secret_prompted_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeMioGram, url: str
+) -> None:
+    """With no file and no variable, a terminal is asked for the secret, which is not echoed."""
+    monkeypatch.setattr("miogram_async.cli._context._stdin_is_tty", lambda: True)
+    result = invoke(
+        ["--base-url", url, "--json", "send", "+989100000001", "-m", "hi"],
+        secret=None,
+        stdin=SECRET + "\n",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "MioGram secret" in result.stderr
+    assert len(fake.deliveries) == 1
+
+
+def test_verbose_logs_requests_without_the_secret(url: str) -> None:
+    """-vv logs every request to stderr; the secret is not in the log (checked by invoke)."""
+    sdk = logging.getLogger("miogram_async")
+    level, handlers = sdk.level, list(sdk.handlers)
+    try:
+        result = invoke(["-vv", "--base-url", url, "send", "+989100000001", "-m", "hi"])
+    finally:
+        sdk.handlers[:] = handlers
+        sdk.setLevel(level)
+    assert result.exit_code == 0
+    assert "SendMessage attempt 1" in result.stderr

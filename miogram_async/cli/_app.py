@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
 import click
@@ -15,6 +17,8 @@ from ._output import Output
 from ._single import account, send, send_file
 
 __all__ = ["cli"]
+
+_LOG_HANDLER = "miogram-cli"
 
 _EPILOG = """\
 Exit codes: 0 ok, 1 service error, 2 usage or input error, 3 campaign ended with numbers failed,
@@ -55,10 +59,20 @@ class _Group(click.Group):
     is_flag=True,
     help="Write one JSON document to stdout (for scripts); human text goes to stderr.",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log each request to stderr (-v: retries and problems, -vv: every request).",
+)
 @click.version_option(package_name="miogram-async", prog_name="miogram")
 @click.pass_context
 def cli(
-    ctx: click.Context, base_url: str | None, secret_file: Path | None, json_output: bool
+    ctx: click.Context,
+    base_url: str | None,
+    secret_file: Path | None,
+    json_output: bool,
+    verbose: int,
 ) -> None:
     """Send MioGram messages and run durable mass campaigns from the shell."""
     settings = ctx.ensure_object(Settings)
@@ -67,6 +81,20 @@ def cli(
     settings.base_url_from_option = source is click.core.ParameterSource.COMMANDLINE
     settings.secret_file = secret_file
     settings.output = Output(json_mode=json_output or settings.output.json_mode)
+    if verbose:
+        _log_to_stderr(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def _log_to_stderr(level: int) -> None:
+    """Send the SDK's log records (which never hold the secret or a body) to stderr."""
+    sdk = logging.getLogger("miogram_async")
+    for old in [h for h in sdk.handlers if h.get_name() == _LOG_HANDLER]:
+        sdk.removeHandler(old)  # an earlier invocation in the same process (tests, embedding)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_LOG_HANDLER)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    sdk.addHandler(handler)
+    sdk.setLevel(level)
 
 
 cli.add_command(send)

@@ -44,7 +44,8 @@ class Settings:
     base_url_from_option: bool = False
     secret_file: Path | None = None
     output: Output = attrs.field(factory=Output)
-    environ: Mapping[str, str] = attrs.field(factory=lambda: dict(os.environ))
+    # repr=False: the environment may hold MIOGRAM_SECRET.
+    environ: Mapping[str, str] = attrs.field(factory=lambda: dict(os.environ), repr=False)
 
     def secret(self) -> str:
         """Resolve the secret: ``--secret-file``, ``MIOGRAM_SECRET``, a hidden prompt on a TTY."""
