@@ -56,6 +56,7 @@ KIND_SIGNS = [
     (FaultKind.CONNECT_ERROR, "ConnectError", "RemoteProtocolError"),
     (FaultKind.LOST_REPLY, "RemoteProtocolError", "RemoteProtocolError"),
     (FaultKind.TIMEOUT_AFTER, "ReadTimeout", "ReadTimeout"),
+    (FaultKind.HTTP_ERROR_AFTER, "502 not json", "502 not json"),
     (FaultKind.TRUNCATED_JSON, "200 not json", "200 not json"),
     (FaultKind.NO_RESPONSE, "200 999", "200 999"),
 ]
@@ -169,3 +170,15 @@ async def test_inject_and_reset_restart_the_random_streams() -> None:
     assert runs[0] == runs[1]
     assert set(runs[0]) == {"error", "success"}
     assert fake.requests == []
+
+
+async def test_gateway_timeout_after_processing_still_charges() -> None:
+    """HTTP_ERROR_AFTER with status 504 answers an HTML page after the send happened."""
+    rule = FaultRule(kind=FaultKind.HTTP_ERROR_AFTER, status=504, funcs="SendMessage")
+    fake = FakeMioGram(faults=Faults.of(rule))
+    async with client_for(fake, loopback=True) as (http, url):
+        response = await http.post(url, data=SEND)
+    assert response.status_code == 504
+    assert "504 Gateway Time-out" in response.text
+    assert [d.number for d in fake.deliveries] == [PHONE]
+    assert fake.credits()["Message"] == 1_000_000 - 1

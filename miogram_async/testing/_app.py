@@ -132,6 +132,8 @@ class ServiceApp:
                 return front_error(815)
             await self.time.request_delay()
             reply = await self._process(index, method, form, client_ip, facts)
+            if kind is FaultKind.HTTP_ERROR_AFTER and fired.rule is not None:
+                return Reply.html(fired.rule.status)
             if kind is FaultKind.TRUNCATED_JSON:
                 return Reply(
                     body=reply.body[: len(reply.body) // 2], content_type=reply.content_type

@@ -36,6 +36,9 @@ class FaultKind(enum.Enum):
     #: The request is processed and charged, then no reply ever comes. In process:
     #: ``httpx.ReadTimeout``; loopback: the server holds the connection until the client leaves.
     TIMEOUT_AFTER = "timeout_after"
+    #: The request is processed and charged, then a proxy answers an HTML page with HTTP
+    #: ``status`` (set it to 504: the web server gave up waiting while the script went on).
+    HTTP_ERROR_AFTER = "http_error_after"
     #: The request is processed and charged; the JSON reply is cut in half.
     TRUNCATED_JSON = "truncated_json"
     #: Front error 999 ``No Response From Server``; nothing happened.
@@ -46,7 +49,12 @@ class FaultKind(enum.Enum):
 
 #: Faults after which the request was processed (its effect happened).
 AFTER_PROCESSING = frozenset(
-    {FaultKind.LOST_REPLY, FaultKind.TIMEOUT_AFTER, FaultKind.TRUNCATED_JSON}
+    {
+        FaultKind.LOST_REPLY,
+        FaultKind.TIMEOUT_AFTER,
+        FaultKind.TRUNCATED_JSON,
+        FaultKind.HTTP_ERROR_AFTER,
+    }
 )
 
 
