@@ -171,7 +171,7 @@ def _report_account(settings: Settings, facts: _AccountFacts, order: list[str]) 
         output.emit(document)
         return
     table = Table(title="MioGram account", title_justify="left")
-    table.add_column("What")
+    table.add_column("Section")
     table.add_column("Item")
     table.add_column("Value", overflow="fold")
     for name in order:
@@ -181,7 +181,10 @@ def _report_account(settings: Settings, facts: _AccountFacts, order: list[str]) 
         value = facts.values[name]
         if isinstance(value, dict):
             for index, (item, item_value) in enumerate(value.items()):
-                table.add_row(name if index == 0 else "", item, _show(item_value))
+                shown = _show(item_value)
+                if name == "limits" and type(item_value) is int:
+                    shown = _size(item_value) if item in _MEDIA_LIMITS else f"{item_value:,} bytes"
+                table.add_row(name if index == 0 else "", item, shown)
         else:
             table.add_row(name, "", _show(value))
         table.add_section()
@@ -196,3 +199,11 @@ def _show(value: object) -> str:
     if isinstance(value, int) and value >= 10_000:
         return f"{value:,}"
     return str(value)
+
+
+_MEDIA_LIMITS = ("photo", "video", "file")
+
+
+def _size(size: int) -> str:
+    mebibytes = size / 1_048_576
+    return f"{mebibytes:,.1f} MiB" if size >= 1_048_576 else f"{size:,} bytes"
