@@ -97,6 +97,9 @@ AD_HEADROOM_BYTES: Final = 200
 _MASS_BASE_SECONDS: Final = 60.0
 _MASS_SECONDS_PER_NUMBER: Final = 3.0
 
+# Media up to this size is base64-encoded on the event loop; larger data in a worker thread.
+_INLINE_MEDIA_BYTES: Final = 1 << 20
+
 _MEDIA_LIMITS: Final = {
     "SendPhoto": "photo",
     "SendPhotoMass": "photo",
@@ -438,10 +441,10 @@ class MioGram:
         self, func: str, data: MediaData, file_format: str | None, default_format: str
     ) -> Media:
         await self._ensure_limits()
-        if isinstance(data, bytes | bytearray | memoryview):
+        if isinstance(data, bytes | bytearray | memoryview) and len(data) <= _INLINE_MEDIA_BYTES:
             media = load_media(data, file_format, default_format)
         else:
-            # Reading a file blocks: do it in a worker thread.
+            # Reading a file, or encoding megabytes, blocks: do it in a worker thread.
             media = await anyio.to_thread.run_sync(load_media, data, file_format, default_format)
         if self._limits is not None:
             kind = _MEDIA_LIMITS.get(func, "file")

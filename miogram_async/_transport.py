@@ -101,6 +101,8 @@ def build_http_client(
         from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional extra
 
         transport = AiohttpTransport(limits=limits)
+    # Never follow redirects: a 301/302 turns the POST into a GET, which the service answers with
+    # 812 and counts towards blocking the caller's IP (API.md E23).
     return httpx.AsyncClient(
         transport=transport, limits=limits, timeout=timeout, headers=headers, follow_redirects=False
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import logging
@@ -644,3 +645,27 @@ async def test_mass_options_are_checked_before_sending() -> None:
         assert recorder.forms == []
         await client.send_video_mass([PHONE], b"v", robots="Stack2")
     assert recorder.forms[0]["Robot"] == "Stack2"
+
+
+async def test_large_media_is_encoded_off_the_loop_and_sent_once() -> None:
+    """Bytes over 1 MiB go through a worker thread and still arrive intact."""
+    recorder = Recorder()
+    payload = bytes(range(256)) * 4097
+    async with MioGram("s", transport=recorder.transport()) as client:
+        await client.send_video(PHONE, payload)
+    assert base64.b64decode(recorder.forms[0]["Data"]) == payload
+
+
+async def test_redirects_are_not_followed() -> None:
+    """A redirect would turn the POST into a GET (812, IP blocking): it is an error instead."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(301, headers={"Location": "https://elsewhere.test/"}, text="moved")
+
+    async with MioGram("s", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(APIResponseError) as caught:
+            await client.send_message(PHONE, "hi")
+    assert seen == ["POST"]
+    assert caught.value.status_code == 301
