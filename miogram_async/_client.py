@@ -128,7 +128,8 @@ class MioGram:
         secret: the account's secret key, or a callable (sync or async) returning it, asked before
             every request; ``None`` reads ``MIOGRAM_SECRET``.
         robot: the default agent (form field ``Robot``); ``None`` or ``""`` lets the service pick
-            the account's first agent. Every action takes ``robot=`` to override it per call.
+            the account's first agent. Every action takes ``robot=`` to override it per call
+            (``None``: this default; ``""``: no ``Robot`` at all).
         base_url: the endpoint; ``None`` reads ``MIOGRAM_BASE_URL``, else the public service.
         timeout: seconds, or an `httpx.Timeout`, for every request; the default waits 10 s to
             connect and 120 s for a reply. Every action takes ``timeout=`` (seconds to wait for the
@@ -151,8 +152,9 @@ class MioGram:
         check_limits: load the account's limits (`load_limits`) before the first send and refuse
             over-long messages and over-size files client-side.
         http_backend: ``"auto"`` (aiohttp's transport on asyncio when the ``aiohttp`` extra is
-            installed, else httpx's), ``"httpx"`` or ``"aiohttp"``. Ignored with *http_client* or
-            *transport*.
+            installed, else httpx's), ``"httpx"`` or ``"aiohttp"``; under trio always httpx's.
+            Ignored with *http_client* or *transport*. Mocking with respx needs ``"httpx"``: respx
+            does not see requests made through aiohttp.
         retry_policy: backoff and deadline of retries; its ``max_retries`` is replaced by
             *max_retries*.
 
@@ -592,6 +594,16 @@ class MioGram:
     ) -> MassResult:
         """
         Send *message* to any number of *phones*, in chunks (action ``SendMessageMass``).
+
+        Args:
+            phones: any iterable or async iterable of numbers; streamed, normalised, de-duplicated.
+            message: the text, validated once.
+            robot: the agent for every chunk unless *robots* is given.
+            timeout: seconds to wait for each chunk's reply; default 60 s + 3 s per number.
+            fanout: ``chunk_size`` (100), ``concurrency`` (the client's), ``robots`` (a list of
+                agents, one agent name, or ``"all"`` for every agent `api_get_robot` names),
+                ``per_robot`` (requests per named agent at once, 1), ``on_progress``, ``hooks``.
+                The other ``*_mass`` methods take the same options.
 
         Returns:
             Every number's `Outcome`.
