@@ -114,6 +114,17 @@ def _env(name: str) -> str | None:
     return value or None
 
 
+def _check_robot(robot: str | None) -> str | None:
+    """An agent name as the service wants it: no spaces, no comma (API.md section 2)."""
+    if robot is None:
+        return None
+    if not isinstance(robot, str):
+        raise ValidationError(f"expected an agent name as a str, got {type(robot).__name__}")
+    if any(char.isspace() for char in robot) or "," in robot:
+        raise ValidationError(f"expected an agent name without spaces or commas, got {robot!r}")
+    return robot
+
+
 def _to_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     if isinstance(timeout, httpx.Timeout):
         return timeout
@@ -192,6 +203,7 @@ class MioGram:
             raise TypeError(f"secret must be a str or a callable, got {type(secret).__name__}")
         if robot is not None and not isinstance(robot, str):
             raise TypeError(f"robot must be a str, got {type(robot).__name__}")
+        _check_robot(robot)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -342,7 +354,7 @@ class MioGram:
         """
         http = self._http_client()
         request_timeout = self._request_timeout(timeout)
-        agent = self._robot if robot is None else robot
+        agent = self._robot if robot is None else _check_robot(robot)
         started = anyio.current_time()
         attempt = 1
         while True:
@@ -481,6 +493,7 @@ class MioGram:
         chunk_size = fanout.get("chunk_size", 100)
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValidationError(f"expected chunk_size as an int >= 1, got {chunk_size!r}")
+        _check_robot(robot)
         robots_option = fanout.get("robots")
         robots: Sequence[str | None]
         if robots_option == "all":
@@ -491,6 +504,8 @@ class MioGram:
             robots = (robots_option,)
         else:
             robots = tuple(robots_option) or (robot,)
+        for name in robots:
+            _check_robot(name)
 
         async def send_chunk(chunk: Chunk) -> dict[str, bool]:
             chunk_timeout = timeout

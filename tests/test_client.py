@@ -272,6 +272,9 @@ async def test_old_secret_after_rotation_is_refused_by_the_service() -> None:
         lambda c: c.call("Bad Func"),
         lambda c: c.call("SendMessage", Secret="x"),
         lambda c: c.call("SendMessage", phone=""),
+        lambda c: c.send_typing(PHONE, robot="Agent 1"),
+        lambda c: c.send_message_mass([PHONE], "hi", robots=["A1", "A,2"]),
+        lambda c: c.send_message_mass([PHONE], "hi", robot="A 1"),
     ],
 )
 async def test_validation_error_means_nothing_was_sent(
