@@ -610,3 +610,20 @@ def test_verbose_logs_requests_without_the_secret(url: str) -> None:
         sdk.setLevel(level)
     assert result.exit_code == 0
     assert "SendMessage attempt 1" in result.stderr
+
+
+def test_resume_refuses_a_changed_media_file(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """A media file edited since the campaign was created: exit 2 with the reason, nothing sent."""
+    picture = tmp_path / "card.jpg"
+    picture.write_bytes(b"\xff\xd8\xff" + b"\x00" * 64)
+    journal = tmp_path / "c.sqlite"
+    with Campaign.create(journal, ["+989100000001"], kind="photo", media=picture):
+        pass
+    picture.write_bytes(b"\xff\xd8\xff" + b"\x01" * 64)
+    result = invoke(["--base-url", url, "--json", "campaign", "resume", str(journal)])
+    assert result.exit_code == 2
+    error = as_json(result)["error"]
+    assert isinstance(error, dict)
+    assert error["kind"] == "campaign"
+    assert "changed" in str(error["message"])
+    assert fake.deliveries == []

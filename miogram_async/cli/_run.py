@@ -113,6 +113,7 @@ async def run_campaign(
 
     started = time.monotonic()
     run_scope = anyio.CancelScope()
+    failure: Exception | None = None
     with display:
         async with anyio.create_task_group() as group:
             group.start_soon(_watch_sigint, run_scope, run, settings, grace)
@@ -129,8 +130,13 @@ async def run_campaign(
                     run.report_error = summary.report_error
             except MassSendError as exc:
                 run.stopped = exc.cause or exc
+            except Exception as exc:
+                failure = exc
             finally:
                 group.cancel_scope.cancel()
+    if failure is not None:
+        # Raised here rather than inside the group, which would wrap it in an ExceptionGroup.
+        raise failure
     run.elapsed = time.monotonic() - started
     if run.sent == 0 and display.last is not None:
         # Interrupted or stopped: no summary came back, the last snapshot has the count.
