@@ -9,12 +9,15 @@ import respx
 from miogram_async._client import MioGram
 from miogram_async._errors import (
     APIConnectionError,
+    APIResponseError,
     APITimeoutError,
     GatewayError,
+    MioGramError,
     NoCreditError,
     NoResponseError,
 )
 from miogram_async._retry import NEVER_RETRIED, READ_ONLY_FUNCS, RetryPolicy, may_retry
+from miogram_async.testing import AccountConfig, FakeMioGram, FaultKind, FaultRule, Faults
 
 URL = "https://miogram.test/dojob.php"
 SECRET = "retry-secret-5z"
@@ -230,3 +233,59 @@ async def test_read_only_action_through_call_is_retried() -> None:
         async with client() as miogram:
             assert await miogram.call("APIGetRobot") == "A"
     assert route.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "error_class", "sent", "deliveries", "requests"),
+    [
+        (FaultKind.CONNECT_ERROR, None, None, 1, 2),
+        (FaultKind.DROP, APIConnectionError, None, 0, 1),
+        (FaultKind.LOST_REPLY, APIConnectionError, None, 1, 1),
+        (FaultKind.TIMEOUT_AFTER, APITimeoutError, True, 1, 1),
+        (FaultKind.NO_RESPONSE, NoResponseError, None, 0, 1),
+        (FaultKind.TRUNCATED_JSON, APIResponseError, None, 1, 1),
+    ],
+)
+async def test_a_send_is_never_delivered_twice(
+    kind: FaultKind,
+    error_class: type[MioGramError] | None,
+    sent: bool | None,
+    deliveries: int,
+    requests: int,
+) -> None:
+    """Against the fake with one injected fault, a send is retried only when nothing happened."""
+    fake = FakeMioGram(
+        AccountConfig(secret=SECRET),
+        faults=Faults.of(FaultRule(kind=kind, funcs="SendMessage", times=1)),
+    )
+    async with MioGram(SECRET, transport=fake.transport(), retry_policy=FAST) as miogram:
+        if error_class is None:
+            assert await miogram.send_message(PHONE, "once") is True
+        else:
+            with pytest.raises(error_class) as caught:
+                await miogram.send_message(PHONE, "once")
+            if isinstance(caught.value, APIConnectionError):
+                assert caught.value.sent is sent
+    assert len(fake.deliveries) == deliveries
+    assert len(fake.requests) == requests
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        FaultKind.CONNECT_ERROR,
+        FaultKind.DROP,
+        FaultKind.LOST_REPLY,
+        FaultKind.TIMEOUT_AFTER,
+        FaultKind.NO_RESPONSE,
+    ],
+)
+async def test_a_read_recovers_from_one_fault(kind: FaultKind) -> None:
+    """A read-only action retries through any one transport fault or 999."""
+    fake = FakeMioGram(
+        AccountConfig(secret=SECRET, username="reader"),
+        faults=Faults.of(FaultRule(kind=kind, funcs="APIGetUsername", times=1)),
+    )
+    async with MioGram(SECRET, transport=fake.transport(), retry_policy=FAST) as miogram:
+        assert await miogram.api_get_username() == "reader"
+    assert len(fake.requests) == 2
