@@ -627,3 +627,57 @@ def test_resume_refuses_a_changed_media_file(tmp_path: Path, fake: FakeMioGram, 
     assert error["kind"] == "campaign"
     assert "changed" in str(error["message"])
     assert fake.deliveries == []
+
+
+def test_demo_human_output_and_resume_of_a_finished_demo(tmp_path: Path) -> None:
+    """demo prints the summary table; run again on its journal it resumes (nothing left: exit 0)."""
+    journal = tmp_path / "demo.sqlite"
+    args = ["demo", "--numbers", "120", "--journal", str(journal), "--scale", "0"]
+    first = invoke(args, secret=None)
+    assert first.exit_code == 0, first.stderr
+    assert "Demo campaign: 120 numbers" in first.stdout
+    assert "campaign of 120 made-up numbers" in first.stderr
+    again = invoke(args, secret=None)
+    assert again.exit_code == 0
+    assert "resuming the demo campaign" in again.stderr
+    assert "sent this run: 0" in again.stdout
+
+
+def test_demo_refuses_a_real_campaign_journal(tmp_path: Path) -> None:
+    """demo --journal on a journal that is not a demo's: exit 2, the journal is not touched."""
+    journal = tmp_path / "real.sqlite"
+    with Campaign.create(journal, ["+989100000001"], message="real text"):
+        pass
+    result = invoke(["demo", "--journal", str(journal), "--scale", "0"], secret=None)
+    assert result.exit_code == 2
+    assert "not a demo journal" in result.stderr
+    with Campaign.open(journal) as campaign:
+        assert campaign.status().pending == 1
+
+
+def test_whatsapp_campaign(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """--whatsapp sends the text with SendMessageWhatsAppMass."""
+    numbers = write_numbers(tmp_path / "numbers.csv")
+    journal = tmp_path / "c.sqlite"
+    result = invoke(
+        ["--base-url", url, "--json", "campaign", "run", str(numbers), "-m", "hi", "--whatsapp",
+         "-j", str(journal)]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert as_json(result)["kind"] == "whatsapp"
+    assert {d.func for d in fake.deliveries} == {"SendMessageWhatsAppMass"}
+
+
+def test_human_stop_message_and_resume_hint(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
+    """Without --json a stopped run names the service's reason and the resume line on stderr."""
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("+989100000001\n+989100000002\n", encoding="utf-8")
+    journal = tmp_path / "c.sqlite"
+    fake.account().credits["Message"] = 0
+    result = invoke(
+        ["--base-url", url, "campaign", "run", str(numbers), "-m", "hi", "-j", str(journal)]
+    )
+    assert result.exit_code == 1
+    assert "stopped: the service refused" in result.stderr
+    assert f"resume with:  miogram --base-url {url} campaign resume {journal}" in result.stderr
+    assert "pending" in result.stdout

@@ -86,6 +86,14 @@ def demo(settings: Settings, *, count: int, journal: Path | None, scale: float) 
             campaign = await anyio.to_thread.run_sync(opener)
         except CampaignError as exc:
             raise CLIError(str(exc), ExitCode.USAGE, "campaign") from None
+        if campaign.message != DEMO_MESSAGE:
+            # Never let the fake's outcomes into a real campaign's journal.
+            await anyio.to_thread.run_sync(campaign.close)
+            raise CLIError(
+                f"{str(journal)!r} is not a demo journal; resume it with 'miogram campaign resume'",
+                ExitCode.USAGE,
+                "campaign",
+            )
         async with (
             campaign,
             MioGram(
