@@ -247,9 +247,11 @@ class Sample:
     requests: int
 
 
-async def measure(factory: Factory, url: str, concurrency: int, requests: int) -> Sample:
+async def measure(
+    factory: Factory, url: str, concurrency: int, requests: int, body: bytes | None = None
+) -> Sample:
     """Open the client, warm up one request per worker, then time *requests* requests."""
-    body = mass_form(phone_numbers(100))
+    body = mass_form(phone_numbers(100)) if body is None else body
     posts, close = await factory(url, concurrency)
     try:
         await _run_workers(posts, concurrency, concurrency, body)
