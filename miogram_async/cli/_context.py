@@ -9,12 +9,13 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import anyio
 import attrs
 import click
 
+from .._client import MioGram
 from .._errors import (
     APIConnectionError,
     APIError,
@@ -25,10 +26,6 @@ from .._errors import (
 from ._exit import CLIError, ExitCode
 from ._output import Output
 from ._secret import resolve_secret
-
-if TYPE_CHECKING:
-    from .._client import MioGram
-
 
 __all__ = ["Settings", "error_document", "json_option", "pass_settings", "translate_error"]
 
@@ -60,8 +57,6 @@ class Settings:
         """Build a client for the service at ``--base-url``; resolves the secret if not given."""
         if secret is None:
             secret = self.secret()
-        from .._client import MioGram  # noqa: PLC0415 - keeps `miogram --help` fast
-
         return MioGram(secret=secret, base_url=self.base_url, **options)
 
     def fail_now(self, error: CLIError) -> NoReturn:
