@@ -134,7 +134,7 @@ def test_sigint_stops_a_campaign_gracefully_and_resume_completes(tmp_path: Path)
     """Ctrl-C: exit 130, in-flight chunks recorded (none in doubt), resume sends the rest once."""
     fake = FakeMioGram(
         AccountConfig(secret=SECRET, agents=("Agent1", "Agent2")),
-        time_model=TimeModel(per_number=0.01),
+        time_model=TimeModel(per_number=0.02),
     )
     numbers = [f"+98912{index:07d}" for index in range(300)]
     numbers_file = tmp_path / "numbers.txt"
