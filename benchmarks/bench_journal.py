@@ -1,0 +1,141 @@
+"""
+What the campaign journal costs: extra wall time per number of ``Campaign.run`` over a plain
+``send_message_mass`` (L = 20 ms, C = 64 by default)::
+
+    python -m benchmarks.bench_journal
+    python -m benchmarks.bench_journal --quick
+
+Both send the same numbers through the same kind of client to the minimal loopback server (its own
+process). Creating the journal (``Campaign.create``: normalising and writing every number) is
+timed separately; ``Campaign.run`` journals every chunk as it starts and finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Final
+
+from benchmarks._common import (
+    SECRET,
+    Spread,
+    Stopwatch,
+    Timed,
+    loopback_server,
+    markdown_table,
+    phone_numbers,
+    print_table,
+    run_stamp,
+    write_section,
+)
+from miogram_async._client import MioGram
+from miogram_async._fanout import Outcome
+from miogram_async._transport import HttpBackend
+from miogram_async.campaign import Campaign, NumberState
+
+MESSAGE: Final = "benchmark message"
+
+
+def _client(url: str, concurrency: int, backend: HttpBackend) -> MioGram:
+    return MioGram(
+        SECRET, base_url=url, concurrency=concurrency, http_backend=backend, max_retries=0
+    )
+
+
+async def plain(url: str, numbers: list[str], concurrency: int, backend: HttpBackend) -> Timed:
+    """``send_message_mass`` without a journal."""
+    async with _client(url, concurrency, backend) as client:
+        await client.send_message_mass(phone_numbers(concurrency * 100, start=5_000_000), "warm")
+        with Stopwatch() as watch:
+            result = await client.send_message_mass(numbers, MESSAGE)
+    if result.counts[Outcome.DELIVERED] != len(numbers):
+        raise RuntimeError(f"not all delivered: {dict(result.counts)}")
+    return watch.timed
+
+
+async def journalled(url: str, campaign: Campaign, concurrency: int, backend: HttpBackend) -> Timed:
+    """``Campaign.run`` over an already created journal."""
+    async with _client(url, concurrency, backend) as client:
+        await client.send_message_mass(phone_numbers(concurrency * 100, start=5_000_000), "warm")
+        with Stopwatch() as watch:
+            summary = await campaign.run(client)
+    delivered = summary.status.by_state[NumberState.DELIVERED]
+    if delivered != summary.status.total:
+        raise RuntimeError(f"not all delivered: {dict(summary.status.by_state)}")
+    return watch.timed
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Time both ways, print the table and write it into RESULTS.md."""
+    parser = argparse.ArgumentParser(description="extra wall time of the campaign journal")
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--numbers", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--backend", choices=["auto", "httpx", "aiohttp"], default="auto")
+    parser.add_argument("--quick", action="store_true", help="20,000 numbers, 1 run")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.numbers, args.runs = 20_000, 1
+    numbers = phone_numbers(args.numbers)
+    plain_runs: list[Timed] = []
+    create_runs: list[Timed] = []
+    journal_runs: list[Timed] = []
+    with loopback_server(args.latency_ms) as url, tempfile.TemporaryDirectory() as tmp:
+        for run in range(args.runs):
+            plain_runs.append(asyncio.run(plain(url, numbers, args.concurrency, args.backend)))
+            path = Path(tmp) / f"campaign-{run}.sqlite"
+            with Stopwatch() as watch:
+                campaign = Campaign.create(path, numbers, message=MESSAGE)
+            create_runs.append(watch.timed)
+            with campaign:
+                journal_runs.append(
+                    asyncio.run(journalled(url, campaign, args.concurrency, args.backend))
+                )
+            print(
+                f"run {run + 1}: plain {plain_runs[-1].wall:.2f} s, create "
+                f"{create_runs[-1].wall:.2f} s, journalled run {journal_runs[-1].wall:.2f} s",
+                flush=True,
+            )
+
+    n = args.numbers
+    floor = n / 100 * args.latency_ms / 1000 / args.concurrency
+    header = ["way", "wall s", "efficiency", "CPU s", "extra wall us/number", "extra wall"]
+    plain_wall = Spread.of([t.wall for t in plain_runs]).median
+    rows = []
+    for name, runs in (
+        ("send_message_mass (no journal)", plain_runs),
+        ("Campaign.run (journal on)", journal_runs),
+        ("Campaign.create (before sending)", create_runs),
+    ):
+        wall = Spread.of([t.wall for t in runs])
+        is_send = name != "Campaign.create (before sending)"
+        extra = wall.median - plain_wall if is_send else wall.median
+        rows.append(
+            [
+                name,
+                wall.fmt(2),
+                Spread.of([floor / t.wall for t in runs]).fmt(2) if is_send else "-",
+                Spread.of([t.cpu for t in runs]).fmt(2),
+                f"{extra / n * 1e6:.1f}",
+                f"{extra / plain_wall:+.0%}",
+            ]
+        )
+    print()
+    print_table(header, rows)
+    if not args.no_write:
+        write_section(
+            "journal",
+            "### Campaign journal cost (`bench_journal.py`)\n\n"
+            f"{run_stamp()} {n:,} numbers, L = {args.latency_ms:g} ms, C = {args.concurrency}, "
+            f"backend {args.backend}, minimal server in its own process, SQLite journal in a "
+            f"temporary directory; median (min-max) of {args.runs} runs; extra = median minus "
+            "the plain send's median.\n\n" + markdown_table(header, rows),
+        )
+
+
+if __name__ == "__main__":
+    main()
