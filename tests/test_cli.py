@@ -681,3 +681,20 @@ def test_human_stop_message_and_resume_hint(tmp_path: Path, fake: FakeMioGram, u
     assert "stopped: the service refused" in result.stderr
     assert f"resume with:  miogram --base-url {url} campaign resume {journal}" in result.stderr
     assert "pending" in result.stdout
+
+
+def test_account_partial_failure(fake: FakeMioGram, url: str) -> None:
+    """One question failing: the rest is still shown, the failure is named, exit 1."""
+    fake.inject(FaultRule(kind=FaultKind.HTTP_ERROR, funcs="APIGetAds"))
+    result = invoke(["--base-url", url, "account", "--json"])
+    assert result.exit_code == 1
+    document = as_json(result)
+    assert document["ok"] is False
+    assert document["username"] == "cli-tester"
+    assert document["ads"] is None
+    errors = document["errors"]
+    assert isinstance(errors, dict)
+    assert list(errors) == ["ads"]
+    table = invoke(["--base-url", url, "account"])
+    assert table.exit_code == 1
+    assert "error: unexpected reply" in table.stdout.replace("\n", " ")

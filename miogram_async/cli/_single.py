@@ -59,9 +59,10 @@ def _report_send(
 @pass_settings
 def send(settings: Settings, *, phone: str, message: str, robot: str | None) -> None:
     """Send one text message to PHONE (action SendMessage)."""
+    secret = settings.secret()
 
     async def work() -> ExitCode:
-        async with settings.client() as client:
+        async with settings.client(secret) as client:
             delivered = await client.send_message(phone, message, robot=robot)
         return _report_send(settings, phone, delivered, {})
 
@@ -93,9 +94,10 @@ def send_file(
 ) -> None:
     """Send FILE to PHONE as a photo, video, audio, text, file or document."""
     chosen = kind or guess_kind(file)
+    secret = settings.secret()
 
     async def work() -> ExitCode:
-        async with settings.client() as client:
+        async with settings.client(secret) as client:
             senders: dict[str, Callable[..., Awaitable[bool]]] = {
                 "photo": client.send_photo,
                 "video": client.send_video,
@@ -130,10 +132,11 @@ def _plain(value: object) -> object:
 @pass_settings
 def account(settings: Settings) -> None:
     """Show the account: limits, credits, agents, allowed IPs, ads and username."""
+    secret = settings.secret()
 
     async def work() -> ExitCode:
         facts = _AccountFacts()
-        async with settings.client() as client:
+        async with settings.client(secret) as client:
             questions: dict[str, Callable[[], Awaitable[object]]] = {
                 "limits": client.api_get_limits,
                 "credits": client.api_get_credits,
