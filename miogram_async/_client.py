@@ -533,6 +533,7 @@ class MioGram:
             per_robot=fanout.get("per_robot", 1),
             on_progress=fanout.get("on_progress"),
             hooks=fanout.get("hooks"),
+            cancel_grace=fanout.get("cancel_grace", 10.0),
         )
 
     # -- the raw escape hatch -------------------------------------------------------------------
@@ -835,7 +836,11 @@ class MioGram:
         first = check_misc_piece(first_name, "a first name")
         last = check_misc_piece(last_name, "a last name")
         return await self._call(
-            "SetProfileName", as_bool, misc=f"{first},{last}", robot=robot, timeout=timeout
+            "SetProfileName",
+            _as_bool_or_object,
+            misc=f"{first},{last}",
+            robot=robot,
+            timeout=timeout,
         )
 
     async def block_user(
@@ -1473,6 +1478,13 @@ def _scrub(error: APIResponseError | APIError, secret: str) -> APIResponseError 
     if secret not in error.message:
         return error
     return type(error)(error.code, error.message.replace(secret, "***"), error.func)
+
+
+def _as_bool_or_object(reply: Reply) -> bool:
+    """``SetProfileName``: the gateway answers the updated user object on success (API.md E19)."""
+    if reply.status == "success" and isinstance(reply.result, dict | list):
+        return True
+    return as_bool(reply)
 
 
 def _as_new_secret(reply: Reply) -> str:

@@ -140,7 +140,8 @@ ROWS: tuple[Row, ...] = (
         ("Ali", "Rezaei"),
         {},
         {"Misc": "Ali,Rezaei"},
-        ok(True),
+        # The gateway relays the updated user object on success (API.md E19).
+        ok({"first_name": "Ali", "last_name": "Rezaei", "peer_id": 7}),
         True,
     ),
     Row("BlockUser", "block_user", (ONE,), {}, {"Phone": ONE}, ok(True), True),

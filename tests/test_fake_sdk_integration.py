@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from miogram_async._client import MioGram
-from miogram_async._errors import APIResponseError, InvalidSecretError, NoCreditError
+from miogram_async._errors import InvalidSecretError, NoCreditError
 from miogram_async._fanout import Outcome
 from miogram_async.testing import (
     AccountConfig,
@@ -53,7 +53,7 @@ MODES = pytest.mark.parametrize("mode", ["in-process", "loopback-httpx", "loopba
 
 @MODES
 async def test_every_action_against_the_fake(mode: str) -> None:
-    """Each of the 43 actions (SetProfileName aside, see below) returns what the fake says."""
+    """Each of the 43 actions returns what the fake says."""
     fake = make_fake()
     async with client_for(fake, mode=mode) as client:
         # 1-2, 7-20: agent, chat and profile actions
@@ -66,6 +66,7 @@ async def test_every_action_against_the_fake(mode: str) -> None:
         assert await client.rename_chat("Team", "Crew") is True
         assert await client.chat_delete_user("Crew", BOB) is True
         assert await client.chat_add_user("Crew", BOB, forward_count=0) is True
+        assert await client.set_profile_name("Ali", "Rezaei") is True
         assert await client.block_user(BOB) is True
         assert await client.unblock_user(BOB) is True
         assert await client.set_username("agent_one") is True
@@ -124,8 +125,7 @@ async def test_every_action_against_the_fake(mode: str) -> None:
         assert fake.secret() == new_secret
         assert await client.api_get_username() == "tester"
     funcs = set(fake.funcs())
-    assert len(funcs) == 42
-    assert "SetProfileName" not in funcs
+    assert len(funcs) == 43
 
 
 @MODES
@@ -133,13 +133,9 @@ async def test_set_profile_name_object_result(mode: str) -> None:
     """SetProfileName succeeds on the fake, which relays an object as Result (API.md E19)."""
     fake = make_fake()
     async with client_for(fake, mode=mode) as client:
-        try:
-            outcome: object = await client.set_profile_name("Ali", "Rezaei")
-        except APIResponseError as exc:
-            outcome = type(exc).__name__
+        outcome = await client.set_profile_name("Ali", "Rezaei")
     assert fake.agent("Agent1").first_name == "Ali"
-    # The SDK reads this Result as a boolean; until it accepts an object as success it raises.
-    assert outcome in (True, "APIResponseError")
+    assert outcome is True
 
 
 async def test_sdk_sees_service_errors_from_the_fake() -> None:
