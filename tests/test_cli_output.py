@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -135,3 +137,18 @@ def test_demo_numbers_are_repeatable_and_mixed() -> None:
     repeats = len(valid) - len(set(valid))
     assert 10 < invalid < 60
     assert 20 < repeats < 100
+
+
+def test_main_without_the_cli_extra() -> None:
+    """Without rich (or click) installed, main() says which extra to install and exits 2."""
+    code = (
+        "import sys; sys.modules['rich'] = None\n"
+        "from miogram_async.cli import main\n"
+        "main(['--help'])\n"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert process.returncode == 2
+    assert "pip install 'miogram-async[cli]'" in process.stderr
+    assert process.stdout == ""
