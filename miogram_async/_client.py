@@ -10,7 +10,6 @@ result.
 # ASYNC109: every action takes ``timeout=`` (seconds to wait for the service's reply) by contract
 # (SURFACE.md); it is handed to httpx per request, not implemented with a cancel scope, because
 # cancelling an in-flight send would make its outcome unknown.
-# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """
 The error tree and the one table that maps service codes to classes.
 
-Every constructor passes its arguments to ``super().__init__()`` positionally, in the order of its own
-signature, so that every error survives ``pickle`` (``BaseException.__reduce__`` replays ``self.args``).
-No message built here ever contains the secret: callers pass only codes, service texts and Func names.
+Every constructor passes its arguments to ``super().__init__()`` positionally, in the order of its
+own signature, so that every error survives ``pickle`` (``BaseException.__reduce__`` replays
+``self.args``). No message built here ever contains the secret: callers pass only codes, service
+texts and Func names.
 """
 
 from __future__ import annotations
@@ -271,7 +272,7 @@ STOP_CODES: Final[frozenset[int]] = frozenset(
 
 
 def error_for_code(code: int | None, message: str, func: str) -> APIError:
-    """Build the typed error for a service *code*; an unknown or missing code gives a plain `APIError`."""
+    """Build the typed error for a service *code*; an unknown or missing one gives `APIError`."""
     cls = ERROR_CLASSES.get(code, APIError) if code is not None else APIError
     return cls(code, message, func)
 
