@@ -698,3 +698,10 @@ def test_account_partial_failure(fake: FakeMioGram, url: str) -> None:
     table = invoke(["--base-url", url, "account"])
     assert table.exit_code == 1
     assert "error: unexpected reply" in table.stdout.replace("\n", " ")
+
+
+def test_status_output_needs_export(tmp_path: Path) -> None:
+    """--output without --export is a usage error."""
+    result = invoke(["campaign", "status", str(tmp_path / "j"), "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "--export" in result.stderr

@@ -309,6 +309,8 @@ def campaign_status(
     settings: Settings, *, journal: Path, export_format: str | None, output: Path | None
 ) -> None:
     """Show where the campaign in JOURNAL stands; needs no secret and sends nothing."""
+    if output is not None and export_format is None:
+        raise CLIError("--output is where --export writes: give --export csv or --export json")
 
     async def work() -> ExitCode:
         opened = await _open(journal)
