@@ -492,7 +492,7 @@ def test_demo_json_end_to_end(tmp_path: Path) -> None:
     """demo --numbers 300 --json runs a whole campaign in process; every input is accounted for."""
     journal = tmp_path / "demo.sqlite"
     result = invoke(
-        ["demo", "--numbers", "300", "--journal", str(journal), "--scale", "0", "--json"],
+        ["demo", "--numbers", "300", "--journal", str(journal), "--json"],
         secret=None,
     )
     assert result.exit_code == 0, result.stderr
