@@ -17,7 +17,8 @@ import anyio
 import anyio.to_thread
 
 from .._errors import STOP_CODES, APIError, MassSendError, MioGramError, ValidationError
-from .._fanout import Chunk, MassResult, Outcome, ProgressCallback
+from .._fanout import ProgressCallback
+from .._result import Chunk, MassResult, Outcome
 from .._validation import check_file_format, check_message, normalize_phone
 from ._export import ExportFormat, write_rows
 from ._journal import Journal, NumberUpdate
