@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> None:
     print_table(header, rows)
     if not args.no_write:
         write_section(
-            "fanout",
-            "### Fan-out efficiency (`bench_fanout.py`)\n\n"
+            f"fanout-{args.server}",
+            f"### Fan-out efficiency, {args.server} server (`bench_fanout.py`)\n\n"
             f"{run_stamp()} Server: {'the SDK fake' if args.server == 'fake' else 'minimal'} "
             f"service in its own process. Median (min-max) of {args.runs} runs; efficiency = "
             "chunks x L / C / wall (C = agents for the serialised case); CPU is the client "
