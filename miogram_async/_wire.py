@@ -323,13 +323,13 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
     code, text_only = _resolve_code(code_value, message)
 
     # A2: an unknown Status is an error when it brings a Message and no Result. A reply with no
-    # Status at all is read the same way (the API* reads that omit Status always carry a Result),
-    # except for the success texts 407 and 409, which are never errors (D11).
-    is_error = status == "error" or (
-        status not in _SUCCESS_STATUSES
-        and message is not None
-        and not has_result
-        and (status is not None or code not in _SUCCESS_CODES)
+    # Status at all is read the same way (the API* reads that omit Status always carry a Result).
+    # 407 and 409 are never errors, whatever the Status (D11, A3): the document files them under
+    # Status error, and raising on 407 would lose the new secret of an account whose old one is
+    # already dead.
+    is_error = code not in _SUCCESS_CODES and (
+        status == "error"
+        or (status not in _SUCCESS_STATUSES and message is not None and not has_result)
     )
     if is_error:
         raise error_for_code(code, (text_only or "").strip().rstrip("*").rstrip(), func)

@@ -197,6 +197,25 @@ def test_decode_reply_407_409_are_success(body: dict[str, object], code: int) ->
     assert reply.status == "success"
 
 
+@pytest.mark.parametrize(
+    ("func", "body", "code"),
+    [
+        (
+            "APIChangeSecret",
+            {"Result": "ab12cd34ef", "Status": "error", "Code": "407", "Message": "Secret Changed"},
+            407,
+        ),
+        ("APISetIP", {"Result": "1.2.3.4", "Status": "error", "Message": "Allow IP Sets"}, 409),
+    ],
+)
+def test_decode_reply_407_409_with_status_error_are_still_success(
+    func: str, body: dict[str, object], code: int
+) -> None:
+    """The document lists 407/409 under Status error (D11): they stay successes, never raise."""
+    reply = reply_of(body, func=func)
+    assert (reply.code, reply.result) == (code, body["Result"])
+
+
 def test_decode_reply_unknown_status_with_message_and_no_result_is_an_error() -> None:
     """An unknown Status with a Message and no Result raises (A2)."""
     with pytest.raises(InvalidSecretError) as caught:
