@@ -433,7 +433,9 @@ def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
 
     The service keys its map by each number as sent (E8), but keys with the ``+`` or ``00``
     stripped are matched too. A single boolean ``Result`` (WhatsApp Mass) applies to every number;
-    ``Status: fail`` means every number failed; a number the map does not mention is ``False``.
+    ``Status: fail`` means every number failed; a number the map does not mention is ``False``,
+    unless the map also has keys that match no number sent (`APIResponseError`: the outcome of
+    that number is unknown).
     """
     sent = tuple(numbers)
 
@@ -454,6 +456,12 @@ def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
             if parsed is None:
                 raise _unexpected(reply, "true or false for every number")
             by_key[_number_key(str(key))] = parsed
+        wanted = {_number_key(number) for number in sent}
+        if not wanted <= by_key.keys() and not by_key.keys() <= wanted:
+            # Some number has no key and some key names no number sent: it may be that number
+            # in another form. Reading it as false would call a delivered message undelivered,
+            # and a caller re-sending undelivered numbers would send it twice.
+            raise _unexpected(reply, "keys matching the numbers sent")
         return {number: by_key.get(_number_key(number), False) for number in sent}
 
     return decode

@@ -511,7 +511,7 @@ NUMBERS = ["+989100000001", "+989100000002", "+989100000003"]
         ),
         ({"00989100000001": True, "00989100000003": "1"}, [True, False, True]),
         ({"+989100000002": True}, [False, True, False]),
-        ({" +989100000001": True, "+1999": True}, [True, False, False]),
+        ({" +989100000001": True}, [True, False, False]),
         ({}, [False, False, False]),
         ([], [False, False, False]),
         (True, [True, True, True]),
@@ -543,6 +543,21 @@ def test_as_mass_map_whatsapp_sent_single_true() -> None:
 def test_as_mass_map_unexpected(result: object) -> None:
     """Shapes that cannot be read raise APIResponseError."""
     with pytest.raises(APIResponseError):
+        as_mass_map(NUMBERS)(reply_of({"Result": result, "Status": "checking"}))
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"09100000001": True, "09100000002": False, "09100000003": True},
+        {"+989100000001": True, "+1999": True},
+    ],
+)
+def test_as_mass_map_keys_that_match_no_number_sent_are_not_read_as_false(
+    result: dict[str, bool],
+) -> None:
+    """A number missing from a map whose other keys match nothing sent is unknown, not false."""
+    with pytest.raises(APIResponseError, match="keys"):
         as_mass_map(NUMBERS)(reply_of({"Result": result, "Status": "checking"}))
 
 
