@@ -305,17 +305,26 @@ async def test_asgi_app_flow(miogram_client: MioGram, miogram_fake: FakeMioGram)
 
 # -- the command line as documented ----------------------------------------------------------
 
-_COMMAND_LINE = re.compile(r"^\$ (miogram .*?)(?:\s+#.*)?$", re.MULTILINE)
+_PROMPT = re.compile(r"^\$ (.*)$", re.MULTILINE)
+_SHELL_OPERATORS = {"|", ";", "&", "&&", "<", ">", "||"}
 
 
 def documented_commands() -> list[list[str]]:
-    """Every ``$ miogram ...`` line of README.md and docs/cli.md, split like a shell does."""
+    """The arguments of every ``miogram`` run typed at a ``$`` prompt in README.md and cli.md."""
     found = []
     for name in ("README.md", "docs/cli.md"):
         text = (ROOT / name).read_text(encoding="utf-8")
-        for line in _COMMAND_LINE.findall(text):
-            words = shlex.split(line.split("|")[0].split("<")[0].rstrip(" &"))
-            found.append(words[1:])
+        for line in _PROMPT.findall(text):
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+            lexer.whitespace_split = True
+            command: list[str] = []
+            for token in [*lexer, ";"]:
+                if token in _SHELL_OPERATORS:
+                    if command[:1] == ["miogram"]:
+                        found.append(command[1:])
+                    command = [] if token != "<" else ["<"]
+                else:
+                    command.append(token)
     return found
 
 
@@ -345,7 +354,7 @@ def test_documented_command_exists(words: list[str]) -> None:
     path, options = command_path(words)
     text = help_text(path) + help_text([])
     for option in options:
-        if option.startswith("-"):
+        if option.startswith("-") and option != "-":  # "-" is stdin, not an option
             assert re.search(rf"(^|[\s,]){re.escape(option)}([\s,=]|$)", text, re.MULTILINE), option
 
 
@@ -391,3 +400,19 @@ def test_exit_code_table_matches_the_code() -> None:
     assert {int(c) for c in re.findall(r"\b(\d+) [a-z]", sentence)} == {int(c) for c in ExitCode}
     epilog = help_text([]).split("Exit codes:", 1)[1]
     assert {int(c) for c in re.findall(r"\b(\d+) [a-z]", epilog)} == {int(c) for c in ExitCode}
+
+
+def test_testing_md_server_command_parses() -> None:
+    """The ``python -m miogram_async.testing`` line of docs/testing.md is accepted as written."""
+    from miogram_async.testing.__main__ import _parser  # noqa: PLC0415
+
+    text = (ROOT / "docs/testing.md").read_text(encoding="utf-8")
+    line = re.search(r"^python -m miogram_async\.testing (.*)$", text, re.MULTILINE)
+    assert line is not None
+    options = _parser().parse_args(shlex.split(line.group(1)))
+    assert (options.port, options.secret, options.agents, options.realistic) == (
+        8765,
+        "test-secret",
+        ["Agent1"],
+        0.1,
+    )
