@@ -1,11 +1,12 @@
 """
 The pooled HTTP client, and the one table that turns transport failures into SDK errors.
 
-One `httpx.AsyncClient` per `MioGram`, its pool sized to the client's concurrency (httpx's default
-of 100 connections / 20 kept alive does not fit a client that runs ``concurrency`` requests at
-once). On asyncio, when the ``aiohttp`` extra is installed, requests go through ``httpx_aiohttp``'s
-transport: httpx's own pool costs several times more CPU per request at 64-256 requests in
-flight. Under trio httpx's own transport is always used.
+One `httpx.AsyncClient` per `MioGram`, its connections sized to the client's concurrency (httpx's
+default of 100 connections / 20 kept alive does not fit a client that runs ``concurrency`` requests
+at once). On asyncio, when the ``aiohttp`` extra is installed, requests go through
+``httpx_aiohttp``'s transport. Otherwise (the default install, and always under trio) they go
+through httpx's own transport, split by `ShardedTransport` into pools of at most `SHARD_SIZE`
+connections: one httpx pool of 64-256 connections costs milliseconds of CPU per request.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from typing import Final, Literal
 
 import httpx
 import sniffio
+from httpx._utils import get_environment_proxies  # httpx's own reading of *_PROXY, NO_PROXY
 
 from ._errors import APIConnectionError, APITimeoutError
+from ._sharded import SHARD_SIZE, ShardedTransport
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "SHARD_SIZE",
     "HttpBackend",
     "aiohttp_available",
     "build_http_client",
@@ -94,18 +98,45 @@ def build_http_client(
         timeout: the default timeouts.
         backend: ``"auto"``, ``"httpx"`` or ``"aiohttp"``, see `choose_backend`.
         transport: a transport to use as is (tests, the fake service); *backend* is then ignored.
+
+    The httpx backend is a `ShardedTransport` over `pool_limits`: pools of at most `SHARD_SIZE`
+    connections, as many connections in all as one pool of that size would hold.
     """
     limits = pool_limits(concurrency)
     headers = {"User-Agent": "miogram-async"}
-    if transport is None and choose_backend(backend) == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional extra
+    mounts: dict[str, httpx.AsyncBaseTransport | None] | None = None
+    if transport is None:
+        if choose_backend(backend) == "aiohttp":
+            from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional extra
 
-        transport = AiohttpTransport(limits=limits)
+            transport = AiohttpTransport(limits=limits)
+        else:
+            transport = ShardedTransport(limits, shard_size=SHARD_SIZE)
+            mounts = _environment_proxy_mounts(limits)
     # Never follow redirects: a 301/302 turns the POST into a GET, which the service answers with
     # 812 and counts towards blocking the caller's IP (API.md E23).
     return httpx.AsyncClient(
-        transport=transport, limits=limits, timeout=timeout, headers=headers, follow_redirects=False
+        transport=transport,
+        mounts=mounts,
+        limits=limits,
+        timeout=timeout,
+        headers=headers,
+        follow_redirects=False,
     )
+
+
+def _environment_proxy_mounts(limits: httpx.Limits) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """
+    The proxies of ``HTTP(S)_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY``, as httpx mounts them itself.
+
+    httpx reads these only when it builds its own transport; with `ShardedTransport` given, they
+    are mounted here the same way (one pool per proxy, as httpx does), so that a proxy set in the
+    environment keeps working.
+    """
+    return {
+        pattern: None if url is None else httpx.AsyncHTTPTransport(proxy=url, limits=limits)
+        for pattern, url in get_environment_proxies().items()
+    }
 
 
 def _aiohttp_row(cause: BaseException) -> tuple[type[APIConnectionError], bool | None, str]:

@@ -10,6 +10,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from miogram_async._client import MioGram
 from miogram_async._errors import APIConnectionError, APITimeoutError
+from miogram_async._sharded import ShardedTransport
 from miogram_async._transport import (
     DEFAULT_TIMEOUT,
     HttpBackend,
@@ -56,10 +57,69 @@ def test_trio_always_uses_httpx() -> None:
     async def main() -> tuple[str, str, bool]:
         http = build_http_client(concurrency=4, timeout=DEFAULT_TIMEOUT, backend="aiohttp")
         async with http:
-            is_httpx = isinstance(http._transport, httpx.AsyncHTTPTransport)
+            transport = http._transport
+            is_httpx = isinstance(transport, ShardedTransport) and all(
+                isinstance(pool, httpx.AsyncHTTPTransport) for pool in transport.pools
+            )
         return choose_backend("auto"), choose_backend("aiohttp"), is_httpx
 
     assert trio.run(main) == ("httpx", "httpx", True)
+
+
+@pytest.mark.parametrize(
+    ("concurrency", "sizes"),
+    [(64, [8] * 8), (256, [8] * 32), (20, [7, 7, 6]), (4, [5, 5])],
+)
+async def test_httpx_backend_is_sharded_with_the_pool_size_in_all(
+    concurrency: int, sizes: list[int]
+) -> None:
+    """backend='httpx' builds pools of at most 8 connections holding pool_limits() in all."""
+    http = build_http_client(concurrency=concurrency, timeout=DEFAULT_TIMEOUT, backend="httpx")
+    async with http:
+        transport = http._transport
+        assert isinstance(transport, ShardedTransport)
+        assert [limits.max_connections for limits in transport.pool_limits] == sizes
+        assert sum(sizes) == pool_limits(concurrency).max_connections
+        assert {limits.keepalive_expiry for limits in transport.pool_limits} == {60.0}
+        assert http.follow_redirects is False
+        assert http.timeout == DEFAULT_TIMEOUT
+        assert http.headers["User-Agent"] == "miogram-async"
+
+
+async def test_a_borrowed_transport_is_not_sharded() -> None:
+    """With backend='httpx' too, a transport given by the caller is used as is."""
+    mock = httpx.MockTransport(lambda request: httpx.Response(200))
+    http = build_http_client(
+        concurrency=64, timeout=DEFAULT_TIMEOUT, backend="httpx", transport=mock
+    )
+    async with http:
+        assert http._transport is mock
+
+
+async def test_proxies_from_the_environment_still_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTPS_PROXY routes the service through a proxy pool; NO_PROXY hosts use the shards."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "nearby.test")
+    http = build_http_client(concurrency=16, timeout=DEFAULT_TIMEOUT, backend="httpx")
+    async with http:
+        proxied = http._transport_for_url(httpx.URL("https://miogram.test/dojob.php"))
+        direct = http._transport_for_url(httpx.URL("https://nearby.test/dojob.php"))
+        plain = http._transport_for_url(httpx.URL("http://miogram.test/dojob.php"))
+    assert isinstance(proxied, httpx.AsyncHTTPTransport)
+    assert isinstance(direct, ShardedTransport)
+    assert plain is direct
+
+
+async def test_httpx_connect_refused_is_not_sent() -> None:
+    """A refused connection through the sharded httpx transport is a retryable, unsent failure."""
+    async with MioGram(
+        "s", base_url="http://127.0.0.1:9/dojob.php", http_backend="httpx", max_retries=0
+    ) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.api_get_ads()
+        assert isinstance(client._http_client()._transport, ShardedTransport)
+    assert caught.value.sent is False
+    assert "could not connect" in str(caught.value)
 
 
 def test_outside_a_loop_httpx_is_chosen() -> None:
