@@ -20,6 +20,7 @@ import os
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import BinaryIO, Final, Self, TypeVar, Unpack
+from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -108,6 +109,22 @@ _MEDIA_LIMITS: Final = {
 }
 
 
+# Said instead of letting UnicodeEncodeError escape: that error carries the whole string.
+_SECRET_NOT_UNICODE: Final = (
+    "expected the secret as valid Unicode text, got one with a character UTF-8 cannot encode "
+    "(an undecodable byte in MIOGRAM_SECRET?)"
+)
+
+
+def _encodable(text: str) -> bool:
+    """Whether *text* can go on the wire (UTF-8): no lone surrogates."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None
@@ -119,8 +136,10 @@ def _check_robot(robot: str | None) -> str | None:
         return None
     if not isinstance(robot, str):
         raise ValidationError(f"expected an agent name as a str, got {type(robot).__name__}")
-    if any(char.isspace() for char in robot) or "," in robot:
-        raise ValidationError(f"expected an agent name without spaces or commas, got {robot!r}")
+    if any(char.isspace() for char in robot) or "," in robot or not _encodable(robot):
+        raise ValidationError(
+            f"expected an agent name without spaces or commas, as valid Unicode, got {robot!r}"
+        )
     return robot
 
 
@@ -200,6 +219,8 @@ class MioGram:
             )
         if not isinstance(secret, str) and not callable(secret):
             raise TypeError(f"secret must be a str or a callable, got {type(secret).__name__}")
+        if isinstance(secret, str) and not _encodable(secret):
+            raise ValueError(_SECRET_NOT_UNICODE)
         if robot is not None and not isinstance(robot, str):
             raise TypeError(f"robot must be a str, got {type(robot).__name__}")
         _check_robot(robot)
@@ -316,6 +337,8 @@ class MioGram:
                 "expected the secret callable to return a non-empty str, "
                 f"got {type(value).__name__}"
             )
+        if not _encodable(value):
+            raise ValidationError(_SECRET_NOT_UNICODE)
         return value.strip()
 
     def _request_timeout(self, timeout: float | None) -> httpx.Timeout:
@@ -489,6 +512,7 @@ class MioGram:
     ) -> MassResult:
         """Run a Mass action over *phones* in chunks through the fan-out."""
         self._http_client()  # a closed client fails here, before anything else
+        self._request_timeout(timeout)  # inside a chunk, a bad one would only FAIL every chunk
         chunk_size = fanout.get("chunk_size", 100)
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValidationError(f"expected chunk_size as an int >= 1, got {chunk_size!r}")
@@ -558,7 +582,12 @@ class MioGram:
             ValidationError: *func* is empty or has spaces, an element name is unknown, or a value
                 is not a non-empty str.
         """
-        if not isinstance(func, str) or not func or any(char.isspace() for char in func):
+        if (
+            not isinstance(func, str)
+            or not func
+            or any(char.isspace() for char in func)
+            or not _encodable(func)
+        ):
             raise ValidationError(f"expected an action name like 'SendMessage', got {func!r}")
         for name, value in elements.items():
             if name not in _CALL_ELEMENTS:
@@ -567,6 +596,10 @@ class MioGram:
                 )
             if value is not None and (not isinstance(value, str) or not value):
                 raise ValidationError(f"expected {name} as a non-empty str, got {type(value)!r}")
+            if value is not None and not _encodable(value):
+                raise ValidationError(
+                    f"expected {name} as valid Unicode text, got a lone surrogate in it"
+                )
         return await self._call(func, as_json, robot=robot, timeout=timeout, **elements)
 
     # -- the 43 actions, in the order of the service's document ---------------------------------
@@ -1459,24 +1492,42 @@ class MioGram:
         return await self._call("APIGetReport", as_reports, misc=misc, robot=robot, timeout=timeout)
 
 
+# A shorter piece of the secret left at the end of a cut excerpt gives too little away to blank.
+_MIN_SECRET_PREFIX: Final = 4
+
+
+def _blank(text: str, secret: str) -> str:
+    """*text* with *secret*, as given or percent-encoded, replaced by ``***``."""
+    forms = sorted({secret, quote(secret, safe="")}, key=len, reverse=True)
+    for form in forms:
+        text = text.replace(form, "***")
+    # An excerpt cut to length may end inside the secret: "...Sup3rS…".
+    if text.endswith("…"):
+        head = text[:-1]
+        for form in forms:
+            for size in range(min(len(form) - 1, len(head)), _MIN_SECRET_PREFIX - 1, -1):
+                if head.endswith(form[:size]):
+                    return head[:-size] + "***…"
+    return text
+
+
 def _scrub(error: APIResponseError | APIError, secret: str) -> APIResponseError | APIError:
     """
     *error* with *secret* blanked out of the reply text it quotes.
 
     The service never echoes the request, but a misbehaving proxy or server might: keep the secret
-    out of exception text anyway. Returns *error* itself when there is nothing to blank.
+    out of exception text anyway, also when it is percent-encoded (a quoted form body) or cut off
+    by the excerpt. Returns *error* itself when there is nothing to blank.
     """
     if isinstance(error, APIResponseError):
-        if secret not in error.excerpt and secret not in error.message:
+        message, excerpt = _blank(error.message, secret), _blank(error.excerpt, secret)
+        if (message, excerpt) == (error.message, error.excerpt):
             return error
-        return APIResponseError(
-            error.message.replace(secret, "***"),
-            error.status_code,
-            error.excerpt.replace(secret, "***"),
-        )
-    if secret not in error.message:
+        return APIResponseError(message, error.status_code, excerpt)
+    message = _blank(error.message, secret)
+    if message == error.message:
         return error
-    return type(error)(error.code, error.message.replace(secret, "***"), error.func)
+    return type(error)(error.code, message, error.func)
 
 
 def _as_bool_or_object(reply: Reply) -> bool:

@@ -275,6 +275,13 @@ async def test_old_secret_after_rotation_is_refused_by_the_service() -> None:
         lambda c: c.send_typing(PHONE, robot="Agent 1"),
         lambda c: c.send_message_mass([PHONE], "hi", robots=["A1", "A,2"]),
         lambda c: c.send_message_mass([PHONE], "hi", robot="A 1"),
+        # A lone surrogate cannot be UTF-8 encoded: refused, not a UnicodeEncodeError mid-call.
+        lambda c: c.send_typing(PHONE, robot="Agent\udc80"),
+        lambda c: c.call("ChatLinkGen", misc="group\udc80"),
+        lambda c: c.call("ChatLink\udc80"),
+        # A bad timeout is refused up front, not reported as every chunk FAILED.
+        lambda c: c.send_message_mass([PHONE], "hi", timeout=-1),
+        lambda c: c.send_file_mass([PHONE], b"x", timeout=0),
     ],
 )
 async def test_validation_error_means_nothing_was_sent(

@@ -122,3 +122,56 @@ async def test_secret_not_in_any_library_log_over_real_http(
     expected = {"miogram_async", "httpx", "httpcore"} if backend == "httpx" else {"miogram_async"}
     assert expected <= loggers
     assert SECRET not in caplog.text
+
+
+def test_secret_that_is_not_valid_unicode_is_refused_without_quoting_it() -> None:
+    """A secret with a lone surrogate (an undecodable MIOGRAM_SECRET) is refused, unquoted."""
+    bad = "Sup3r\udc80S3cret"
+    with pytest.raises(ValueError, match="secret") as caught:
+        MioGram(bad)
+    assert "Sup3r" not in repr(caught.value.args)
+
+
+async def test_secret_callable_returning_invalid_unicode_sends_nothing_and_quotes_nothing() -> None:
+    """A callable secret with a lone surrogate is a ValidationError that does not carry it."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"Result": True, "Status": "success"})
+
+    async with MioGram(
+        lambda: "Sup3r\udc80S3cret", transport=httpx.MockTransport(handler)
+    ) as client:
+        with pytest.raises(MioGramError) as caught:
+            await client.send_message(PHONE, "hi")
+    assert sent == []
+    for text in (str(caught.value), repr(caught.value.args)):
+        assert "Sup3r" not in text
+
+
+async def test_reply_excerpt_cut_inside_the_secret_shows_no_part_of_it() -> None:
+    """An echoed secret that the 200-character excerpt cuts in two is blanked all the same."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>" + "a" * 185 + f" {SECRET} tail</html>")
+
+    async with MioGram(SECRET, transport=httpx.MockTransport(handler), max_retries=0) as client:
+        with pytest.raises(MioGramError) as caught:
+            await client.api_get_limits()
+    assert SECRET[:6] not in str(caught.value)
+    assert SECRET[:6] not in repr(caught.value.args)
+
+
+async def test_reply_echoing_the_percent_encoded_secret_is_blanked() -> None:
+    """A proxy page quoting the raw form body shows the secret percent-encoded: blanked too."""
+    secret = "k3y+with/odd=chars"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text=f"<html>bad gateway for {request.content.decode()}</html>")
+
+    async with MioGram(secret, transport=httpx.MockTransport(handler), max_retries=0) as client:
+        with pytest.raises(MioGramError) as caught:
+            await client.api_get_limits()
+    assert "k3y%2Bwith%2Fodd%3Dchars" not in str(caught.value)
+    assert "***" in str(caught.value)
