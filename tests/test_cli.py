@@ -705,3 +705,49 @@ def test_status_output_needs_export(tmp_path: Path) -> None:
     result = invoke(["campaign", "status", str(tmp_path / "j"), "-o", str(tmp_path / "x")])
     assert result.exit_code == 2
     assert "--export" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--json", "send", "+989100000001"],  # a required option missing
+        ["--json", "send", "+989100000001", "-m", "x", "--bogus"],  # an unknown option
+        ["send", "+989100000001", "-m", "x", "--bogus", "--json"],  # --json after the command
+        ["--json", "bogus"],  # an unknown command
+        ["--json", "--bogus", "account"],  # an unknown global option
+        ["--json", "campaign", "run", "-", "-m", "x", "-j", "j", "--concurrency", "0"],
+    ],
+    ids=["missing", "unknown-option", "json-after", "unknown-command", "global", "bad-value"],
+)
+def test_usage_errors_with_json_give_one_json_document(args: list[str]) -> None:
+    """A usage error under --json still writes the JSON error document, and exits 2."""
+    result = invoke(args)
+    assert result.exit_code == 2
+    error = as_json(result)["error"]
+    assert isinstance(error, dict)
+    assert error["kind"] == "usage"
+    assert error["message"]
+    assert "Usage:" in result.stderr  # the human message stays on stderr
+
+
+def test_usage_error_without_json_leaves_stdout_empty() -> None:
+    """Without --json a usage error writes only to stderr."""
+    result = invoke(["send", "+989100000001", "--bogus"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "No such option" in result.stderr
+
+
+def test_status_json_refuses_a_csv_export_to_stdout(tmp_path: Path) -> None:
+    """--json with --export csv and no --output is refused: stdout holds only JSON."""
+    journal = tmp_path / "j.sqlite"
+    Campaign.create(journal, ["+989100000001"], message="hi").close()
+    result = invoke(["--json", "campaign", "status", str(journal), "--export", "csv"])
+    assert result.exit_code == 2
+    assert "--output" in as_json(result)["error"]["message"]  # type: ignore[index]
+    written = invoke(
+        ["--json", "campaign", "status", str(journal), "--export", "csv", "-o", str(tmp_path / "o")]
+    )
+    assert written.exit_code == 0
+    assert as_json(written)["total"] == 1
+    assert (tmp_path / "o").read_text(encoding="utf-8").startswith("seq,input,number,state")

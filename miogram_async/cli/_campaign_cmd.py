@@ -311,6 +311,11 @@ def campaign_status(
     """Show where the campaign in JOURNAL stands; needs no secret and sends nothing."""
     if output is not None and export_format is None:
         raise CLIError("--output is where --export writes: give --export csv or --export json")
+    if settings.output.json_mode and export_format == "csv" and output is None:
+        raise CLIError(
+            "--json writes one JSON document to stdout: write the CSV export to a file with "
+            "--output, or use --export json"
+        )
 
     async def work() -> ExitCode:
         opened = await _open(journal)
