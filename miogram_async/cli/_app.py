@@ -19,6 +19,7 @@ from ._single import account, send, send_file
 __all__ = ["cli"]
 
 _LOG_HANDLER = "miogram-cli"
+_WANTS_JSON = "miogram.wants_json"
 
 _EPILOG = """\
 Exit codes: 0 ok, 1 service error, 2 usage or input error, 3 campaign ended with numbers failed,
@@ -27,13 +28,41 @@ unknown or not attempted, 4 single send not delivered, 130 interrupted (Ctrl-C).
 
 
 class _Group(click.Group):
-    """The top-level group: a `CLIError` raised before a command's event loop is reported too."""
+    """
+    The top-level group: a `CLIError` raised before a command's event loop is reported too, and a
+    usage error under ``--json`` also gets its JSON document on stdout (click prints the rest).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        wanted_json = ctx.meta[_WANTS_JSON] = _asks_for_json(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _usage_document(ctx, exc, wanted_json)
+            raise
 
     def invoke(self, ctx: click.Context) -> object:
+        wanted_json = bool(ctx.meta.get(_WANTS_JSON))
         try:
             return super().invoke(ctx)
         except CLIError as exc:
             ctx.ensure_object(Settings).fail_now(exc)
+        except click.UsageError as exc:
+            _usage_document(ctx, exc, wanted_json)
+            raise
+
+
+def _asks_for_json(args: list[str]) -> bool:
+    """Whether ``--json`` is among *args* as an option (not after ``--``)."""
+    options = args[: args.index("--")] if "--" in args else args
+    return "--json" in options
+
+
+def _usage_document(ctx: click.Context, error: click.UsageError, wanted_json: bool) -> None:
+    """Under ``--json``, write the usage error as the one JSON document on stdout."""
+    output = ctx.ensure_object(Settings).output
+    if wanted_json or output.json_mode:
+        output.emit({"ok": False, "error": {"kind": "usage", "message": error.format_message()}})
 
 
 @click.group(
