@@ -14,6 +14,7 @@ import ipaddress
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -51,7 +52,16 @@ _PHONE_NOISE: Final = re.compile(
     r"[\s\-.()\u2010-\u2015\u2212\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 
+# The largest integer the service's PHP reads as an integer (PHP_INT_MAX on 64 bits).
+_MAX_WIRE_INT: Final = 2**63 - 1
+
+# Control characters and Unicode line/paragraph separators: the gateway builds command lines
+# from Misc pieces (E16), where these split or cut the text. Format characters (Cf, e.g. the
+# zero-width non-joiner of Persian names) are ordinary text and allowed.
+_BREAKING_CATEGORIES: Final = frozenset({"Cc", "Zl", "Zp"})
+
 _SHOW_CHARS: Final = 40
+_SHOW_INT_BITS: Final = 128
 _PATH_CHARS: Final = 300
 _MAX_FILE_FORMAT: Final = 16
 _REPORT_MAX: Final = 999
@@ -59,6 +69,8 @@ _REPORT_MAX: Final = 999
 
 def _show(value: object, limit: int = _SHOW_CHARS) -> str:
     """A short repr of a bad value for an error message."""
+    if isinstance(value, int) and value.bit_length() > _SHOW_INT_BITS:
+        return f"an int of {value.bit_length()} bits"  # repr() of a huge int raises ValueError
     text = repr(value)
     if len(text) > limit:
         text = text[: limit - 4] + "...'"
@@ -156,6 +168,8 @@ def check_message(message: str, *, max_bytes: int | None = None, ad_bytes: int =
     if not message.strip():
         raise ValidationError(f"expected a non-empty message, got {_show(message)}")
     _require_encodable(message, "a message")
+    if "\x00" in message:
+        raise ValidationError(f"expected a message without NUL characters, got {_show(message)}")
     if max_bytes is not None:
         headroom = ad_bytes + 1 if ad_bytes > 0 else 0
         size = len(message.encode("utf-8"))
@@ -173,7 +187,8 @@ def check_misc_piece(value: str, what: str) -> str:
     Check one piece of ``Misc`` (a chat name, a person's name...); it is returned unchanged.
 
     ``Misc`` pieces are joined with commas and the service has no escaping (A10), so a piece may
-    not contain a comma; nor a line break. Other characters are left alone.
+    not contain a comma; nor a line break or another control character. Other characters are left
+    alone.
     """
     if not isinstance(value, str):
         raise ValidationError(f"expected {what} as a str, got {_type_name(value)}")
@@ -181,7 +196,7 @@ def check_misc_piece(value: str, what: str) -> str:
         raise ValidationError(f"expected {what}, got the blank value {_show(value)}")
     if "," in value:
         raise ValidationError(f"expected {what} without a comma, got {_show(value)}")
-    if "\n" in value or "\r" in value:
+    if any(unicodedata.category(char) in _BREAKING_CATEGORIES for char in value):
         raise ValidationError(f"expected {what} on one line, got {_show(value)}")
     _require_encodable(value, what)
     return value
@@ -211,7 +226,8 @@ def check_location(latitude: float, longitude: float) -> str:
     for name, value, limit in (("latitude", latitude, 90), ("longitude", longitude, 180)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValidationError(f"expected {name} as a number, got {_show(value)}")
-        if not math.isfinite(value) or not -limit <= value <= limit:
+        # A huge int is compared as an int: math.isfinite() would raise OverflowError on it.
+        if (isinstance(value, float) and not math.isfinite(value)) or not -limit <= value <= limit:
             raise ValidationError(
                 f"expected {name} between -{limit} and {limit}, got {_show(value)}"
             )
@@ -224,7 +240,9 @@ def _check_int(value: object, what: str, minimum: int, maximum: int | None = Non
         raise ValidationError(f"expected {what} as an int, got {_show(value)}")
     if value < minimum or (maximum is not None and value > maximum):
         expected = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ValidationError(f"expected {what} {expected}, got {value}")
+        raise ValidationError(f"expected {what} {expected}, got {_show(value)}")
+    if value > _MAX_WIRE_INT:
+        raise ValidationError(f"expected {what} of at most {_MAX_WIRE_INT}, got {_show(value)}")
     return value
 
 
@@ -266,11 +284,16 @@ def check_ips(ips: str | Iterable[str]) -> str:
             addresses.append(text)
             continue
         try:
-            addresses.append(str(ipaddress.ip_address(text)))
+            address = ipaddress.ip_address(text)
         except ValueError:
+            address = None
+        # A zone id ("fe80::1%eth0") names an interface of the caller's own host: the service
+        # compares addresses as text and would never match it.
+        if address is None or (isinstance(address, ipaddress.IPv6Address) and address.scope_id):
             raise ValidationError(
                 f"expected an IP address like 203.0.113.7 or '*', got {_show(piece)}"
-            ) from None
+            )
+        addresses.append(str(address))
     if not addresses:
         raise ValidationError(f"expected at least one IP address or '*', got {_show(ips)}")
     if "*" in addresses and len(addresses) > 1:
@@ -282,7 +305,11 @@ def check_username(username: str) -> str:
     """A username: non-empty, no spaces, no comma; returned unchanged."""
     if not isinstance(username, str):
         raise ValidationError(f"expected a username as a str, got {_type_name(username)}")
-    if not username or any(char.isspace() for char in username) or "," in username:
+    if (
+        not username
+        or "," in username
+        or any(char.isspace() or unicodedata.category(char) == "Cc" for char in username)
+    ):
         raise ValidationError(
             f"expected a username without spaces or commas, got {_show(username)}"
         )

@@ -6,7 +6,7 @@ import base64
 import io
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -233,6 +233,10 @@ def test_check_misc_piece_accepts(value: str) -> None:
         ("a\rb", r"expected a chat name on one line, got 'a\rb'"),
         (5, "expected a chat name as a str, got int"),
         ("\udc80", "expected a chat name as valid Unicode text"),
+        # Control characters and Unicode line breaks split or cut the gateway's command line.
+        ("a\x00b", r"expected a chat name on one line, got 'a\x00b'"),
+        ("a\tb", r"expected a chat name on one line, got 'a\tb'"),
+        ("a\u2028b", r"expected a chat name on one line, got 'a\u2028b'"),
     ],
 )
 def test_check_misc_piece_rejects(value: object, text: str) -> None:
@@ -427,7 +431,7 @@ def test_check_username() -> None:
     assert check_username("mio_user1") == "mio_user1"
 
 
-@pytest.mark.parametrize("username", ["", "mio user", "a,b", "tab\there", "x\n"])
+@pytest.mark.parametrize("username", ["", "mio user", "a,b", "tab\there", "x\n", "nul\x00"])
 def test_check_username_rejects(username: str) -> None:
     """Empty usernames and ones with spaces or commas are refused."""
     with pytest.raises(ValidationError) as caught:
@@ -620,3 +624,39 @@ def test_check_media_size() -> None:
     with pytest.raises(ValidationError) as caught:
         check_media_size(media, 9)
     assert str(caught.value) == "expected a file of at most 9 bytes, got 10 bytes"
+
+
+def test_misc_pieces_keep_persian_joiners() -> None:
+    """The zero-width non-joiner of Persian names is not a control character: it passes."""
+    assert check_misc_piece("می\u200cخواهم", "a chat name") == "می\u200cخواهم"
+
+
+def test_check_message_rejects_nul() -> None:
+    """A NUL byte would end the text early on the gateway's side: refused."""
+    with pytest.raises(ValidationError, match="NUL"):
+        check_message("hi\x00there")
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda: check_forward_count(10**5000),
+        lambda: check_history(10**5000, 1),
+        lambda: check_history(0, 2**63),
+        lambda: check_location(10**400, 0.0),
+        lambda: check_location(0.0, -(10**400)),
+        lambda: check_location(10**5000, 0.0),
+        lambda: check_report_count(10**5000),
+    ],
+)
+def test_huge_numbers_are_validation_errors(check: Callable[[], str]) -> None:
+    """Numbers too big for the service (or for float/str) are ValidationError, not Overflow."""
+    with pytest.raises(ValidationError):
+        check()
+
+
+@pytest.mark.parametrize("ips", ["fe80::1%eth0", ["203.0.113.7", "fe80::1%1"]])
+def test_check_ips_rejects_ipv6_zone_ids(ips: str | list[str]) -> None:
+    """A zone id is local to the caller's host: the service would never match it."""
+    with pytest.raises(ValidationError, match="IP address"):
+        check_ips(ips)
