@@ -40,7 +40,8 @@ def resolve_secret(
         prompt: asks for the secret without echoing it.
 
     Raises:
-        CLIError: (exit 2) the file cannot be read or is empty, or no source has a secret.
+        CLIError: (exit 2) the file cannot be read, is not UTF-8 or is empty, or no source has a
+            secret.
     """
     if secret_file is not None:
         try:
@@ -49,6 +50,9 @@ def resolve_secret(
             raise CLIError(
                 f"cannot read the secret file {str(secret_file)!r}: {exc.strerror or exc}"
             ) from None
+        except UnicodeDecodeError:
+            # No detail: the exception would quote the secret's bytes.
+            raise CLIError(f"the secret file {str(secret_file)!r} is not UTF-8 text") from None
         secret = text.strip()
         if not secret:
             raise CLIError(f"the secret file {str(secret_file)!r} is empty")
