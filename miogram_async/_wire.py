@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 import attrs
 
-from ._errors import APIResponseError, error_for_code
+from ._errors import ERROR_CLASSES, APIResponseError, error_for_code
 
 __all__ = [
     "FORM_HEADERS",
@@ -280,9 +280,9 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
 
     Raises:
         APIResponseError: the body is not JSON, or not a JSON object or array.
-        APIError: ``Status`` is ``error``, or unknown or absent with a ``Message`` and no
-            ``Result`` (407/409 excepted); the subclass is chosen by the service code (``Code``,
-            an ``Error NNN :`` prefix, or the message text).
+        APIError: ``Status`` is ``error``, or ``fail`` with a documented error code, or unknown
+            or absent with a ``Message`` and no ``Result`` (407/409 never raise); the subclass is
+            chosen by the service code (``Code``, an ``Error NNN :`` prefix, or the message text).
     """
     # utf-8-sig: a PHP script saved with a byte-order mark prints it before the JSON.
     text = body.decode("utf-8-sig", errors="replace")
@@ -327,8 +327,11 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
     # 407 and 409 are never errors, whatever the Status (D11, A3): the document files them under
     # Status error, and raising on 407 would lose the new secret of an account whose old one is
     # already dead.
+    # A fail that names a documented error code (say 305 No Credit) is that error: read as a
+    # plain false, a Mass send would mark its numbers undelivered and go on to the next chunk.
     is_error = code not in _SUCCESS_CODES and (
         status == "error"
+        or (status == "fail" and code in ERROR_CLASSES)
         or (status not in _SUCCESS_STATUSES and message is not None and not has_result)
     )
     if is_error:

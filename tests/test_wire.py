@@ -16,8 +16,10 @@ from miogram_async._errors import (
     APIResponseError,
     InvalidSecretError,
     MioGramError,
+    NoCreditError,
     NoDataError,
     NumberNotFoundError,
+    PermissionDeniedError,
 )
 from miogram_async._wire import (
     FORM_HEADERS,
@@ -214,6 +216,27 @@ def test_decode_reply_407_409_with_status_error_are_still_success(
     """The document lists 407/409 under Status error (D11): they stay successes, never raise."""
     reply = reply_of(body, func=func)
     assert (reply.code, reply.result) == (code, body["Result"])
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"Result": False, "Status": "fail", "Code": "305", "Message": "No Credit"}, NoCreditError),
+        ({"Status": "fail", "Message": "Error 309 : Permission Denied"}, PermissionDeniedError),
+    ],
+)
+def test_decode_reply_fail_that_names_an_error_code_raises_it(
+    body: dict[str, object], error: type[APIError]
+) -> None:
+    """Status fail carrying a documented error code is that error, not a quiet 'undelivered'."""
+    with pytest.raises(error):
+        reply_of(body)
+
+
+def test_decode_reply_fail_with_a_plain_message_is_still_false() -> None:
+    """Status fail with no recognisable error code stays a plain false (A2)."""
+    reply = reply_of({"Result": False, "Status": "fail", "Message": "not delivered"})
+    assert as_bool(reply) is False
 
 
 def test_decode_reply_unknown_status_with_message_and_no_result_is_an_error() -> None:
