@@ -140,7 +140,7 @@ async def test_set_profile_name_object_result(mode: str) -> None:
 
 async def test_sdk_sees_service_errors_from_the_fake() -> None:
     """Front errors from the fake become the SDK's typed errors."""
-    fake = FakeMioGram(AccountConfig(credits=CreditsConfig(message=0)))
+    fake = FakeMioGram(AccountConfig(credits=CreditsConfig(message=-1)))
     async with MioGram(SECRET, transport=fake.transport()) as client:
         with pytest.raises(NoCreditError):
             await client.send_message(ALICE, "x")

@@ -108,18 +108,20 @@ async def test_mass_credit_refusals(fake: FakeMioGram, post: Poster) -> None:
         "Status": "checking",
     }
     assert await post(Func="SendPhotoMass", Phone=ALICE, Data=photo) == front(305, "No Credit")
-    assert await post(Func="SendPhoto", Phone=ALICE, Data=photo) == front(305, "No Credit")
     assert fake.credits() == {"Message": 5, "Photo": 0, "Video": 2, "File": 2, "Other": 1}
 
 
-async def test_single_send_refused_below_one_credit() -> None:
-    """A single send with zero credit in its bucket is front 305 and changes nothing."""
+async def test_single_send_refused_only_below_zero_credit() -> None:
+    """A single send goes out at zero credit (API.md E12) and is front 305 only below zero."""
     fake = FakeMioGram(AccountConfig(credits=CreditsConfig(other=0)))
     async with fake.serve() as url, httpx.AsyncClient() as http:
         form = {"Secret": SECRET, "Func": "SendContact", "Phone": ALICE, "Misc": "Ali,Rezaei"}
-        reply = (await http.post(url, data=form)).json()
-    assert reply == front(305, "No Credit")
-    assert fake.deliveries == []
+        first = (await http.post(url, data=form)).json()
+        second = (await http.post(url, data=form)).json()
+    assert first == {"Result": True, "Status": "success"}
+    assert second == front(305, "No Credit")
+    assert [d.number for d in fake.deliveries] == [ALICE]
+    assert fake.credits()["Other"] == -1
 
 
 async def test_limits_are_reported_in_bytes(post: Poster) -> None:

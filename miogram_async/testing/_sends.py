@@ -2,9 +2,10 @@
 The ``Send*`` actions: front checks (length, size, credit) and the gateway's delivery.
 
 Credits (API.md E12, E13): a delivered number costs one credit of the action's bucket; an
-undelivered one costs nothing. A single send is refused with front error 305 when the bucket holds
-less than 1. A Mass send of *n* numbers is refused when the bucket holds less than *n*: with front
-error 305 when it is empty (``<= 0``), otherwise with the gateway's 306 ``Low Credit``.
+undelivered one costs nothing. A single send is refused with front error 305 only when the bucket
+is below 0, so one send still goes out at 0 (the counter then reads -1). A Mass send of *n*
+numbers is refused when the bucket holds less than *n*: with front error 305 when it is empty
+(``<= 0``), otherwise with the gateway's 306 ``Low Credit``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def front_send_checks(call: Call) -> Reply | None:
         count = len(call.element("Phone").split(","))
         if credit < count:
             return front_error(305) if credit <= 0 else gateway_error(306)
-    elif credit < 1:
+    elif credit < 0:
         return front_error(305)
     return None
 
