@@ -751,3 +751,18 @@ def test_status_json_refuses_a_csv_export_to_stdout(tmp_path: Path) -> None:
     assert written.exit_code == 0
     assert as_json(written)["total"] == 1
     assert (tmp_path / "o").read_text(encoding="utf-8").startswith("seq,input,number,state")
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])
+def test_status_export_never_overwrites_the_journal(tmp_path: Path, suffix: str) -> None:
+    """--output naming the journal (or its WAL files) is refused; the journal stays readable."""
+    journal = tmp_path / "j.sqlite"
+    Campaign.create(journal, ["+989100000001"], message="hi").close()
+    before = journal.read_bytes()
+    target = tmp_path / ".." / tmp_path.name / f"j.sqlite{suffix}"  # another spelling, same file
+    result = invoke(["campaign", "status", str(journal), "--export", "csv", "-o", str(target)])
+    assert result.exit_code == 2
+    assert "journal" in result.stderr
+    assert journal.read_bytes() == before
+    with Campaign.open(journal) as reopened:
+        assert reopened.status().total == 1

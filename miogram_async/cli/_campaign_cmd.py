@@ -311,6 +311,11 @@ def campaign_status(
     """Show where the campaign in JOURNAL stands; needs no secret and sends nothing."""
     if output is not None and export_format is None:
         raise CLIError("--output is where --export writes: give --export csv or --export json")
+    if output is not None and _is_journal_file(output, journal):
+        raise CLIError(
+            f"--output {str(output)!r} is the journal itself (or one of its files): "
+            "choose another file for the export"
+        )
     if settings.output.json_mode and export_format == "csv" and output is None:
         raise CLIError(
             "--json writes one JSON document to stdout: write the CSV export to a file with "
@@ -339,6 +344,18 @@ def campaign_status(
         return ExitCode.OK
 
     settings.run(work)
+
+
+def _is_journal_file(output: Path, journal: Path) -> bool:
+    """Whether writing *output* would overwrite *journal* or its SQLite side files."""
+    target = output.resolve()
+    base = journal.resolve()
+    if target in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
+        return True
+    try:
+        return os.path.samefile(output, journal)  # a hard link
+    except OSError:  # one of them does not exist
+        return False
 
 
 def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> None:
