@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 import os
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
@@ -141,6 +142,13 @@ def _check_robot(robot: str | None) -> str | None:
             f"expected an agent name without spaces or commas, as valid Unicode, got {robot!r}"
         )
     return robot
+
+
+def _positive_int(name: str, value: object) -> int:
+    """A fan-out option that must be an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"expected {name} as an int >= 1, got {value!r}")
+    return value
 
 
 def _to_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
@@ -513,9 +521,26 @@ class MioGram:
         """Run a Mass action over *phones* in chunks through the fan-out."""
         self._http_client()  # a closed client fails here, before anything else
         self._request_timeout(timeout)  # inside a chunk, a bad one would only FAIL every chunk
-        chunk_size = fanout.get("chunk_size", 100)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValidationError(f"expected chunk_size as an int >= 1, got {chunk_size!r}")
+        if isinstance(phones, str | bytes):
+            raise ValidationError(
+                "expected an iterable of phone numbers, got a single "
+                f"{type(phones).__name__}: wrap one number in a list"
+            )
+        chunk_size = _positive_int("chunk_size", fanout.get("chunk_size", 100))
+        concurrency_option = fanout.get("concurrency")
+        concurrency = _positive_int(
+            "concurrency", self._concurrency if concurrency_option is None else concurrency_option
+        )
+        per_robot = _positive_int("per_robot", fanout.get("per_robot", 1))
+        cancel_grace = fanout.get("cancel_grace", 10.0)
+        if (
+            isinstance(cancel_grace, bool)
+            or not isinstance(cancel_grace, int | float)
+            or not 0 <= cancel_grace < math.inf
+        ):
+            raise ValidationError(
+                f"expected cancel_grace as a finite number of seconds >= 0, got {cancel_grace!r}"
+            )
         _check_robot(robot)
         robots_option = fanout.get("robots")
         robots: Sequence[str | None]
@@ -551,12 +576,12 @@ class MioGram:
             send_chunk,
             normalize=self._normalize,
             chunk_size=chunk_size,
-            concurrency=fanout.get("concurrency") or self._concurrency,
+            concurrency=concurrency,
             robots=robots,
-            per_robot=fanout.get("per_robot", 1),
+            per_robot=per_robot,
             on_progress=fanout.get("on_progress"),
             hooks=fanout.get("hooks"),
-            cancel_grace=fanout.get("cancel_grace", 10.0),
+            cancel_grace=cancel_grace,
         )
 
     # -- the raw escape hatch -------------------------------------------------------------------

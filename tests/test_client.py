@@ -279,6 +279,12 @@ async def test_old_secret_after_rotation_is_refused_by_the_service() -> None:
         lambda c: c.send_typing(PHONE, robot="Agent\udc80"),
         lambda c: c.call("ChatLinkGen", misc="group\udc80"),
         lambda c: c.call("ChatLink\udc80"),
+        # Fan-out options are the caller's input: ValidationError, never a bare ValueError.
+        lambda c: c.send_message_mass([PHONE], "hi", concurrency=0),
+        lambda c: c.send_message_mass([PHONE], "hi", concurrency=1.5),
+        lambda c: c.send_message_mass([PHONE], "hi", robots=["A"], per_robot=0),
+        lambda c: c.send_message_mass([PHONE], "hi", cancel_grace=float("nan")),
+        lambda c: c.send_message_mass(PHONE, "hi"),
         # A bad timeout is refused up front, not reported as every chunk FAILED.
         lambda c: c.send_message_mass([PHONE], "hi", timeout=-1),
         lambda c: c.send_file_mass([PHONE], b"x", timeout=0),
@@ -653,7 +659,7 @@ async def test_mass_options_are_checked_before_sending() -> None:
         with pytest.raises(ValidationError, match="chunk_size"):
             await client.send_message_mass([PHONE], "hi", chunk_size=0)
         assert recorder.forms == []
-        await client.send_video_mass([PHONE], b"v", robots="Stack2")
+        await client.send_video_mass([PHONE], b"v", robots="Stack2", concurrency=None)
     assert recorder.forms[0]["Robot"] == "Stack2"
 
 
