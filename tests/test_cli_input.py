@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO, cast
 
 import pytest
 
@@ -109,3 +111,29 @@ def test_secret_file_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
     assert "UTF-8" in caught.value.message
     assert "x9qz" not in caught.value.message
     assert caught.value.__suppress_context__
+
+
+def test_first_column_reads_lazily() -> None:
+    """Numbers are taken one line at a time: the first comes before the file is read through."""
+    read: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for index in range(1_000_000):
+            line = f"+98910{index:07d}\r\n"
+            read.append(line)
+            yield line
+
+    numbers = first_column(cast(TextIO, _Lines(lines())))
+    assert next(numbers) == "+989100000000"
+    assert next(numbers) == "+989100000001"
+    assert len(read) == 2
+
+
+class _Lines:
+    """A text stream that yields the given lines, for watching how far it is read."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+
+    def __iter__(self) -> Iterator[str]:
+        return self._lines
