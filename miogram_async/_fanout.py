@@ -150,6 +150,7 @@ class _FanOut:
         self._guarded: set[anyio.CancelScope] = set()
         self._grace_deadline: float | None = None
         self._reported_total = False
+        self.workers_left = 0
         self.finished = anyio.Event()
 
     # -- the producer -------------------------------------------------------------------------
@@ -209,17 +210,22 @@ class _FanOut:
     # -- the workers --------------------------------------------------------------------------
 
     async def work(self, chunks: MemoryObjectReceiveStream[Chunk]) -> None:
-        async with chunks:
-            async for chunk in chunks:
-                if self.stop_reason is not None:
-                    continue  # keep draining the stream so the producer never blocks
-                # Nothing may start once the caller has cancelled; past here the chunk is shielded.
-                await anyio.lowlevel.checkpoint_if_cancelled()
-                slot = self._agents.acquire()
-                try:
-                    await self._run(attrs.evolve(chunk, robot=self._agents.names[slot]))
-                finally:
-                    self._agents.release(slot)
+        try:
+            async with chunks:
+                async for chunk in chunks:
+                    if self.stop_reason is not None:
+                        continue  # keep draining the stream so the producer never blocks
+                    # Nothing may start once the caller has cancelled; past here it is shielded.
+                    await anyio.lowlevel.checkpoint_if_cancelled()
+                    slot = self._agents.acquire()
+                    try:
+                        await self._run(attrs.evolve(chunk, robot=self._agents.names[slot]))
+                    finally:
+                        self._agents.release(slot)
+        finally:
+            self.workers_left -= 1
+            if self.workers_left == 0:
+                self.finished.set()
 
     async def _run(self, chunk: Chunk) -> None:
         self._in_flight += 1
@@ -365,7 +371,12 @@ class _FanOut:
                 self._guarded.discard(scope)
 
     async def watch_cancel(self) -> None:
-        """Wait for the end; a cancellation before it is the caller's: start the grace period."""
+        """
+        Wait for the last worker; a cancellation before it is the caller's: start the grace period.
+
+        It runs beside the workers, so it sees both an anyio cancellation of an enclosing scope and
+        a native asyncio ``Task.cancel()``, which only cancels the task group the caller waits in.
+        """
         try:
             await self.finished.wait()
         finally:
@@ -446,14 +457,13 @@ async def fan_out(
     send, receive = anyio.create_memory_object_stream[Chunk](
         max_buffer_size=workers if buffer is None else buffer
     )
-    async with anyio.create_task_group() as watcher:
-        watcher.start_soon(state.watch_cancel)
-        async with anyio.create_task_group() as crew:
-            crew.start_soon(state.produce, phones, send)
-            with receive:
-                for _ in range(workers):
-                    crew.start_soon(state.work, receive.clone())
-        state.finished.set()
+    state.workers_left = workers
+    async with anyio.create_task_group() as crew:
+        crew.start_soon(state.watch_cancel)
+        crew.start_soon(state.produce, phones, send)
+        with receive:
+            for _ in range(workers):
+                crew.start_soon(state.work, receive.clone())
     await state.report_end()
     result = MassResult._adopt(state.outcomes, state.errors, state.duplicates)
     reason = state.stop_reason

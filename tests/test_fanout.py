@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import pickle
 import re
@@ -509,6 +510,39 @@ async def test_caller_cancellation_gives_in_flight_chunks_their_grace() -> None:
     assert set(journal.finished[1].values()) == {Outcome.UNKNOWN}
     assert cancelled_late == [True]
     assert len(sender.calls) == 2
+
+
+async def test_native_asyncio_cancellation_also_bounds_the_grace() -> None:
+    """An asyncio task.cancel() (asyncio.run's Ctrl-C) gives chunks in flight only the grace."""
+    journal = Journal()
+    started = anyio.Event()
+    release = anyio.Event()
+    send_cancelled: list[bool] = []
+
+    async def answers_when_released(chunk: Chunk) -> Mapping[str, bool]:
+        started.set()
+        try:
+            await release.wait()
+        except BaseException:
+            send_cancelled.append(True)
+            raise
+        return dict.fromkeys(chunk.numbers, True)
+
+    task = asyncio.ensure_future(
+        fan_out(
+            [phone(0)], answers_when_released, normalize=normalize, hooks=journal, cancel_grace=0.05
+        )
+    )
+    await started.wait()
+    task.cancel()
+    # A guard, not a timing claim: without the grace the send would only end when released.
+    done, _ = await asyncio.wait({task}, timeout=10)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task in done
+    assert send_cancelled == [True]
+    assert journal.finished == {0: {phone(0): Outcome.UNKNOWN}}
 
 
 async def test_unexpected_error_stops_with_the_partial_result() -> None:
