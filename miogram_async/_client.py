@@ -1451,18 +1451,23 @@ class MioGram:
 
         On success the old secret stops working at once: this client switches to the new one
         (even when it was built with a callable) and awaits ``on_secret_change(new)`` before
-        returning.
+        returning. Cancelling the caller does not interrupt this once it has started (the
+        request is bounded by the client's timeouts): a request cut off after it was sent would
+        leave the account with a secret nobody knows.
 
         Returns:
             The new secret.
         """
-        secret = await self._call("APIChangeSecret", _as_new_secret, robot=robot, timeout=timeout)
-        self._secret = secret
-        logger.info("APIChangeSecret: the client now uses the new secret")
-        if self._on_secret_change is not None:
-            outcome = self._on_secret_change(secret)
-            if inspect.isawaitable(outcome):
-                await outcome
+        with anyio.CancelScope(shield=True):
+            secret = await self._call(
+                "APIChangeSecret", _as_new_secret, robot=robot, timeout=timeout
+            )
+            self._secret = secret
+            logger.info("APIChangeSecret: the client now uses the new secret")
+            if self._on_secret_change is not None:
+                outcome = self._on_secret_change(secret)
+                if inspect.isawaitable(outcome):
+                    await outcome
         return secret
 
     async def api_get_robot(

@@ -234,6 +234,44 @@ async def test_change_secret_switches_client_and_notifies(async_callback: bool) 
         assert await client.api_get_username() == "tester"
 
 
+class _HeldTransport(httpx.AsyncBaseTransport):
+    """Answers APIChangeSecret only once the test lets it, after the caller was cancelled."""
+
+    def __init__(self) -> None:
+        self.received = anyio.Event()
+        self.release = anyio.Event()
+        self.secrets: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        fields = form(httpx.Request("POST", URL, content=await request.aread()))
+        self.secrets.append(fields["Secret"])
+        if fields["Func"] == "APIChangeSecret":
+            self.received.set()
+            await self.release.wait()
+            return httpx.Response(200, json={"Result": "new-secret", "Status": "success"})
+        return httpx.Response(200, json={"Result": "tester"})
+
+
+async def test_cancelling_change_secret_mid_request_still_switches_to_the_new_secret() -> None:
+    """A caller cancelled while APIChangeSecret is in flight does not lose the new secret."""
+    transport = _HeldTransport()
+    stored: list[str] = []
+    async with MioGram("old-secret", transport=transport, on_secret_change=stored.append) as client:
+        async with anyio.create_task_group() as group:
+            with anyio.CancelScope() as scope:
+
+                async def cancel_once_sent() -> None:
+                    await transport.received.wait()
+                    scope.cancel()
+                    transport.release.set()
+
+                group.start_soon(cancel_once_sent)
+                await client.api_change_secret()
+        await client.api_get_username()
+    assert stored == ["new-secret"]
+    assert transport.secrets == ["old-secret", "new-secret"]
+
+
 async def test_old_secret_after_rotation_is_refused_by_the_service() -> None:
     """Another client still on the old secret gets InvalidSecretError (801)."""
     fake = FakeMioGram(AccountConfig(secret="old-secret"))
