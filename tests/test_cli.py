@@ -766,3 +766,17 @@ def test_status_export_never_overwrites_the_journal(tmp_path: Path, suffix: str)
     assert journal.read_bytes() == before
     with Campaign.open(journal) as reopened:
         assert reopened.status().total == 1
+
+
+def test_campaign_run_journal_in_a_missing_directory(tmp_path: Path) -> None:
+    """A journal that cannot be created is an input error (exit 2) with a message, no traceback."""
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("+989100000001\n", encoding="utf-8")
+    journal = tmp_path / "missing" / "j.sqlite"
+    args = ["--json", "--base-url", "http://127.0.0.1:9/dojob.php", "campaign", "run"]
+    result = invoke([*args, str(numbers), "-m", "hi", "--journal", str(journal)])
+    assert result.exit_code == 2
+    error = as_json(result)["error"]
+    assert isinstance(error, dict)
+    assert str(journal) in error["message"]
+    assert not journal.parent.exists()

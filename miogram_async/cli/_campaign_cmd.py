@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shlex
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Literal, TextIO
@@ -194,6 +195,8 @@ def campaign_run(
             ) from None
         except CampaignError as exc:
             raise _journal_error(exc) from None
+        except (OSError, sqlite3.Error) as exc:
+            raise CLIError(f"cannot create the journal {str(journal)!r}: {exc}") from None
         resume = resume_command(settings, str(journal), _run_options(concurrency, rate, robots))
         return await _run_and_report(
             settings,
