@@ -780,3 +780,13 @@ def test_campaign_run_journal_in_a_missing_directory(tmp_path: Path) -> None:
     assert isinstance(error, dict)
     assert str(journal) in error["message"]
     assert not journal.parent.exists()
+
+
+def test_demo_journal_in_a_missing_directory(tmp_path: Path) -> None:
+    """demo --journal where no journal can be made is exit 2 with a message, no traceback."""
+    journal = tmp_path / "missing" / "demo.sqlite"
+    result = invoke(["--json", "demo", "--numbers", "10", "--journal", str(journal)])
+    assert result.exit_code == 2
+    error = as_json(result)["error"]
+    assert isinstance(error, dict)
+    assert str(journal) in error["message"]

@@ -8,6 +8,7 @@ per agent) scaled down, so that 10,000 numbers over four agents take about fifte
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -86,6 +87,8 @@ def demo(settings: Settings, *, count: int, journal: Path | None, scale: float) 
             campaign = await anyio.to_thread.run_sync(opener)
         except CampaignError as exc:
             raise CLIError(str(exc), ExitCode.USAGE, "campaign") from None
+        except (OSError, sqlite3.Error) as exc:
+            raise CLIError(f"cannot create the journal {str(journal)!r}: {exc}") from None
         if campaign.message != DEMO_MESSAGE:
             # Never let the fake's outcomes into a real campaign's journal.
             await anyio.to_thread.run_sync(campaign.close)
