@@ -145,14 +145,21 @@ def _configure(conn: sqlite3.Connection) -> None:
 
 @contextlib.contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """One explicit transaction (the connection is in autocommit mode otherwise)."""
+    """
+    One explicit transaction (the connection is in autocommit mode otherwise).
+
+    A failed statement or COMMIT is rolled back if SQLite has not already done so itself (it may,
+    on a full disk or an I/O error), so the connection is never left inside a transaction and the
+    error that surfaces is the one that happened.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def _remove_quietly(*paths: Path) -> None:

@@ -1,0 +1,86 @@
+"""The campaign journal under storage faults: a failed write leaves it consistent and usable."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from miogram_async._validation import normalize_phone
+from miogram_async.campaign import NumberState
+from miogram_async.campaign._journal import Journal
+
+NUMBERS = [f"+98912{i:07d}" for i in range(5)]
+
+
+class FaultyConnection:
+    """Passes everything to a real connection, except the statements told to fail."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.fail_commit = False
+        self.fail_update_after_rollback = False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.fail_commit:
+            # As on SQLITE_BUSY (or an I/O error SQLite did not roll back): the transaction stays.
+            self.fail_commit = False
+            raise sqlite3.OperationalError("disk I/O error")
+        return self.conn.execute(sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql.startswith("UPDATE numbers") and self.fail_update_after_rollback:
+            # As on SQLITE_FULL: SQLite has already rolled the transaction back by itself.
+            self.fail_update_after_rollback = False
+            self.conn.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.conn.executemany(sql, *args)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def faulty_journal(tmp_path: Path) -> tuple[Journal, FaultyConnection]:
+    """A new journal of NUMBERS whose connection can be told to fail."""
+    journal = Journal.create(
+        tmp_path / "c.db", meta={"kind": "message"}, inputs=NUMBERS, normalize=normalize_phone
+    )
+    faulty = FaultyConnection(journal._conn)
+    journal._conn = faulty  # type: ignore[assignment]
+    return journal, faulty
+
+
+def test_a_failed_commit_is_rolled_back_and_the_journal_stays_usable(tmp_path: Path) -> None:
+    """A failed COMMIT leaves no open transaction: the chunk is not recorded, later writes work."""
+    journal, faulty = faulty_journal(tmp_path)
+    run = journal.begin_run()
+    faulty.fail_commit = True
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        journal.chunk_started(run, 0, None, NUMBERS[:2])
+    journal.chunk_started(run, 1, None, NUMBERS[2:4])
+    journal.end_run(run, "finished")
+    assert journal.counts()[NumberState.PENDING] == 3
+    assert journal.counts()[NumberState.SENDING] == 2
+    assert journal.chunk_counts() == (1, 0, 1)
+    journal.close()
+
+
+def test_a_write_sqlite_already_rolled_back_raises_its_own_error(tmp_path: Path) -> None:
+    """When SQLite rolled back by itself (disk full), its error surfaces, not the ROLLBACK's."""
+    journal, faulty = faulty_journal(tmp_path)
+    run = journal.begin_run()
+    journal.chunk_started(run, 0, None, NUMBERS[:2])
+    faulty.fail_update_after_rollback = True
+    updates = [(number, NumberState.DELIVERED, None, None) for number in NUMBERS[:2]]
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        journal.chunk_finished(run, 0, updates)
+    assert journal.counts()[NumberState.SENDING] == 2
+    journal.chunk_finished(run, 0, updates)
+    assert journal.counts()[NumberState.DELIVERED] == 2
+    journal.close()
