@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from miogram_async._client import MioGram
+from miogram_async._errors import MassSendError
 from miogram_async._validation import normalize_phone
-from miogram_async.campaign import NumberState
-from miogram_async.campaign._journal import Journal
+from miogram_async.campaign import Campaign, NumberState
+from miogram_async.campaign._journal import Journal, NumberUpdate
+from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
+
+SECRET = "journal-secret-41c2"
 
 NUMBERS = [f"+98912{i:07d}" for i in range(5)]
 
@@ -84,3 +90,37 @@ def test_a_write_sqlite_already_rolled_back_raises_its_own_error(tmp_path: Path)
     journal.chunk_finished(run, 0, updates)
     assert journal.counts()[NumberState.DELIVERED] == 2
     journal.close()
+
+
+async def test_a_failed_outcome_write_stops_the_run_and_a_resume_sends_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    """A failed outcome write stops the run; a resume settles that chunk from the report."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET, numbers=NumberBook.everyone()))
+    numbers = [f"+98912{i:07d}" for i in range(60)]
+    path = tmp_path / "c.db"
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+        with Campaign.create(path, numbers, message="Hello", chunk_size=20) as campaign:
+            journal = campaign._journal
+            real = journal.chunk_finished
+
+            def disk_full(run: int, index: int, updates: Iterable[NumberUpdate]) -> None:
+                if index == 1:
+                    raise sqlite3.OperationalError("database or disk is full")
+                real(run, index, updates)
+
+            journal.chunk_finished = disk_full  # type: ignore[method-assign]
+            with pytest.raises(MassSendError) as stopped:
+                await campaign.run(client, concurrency=1)
+            journal.chunk_finished = real  # type: ignore[method-assign]
+            after_stop = campaign.status()
+            resumed = await campaign.run(client, concurrency=1)
+    assert isinstance(stopped.value.__cause__, sqlite3.OperationalError)
+    assert after_stop.in_doubt == 20
+    assert after_stop.last_run == "stopped"
+    assert after_stop.delivered == 20
+    assert resumed.reconciled == {NumberState.DELIVERED: 20}
+    assert resumed.sent == 20
+    assert resumed.complete
+    assert resumed.status.delivered == 60
+    assert sorted(delivery.number for delivery in fake.deliveries) == numbers
