@@ -760,6 +760,27 @@ def test_mass_result_is_a_read_only_picklable_mapping() -> None:
         result.errors["+3"] = error  # type: ignore[index]
 
 
+def test_mass_result_and_mass_send_error_pickle_after_repr_and_counts() -> None:
+    """Reading repr() and counts (which caches them) never stops a result or its error pickling."""
+    error = NoCreditError(305, "No Credit", "SendMessageMass")
+    result = MassResult(
+        {"+1": Outcome.DELIVERED, "+2": Outcome.FAILED, "+3": Outcome.NOT_ATTEMPTED},
+        errors={"+2": error},
+    )
+    stop = MassSendError("stopped", result, error)
+    shown = repr(result)
+    counts = dict(result.counts)
+    assert str(stop) == "stopped"
+    copy = pickle.loads(pickle.dumps(result))
+    stop_copy = pickle.loads(pickle.dumps(stop))
+    assert repr(copy) == shown
+    assert dict(copy.counts) == counts
+    assert stop_copy.result == result
+    assert dict(stop_copy.result.counts) == counts
+    assert isinstance(stop_copy.cause, NoCreditError)
+    assert str(stop_copy) == "stopped"
+
+
 _BEHAVIOURS: dict[str, MioGramError | None] = {
     "ok": None,
     "not_found": NumberNotFoundError(307, "Number Not Exist or Wrong", "SendMessageMass"),
