@@ -424,10 +424,10 @@ class MioGram:
         elements: dict[str, str | None],
         attempt: int,
     ) -> _T:
-        secret = await self._resolve_secret()
-        body = encode_form(secret, func, elements, robot)
         if self._bucket is not None:
             await self._bucket.acquire()
+        secret = await self._resolve_secret()
+        body = encode_form(secret, func, elements, robot)
         started = anyio.current_time()
         outcome = "ok"
         try:
@@ -436,19 +436,23 @@ class MioGram:
                     self._base_url, content=body, headers=FORM_HEADERS, timeout=timeout
                 )
             except httpx.HTTPError as error:
-                raise map_transport_error(error, func) from error
+                # httpx's frames hold the body (and so the secret) as locals: keep the chain's
+                # exceptions for their types and texts, without their frames.
+                raise map_transport_error(error, func) from _without_frames(error)
             reply = decode_reply(func, response.status_code, response.content)
             return decode(reply)
         except (APIResponseError, APIError) as error:
             outcome = _describe(error)
             scrubbed = _scrub(error, secret)
-            if scrubbed is not error:
-                raise scrubbed from None
-            raise
+            if scrubbed is error:
+                raise
         except BaseException as error:  # logged, never swallowed: cancellation included
             outcome = _describe(error)
             raise
         finally:
+            # Error trackers (Sentry, loguru's diagnose, rich) show the locals of every frame of
+            # a traceback, this one included.
+            del secret, body
             logger.debug(
                 "%s attempt %d: %s in %.3fs",
                 func,
@@ -456,6 +460,8 @@ class MioGram:
                 outcome,
                 anyio.current_time() - started,
             )
+        # Raised outside the handler so that the unscrubbed error is not kept as its context.
+        raise scrubbed
 
     # -- helpers shared by the actions ----------------------------------------------------------
 
@@ -1558,6 +1564,17 @@ def _scrub(error: APIResponseError | APIError, secret: str) -> APIResponseError 
     if message == error.message:
         return error
     return type(error)(error.code, message, error.func)
+
+
+def _without_frames(error: BaseException) -> BaseException:
+    """*error* and the exceptions it chains, stripped of their tracebacks."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+    return error
 
 
 def _as_bool_or_object(reply: Reply) -> bool:

@@ -175,3 +175,42 @@ async def test_reply_echoing_the_percent_encoded_secret_is_blanked() -> None:
             await client.api_get_limits()
     assert "k3y%2Bwith%2Fodd%3Dchars" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+def _frame_values(error: BaseException) -> list[object]:
+    """Every local variable of every frame in *error*'s traceback and its cause/context chain."""
+    values: list[object] = []
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback = current.__traceback__
+        while traceback is not None:
+            values.extend(traceback.tb_frame.f_locals.values())
+            traceback = traceback.tb_next
+        pending.extend([current.__cause__, current.__context__])
+    return values
+
+
+@pytest.mark.parametrize("func", ["SendMessage", "SendPhoto", "APIGetCredits", "APIGetLimits"])
+async def test_secret_not_in_traceback_locals(func: str) -> None:
+    """Error trackers show frame locals: no frame of a raised error holds the secret or body."""
+    actions: dict[str, Callable[[MioGram], Awaitable[object]]] = {
+        "SendMessage": lambda c: c.send_message(PHONE, "hi"),
+        "SendPhoto": lambda c: c.send_photo(PHONE, b"img"),
+        "APIGetCredits": lambda c: c.api_get_credits(),
+        "APIGetLimits": lambda c: c.api_get_limits(),
+    }
+    action = actions[func]
+    async with MioGram(
+        SECRET, transport=httpx.MockTransport(hostile_handler), max_retries=0
+    ) as client:
+        with pytest.raises(MioGramError) as caught:
+            await action(client)
+    for value in _frame_values(caught.value):
+        if isinstance(value, str | bytes):
+            shown = value if isinstance(value, str) else value.decode("utf-8", "replace")
+            assert SECRET not in shown
