@@ -790,3 +790,14 @@ def test_demo_journal_in_a_missing_directory(tmp_path: Path) -> None:
     error = as_json(result)["error"]
     assert isinstance(error, dict)
     assert str(journal) in error["message"]
+
+
+@pytest.mark.parametrize(
+    "url", ["notaurl", "ftp://example.com/dojob.php", "http://", "127.0.0.1:8765"]
+)
+def test_malformed_base_url_is_a_usage_error(url: str) -> None:
+    """A --base-url that is not an http(s) URL is refused before anything is sent (exit 2)."""
+    result = invoke(["--base-url", url, "send", "+989100000001", "-m", "hi"])
+    assert result.exit_code == 2
+    assert "--base-url" in result.stderr
+    assert "may have reached the service" not in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -65,6 +66,18 @@ def _usage_document(ctx: click.Context, error: click.UsageError, wanted_json: bo
         output.emit({"ok": False, "error": {"kind": "usage", "message": error.format_message()}})
 
 
+def _check_base_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--base-url`` (or MIOGRAM_BASE_URL) must be an http(s) URL with a host."""
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise click.BadParameter(
+                f"expected an http:// or https:// URL like https://miogram.net/dojob.php, "
+                f"got {value!r}"
+            )
+    return value
+
+
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -73,6 +86,7 @@ def _usage_document(ctx: click.Context, error: click.UsageError, wanted_json: bo
 @click.option(
     "--base-url",
     envvar="MIOGRAM_BASE_URL",
+    callback=_check_base_url,
     metavar="URL",
     help="The service endpoint [env MIOGRAM_BASE_URL; default https://miogram.net/dojob.php].",
 )
