@@ -416,3 +416,38 @@ def test_testing_md_server_command_parses() -> None:
         ["Agent1"],
         0.1,
     )
+
+
+def _section(text: str, heading: str) -> str:
+    return text.split(heading, 1)[1].split("\n## ", 1)[0]
+
+
+async def test_testing_md_inspecting_expressions_work() -> None:
+    """Every ``fake....`` expression of docs/testing.md's Inspecting section evaluates."""
+    text = (ROOT / "docs/testing.md").read_text(encoding="utf-8")
+    expressions = re.findall(r"`(fake\.[^`]+)`", _section(text, "## Inspecting"))
+    assert len(expressions) >= 10
+    fake = FakeMioGram()
+    async with fake.client(robot="Agent1", max_retries=0) as client:
+        assert await client.send_message("+989100000001", "hi")
+    for expression in expressions:
+        eval(expression, {"fake": fake})  # raises if the name or call is wrong
+    assert fake.max_running_per_agent() == {"Agent1": 1}
+
+
+def test_testing_md_fault_table_is_the_fault_kinds() -> None:
+    """The kinds in docs/testing.md's fault table are exactly FaultKind's members."""
+    from miogram_async.testing import FaultKind  # noqa: PLC0415
+
+    text = (ROOT / "docs/testing.md").read_text(encoding="utf-8")
+    kinds = re.findall(r"^\| `([A-Z_]+)` \|", _section(text, "## Faults"), re.MULTILINE)
+    assert sorted(kinds) == sorted(kind.name for kind in FaultKind)
+
+
+def test_testing_md_client_and_transport_calls() -> None:
+    """``fake.client(robot=..., max_retries=...)`` and ``fake.transport(client_ip=...)`` exist."""
+    fake = FakeMioGram()
+    client = fake.client(robot="Agent1", max_retries=1)
+    assert isinstance(client, MioGram)
+    transport = fake.transport(client_ip="10.0.0.7")
+    assert isinstance(transport, httpx.AsyncBaseTransport)
