@@ -110,6 +110,13 @@ def test_create_checks_kind_and_payload(tmp_path: Path) -> None:
     assert sorted(tmp_path.iterdir()) == []
 
 
+def test_create_refuses_a_single_string_of_numbers(tmp_path: Path) -> None:
+    """A lone string (one number, or a file name) is refused, not recorded as invalid characters."""
+    with pytest.raises(TypeError, match="single string"):
+        Campaign.create(tmp_path / "c.db", NUMBERS[0], message=MESSAGE)
+    assert sorted(tmp_path.iterdir()) == []
+
+
 async def test_run_sends_every_number_once(
     tmp_path: Path, fake_client: tuple[FakeMioGram, MioGram]
 ) -> None:

@@ -217,7 +217,10 @@ class Campaign:
         Raises:
             CampaignError: *path* exists and *overwrite* is false.
             ValidationError: the message, media, kind or chunk size is not usable.
+            TypeError: *numbers* is a single string.
         """
+        if isinstance(numbers, str):
+            raise TypeError("expected an iterable of phone numbers, got a single string")
         try:
             campaign_kind = CampaignKind(kind)
         except ValueError:
