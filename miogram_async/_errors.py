@@ -266,9 +266,13 @@ ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = {
 """
 
 STOP_CODES: Final[frozenset[int]] = frozenset(
-    {101, 303, 304, 305, 306, 309, 800, 801, 802, 812, 815, 826, 827}
+    {101, 303, 304, 305, 306, 309, 800, 801, 802, 812, 813, 814, 815, 826, 827}
 )
-"""Codes that doom every later chunk of a Mass send: the fan-out stops when one comes back."""
+"""Codes that doom every later chunk of a Mass send: the fan-out stops when one comes back.
+
+813 and 814 are the service's own gateway refusing it (token, IP): every later chunk goes through
+the same gateway.
+"""
 
 
 def error_for_code(code: int | None, message: str, func: str) -> APIError:

@@ -223,6 +223,12 @@ def test_stop_codes_are_all_mapped() -> None:
     assert set(STOP_CODES) <= set(ERROR_CLASSES)
 
 
+def test_stop_codes_cover_every_code_the_contract_names() -> None:
+    """The contract stops a fan-out on 800-827 (gateway 813/814 included), 305, 309, 304, 303."""
+    named = {code for code in ERROR_CLASSES if 800 <= code <= 827} | {303, 304, 305, 309}
+    assert named <= STOP_CODES
+
+
 def test_every_error_is_a_miogram_error() -> None:
     """All service errors share the one root, and ValidationError is also a ValueError."""
     assert all(issubclass(cls, MioGramError) for cls in ERROR_CLASSES.values())
