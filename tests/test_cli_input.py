@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO, cast
@@ -137,3 +139,22 @@ class _Lines:
 
     def __iter__(self) -> Iterator[str]:
         return self._lines
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX only")
+def test_open_numbers_reads_a_named_pipe(tmp_path: Path) -> None:
+    """A pipe given as a path (``<(grep ... file)`` in a shell) is read, not refused."""
+    fifo = tmp_path / "numbers"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with fifo.open("w", encoding="utf-8") as pipe:
+            pipe.write("phone\r\n+989100000001\r\n+989100000002\r\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        with open_numbers(str(fifo)) as stream:
+            assert list(first_column(stream)) == ["+989100000001", "+989100000002"]
+    finally:
+        writer.join(10)

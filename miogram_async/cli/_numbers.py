@@ -37,6 +37,9 @@ def open_numbers(source: str) -> TextIO:
         stream = open(source, encoding="utf-8-sig", newline="")  # noqa: SIM115 - the caller closes it
     except OSError as exc:
         raise CLIError(f"cannot read the numbers file {source!r}: {exc.strerror or exc}") from None
+    if not stream.seekable():
+        # A pipe (``<(grep ... file)``): nothing can be read twice; bad text is reported later.
+        return stream
     try:
         # Fail now, before a journal exists, on a directory or a file that is not text.
         stream.read(1)
