@@ -24,6 +24,7 @@ from miogram_async.testing import (
     FaultKind,
     FaultRule,
     NumberBook,
+    UndeliveredReply,
 )
 
 SECRET = "s3cr3t-never-printed"
@@ -801,3 +802,26 @@ def test_malformed_base_url_is_a_usage_error(url: str) -> None:
     assert result.exit_code == 2
     assert "--base-url" in result.stderr
     assert "may have reached the service" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["send", "send-file"])
+def test_number_not_found_reply_is_not_delivered(command: str, tmp_path: Path) -> None:
+    """The gateway's 307 'Number Not Exist or Wrong' (API.md E6) is exit 4, like a plain false."""
+    fake = FakeMioGram(
+        AccountConfig(
+            secret=SECRET,
+            numbers=NumberBook.except_for([MISSING]),
+            undelivered_reply=UndeliveredReply.ERROR_307,
+        )
+    )
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(b"\xff\xd8 jpeg")
+    content = ["-m", "hello"] if command == "send" else [str(photo)]
+    with serving(fake) as served:
+        result = invoke(["--json", "--base-url", served, command, MISSING, *content])
+        human = invoke(["--base-url", served, command, MISSING, *content])
+    assert result.exit_code == 4
+    assert as_json(result)["delivered"] is False
+    assert human.exit_code == 4
+    assert "not delivered" in human.stdout
+    assert fake.deliveries == []
