@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, Final, Self, TextIO
 import anyio
 import anyio.to_thread
 
-from .._errors import STOP_CODES, APIError, MassSendError, MioGramError, ValidationError
+from .._errors import MassSendError, MioGramError, ValidationError
 from .._fanout import ProgressCallback
-from .._result import Chunk, MassResult, Outcome
+from .._result import MassResult
 from .._validation import check_file_format, check_message, normalize_phone
 from ._export import ExportFormat, write_rows
+from ._hooks import JournalHooks, JournalNumbers
 from ._journal import Journal, NumberUpdate
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
 from ._reconcile import media_matcher, reconcile, text_matcher
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["Campaign"]
 
 _REPORT_COUNT: Final = 999
-_SOURCE_PAGE: Final = 1000
 
 _MASS_METHODS: Final[Mapping[CampaignKind, str]] = {
     CampaignKind.MESSAGE: "send_message_mass",
@@ -39,15 +39,6 @@ _MASS_METHODS: Final[Mapping[CampaignKind, str]] = {
     CampaignKind.PHOTO: "send_photo_mass",
     CampaignKind.VIDEO: "send_video_mass",
     CampaignKind.FILE: "send_file_mass",
-}
-
-_OUTCOME_STATES: Final[Mapping[Outcome, NumberState]] = {
-    Outcome.DELIVERED: NumberState.DELIVERED,
-    Outcome.UNDELIVERED: NumberState.UNDELIVERED,
-    Outcome.FAILED: NumberState.FAILED,
-    Outcome.UNKNOWN: NumberState.UNKNOWN,
-    Outcome.NOT_ATTEMPTED: NumberState.PENDING,
-    Outcome.INVALID: NumberState.INVALID,
 }
 
 
@@ -59,78 +50,6 @@ def _hash_file(path: Path) -> tuple[str, int]:
             digest.update(block)
             size += len(block)
     return digest.hexdigest(), size
-
-
-def _error_fields(error: MioGramError | None) -> tuple[int | None, str | None]:
-    if error is None:
-        return None, None
-    code = error.code if isinstance(error, APIError) else None
-    return code, f"{type(error).__name__}: {error}"
-
-
-class _JournalHooks:
-    """The fan-out hooks of one run: every chunk is journalled before it is sent and after."""
-
-    def __init__(self, journal: Journal, run: int) -> None:
-        self.journal = journal
-        self.run = run
-        self.sent = 0
-
-    async def chunk_started(self, chunk: Chunk) -> None:
-        await anyio.to_thread.run_sync(
-            self.journal.chunk_started, self.run, chunk.index, chunk.robot, chunk.numbers
-        )
-        self.sent += len(chunk.numbers)
-
-    async def chunk_finished(
-        self,
-        chunk: Chunk,
-        outcomes: Mapping[str, Outcome],
-        errors: Mapping[str, MioGramError],
-    ) -> None:
-        updates: list[NumberUpdate] = []
-        for number in chunk.numbers:
-            outcome = outcomes.get(number, Outcome.UNKNOWN)
-            error = errors.get(number)
-            state = _OUTCOME_STATES[outcome]
-            # A stop error (credit, authentication, permission, size) refuses the request as a
-            # whole before anything is sent: the numbers go back to pending for a later resume.
-            if (
-                state is NumberState.FAILED
-                and isinstance(error, APIError)
-                and error.code in STOP_CODES
-            ):
-                state = NumberState.PENDING
-            code, text = _error_fields(error)
-            updates.append((number, state, code, text))
-        await anyio.to_thread.run_sync(self.journal.chunk_finished, self.run, chunk.index, updates)
-
-
-class _Numbers:
-    """The numbers of a run, read page by page from the journal in input order."""
-
-    def __init__(self, journal: Journal, states: Sequence[NumberState]) -> None:
-        self._journal = journal
-        self._states = states
-        self._after = 0
-        self._page: list[str] = []
-        self._done = False
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> str:
-        if not self._page and not self._done:
-            rows = await anyio.to_thread.run_sync(
-                self._journal.page, self._states, self._after, _SOURCE_PAGE
-            )
-            if rows:
-                self._after = rows[-1][0]
-                self._page = [number for _, number in reversed(rows)]
-            self._done = len(rows) < _SOURCE_PAGE
-        if not self._page:
-            raise StopAsyncIteration
-        return self._page.pop()
 
 
 class Campaign:
@@ -407,7 +326,7 @@ class Campaign:
         journal = self._journal
         run = await anyio.to_thread.run_sync(journal.begin_run)
         outcome = "failed"
-        hooks = _JournalHooks(journal, run)
+        hooks = JournalHooks(journal, run)
         try:
             reconciled, report_error = await self._reconcile(client)
             states = [NumberState.PENDING]
@@ -441,7 +360,7 @@ class Campaign:
         self,
         client: MioGram,
         payload: str | bytes,
-        hooks: _JournalHooks,
+        hooks: JournalHooks,
         states: Sequence[NumberState],
         *,
         concurrency: int | None,
@@ -457,7 +376,7 @@ class Campaign:
             "hooks": hooks,
         }
         send: Callable[..., Awaitable[MassResult]] = getattr(client, _MASS_METHODS[self.kind])
-        numbers = _Numbers(self._journal, states)
+        numbers = JournalNumbers(self._journal, states)
         if isinstance(payload, str):
             await send(numbers, payload, **fanout)
         else:
