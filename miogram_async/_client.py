@@ -144,6 +144,11 @@ def _check_robot(robot: str | None) -> str | None:
     return robot
 
 
+def _is_seconds(value: object) -> bool:
+    """Whether *value* is a positive number (not a bool, not NaN)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and value > 0
+
+
 def _positive_int(name: str, value: object) -> int:
     """A fan-out option that must be an int >= 1."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -236,6 +241,12 @@ class MioGram:
             raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        if not isinstance(timeout, httpx.Timeout) and not _is_seconds(timeout):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if rate_limit is not None and not _is_seconds(rate_limit):
+            raise ValueError(f"rate_limit must be a positive number per second, got {rate_limit!r}")
+        if rate_burst is not None and rate_limit is None:
+            raise ValueError("rate_burst needs rate_limit")
         if http_client is not None and transport is not None:
             raise ValueError("pass http_client or transport, not both")
         if http_backend not in ("auto", "httpx", "aiohttp"):
@@ -352,7 +363,7 @@ class MioGram:
     def _request_timeout(self, timeout: float | None) -> httpx.Timeout:
         if timeout is None:
             return self._timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        if not _is_seconds(timeout):
             raise ValidationError(
                 f"expected timeout as a positive number of seconds, got {timeout!r}"
             )

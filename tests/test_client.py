@@ -99,6 +99,14 @@ def test_default_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"concurrency": 0}, "concurrency"),
         ({"max_retries": -1}, "max_retries"),
         ({"http_backend": "curl"}, "http_backend"),
+        # httpx reads 0 as "time out at once": every request would fail.
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": -1.0}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"timeout": "30"}, "timeout"),
+        ({"rate_limit": True}, "rate_limit"),
+        ({"rate_limit": "3"}, "rate_limit"),
+        ({"rate_burst": 5}, "rate_burst"),
         (
             {"http_client": httpx.AsyncClient(), "transport": httpx.MockTransport(Recorder())},
             "not both",
