@@ -1598,9 +1598,10 @@ def _as_bool_or_object(reply: Reply) -> bool:
 def _as_new_secret(reply: Reply) -> str:
     """The new secret of ``APIChangeSecret``; a blank one would lock the client out."""
     secret = as_str(reply).strip()
-    if not secret:
+    if not secret or not _encodable(secret):
         raise APIResponseError(
-            "APIChangeSecret returned an empty secret; the old one may no longer work",
+            "APIChangeSecret returned an empty secret or one that cannot be sent (not valid "
+            "Unicode); the old one may no longer work",
             reply.http_status,
         )
     return secret

@@ -214,3 +214,14 @@ async def test_secret_not_in_traceback_locals(func: str) -> None:
         if isinstance(value, str | bytes):
             shown = value if isinstance(value, str) else value.decode("utf-8", "replace")
             assert SECRET not in shown
+
+
+async def test_new_secret_that_cannot_be_sent_is_refused_without_quoting_it() -> None:
+    """A rotated secret UTF-8 cannot encode would fail (and be quoted) on every later request."""
+    body = b'{"Result": "new\\udc80secret", "Status": "success"}'
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    async with MioGram(SECRET, transport=transport) as client:
+        with pytest.raises(MioGramError) as caught:
+            await client.api_change_secret()
+    assert "secret" in str(caught.value)
+    assert "udc80" not in repr(caught.value.args)
