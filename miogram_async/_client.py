@@ -137,11 +137,16 @@ def _check_robot(robot: str | None) -> str | None:
         return None
     if not isinstance(robot, str):
         raise ValidationError(f"expected an agent name as a str, got {type(robot).__name__}")
-    if any(char.isspace() for char in robot) or "," in robot or not _encodable(robot):
+    if _has_space_or_control(robot) or "," in robot or not _encodable(robot):
         raise ValidationError(
             f"expected an agent name without spaces or commas, as valid Unicode, got {robot!r}"
         )
     return robot
+
+
+def _has_space_or_control(text: str) -> bool:
+    """Whether *text* has whitespace or a control character (NUL...): not in a name."""
+    return any(char.isspace() or not char.isprintable() for char in text)
 
 
 def _is_seconds(value: object) -> bool:
@@ -627,7 +632,7 @@ class MioGram:
         if (
             not isinstance(func, str)
             or not func
-            or any(char.isspace() for char in func)
+            or _has_space_or_control(func)
             or not _encodable(func)
         ):
             raise ValidationError(f"expected an action name like 'SendMessage', got {func!r}")

@@ -325,6 +325,8 @@ async def test_old_secret_after_rotation_is_refused_by_the_service() -> None:
         lambda c: c.send_typing(PHONE, robot="Agent\udc80"),
         lambda c: c.call("ChatLinkGen", misc="group\udc80"),
         lambda c: c.call("ChatLink\udc80"),
+        lambda c: c.send_typing(PHONE, robot="Agent\x00"),
+        lambda c: c.call("ChatLink\x00"),
         # Fan-out options are the caller's input: ValidationError, never a bare ValueError.
         lambda c: c.send_message_mass([PHONE], "hi", concurrency=0),
         lambda c: c.send_message_mass([PHONE], "hi", concurrency=1.5),
