@@ -132,7 +132,7 @@ def _env(name: str) -> str | None:
 
 
 def _check_robot(robot: str | None) -> str | None:
-    """An agent name as the service wants it: no spaces, no comma (API.md section 2)."""
+    """An agent name as the service wants it: no spaces, commas or control characters (API.md 2)."""
     if robot is None:
         return None
     if not isinstance(robot, str):
@@ -206,8 +206,9 @@ class MioGram:
             *max_retries*.
 
     Raises:
-        ValueError: no secret was given and ``MIOGRAM_SECRET`` is not set, or an option is out of
-            range.
+        ValueError: no secret was given and ``MIOGRAM_SECRET`` is not set, the secret is not valid
+            Unicode, or an option is out of range.
+        TypeError: *secret* is neither a str nor a callable, or *robot* is not a str.
     """
 
     def __init__(
@@ -626,8 +627,8 @@ class MioGram:
         been sent.
 
         Raises:
-            ValidationError: *func* is empty or has spaces, an element name is unknown, or a value
-                is not a non-empty str.
+            ValidationError: *func* is empty or has spaces or control characters, an element
+                name is unknown, or a value is not a non-empty str of valid Unicode.
         """
         if (
             not isinstance(func, str)
@@ -658,6 +659,7 @@ class MioGram:
         Show the agent online or offline (action ``SetStatusOnline``).
 
         Raises:
+            ValidationError: *online* is not a bool; nothing was sent.
             PermissionDeniedError: the account lacks isSuper (309).
         """
         return await self._call(
@@ -1479,6 +1481,12 @@ class MioGram:
 
         Returns:
             The new secret.
+
+        Raises:
+            APIResponseError: the reply could not be read; the secret may have changed anyway
+                (check the user panel).
+            APIConnectionError: the request failed; unless ``sent`` is ``False`` the secret may
+                have changed anyway.
         """
         with anyio.CancelScope(shield=True):
             secret = await self._call(

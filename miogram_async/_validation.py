@@ -161,7 +161,8 @@ def check_message(message: str, *, max_bytes: int | None = None, ad_bytes: int =
             plus one for the newline before it are reserved.
 
     Raises:
-        ValidationError: not a string, empty or blank, or longer than *max_bytes*.
+        ValidationError: not a string, empty or blank, with a NUL or a lone surrogate, or longer
+            than *max_bytes*.
     """
     if not isinstance(message, str):
         raise ValidationError(f"expected a message as a str, got {_type_name(message)}")
@@ -302,7 +303,7 @@ def check_ips(ips: str | Iterable[str]) -> str:
 
 
 def check_username(username: str) -> str:
-    """A username: non-empty, no spaces, no comma; returned unchanged."""
+    """A username: non-empty, no spaces, commas or control characters; returned unchanged."""
     if not isinstance(username, str):
         raise ValidationError(f"expected a username as a str, got {_type_name(username)}")
     if (
