@@ -622,9 +622,10 @@ class MioGram:
 
         Elements are given by Python name (``phone``, ``message``, ``misc``, ``data``) or by wire
         name (``Phone``...); ``None`` values are left out; values are sent as given (no
-        normalising). A ``Status: error`` reply still raises its `APIError`. Only the read-only
-        actions of `miogram_async._retry.READ_ONLY_FUNCS` are retried after the request may have
-        been sent.
+        normalising). A ``Status: error`` reply still raises its `APIError`. ``APIChangeSecret``
+        goes through `api_change_secret`, so that this client switches to the new secret. Only
+        the read-only actions of `miogram_async._retry.READ_ONLY_FUNCS` are retried after the
+        request may have been sent.
 
         Raises:
             ValidationError: *func* is empty or has spaces or control characters, an element
@@ -648,6 +649,9 @@ class MioGram:
                 raise ValidationError(
                     f"expected {name} as valid Unicode text, got a lone surrogate in it"
                 )
+        if func == "APIChangeSecret" and not any(value is not None for value in elements.values()):
+            # The old secret dies with this request: the client must follow, as it does there.
+            return await self.api_change_secret(robot=robot, timeout=timeout)
         return await self._call(func, as_json, robot=robot, timeout=timeout, **elements)
 
     # -- the 43 actions, in the order of the service's document ---------------------------------

@@ -280,6 +280,18 @@ async def test_cancelling_change_secret_mid_request_still_switches_to_the_new_se
     assert transport.secrets == ["old-secret", "new-secret"]
 
 
+async def test_change_secret_through_call_also_switches_the_client() -> None:
+    """call("APIChangeSecret") rotates the secret like api_change_secret: the client follows."""
+    fake = FakeMioGram(AccountConfig(secret="old-secret"))
+    stored: list[str] = []
+    async with MioGram(
+        "old-secret", transport=fake.transport(), on_secret_change=stored.append
+    ) as client:
+        new = await client.call("APIChangeSecret")
+        assert new == fake.secret() == stored[0]
+        assert await client.api_get_username() == "tester"
+
+
 async def test_old_secret_after_rotation_is_refused_by_the_service() -> None:
     """Another client still on the old secret gets InvalidSecretError (801)."""
     fake = FakeMioGram(AccountConfig(secret="old-secret"))
