@@ -173,7 +173,8 @@ class MioGram:
 
     Args:
         secret: the account's secret key, or a callable (sync or async) returning it, asked before
-            every request; ``None`` reads ``MIOGRAM_SECRET``.
+            every request (when it raises, that request fails with `ValidationError`, its
+            exception as ``__cause__``, and nothing is sent); ``None`` reads ``MIOGRAM_SECRET``.
         robot: the default agent (form field ``Robot``); ``None`` or ``""`` lets the service pick
             the account's first agent. Every action takes ``robot=`` to override it per call
             (``None``: this default; ``""``: no ``Robot`` at all).
@@ -354,9 +355,15 @@ class MioGram:
         source = self._secret
         if isinstance(source, str):
             return source
-        value = source()
-        if inspect.isawaitable(value):
-            value = await value
+        try:
+            value = source()
+            if inspect.isawaitable(value):
+                value = await value
+        except Exception as error:  # not BaseException: a cancellation stays one
+            # A MioGramError that says nothing was sent: left raw, a Mass chunk would be UNKNOWN.
+            raise ValidationError(
+                f"the secret callable failed ({type(error).__name__}); nothing was sent"
+            ) from error
         if not isinstance(value, str) or not value.strip():
             raise ValidationError(
                 "expected the secret callable to return a non-empty str, "

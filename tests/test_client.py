@@ -219,6 +219,36 @@ async def test_secret_callable_returning_nothing_sends_nothing() -> None:
     assert recorder.forms == []
 
 
+async def test_secret_callable_that_raises_sends_nothing_and_marks_chunks_failed() -> None:
+    """A failing secret source is a ValidationError (nothing sent), not an 'unknown' Mass chunk."""
+    recorder = Recorder({"Result": {PHONE: True}, "Status": "checking"})
+
+    def vault() -> str:
+        raise RuntimeError("vault unreachable")
+
+    async with MioGram(vault, transport=recorder.transport()) as client:
+        with pytest.raises(ValidationError, match="secret") as caught:
+            await client.send_message(PHONE, "hi")
+        result = await client.send_message_mass([PHONE, "+989100000001"], "hi", chunk_size=1)
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert result.counts[Outcome.FAILED] == 2
+    assert recorder.forms == []
+
+
+async def test_cancellation_inside_an_async_secret_callable_is_not_wrapped() -> None:
+    """Cancelling while the secret is fetched cancels; it never turns into an SDK error."""
+
+    async def slow_vault() -> str:
+        await anyio.sleep_forever()
+        return "never"
+
+    async with MioGram(slow_vault, transport=Recorder().transport()) as client:
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await client.send_message(PHONE, "hi")
+    assert scope.cancelled_caught
+
+
 @pytest.mark.parametrize("async_callback", [False, True])
 async def test_change_secret_switches_client_and_notifies(async_callback: bool) -> None:
     """After APIChangeSecret the client uses the new secret and on_secret_change gets it first."""
