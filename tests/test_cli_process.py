@@ -177,3 +177,34 @@ def test_sigint_stops_a_campaign_gracefully_and_resume_completes(tmp_path: Path)
     assert json.loads(resumed.stdout)["complete"] is True
     delivered = [delivery.number for delivery in fake.deliveries]
     assert sorted(delivered) == sorted(numbers)
+
+
+def test_sigint_while_the_journal_is_written_sends_nothing(tmp_path: Path) -> None:
+    """Ctrl-C while the numbers are still being read: the journal is completed, nothing is sent."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET))
+    fifo = tmp_path / "numbers"
+    os.mkfifo(fifo)
+    journal = tmp_path / "c.sqlite"
+    with serving(fake) as url:
+        with miogram(
+            "--base-url", url, "--json", "campaign", "run", str(fifo), "-m", "hi",
+            "--journal", str(journal),
+        ) as run:  # fmt: skip
+            with fifo.open("w", encoding="utf-8") as pipe:
+                pipe.write("+989100000001\n+989100000002\n")
+                pipe.flush()
+                # The journal is being built (under a temporary name) while the pipe stays open.
+                wait_for(lambda: any(tmp_path.glob(".c.sqlite.*.tmp")))
+                run.send_signal(signal.SIGINT)
+                time.sleep(0.2)  # let the signal land while the reader still waits for input
+                pipe.write("+989100000003\n")
+            stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    assert fake.deliveries == []
+    document = json.loads(stdout or "null")
+    assert document is not None, stderr
+    assert document["interrupted"] is True
+    assert document["sent_this_run"] == 0
+    assert document["resume"] == f"miogram --base-url {url} campaign resume {journal}"
+    with Campaign.open(journal) as campaign:
+        assert campaign.status().pending == 3

@@ -18,7 +18,13 @@ from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
 from ._numbers import first_column, open_numbers
 from ._progress import summary_table
-from ._run import report_run, run_campaign, status_counts
+from ._run import (
+    prepare_campaign,
+    report_interrupted,
+    report_run,
+    run_campaign,
+    status_counts,
+)
 
 __all__ = ["campaign"]
 
@@ -188,7 +194,7 @@ def campaign_run(
                 )
 
         try:
-            opened = await anyio.to_thread.run_sync(create)
+            opened, interrupted = await prepare_campaign(settings, create)
         except UnicodeDecodeError as exc:
             raise CLIError(
                 f"the numbers file {numbers!r} is not UTF-8 text: {exc.reason}"
@@ -198,6 +204,10 @@ def campaign_run(
         except (OSError, sqlite3.Error) as exc:
             raise CLIError(f"cannot create the journal {str(journal)!r}: {exc}") from None
         resume = resume_command(settings, str(journal), _run_options(concurrency, rate, robots))
+        if interrupted:
+            return await report_interrupted(
+                settings, opened, resume=resume, title="Campaign summary"
+            )
         return await _run_and_report(
             settings,
             opened,

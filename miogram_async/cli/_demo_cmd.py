@@ -8,6 +8,7 @@ per agent) scaled down, so that 10,000 numbers over four agents take about fifte
 from __future__ import annotations
 
 import secrets
+import shlex
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..testing import FakeMioGram, TimeModel
 from ._context import Settings, json_option, pass_settings
 from ._demo_data import DEMO_AGENTS, EXISTING_SHARE, demo_account, demo_numbers
 from ._exit import CLIError, ExitCode
-from ._run import report_run, run_campaign
+from ._run import prepare_campaign, report_interrupted, report_run, run_campaign
 
 __all__ = ["demo"]
 
@@ -84,7 +85,7 @@ def demo(settings: Settings, *, count: int, journal: Path | None, scale: float) 
             return Campaign.create(journal, demo_numbers(count), message=DEMO_MESSAGE, robots="all")
 
         try:
-            campaign = await anyio.to_thread.run_sync(opener)
+            campaign, interrupted = await prepare_campaign(settings, opener)
         except CampaignError as exc:
             raise CLIError(str(exc), ExitCode.USAGE, "campaign") from None
         except (OSError, sqlite3.Error) as exc:
@@ -97,6 +98,10 @@ def demo(settings: Settings, *, count: int, journal: Path | None, scale: float) 
                 ExitCode.USAGE,
                 "campaign",
             )
+        resume = f"miogram demo --journal {shlex.quote(str(journal))}"
+        title = "Demo campaign"
+        if interrupted:
+            return await report_interrupted(settings, campaign, resume=resume, title=title)
         async with (
             campaign,
             MioGram(
@@ -116,8 +121,8 @@ def demo(settings: Settings, *, count: int, journal: Path | None, scale: float) 
         return report_run(
             settings,
             run,
-            resume=f"miogram demo --journal {journal}",
-            title=f"Demo campaign: {run.status.total:,} numbers",
+            resume=resume,
+            title=f"{title}: {run.status.total:,} numbers",
         )
 
     settings.run(work)

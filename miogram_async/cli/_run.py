@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import anyio
 import anyio.abc
@@ -22,7 +22,14 @@ from ._context import Settings, error_document, translate_error
 from ._exit import ExitCode
 from ._progress import CampaignDisplay, summary_table
 
-__all__ = ["CampaignRun", "run_campaign", "status_counts"]
+__all__ = [
+    "CampaignRun",
+    "prepare_campaign",
+    "report_interrupted",
+    "report_run",
+    "run_campaign",
+    "status_counts",
+]
 
 #: States that mean a number still needs attention when a run ends.
 _OPEN_STATES = (NumberState.PENDING, NumberState.SENDING, NumberState.FAILED, NumberState.UNKNOWN)
@@ -74,6 +81,60 @@ async def _watch_sigint(
                 f"stopping: no new chunk starts; waiting up to {grace:.0f} s for chunks in flight"
             )
             scope.cancel()
+
+
+async def prepare_campaign(
+    settings: Settings, opener: Callable[[], Campaign]
+) -> tuple[Campaign, bool]:
+    """
+    Create or open a journal with *opener* in a worker thread, watching for Ctrl-C meanwhile.
+
+    Writing a journal cannot be stopped half-way (it is built under a temporary name and moved into
+    place when complete), so a Ctrl-C lets *opener* finish and is reported back as ``True``: the
+    caller then sends nothing and reports the run as interrupted.
+    """
+    interrupted = False
+
+    async def watch(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+        nonlocal interrupted
+        try:
+            receiver = anyio.open_signal_receiver(signal.SIGINT)
+        except NotImplementedError:  # pragma: no cover - Windows: KeyboardInterrupt stays
+            task_status.started()
+            return
+        with receiver as signals:
+            task_status.started()
+            async for _ in signals:
+                if not interrupted:
+                    settings.output.note("stopping: finishing the journal; nothing will be sent")
+                interrupted = True
+
+    opened: Campaign | None = None
+    failure: Exception | None = None
+    async with anyio.create_task_group() as group:
+        await group.start(watch)
+        try:
+            opened = await anyio.to_thread.run_sync(opener)
+        except Exception as exc:
+            failure = exc
+        finally:
+            group.cancel_scope.cancel()
+    if failure is not None:
+        # Raised here rather than inside the group, which would wrap it in an ExceptionGroup.
+        raise failure
+    assert opened is not None
+    return opened, interrupted
+
+
+async def report_interrupted(
+    settings: Settings, campaign: Campaign, *, resume: str, title: str
+) -> ExitCode:
+    """Close *campaign*, which was interrupted before anything was sent, and report it (130)."""
+    async with campaign:
+        status = await anyio.to_thread.run_sync(campaign.status)
+    return report_run(
+        settings, CampaignRun(status=status, interrupted=True), resume=resume, title=title
+    )
 
 
 async def run_campaign(
