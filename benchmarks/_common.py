@@ -18,6 +18,9 @@ from urllib.parse import urlencode
 
 import attrs
 
+from miogram_async._client import MioGram
+from miogram_async._transport import HttpBackend
+
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECRET = "bench0secret"
 _START_TIMEOUT = 30.0
@@ -226,3 +229,10 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.timed = Timed(time.process_time() - self._cpu, time.perf_counter() - self._wall)
+
+
+def sdk_client(url: str, concurrency: int, backend: HttpBackend) -> MioGram:
+    """A `MioGram` for a benchmark server: no retries, the given ``http_backend``."""
+    return MioGram(
+        SECRET, base_url=url, concurrency=concurrency, http_backend=backend, max_retries=0
+    )

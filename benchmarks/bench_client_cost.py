@@ -8,8 +8,9 @@ measured requests::
     python -m benchmarks.bench_client_cost            # C in 1, 16, 64, 256
     python -m benchmarks.bench_client_cost --quick
 
-Rows: raw ``httpx.AsyncClient`` with the pool the SDK builds on its httpx path, raw httpx over the
-``httpx_aiohttp`` transport (what the SDK uses with the aiohttp extra), raw aiohttp, and
+Rows: a raw ``httpx.AsyncClient`` built as the SDK's httpx path builds it (``build_http_client``),
+raw httpx over the ``httpx_aiohttp`` transport (what the SDK uses with the aiohttp extra), raw
+aiohttp, and
 ``MioGram.send_message`` with ``http_backend="httpx"`` and ``"aiohttp"``. ``vs raw`` divides the
 SDK's CPU per request by that of the raw transport underneath it.
 """
@@ -32,6 +33,7 @@ from benchmarks._common import (
     phone_numbers,
     print_table,
     run_stamp,
+    sdk_client,
     write_section,
 )
 from benchmarks.bench_transport import (
@@ -43,7 +45,6 @@ from benchmarks.bench_transport import (
     httpx_aiohttp,
     measure,
 )
-from miogram_async._client import MioGram
 from miogram_async._transport import HttpBackend, build_http_client
 
 MESSAGE: Final = "benchmark message"
@@ -51,7 +52,7 @@ NUMBERS: Final = phone_numbers(1000)
 
 
 async def httpx_sdk_pool(url: str, concurrency: int) -> tuple[list[Post], Close]:
-    """A raw ``httpx.AsyncClient`` built exactly as the SDK's httpx path builds it."""
+    """A raw ``httpx.AsyncClient`` from ``build_http_client(backend="httpx")``, as the SDK has."""
     client = build_http_client(
         concurrency=concurrency, timeout=httpx.Timeout(120.0), backend="httpx"
     )
@@ -69,9 +70,7 @@ def sdk(backend: HttpBackend) -> Factory:
     """``MioGram.send_message`` with *backend* (the body argument is ignored)."""
 
     async def factory(url: str, concurrency: int) -> tuple[list[Post], Close]:
-        client = MioGram(
-            SECRET, base_url=url, concurrency=concurrency, http_backend=backend, max_retries=0
-        )
+        client = sdk_client(url, concurrency, backend)
         await client.__aenter__()
         numbers = itertools.cycle(NUMBERS)
 
@@ -86,8 +85,8 @@ def sdk(backend: HttpBackend) -> Factory:
 
 
 CLIENTS: Final[dict[str, tuple[Factory, str | None]]] = {
-    "raw httpx (SDK's httpx pool)": (httpx_sdk_pool, None),
-    "SDK send_message, httpx": (sdk("httpx"), "raw httpx (SDK's httpx pool)"),
+    "raw httpx (SDK's httpx transport)": (httpx_sdk_pool, None),
+    "SDK send_message, httpx": (sdk("httpx"), "raw httpx (SDK's httpx transport)"),
     "raw httpx + httpx_aiohttp": (httpx_aiohttp, None),
     "SDK send_message, aiohttp extra": (sdk("aiohttp"), "raw httpx + httpx_aiohttp"),
     "raw aiohttp": (aiohttp_raw, None),

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from typing import Final
 
 from benchmarks._common import (
-    SECRET,
     Spread,
     Stopwatch,
     Timed,
@@ -32,9 +31,9 @@ from benchmarks._common import (
     phone_numbers,
     print_table,
     run_stamp,
+    sdk_client,
     write_section,
 )
-from miogram_async._client import MioGram
 from miogram_async._fanout import Outcome
 from miogram_async._transport import HttpBackend
 
@@ -55,9 +54,7 @@ async def campaign(
 ) -> Timed:
     """Send ``chunks`` x 100 numbers with ``send_message_mass``; time it after a warm-up."""
     numbers = phone_numbers(chunks * CHUNK)
-    async with MioGram(
-        SECRET, base_url=url, concurrency=concurrency, http_backend=backend, max_retries=0
-    ) as client:
+    async with sdk_client(url, concurrency, backend) as client:
         warm = phone_numbers(concurrency * CHUNK, start=5_000_000)
         await client.send_message_mass(warm, "warm-up", robots=robots)
         with Stopwatch() as watch:

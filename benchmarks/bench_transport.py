@@ -18,7 +18,7 @@ import argparse
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -37,6 +37,7 @@ from benchmarks._common import (
     run_stamp,
     write_section,
 )
+from benchmarks._sharded import ShardedTransport
 
 HEADERS: Final = {
     "Content-Type": "application/x-www-form-urlencoded",
@@ -85,66 +86,6 @@ async def httpx_sharded(url: str, concurrency: int) -> tuple[list[Post], Close]:
             await client.aclose()
 
     return [_httpx_post(client, url) for client in clients], close
-
-
-class _ReleasingStream(httpx.AsyncByteStream):
-    """A response body that calls *release* once when it is closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, release: Callable[[], None]) -> None:
-        self._stream = stream
-        self._release: Callable[[], None] | None = release
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            if self._release is not None:
-                self._release()
-                self._release = None
-
-
-class ShardedTransport(httpx.AsyncBaseTransport):
-    """
-    k small httpcore pools behind one transport; each request goes to the least busy pool.
-
-    httpcore's pool does O(connections^2) work per request (it counts every connection for every
-    connection it looks at), so pools are kept at a few connections each.
-    """
-
-    def __init__(self, concurrency: int, shard_size: int) -> None:
-        shards = max(1, -(-concurrency // shard_size))
-        size = min(concurrency, shard_size)
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        self._pools = [httpx.AsyncHTTPTransport(limits=limits) for _ in range(shards)]
-        self._busy = [0] * shards
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        index = min(range(len(self._pools)), key=self._busy.__getitem__)
-        self._busy[index] += 1
-
-        def release() -> None:
-            self._busy[index] -= 1
-
-        try:
-            response = await self._pools[index].handle_async_request(request)
-        except BaseException:
-            release()
-            raise
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=_ReleasingStream(response.stream, release),
-            extensions=response.extensions,
-        )
-
-    async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
 
 
 async def httpx_sharded_transport(url: str, concurrency: int) -> tuple[list[Post], Close]:
