@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
+import click
 import pytest
 from click.testing import CliRunner, Result
 
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.cli import cli
+from miogram_async.cli._context import Settings
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,
@@ -825,3 +827,19 @@ def test_number_not_found_reply_is_not_delivered(command: str, tmp_path: Path) -
     assert human.exit_code == 4
     assert "not delivered" in human.stdout
     assert fake.deliveries == []
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, click.exceptions.Abort])
+def test_ctrl_c_before_the_event_loop_is_exit_130(
+    raised: type[BaseException], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C at the secret prompt (click's Abort) or before sending is exit 130, as documented."""
+
+    def interrupted(_settings: object) -> str:
+        raise raised
+
+    monkeypatch.setattr(Settings, "secret", interrupted)
+    result = invoke(["--json", "send", "+989100000001", "-m", "hi"])
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr
+    assert as_json(result)["error"] == {"kind": "interrupted", "message": "interrupted"}

@@ -12,7 +12,7 @@ import click
 from ._campaign_cmd import campaign
 from ._context import Settings
 from ._demo_cmd import demo
-from ._exit import CLIError
+from ._exit import CLIError, ExitCode
 from ._fake_cmd import fake
 from ._output import Output
 from ._single import account, send, send_file
@@ -21,6 +21,7 @@ __all__ = ["cli"]
 
 _LOG_HANDLER = "miogram-cli"
 _WANTS_JSON = "miogram.wants_json"
+_INTERRUPTED = CLIError("interrupted", ExitCode.INTERRUPTED, "interrupted")
 
 _EPILOG = """\
 Exit codes: 0 ok, 1 service error, 2 usage or input error, 3 campaign ended with numbers failed,
@@ -48,6 +49,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CLIError as exc:
             ctx.ensure_object(Settings).fail_now(exc)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            # Ctrl-C before a command's event loop runs (at the secret prompt, click's Abort).
+            ctx.ensure_object(Settings).fail_now(_INTERRUPTED)
         except click.UsageError as exc:
             _usage_document(ctx, exc, wanted_json)
             raise

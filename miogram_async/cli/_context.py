@@ -76,7 +76,7 @@ class Settings:
             self.output.fail(error)
             code = error.exit_code
         except KeyboardInterrupt:
-            self.output.note("interrupted")
+            self.output.fail(CLIError("interrupted", ExitCode.INTERRUPTED, "interrupted"))
             code = ExitCode.INTERRUPTED
         raise click.exceptions.Exit(int(code))
 
