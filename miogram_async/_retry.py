@@ -89,7 +89,9 @@ class RetryPolicy:
         A value drawn uniformly from ``[0, min(max_delay, base_delay * 2 ** (retry - 1))]``, so that
         many clients failing at once do not come back in step.
         """
-        cap = min(self.max_delay, self.base_delay * 2 ** max(retry - 1, 0))
+        # The exponent is capped: 2 ** 1024 and beyond cannot be made a float (OverflowError), and
+        # 2 ** 64 times any useful base_delay is past any useful max_delay already.
+        cap = min(self.max_delay, self.base_delay * 2 ** min(max(retry - 1, 0), 64))
         return uniform(0.0, cap)
 
     def should_retry(

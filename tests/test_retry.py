@@ -78,6 +78,12 @@ def test_backoff_is_full_jitter_under_a_doubling_cap() -> None:
     assert policy.backoff(3, lambda low, high: low) == 0.0
 
 
+def test_backoff_of_a_late_retry_stays_at_the_cap() -> None:
+    """Retry 2000 of a long-lived policy waits max_delay, not OverflowError from 2**1999."""
+    policy = RetryPolicy(max_retries=5000, base_delay=0.5, max_delay=3.0, deadline=None)
+    assert policy.backoff(2000, lambda low, high: high) == 3.0
+
+
 def test_should_retry_respects_max_retries_and_deadline() -> None:
     """No retry past max_retries, nor one whose wait would end after the deadline."""
     policy = RetryPolicy(max_retries=2, deadline=10.0)
