@@ -843,3 +843,28 @@ def test_ctrl_c_before_the_event_loop_is_exit_130(
     assert result.exit_code == 130
     assert "interrupted" in result.stderr
     assert as_json(result)["error"] == {"kind": "interrupted", "message": "interrupted"}
+
+
+def test_campaign_run_reads_an_excel_style_csv_from_stdin(
+    tmp_path: Path, fake: FakeMioGram, url: str
+) -> None:
+    """stdin with a BOM, a header, CRLF, blank lines, a comment and Persian digits is read right."""
+    text = (
+        "\ufeffphone,name\r\n\r\n+۹۸۹۱۰۰۰۰۰۰۰۱,Ali\r\n# left out\r\n"
+        '"+98 910 000 0002",Sara\r\n\r\n00989100000001,again\r\nnot-a-phone,x\r\n'
+    )
+    journal = tmp_path / "c.sqlite"
+    runner = CliRunner()
+    args = ["--base-url", url, "--json", "campaign", "run", "-", "-m", "hi", "-j", str(journal)]
+    result = runner.invoke(
+        cli,
+        args,
+        env={"MIOGRAM_SECRET": SECRET},
+        input=text.encode("utf-8"),
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stderr
+    counts = as_json(result)["counts"]
+    assert isinstance(counts, dict)
+    assert (counts["delivered"], counts["duplicate"], counts["invalid"]) == (2, 1, 1)
+    assert sorted(d.number for d in fake.deliveries) == ["+989100000001", "+989100000002"]
