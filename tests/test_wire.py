@@ -584,6 +584,32 @@ def test_as_mass_map_keys_that_match_no_number_sent_are_not_read_as_false(
         as_mass_map(NUMBERS)(reply_of({"Result": result, "Status": "checking"}))
 
 
+@settings(max_examples=100)
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from(["+", "00", "", " +"]), st.booleans()),
+        min_size=len(NUMBERS),
+        max_size=len(NUMBERS),
+    ),
+    keep=st.lists(st.booleans(), min_size=len(NUMBERS), max_size=len(NUMBERS)),
+)
+def test_as_mass_map_reads_any_mix_of_key_forms(
+    picks: list[tuple[str, bool]], keep: list[bool]
+) -> None:
+    """Keys as sent, or with '+'/'00' in any mix, map back; a number left out reads false."""
+    result = {
+        prefix + number[1:]: value
+        for number, (prefix, value), kept in zip(NUMBERS, picks, keep, strict=True)
+        if kept
+    }
+    decoded = as_mass_map(NUMBERS)(reply_of({"Result": result, "Status": "checking"}))
+    expected = {
+        number: value and kept
+        for number, (_, value), kept in zip(NUMBERS, picks, keep, strict=True)
+    }
+    assert decoded == expected
+
+
 # as_report_list
 
 RECORD = {
