@@ -185,20 +185,22 @@ def test_sigint_while_the_journal_is_written_sends_nothing(tmp_path: Path) -> No
     fifo = tmp_path / "numbers"
     os.mkfifo(fifo)
     journal = tmp_path / "c.sqlite"
-    with serving(fake) as url:
-        with miogram(
-            "--base-url", url, "--json", "campaign", "run", str(fifo), "-m", "hi",
-            "--journal", str(journal),
-        ) as run:  # fmt: skip
-            with fifo.open("w", encoding="utf-8") as pipe:
-                pipe.write("+989100000001\n+989100000002\n")
-                pipe.flush()
-                # The journal is being built (under a temporary name) while the pipe stays open.
-                wait_for(lambda: any(tmp_path.glob(".c.sqlite.*.tmp")))
-                run.send_signal(signal.SIGINT)
-                time.sleep(0.2)  # let the signal land while the reader still waits for input
-                pipe.write("+989100000003\n")
-            stdout, stderr = run.communicate(timeout=60)
+    with serving(fake) as url, miogram(
+        "--base-url", url, "--json", "campaign", "run", str(fifo), "-m", "hi",
+        "--journal", str(journal),
+    ) as run:  # fmt: skip
+        assert run.stderr is not None
+        with fifo.open("w", encoding="utf-8") as pipe:
+            pipe.write("+989100000001\n+989100000002\n")
+            pipe.flush()
+            # The journal is being built (under a temporary name) while the pipe stays open.
+            wait_for(lambda: any(tmp_path.glob(".c.sqlite.*.tmp")))
+            run.send_signal(signal.SIGINT)
+            # The command has seen the signal before the input ends (pytest-timeout bounds this).
+            notes = [run.stderr.readline()]
+            assert "nothing will be sent" in notes[0], notes
+            pipe.write("+989100000003\n")
+        stdout, stderr = run.communicate(timeout=60)
     assert run.returncode == 130, stderr
     assert fake.deliveries == []
     document = json.loads(stdout or "null")
