@@ -14,7 +14,14 @@ from miogram_async._errors import MassSendError
 from miogram_async._validation import normalize_phone
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign._journal import Journal, NumberUpdate
-from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
+from miogram_async.testing import (
+    AccountConfig,
+    FakeMioGram,
+    FaultKind,
+    FaultRule,
+    Faults,
+    NumberBook,
+)
 
 SECRET = "journal-secret-41c2"
 
@@ -124,3 +131,25 @@ async def test_a_failed_outcome_write_stops_the_run_and_a_resume_sends_nothing_t
     assert resumed.complete
     assert resumed.status.delivered == 60
     assert sorted(delivery.number for delivery in fake.deliveries) == numbers
+
+
+async def test_resending_in_doubt_numbers_settles_their_old_chunk(tmp_path: Path) -> None:
+    """In-doubt numbers sent again (no report, resend_unknown) leave no chunk in doubt behind."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET, numbers=NumberBook.everyone()))
+    fake.faults = Faults.of(FaultRule(kind=FaultKind.HTTP_ERROR, funcs="APIGetReport"))
+    numbers = [f"+98912{i:07d}" for i in range(30)]
+    path = tmp_path / "c.db"
+    Campaign.create(path, numbers, message="Hello", chunk_size=10).close()
+    # What a process killed mid-request leaves: one chunk attempting, its numbers sending.
+    journal = Journal.open(path)
+    journal.chunk_started(journal.begin_run(), 0, None, numbers[:10])
+    journal.close()
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+        with Campaign.open(path) as campaign:
+            summary = await campaign.run(client, resend_unknown=True)
+    assert summary.report_error is not None
+    assert summary.sent == 30
+    assert summary.status.in_doubt == 0
+    assert summary.status.chunks_in_doubt == 0
+    assert summary.status.chunks == summary.status.chunks_done == 4
+    assert summary.complete

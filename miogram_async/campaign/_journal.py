@@ -79,6 +79,12 @@ CREATE TABLE numbers (
 # Made after the bulk insert: building it once is faster than maintaining it row by row.
 _STATE_INDEX: Final = "CREATE INDEX numbers_by_state ON numbers (state, seq)"
 
+# Marks a chunk done once none of its numbers is in doubt any more.
+_SETTLE_CHUNK: Final = (
+    "UPDATE chunks SET state = 'done', finished_at = ? WHERE id = ? AND state = 'attempting' "
+    "AND NOT EXISTS (SELECT 1 FROM numbers WHERE chunk = chunks.id AND state = 'sending')"
+)
+
 #: (number, new state, error code, error text) for one number.
 NumberUpdate = tuple[str, NumberState, int | None, str | None]
 
@@ -394,9 +400,21 @@ class Journal:
     def chunk_started(
         self, run: int, index: int, robot: str | None, numbers: Sequence[str]
     ) -> None:
-        """Record a chunk as attempting, and its numbers as sending, durably, before it is sent."""
+        """
+        Record a chunk as attempting, and its numbers as sending, durably, before it is sent.
+
+        Numbers still in doubt from an earlier chunk (sent again on request) move to this one; an
+        earlier chunk left with none of its numbers in doubt is marked done.
+        """
         now = time.time()
         with self._lock, _transaction(self._conn):
+            superseded: set[int] = set()
+            for number in numbers:
+                row = self._conn.execute(
+                    "SELECT chunk FROM numbers WHERE number = ? AND state = 'sending'", (number,)
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    superseded.add(int(row[0]))
             cursor = self._conn.execute(
                 "INSERT INTO chunks (run, idx, robot, state, size, numbers, started_at) "
                 "VALUES (?, ?, ?, 'attempting', ?, ?, ?)",
@@ -407,6 +425,7 @@ class Journal:
                 "UPDATE numbers SET state = 'sending', chunk = ?, updated_at = ? WHERE number = ?",
                 [(chunk_id, now, number) for number in numbers],
             )
+            self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in superseded])
 
     def chunk_finished(self, run: int, index: int, updates: Iterable[NumberUpdate]) -> None:
         """Record a chunk as done and the outcome of each of its numbers, in one transaction."""
@@ -431,13 +450,7 @@ class Journal:
                 "WHERE number = ?",
                 [(str(state), code, text, now, number) for number, state, code, text in updates],
             )
-            self._conn.executemany(
-                "UPDATE chunks SET state = 'done', finished_at = ? "
-                "WHERE id = ? AND state = 'attempting' "
-                "AND NOT EXISTS "
-                "(SELECT 1 FROM numbers WHERE chunk = chunks.id AND state = 'sending')",
-                [(now, chunk) for chunk in chunks],
-            )
+            self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in chunks])
 
 
 def _insert_inputs(
