@@ -16,6 +16,7 @@ from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign._journal import Journal, NumberUpdate
 from miogram_async.testing import (
     AccountConfig,
+    CreditsConfig,
     FakeMioGram,
     FaultKind,
     FaultRule,
@@ -153,3 +154,26 @@ async def test_resending_in_doubt_numbers_settles_their_old_chunk(tmp_path: Path
     assert summary.status.chunks_in_doubt == 0
     assert summary.status.chunks == summary.status.chunks_done == 4
     assert summary.complete
+
+
+async def test_a_failed_end_of_run_write_does_not_hide_why_the_run_stopped(tmp_path: Path) -> None:
+    """If the run's end cannot be journalled, a stop still raises MassSendError, with a note."""
+    fake = FakeMioGram(
+        AccountConfig(
+            secret=SECRET, numbers=NumberBook.everyone(), credits=CreditsConfig(message=20)
+        )
+    )
+    numbers = [f"+98912{i:07d}" for i in range(60)]
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+        with Campaign.create(tmp_path / "c.db", numbers, message="Hi", chunk_size=20) as campaign:
+
+            def disk_full(run: int, outcome: str) -> None:
+                raise sqlite3.OperationalError("database or disk is full")
+
+            campaign._journal.end_run = disk_full  # type: ignore[method-assign]
+            with pytest.raises(MassSendError) as stopped:
+                await campaign.run(client, concurrency=1)
+            status = campaign.status()
+    assert "disk is full" in "".join(stopped.value.__notes__)
+    assert status.delivered == 20
+    assert status.pending == 40

@@ -325,7 +325,6 @@ class Campaign:
         payload = await self._payload()
         journal = self._journal
         run = await anyio.to_thread.run_sync(journal.begin_run)
-        outcome = "failed"
         hooks = JournalHooks(journal, run)
         try:
             reconciled, report_error = await self._reconcile(client)
@@ -344,17 +343,27 @@ class Campaign:
                     robots=robots,
                     on_progress=on_progress,
                 )
-            outcome = "finished"
-        except MassSendError as exc:
-            outcome = f"stopped: {exc.cause!s}" if exc.cause else "stopped"
+        except BaseException as exc:
+            if isinstance(exc, MassSendError):
+                outcome = f"stopped: {exc.cause!s}" if exc.cause else "stopped"
+            elif isinstance(exc, anyio.get_cancelled_exc_class()):
+                outcome = "cancelled"
+            else:
+                outcome = "failed"
+            await self._end_run(run, outcome, exc)
             raise
-        except anyio.get_cancelled_exc_class():
-            outcome = "cancelled"
-            raise
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(journal.end_run, run, outcome)
+        await self._end_run(run, "finished", None)
         return hooks.sent, reconciled, report_error
+
+    async def _end_run(self, run: int, outcome: str, error: BaseException | None) -> None:
+        """Journal how *run* ended; if that fails while *error* propagates, keep *error*."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await anyio.to_thread.run_sync(self._journal.end_run, run, outcome)
+            except Exception as exc:
+                if error is None:
+                    raise
+                error.add_note(f"the end of the run could not be journalled: {exc}")
 
     async def _send(
         self,
