@@ -63,3 +63,38 @@ def test_respx_and_retries_under_trio() -> None:
             return send.call_count
 
     assert trio.run(main) == 1
+
+
+def test_change_secret_survives_cancellation_under_trio() -> None:
+    """Under trio too, a caller cancelled mid-APIChangeSecret still leaves the client switched."""
+
+    async def main() -> list[str]:
+        received, release = trio.Event(), trio.Event()
+        secrets: list[str] = []
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            fields = dict(
+                pair.split("=", 1) for pair in (await request.aread()).decode().split("&")
+            )
+            secrets.append(fields["Secret"])
+            if fields["Func"] == "APIChangeSecret":
+                received.set()
+                await release.wait()
+                return httpx.Response(200, json={"Result": "new-secret", "Status": "success"})
+            return httpx.Response(200, json={"Result": "trio-user"})
+
+        async with MioGram("old-secret", transport=httpx.MockTransport(handler)) as client:
+            async with trio.open_nursery() as nursery:
+                with trio.CancelScope() as scope:
+
+                    async def cancel_once_sent() -> None:
+                        await received.wait()
+                        scope.cancel()
+                        release.set()
+
+                    nursery.start_soon(cancel_once_sent)
+                    await client.api_change_secret()
+            await client.api_get_username()
+        return secrets
+
+    assert trio.run(main) == ["old-secret", "new-secret"]
