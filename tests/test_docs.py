@@ -222,7 +222,6 @@ def test_every_python_block_is_classified() -> None:
 # Examples that are wrong in files this project's docs tests cannot fix themselves; strict, so that
 # the fix in the doc makes the test pass and this entry must go.
 KNOWN_WRONG = {
-    "README.md:import anyio": "open('numbers.txt') is never closed (ResourceWarning)",
     "docs/campaigns.md:from miogram_async import MioGram": (
         "numbers = open('numbers.txt', ...) is never closed (ResourceWarning)"
     ),
