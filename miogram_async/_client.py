@@ -98,6 +98,10 @@ AD_HEADROOM_BYTES: Final = 200
 _MASS_BASE_SECONDS: Final = 60.0
 _MASS_SECONDS_PER_NUMBER: Final = 3.0
 
+# Requests no cancellation may cut off once they are being sent: the reply of APIChangeSecret
+# carries the account's only working secret.
+_SHIELDED_FUNCS: Final = frozenset({"APIChangeSecret"})
+
 # Media up to this size is base64-encoded on the event loop; larger data in a worker thread.
 _INLINE_MEDIA_BYTES: Final = 1 << 20
 
@@ -456,9 +460,11 @@ class MioGram:
         outcome = "ok"
         try:
             try:
-                response = await http.post(
-                    self._base_url, content=body, headers=FORM_HEADERS, timeout=timeout
-                )
+                # Waiting for the rate limit or the secret above stays cancellable.
+                with anyio.CancelScope(shield=func in _SHIELDED_FUNCS):
+                    response = await http.post(
+                        self._base_url, content=body, headers=FORM_HEADERS, timeout=timeout
+                    )
             except httpx.HTTPError as error:
                 # httpx's frames hold the body (and so the secret) as locals: keep the chain's
                 # exceptions for their types and texts, without their frames.
@@ -1486,9 +1492,9 @@ class MioGram:
 
         On success the old secret stops working at once: this client switches to the new one
         (even when it was built with a callable) and awaits ``on_secret_change(new)`` before
-        returning. Cancelling the caller does not interrupt this once it has started (the
-        request is bounded by the client's timeouts): a request cut off after it was sent would
-        leave the account with a secret nobody knows.
+        returning. Cancelling the caller does not cut the request off once it is being sent
+        (it is bounded by the client's timeouts), nor the switch and the callback after it: a
+        reply lost would leave the account with a secret nobody knows.
 
         Returns:
             The new secret.
@@ -1499,15 +1505,14 @@ class MioGram:
             APIConnectionError: the request failed; unless ``sent`` is ``False`` the secret may
                 have changed anyway.
         """
-        with anyio.CancelScope(shield=True):
-            secret = await self._call(
-                "APIChangeSecret", _as_new_secret, robot=robot, timeout=timeout
-            )
-            self._secret = secret
-            logger.info("APIChangeSecret: the client now uses the new secret")
-            if self._on_secret_change is not None:
-                outcome = self._on_secret_change(secret)
-                if inspect.isawaitable(outcome):
+        secret = await self._call("APIChangeSecret", _as_new_secret, robot=robot, timeout=timeout)
+        # No checkpoint between the shielded request and here: the switch cannot be cancelled.
+        self._secret = secret
+        logger.info("APIChangeSecret: the client now uses the new secret")
+        if self._on_secret_change is not None:
+            outcome = self._on_secret_change(secret)
+            if inspect.isawaitable(outcome):
+                with anyio.CancelScope(shield=True):
                     await outcome
         return secret
 

@@ -310,6 +310,22 @@ async def test_cancelling_change_secret_mid_request_still_switches_to_the_new_se
     assert transport.secrets == ["old-secret", "new-secret"]
 
 
+async def test_change_secret_waiting_for_its_secret_can_still_be_cancelled() -> None:
+    """Only the request is shielded: a secret source that hangs does not make it uncancellable."""
+
+    async def hanging_vault() -> str:
+        await anyio.sleep_forever()
+        return "never"
+
+    recorder = Recorder({"Result": "new-secret", "Status": "success"})
+    async with MioGram(hanging_vault, transport=recorder.transport()) as client:
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await client.api_change_secret()
+    assert scope.cancelled_caught
+    assert recorder.forms == []
+
+
 async def test_change_secret_through_call_also_switches_the_client() -> None:
     """call("APIChangeSecret") rotates the secret like api_change_secret: the client follows."""
     fake = FakeMioGram(AccountConfig(secret="old-secret"))
