@@ -462,8 +462,15 @@ class MioGram:
             try:
                 # Waiting for the rate limit or the secret above stays cancellable.
                 with anyio.CancelScope(shield=func in _SHIELDED_FUNCS):
+                    # Never follow a redirect, a borrowed client's setting notwithstanding: a
+                    # 301/302 turns the POST into a GET, which the service counts towards
+                    # blocking the caller's IP (API.md E23).
                     response = await http.post(
-                        self._base_url, content=body, headers=FORM_HEADERS, timeout=timeout
+                        self._base_url,
+                        content=body,
+                        headers=FORM_HEADERS,
+                        timeout=timeout,
+                        follow_redirects=False,
                     )
             except httpx.HTTPError as error:
                 # httpx's frames hold the body (and so the secret) as locals: keep the chain's

@@ -791,3 +791,20 @@ async def test_redirects_are_not_followed() -> None:
             await client.send_message(PHONE, "hi")
     assert seen == ["POST"]
     assert caught.value.status_code == 301
+
+
+async def test_redirects_are_not_followed_with_a_borrowed_client_either() -> None:
+    """A borrowed client set to follow redirects still never turns the POST into a GET."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(301, headers={"Location": "https://elsewhere.test/"}, text="moved")
+
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=True) as http,
+        MioGram("s", http_client=http) as client,
+    ):
+        with pytest.raises(APIResponseError):
+            await client.send_message(PHONE, "hi")
+    assert seen == ["POST"]
