@@ -148,6 +148,17 @@ def _check_robot(robot: str | None) -> str | None:
     return robot
 
 
+def _check_base_url(url: str) -> str:
+    """An http(s) URL with a host, or ValueError (httpx's InvalidURL is no HTTPError)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"base_url must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}")
+    return url
+
+
 def _has_space_or_control(text: str) -> bool:
     """Whether *text* has whitespace or a control character (NUL...): not in a name."""
     return any(char.isspace() or not char.isprintable() for char in text)
@@ -272,7 +283,7 @@ class MioGram:
 
         self._secret: SecretSource = secret.strip() if isinstance(secret, str) else secret
         self._robot = robot or None
-        self._base_url = base_url or _env("MIOGRAM_BASE_URL") or DEFAULT_BASE_URL
+        self._base_url = _check_base_url(base_url or _env("MIOGRAM_BASE_URL") or DEFAULT_BASE_URL)
         self._timeout = _to_timeout(timeout)
         self._concurrency = concurrency
         self._retry = attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries)

@@ -107,6 +107,10 @@ def test_default_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"rate_limit": True}, "rate_limit"),
         ({"rate_limit": "3"}, "rate_limit"),
         ({"rate_burst": 5}, "rate_burst"),
+        # Found out at construction, not as a bare httpx.InvalidURL from the first request.
+        ({"base_url": "http://[::1/dojob.php"}, "base_url"),
+        ({"base_url": "ftp://miogram.net/dojob.php"}, "base_url"),
+        ({"base_url": "miogram.net/dojob.php"}, "base_url"),
         (
             {"http_client": httpx.AsyncClient(), "transport": httpx.MockTransport(Recorder())},
             "not both",
