@@ -30,54 +30,20 @@ from typing import Final
 
 from .._errors import ValidationError
 from ._model import CampaignError, NumberState
+from ._schema import (
+    APPLICATION_ID,
+    FORMAT,
+    SCHEMA,
+    SCHEMA_VERSION,
+    STATE_INDEX,
+    check_journal_file,
+    configure,
+)
 
-__all__ = ["APPLICATION_ID", "FORMAT", "SCHEMA_VERSION", "Journal", "NumberUpdate"]
+__all__ = ["Journal", "NumberUpdate"]
 
-#: ``PRAGMA application_id`` of every journal: "MioC".
-APPLICATION_ID: Final = 0x4D696F43
-FORMAT: Final = "miogram-campaign"
-SCHEMA_VERSION: Final = 1
-
-_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
-_HEADER_SIZE: Final = 100
-_APP_ID_OFFSET: Final = 68
 _INSERT_BATCH: Final = 5000
 _PAGE: Final = 2000
-
-_SCHEMA: Final = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    outcome TEXT
-);
-CREATE TABLE chunks (
-    id INTEGER PRIMARY KEY,
-    run INTEGER NOT NULL REFERENCES runs(id),
-    idx INTEGER NOT NULL,
-    robot TEXT,
-    state TEXT NOT NULL CHECK (state IN ('attempting', 'done')),
-    size INTEGER NOT NULL,
-    numbers TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    UNIQUE (run, idx)
-);
-CREATE TABLE numbers (
-    seq INTEGER PRIMARY KEY,
-    input TEXT NOT NULL,
-    number TEXT UNIQUE,
-    duplicate_of TEXT,
-    state TEXT NOT NULL,
-    chunk INTEGER REFERENCES chunks(id),
-    error_code INTEGER,
-    error TEXT,
-    updated_at REAL
-);
-"""
-# Made after the bulk insert: building it once is faster than maintaining it row by row.
-_STATE_INDEX: Final = "CREATE INDEX numbers_by_state ON numbers (state, seq)"
 
 # Marks a chunk done once none of its numbers is in doubt any more.
 _SETTLE_CHUNK: Final = (
@@ -87,66 +53,6 @@ _SETTLE_CHUNK: Final = (
 
 #: (number, new state, error code, error text) for one number.
 NumberUpdate = tuple[str, NumberState, int | None, str | None]
-
-
-def check_journal_file(path: Path) -> None:
-    """
-    Make sure *path* is a readable journal of this format and version, without writing to it.
-
-    Raises:
-        CampaignError: missing, not SQLite, another application's database, corrupt, or a version
-            this code does not know.
-    """
-    if not path.is_file():
-        raise CampaignError(f"no campaign journal at {str(path)!r}")
-    with path.open("rb") as file:
-        header = file.read(_HEADER_SIZE)
-    if len(header) < _HEADER_SIZE or not header.startswith(_SQLITE_MAGIC):
-        raise CampaignError(f"{str(path)!r} is not a campaign journal (not an SQLite database)")
-    app_id = int.from_bytes(header[_APP_ID_OFFSET : _APP_ID_OFFSET + 4], "big")
-    if app_id != APPLICATION_ID:
-        raise CampaignError(
-            f"{str(path)!r} is not a campaign journal (an SQLite database with application id "
-            f"{app_id:#010x}, expected {APPLICATION_ID:#010x})"
-        )
-    try:
-        conn = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise CampaignError(f"cannot open campaign journal {str(path)!r}: {exc}") from None
-    try:
-        check = conn.execute("PRAGMA quick_check").fetchone()
-        if check is None or check[0] != "ok":
-            raise CampaignError(f"campaign journal {str(path)!r} is corrupt: {check!r}")
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc):
-            raise CampaignError(
-                f"campaign journal {str(path)!r} is in use by another process"
-            ) from None
-        raise CampaignError(f"campaign journal {str(path)!r} is corrupt: {exc}") from None
-    except sqlite3.DatabaseError as exc:
-        raise CampaignError(f"campaign journal {str(path)!r} is corrupt: {exc}") from None
-    finally:
-        conn.close()
-    if meta.get("format") != FORMAT:
-        raise CampaignError(
-            f"{str(path)!r} is not a campaign journal (format {meta.get('format')!r})"
-        )
-    if meta.get("schema_version") != str(SCHEMA_VERSION):
-        raise CampaignError(
-            f"campaign journal {str(path)!r} has schema version {meta.get('schema_version')!r}, "
-            f"this version of miogram-async reads {SCHEMA_VERSION}"
-        )
-
-
-def _configure(conn: sqlite3.Connection) -> None:
-    """Pragmas every connection that writes a journal runs first."""
-    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-    if mode is None or str(mode[0]).lower() != "wal":
-        raise CampaignError(f"the journal needs WAL mode, SQLite gave {mode!r}")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
 
 
 @contextlib.contextmanager
@@ -213,7 +119,7 @@ class Journal:
         check_journal_file(journal_path)
         conn = sqlite3.connect(journal_path, check_same_thread=False, isolation_level=None)
         try:
-            _configure(conn)
+            configure(conn)
             # Take the exclusive lock now rather than at the first write.
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("COMMIT")
@@ -261,12 +167,12 @@ class Journal:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
-                conn.executescript(_SCHEMA)
+                conn.executescript(SCHEMA)
                 conn.execute("BEGIN")
                 rows = {**meta, "format": FORMAT, "schema_version": str(SCHEMA_VERSION)}
                 conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
                 _insert_inputs(conn, inputs, normalize)
-                conn.execute(_STATE_INDEX)
+                conn.execute(STATE_INDEX)
                 conn.execute("COMMIT")
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
