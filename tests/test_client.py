@@ -661,9 +661,14 @@ JSON = st.recursive(
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=10),
+    | st.text(max_size=10)
+    | st.just([])
+    | st.just({}),
+    # Non-empty containers: hypothesis warns when `extend` can ignore its argument; the empty
+    # ones come from the base strategy instead.
     lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        st.lists(inner, min_size=1, max_size=3)
+        | st.dictionaries(st.text(max_size=8), inner, min_size=1, max_size=3)
     ),
     max_leaves=8,
 )
