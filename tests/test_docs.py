@@ -219,28 +219,12 @@ def test_every_python_block_is_classified() -> None:
     assert sorted(set(RUNNERS) | PYTEST_EXAMPLES) == sorted(ids)
 
 
-# Examples that are wrong in files this project's docs tests cannot fix themselves; strict, so that
-# the fix in the doc makes the test pass and this entry must go.
-KNOWN_WRONG = {
-    "docs/campaigns.md:from miogram_async import MioGram": (
-        "numbers = open('numbers.txt', ...) is never closed (ResourceWarning)"
-    ),
-}
-
-
 def _python_params() -> list[Any]:
-    params = []
-    for block in blocks("python"):
-        name = block_id(block)
-        if name not in RUNNERS:
-            continue
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[name])]
-            if name in KNOWN_WRONG
-            else []
-        )
-        params.append(pytest.param(block, id=name, marks=marks))
-    return params
+    return [
+        pytest.param(block, id=block_id(block))
+        for block in blocks("python")
+        if block_id(block) in RUNNERS
+    ]
 
 
 @pytest.mark.parametrize("block", _python_params())
