@@ -117,6 +117,38 @@ def test_create_refuses_a_single_string_of_numbers(tmp_path: Path) -> None:
     assert sorted(tmp_path.iterdir()) == []
 
 
+def test_create_records_non_string_items_as_invalid(tmp_path: Path) -> None:
+    """An item that is not a string (an int from a spreadsheet) is recorded invalid, not a crash."""
+    inputs: list[Any] = ["+989120000001", 989120000002, None]
+    with Campaign.create(tmp_path / "c.db", inputs, message=MESSAGE) as campaign:
+        out = io.StringIO()
+        campaign.export(out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [(row["input"], row["state"]) for row in rows] == [
+        ("+989120000001", "pending"),
+        ("989120000002", "invalid"),
+        ("None", "invalid"),
+    ]
+
+
+def test_create_in_a_missing_directory_is_a_campaign_error(tmp_path: Path) -> None:
+    """A journal path in a directory that does not exist gives a CampaignError naming it."""
+    with pytest.raises(CampaignError, match="no such directory"):
+        Campaign.create(tmp_path / "missing" / "c.db", NUMBERS, message=MESSAGE)
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_export_never_overwrites_the_journal(tmp_path: Path) -> None:
+    """Exporting to the journal (or its WAL files) is refused and the journal survives."""
+    path = tmp_path / "c.db"
+    with Campaign.create(path, NUMBERS[:3], message=MESSAGE) as campaign:
+        for target in (path, tmp_path / "c.db-wal", tmp_path / "." / "c.db-shm"):
+            with pytest.raises(CampaignError, match="over the journal"):
+                campaign.export(target)
+    with Campaign.open(path) as campaign:
+        assert campaign.status().pending == 3
+
+
 async def test_run_sends_every_number_once(
     tmp_path: Path, fake_client: tuple[FakeMioGram, MioGram]
 ) -> None:

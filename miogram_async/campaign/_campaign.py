@@ -227,7 +227,16 @@ class Campaign:
 
         Returns:
             The number of rows written.
+
+        Raises:
+            CampaignError: *out* is the journal itself (or one of its WAL files).
         """
+        if isinstance(out, str | os.PathLike):
+            journal = Path(self._journal.path).resolve()
+            target = Path(out).resolve()
+            own_files = {journal.with_name(journal.name + end) for end in ("", "-wal", "-shm")}
+            if target in own_files:
+                raise CampaignError(f"refusing to export over the journal {str(journal)!r}")
         return write_rows(self._journal.rows(), out, fmt)
 
     def close(self) -> None:

@@ -159,6 +159,8 @@ class Journal:
         journal_path = Path(path)
         if journal_path.exists() and not overwrite:
             raise CampaignError(f"{str(journal_path)!r} already exists (pass overwrite=True)")
+        if not journal_path.parent.is_dir():
+            raise CampaignError(f"cannot create {str(journal_path)!r}: no such directory")
         temp = journal_path.with_name(f".{journal_path.name}.{secrets.token_hex(4)}.tmp")
         try:
             conn = sqlite3.connect(temp, isolation_level=None)
@@ -396,9 +398,13 @@ def _insert_inputs(
         batch.clear()
 
     for raw in inputs:
-        text = raw.strip()
-        if not text:
-            continue
+        if isinstance(raw, str):
+            text = raw.strip()
+            if not text:
+                continue
+        else:
+            # Recorded as given (normalize refuses it), so every input item keeps one outcome.
+            text = repr(raw)
         seq += 1
         batch.append((seq, text))
         if len(batch) >= _INSERT_BATCH:
