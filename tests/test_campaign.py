@@ -444,6 +444,22 @@ async def test_failed_numbers_are_sent_again_only_on_request(tmp_path: Path) -> 
     assert {row["error_code"] for row in csv.DictReader(io.StringIO(out.getvalue()))} == {""}
 
 
+async def test_chunks_that_could_not_connect_go_back_to_pending(tmp_path: Path) -> None:
+    """A chunk whose connection could not be made sent nothing: a plain resume sends it."""
+    fake = make_fake(numbers=NumberBook.everyone())
+    fake.inject(FaultRule(kind=FaultKind.CONNECT_ERROR, funcs="SendMessageMass", times=1))
+    path = tmp_path / "c.db"
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+        with Campaign.create(path, NUMBERS[:20], message=MESSAGE, chunk_size=10) as campaign:
+            first = await campaign.run(client, concurrency=1)
+            resumed = await campaign.run(client)
+    assert first.status.by_state[NumberState.FAILED] == 0
+    assert first.status.pending == 10
+    assert resumed.sent == 10
+    assert resumed.status.delivered == 20
+    assert delivered_counts(fake) == collections.Counter(NUMBERS[:20])
+
+
 def test_runs_under_trio(tmp_path: Path) -> None:
     """A campaign runs and resumes under trio as well as asyncio."""
     fake = make_fake()

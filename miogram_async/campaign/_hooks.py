@@ -10,7 +10,7 @@ from typing import Final, Self
 import anyio
 import anyio.to_thread
 
-from .._errors import STOP_CODES, APIError, MioGramError
+from .._errors import STOP_CODES, APIConnectionError, APIError, MioGramError
 from .._result import Chunk, Outcome
 from ._journal import Journal, NumberUpdate
 from ._model import NumberState
@@ -35,6 +35,13 @@ def _error_fields(error: MioGramError | None) -> tuple[int | None, str | None]:
         return None, None
     code = error.code if isinstance(error, APIError) else None
     return code, f"{type(error).__name__}: {error}"
+
+
+def _sent_nothing(error: MioGramError | None) -> bool:
+    """Whether *error* proves its chunk's request had no effect on the service."""
+    if isinstance(error, APIError):
+        return error.code in STOP_CODES
+    return isinstance(error, APIConnectionError) and error.sent is False
 
 
 class JournalHooks:
@@ -63,12 +70,9 @@ class JournalHooks:
             error = errors.get(number)
             state = _OUTCOME_STATES[outcome]
             # A stop error (credit, authentication, permission, size) refuses the request as a
-            # whole before anything is sent: the numbers go back to pending for a later resume.
-            if (
-                state is NumberState.FAILED
-                and isinstance(error, APIError)
-                and error.code in STOP_CODES
-            ):
+            # whole before anything is sent, and a connection that could not be made sent nothing
+            # either: the numbers go back to pending, so a plain resume sends them.
+            if state is NumberState.FAILED and _sent_nothing(error):
                 state = NumberState.PENDING
             code, text = _error_fields(error)
             updates.append((number, state, code, text))
