@@ -53,6 +53,10 @@ __all__ = [
 # duplicate numbers (or the drain after a stop) never starves the event loop.
 _CHECKPOINT_EVERY = 1024
 
+# The least time a cancelled fan-out leaves for journalling a chunk's known outcome (a thread hop
+# and an fsync), whatever the caller's cancel_grace: losing the record would leave it in doubt.
+_RECORD_GRACE = 1.0
+
 SendChunk = Callable[[Chunk], Awaitable[Mapping[str, bool]]]
 ProgressCallback = Callable[[MassProgress], object]
 
@@ -147,7 +151,7 @@ class _FanOut:
         self._next_index = 0
         self._seen_inputs = 0
         self._started_at = anyio.current_time()
-        self._guarded: set[anyio.CancelScope] = set()
+        self._guarded: dict[anyio.CancelScope, float] = {}
         self._grace_deadline: float | None = None
         self._reported_total = False
         self.workers_left = 0
@@ -255,7 +259,7 @@ class _FanOut:
         self._settle(chunk, outcomes, errors, sent=started)
         if not started:
             return
-        with self._guard():
+        with self._guard(minimum=_RECORD_GRACE):
             try:
                 if self._hooks is not None:
                     await self._hooks.chunk_finished(
@@ -359,16 +363,22 @@ class _FanOut:
     # -- cancellation -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _guard(self) -> Iterator[anyio.CancelScope]:
-        """A shielded scope that a caller's cancellation turns into a bounded grace period."""
+    def _guard(self, minimum: float = 0.0) -> Iterator[anyio.CancelScope]:
+        """
+        A shielded scope that a caller's cancellation turns into a bounded grace period.
+
+        The period is *cancel_grace*, but at least *minimum* seconds: recording an outcome that is
+        already known must not be cut off by a zero grace.
+        """
+        grace = max(self._cancel_grace, minimum)
         with anyio.CancelScope(shield=True) as scope:
             if self._grace_deadline is not None:
-                scope.deadline = anyio.current_time() + self._cancel_grace
-            self._guarded.add(scope)
+                scope.deadline = anyio.current_time() + grace
+            self._guarded[scope] = grace
             try:
                 yield scope
             finally:
-                self._guarded.discard(scope)
+                del self._guarded[scope]
 
     async def watch_cancel(self) -> None:
         """
@@ -381,10 +391,10 @@ class _FanOut:
             await self.finished.wait()
         finally:
             if not self.finished.is_set():
-                deadline = anyio.current_time() + self._cancel_grace
-                self._grace_deadline = deadline
-                for scope in self._guarded:
-                    scope.deadline = min(scope.deadline, deadline)
+                now = anyio.current_time()
+                self._grace_deadline = now + self._cancel_grace
+                for scope, grace in self._guarded.items():
+                    scope.deadline = min(scope.deadline, now + grace)
 
 
 async def fan_out(

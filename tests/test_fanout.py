@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 import pytest
 import trio
 from hypothesis import given, settings
@@ -510,6 +511,39 @@ async def test_caller_cancellation_gives_in_flight_chunks_their_grace() -> None:
     assert set(journal.finished[1].values()) == {Outcome.UNKNOWN}
     assert cancelled_late == [True]
     assert len(sender.calls) == 2
+
+
+async def test_zero_grace_still_records_the_outcome_of_chunks_in_flight() -> None:
+    """With cancel_grace=0 a cancelled send is cut at once, but its UNKNOWN is still journalled."""
+    sender = Sender(checkpoints=0)
+    recorded: dict[int, set[Outcome]] = {}
+
+    class ThreadJournal(Journal):
+        async def chunk_finished(
+            self,
+            chunk: Chunk,
+            outcomes: Mapping[str, Outcome],
+            errors: Mapping[str, MioGramError],
+        ) -> None:
+            # A real journal writes in a worker thread: that needs more than an instant.
+            await anyio.to_thread.run_sync(lambda: None)
+            recorded[chunk.index] = set(outcomes.values())
+
+    async def never_answers(chunk: Chunk) -> Mapping[str, bool]:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    sender.behaviours = {0: never_answers}
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                lambda: fan_out(
+                    [phone(0)], sender, normalize=normalize, hooks=ThreadJournal(), cancel_grace=0
+                )
+            )
+            await sender.started_event(0).wait()
+            scope.cancel()
+    assert recorded == {0: {Outcome.UNKNOWN}}
 
 
 async def test_native_asyncio_cancellation_also_bounds_the_grace() -> None:
