@@ -29,7 +29,13 @@ import attrs
 import httpx
 
 from . import _fanout
-from ._errors import APIError, APIResponseError, MioGramError, ValidationError
+from ._errors import (
+    APIError,
+    APIResponseError,
+    MioGramError,
+    NumberNotFoundError,
+    ValidationError,
+)
 from ._fanout import Chunk, FanoutOptions, MassResult
 from ._models import Credits, Limits, ReportRecord, as_credits, as_limits, as_reports
 from ._ratelimit import TokenBucket
@@ -550,6 +556,20 @@ class MioGram:
             check_media_size(media, limit if limit > 0 else None)
         return media
 
+    async def _deliver(
+        self, func: str, *, robot: str | None, timeout: float | None, **elements: str | None
+    ) -> bool:
+        """
+        A single message send: whether the service reports it delivered.
+
+        The gateway answers a number it cannot resolve with the error 307 (API.md E6) where the
+        document promises ``false`` (G2): both mean "not delivered", and neither was charged.
+        """
+        try:
+            return await self._call(func, as_bool, robot=robot, timeout=timeout, **elements)
+        except NumberNotFoundError:
+            return False
+
     async def load_limits(self) -> Limits:
         """
         Fetch the account's limits and advertising state (``APIGetLimits``, ``APIGetAds``).
@@ -761,7 +781,8 @@ class MioGram:
         Send a text message to one number (action ``SendMessage``).
 
         Returns:
-            Whether the service reports the message delivered.
+            Whether the service reports the message delivered; ``False`` also when it answers
+            that the number does not exist (307).
 
         Raises:
             ValidationError: *phone* or *message* is malformed; nothing was sent.
@@ -769,8 +790,8 @@ class MioGram:
         """
         number = self._phone(phone)
         text = await self._message(message)
-        return await self._call(
-            "SendMessage", as_bool, phone=number, message=text, robot=robot, timeout=timeout
+        return await self._deliver(
+            "SendMessage", phone=number, message=text, robot=robot, timeout=timeout
         )
 
     async def send_message_whatsapp(
@@ -788,8 +809,8 @@ class MioGram:
         """
         number = self._phone(phone)
         text = await self._message(message)
-        return await self._call(
-            "SendMessageWhatsApp", as_bool, phone=number, message=text, robot=robot, timeout=timeout
+        return await self._deliver(
+            "SendMessageWhatsApp", phone=number, message=text, robot=robot, timeout=timeout
         )
 
     async def send_message_whatsapp_mass(
@@ -1117,9 +1138,8 @@ class MioGram:
     ) -> bool:
         number = self._phone(phone)
         media = await self._media(func, data, file_format, default_format)
-        return await self._call(
+        return await self._deliver(
             func,
-            as_bool,
             phone=number,
             misc=media.file_format,
             data=media.data_b64,
@@ -1425,8 +1445,8 @@ class MioGram:
         """
         number = self._phone(phone)
         where = check_location(latitude, longitude)
-        return await self._call(
-            "SendLocation", as_bool, phone=number, misc=where, robot=robot, timeout=timeout
+        return await self._deliver(
+            "SendLocation", phone=number, misc=where, robot=robot, timeout=timeout
         )
 
     async def send_contact(
@@ -1451,9 +1471,8 @@ class MioGram:
         number = self._phone(phone)
         contact_name = check_misc_piece(name, "a contact name")
         contact_number = self._phone(contact_phone)
-        return await self._call(
+        return await self._deliver(
             "SendContact",
-            as_bool,
             phone=number,
             misc=f"{contact_name},{contact_number}",
             robot=robot,

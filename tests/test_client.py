@@ -26,6 +26,7 @@ from miogram_async._errors import (
     MassSendError,
     MioGramError,
     NoCreditError,
+    NumberNotFoundError,
     ValidationError,
 )
 from miogram_async._fanout import Chunk, Outcome
@@ -419,6 +420,40 @@ async def test_default_region_reads_national_numbers() -> None:
     assert recorder.forms[0]["Phone"] == "+989123456789"
 
 
+# -- single sends -------------------------------------------------------------------------------
+
+# The gateway's answer for a number it cannot resolve (API.md E6): an error form, code 307.
+NOT_FOUND = {"Result": False, "Status": "error", "Message": "Number Not Exist or Wrong"}
+
+SINGLE_SENDS: list[Callable[[MioGram], Awaitable[object]]] = [
+    lambda c: c.send_message(PHONE, "hi"),
+    lambda c: c.send_message_whatsapp(PHONE, "hi"),
+    lambda c: c.send_photo(PHONE, b"jpeg"),
+    lambda c: c.send_document(PHONE, b"doc", file_format="pdf"),
+    lambda c: c.send_location(PHONE, 35.7, 51.4),
+    lambda c: c.send_contact(PHONE, "Ali", "+989100000001"),
+]
+
+
+@pytest.mark.parametrize("send", SINGLE_SENDS)
+async def test_single_send_to_a_number_that_does_not_exist_is_not_delivered(
+    send: Callable[[MioGram], Awaitable[object]],
+) -> None:
+    """A single send answered with 307 returns False (not delivered), sent once, as G2 promises."""
+    recorder = Recorder(NOT_FOUND)
+    async with MioGram("s", transport=recorder.transport()) as client:
+        assert await send(client) is False
+    assert len(recorder.forms) == 1
+
+
+async def test_number_not_found_still_raises_outside_message_sends() -> None:
+    """Actions that are not message sends keep the typed 307 error."""
+    recorder = Recorder(NOT_FOUND)
+    async with MioGram("s", transport=recorder.transport()) as client:
+        with pytest.raises(NumberNotFoundError):
+            await client.block_user(PHONE)
+
+
 # -- call() -------------------------------------------------------------------------------------
 
 
@@ -656,7 +691,7 @@ def test_arbitrary_input_never_breaks_wire_rules(
                 assert len(sent["Misc"].split(",")) == misc_pieces
 
 
-JSON = st.recursive(
+JSON: st.SearchStrategy[object] = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()

@@ -340,7 +340,7 @@ def test_converter_int_hook_is_lenient() -> None:
 
 # Properties: only MioGramError escapes
 
-json_values = st.recursive(
+json_values: st.SearchStrategy[object] = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()

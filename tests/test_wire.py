@@ -647,7 +647,7 @@ def test_as_report_list_unexpected(body: object) -> None:
 
 # Properties: nothing but MioGramError escapes
 
-json_values = st.recursive(
+json_values: st.SearchStrategy[object] = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()

@@ -11,7 +11,7 @@ import attrs
 import click
 from rich.table import Table
 
-from .._errors import MioGramError, NumberNotFoundError
+from .._errors import MioGramError
 from ._context import Settings, error_document, json_option, pass_settings, translate_error
 from ._exit import ExitCode
 
@@ -63,10 +63,8 @@ def send(settings: Settings, *, phone: str, message: str, robot: str | None) -> 
 
     async def work() -> ExitCode:
         async with settings.client(secret) as client:
-            try:
-                delivered = await client.send_message(phone, message, robot=robot)
-            except NumberNotFoundError:
-                delivered = False  # the gateway's way of saying false (API.md E6)
+            # A number the gateway cannot resolve (307) already comes back as not delivered.
+            delivered = await client.send_message(phone, message, robot=robot)
         return _report_send(settings, phone, delivered, {})
 
     settings.run(work)
@@ -109,10 +107,7 @@ def send_file(
                 "file": client.send_file,
                 "document": client.send_document,
             }
-            try:
-                delivered = await senders[chosen](phone, file, file_format=file_format, robot=robot)
-            except NumberNotFoundError:
-                delivered = False  # the gateway's way of saying false (API.md E6)
+            delivered = await senders[chosen](phone, file, file_format=file_format, robot=robot)
         return _report_send(settings, phone, delivered, {"kind": chosen, "file": str(file)})
 
     settings.run(work)
