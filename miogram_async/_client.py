@@ -78,6 +78,9 @@ from ._wire import (
 __all__ = ["DEFAULT_BASE_URL", "MediaData", "MioGram", "SecretSource"]
 
 logger: Final = logging.getLogger("miogram_async")
+# A library leaves output to the application: without this, Python's last-resort handler prints
+# retry warnings to stderr in programs that never configured logging.
+logger.addHandler(logging.NullHandler())
 
 DEFAULT_BASE_URL: Final = "https://miogram.net/dojob.php"
 

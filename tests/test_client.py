@@ -7,6 +7,9 @@ import contextlib
 import io
 import logging
 import re
+import subprocess
+import sys
+import textwrap
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -641,6 +644,27 @@ async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
     assert re.fullmatch(r"APIGetUsername attempt 1: error 999 in \d+\.\d{3}s", messages[0][1])
     assert messages[1][1].startswith("APIGetUsername attempt 1 failed (error 999); retrying in")
     assert re.fullmatch(r"APIGetUsername attempt 2: ok in \d+\.\d{3}s", messages[2][1])
+
+
+def test_unconfigured_logging_prints_nothing() -> None:
+    """A program that never configures logging sees no retry warnings on stderr."""
+    script = textwrap.dedent(
+        """
+        import anyio, httpx
+        from miogram_async import MioGram, RetryPolicy
+        replies = iter([{"Status": "error", "Code": "999", "Message": "x"}, {"Result": "me"}])
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, json=next(replies)))
+        async def main():
+            policy = RetryPolicy(base_delay=0.0, max_delay=0.0)
+            async with MioGram("s", transport=transport, retry_policy=policy) as client:
+                assert await client.api_get_username() == "me"
+        anyio.run(main)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 # -- property tests -----------------------------------------------------------------------------
