@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
@@ -263,12 +264,14 @@ def main(argv: list[str] | None = None) -> None:
     print_table(header, rows)
     if not args.no_write:
         legend = "\n".join(f"- `{key}`: {text}" for key, (text, _) in CLIENTS.items())
+        command = " ".join(argv if argv is not None else sys.argv[1:])
+        subset = "" if args.clients == list(CLIENTS) else f" ({', '.join(args.clients)})"
         write_section(
             args.section or f"transport-L{args.latency_ms:g}",
-            f"### Transport comparison, L = {args.latency_ms:g} ms\n\n"
-            f"{run_stamp()} `python -m benchmarks.bench_transport "
-            f"{' '.join(argv) if argv else ''}`; median (min-max) of {args.runs} runs; "
-            f"efficiency = requests x L / C / wall.\n\n{legend}\n\n" + markdown_table(header, rows),
+            f"### Transport comparison, L = {args.latency_ms:g} ms{subset}\n\n"
+            f"{run_stamp()} `python -m benchmarks.bench_transport {command}`; median (min-max) "
+            f"of {args.runs} runs; efficiency = requests x L / C / wall.\n\n{legend}\n\n"
+            + markdown_table(header, rows),
         )
 
 
