@@ -181,13 +181,19 @@ def run_stamp() -> str:
 
 @contextlib.contextmanager
 def fake_server(
-    *, latency_ms: float = 0.0, agent_ms: float = 0.0, agents: int = 1, max_seconds: float = 900.0
+    *,
+    latency_ms: float = 0.0,
+    agent_ms: float = 0.0,
+    agents: int = 1,
+    max_seconds: float = 900.0,
+    as_shipped: bool = False,
 ) -> Iterator[str]:
     """
     The SDK's fake service (``benchmarks._fake_server``) in its own process; yields its URL.
 
     *latency_ms* is added to every request; *agent_ms* is the time of one 100-number chunk with
-    one request at a time per agent.
+    one request at a time per agent. *as_shipped* serves it with ``FakeMioGram.serve()`` (whose
+    socket lacks ``TCP_NODELAY``) instead of on a ``TCP_NODELAY`` socket.
     """
     argv = [
         sys.executable,
@@ -201,6 +207,7 @@ def fake_server(
         str(agents),
         "--max-seconds",
         str(max_seconds),
+        *(["--as-shipped"] if as_shipped else []),
     ]
     with server_process(argv) as port:
         yield f"http://127.0.0.1:{port}/dojob.php"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Sequence
 from typing import Final
 
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
         default="fake",
         help="the SDK's fake or the bare one",
     )
+    parser.add_argument(
+        "--fake-as-shipped", action="store_true", help="serve the fake with FakeMioGram.serve()"
+    )
     parser.add_argument("--no-agents", action="store_true", help="skip the multi-agent case")
     parser.add_argument("--quick", action="store_true", help="1 run, 100 chunks")
     parser.add_argument("--no-write", action="store_true")
@@ -116,7 +120,9 @@ def main(argv: list[str] | None = None) -> None:
 
     for latency in args.latency_ms:
         server = (
-            fake_server(latency_ms=latency) if args.server == "fake" else loopback_server(latency)
+            fake_server(latency_ms=latency, as_shipped=args.fake_as_shipped)
+            if args.server == "fake"
+            else loopback_server(latency)
         )
         with server as url:
             for c in args.concurrency:
@@ -131,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
             continue
         robots = [f"Agent{i + 1}" for i in range(args.agents)]
         server = (
-            fake_server(agent_ms=latency, agents=args.agents)
+            fake_server(agent_ms=latency, agents=args.agents, as_shipped=args.fake_as_shipped)
             if args.server == "fake"
             else loopback_server(latency, serialize_agents=True)
         )
@@ -157,11 +163,18 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(header, rows)
     if not args.no_write:
+        server_name = args.server + ("-as-shipped" if args.fake_as_shipped else "")
+        described = {
+            "fake": "the SDK fake service (on a TCP_NODELAY socket)",
+            "fake-as-shipped": "the SDK fake service as `FakeMioGram.serve()` ships it",
+            "minimal": "the minimal loopback server",
+        }[server_name]
+        command = " ".join(argv if argv is not None else sys.argv[1:])
         write_section(
-            f"fanout-{args.server}",
-            f"### Fan-out efficiency, {args.server} server (`bench_fanout.py`)\n\n"
-            f"{run_stamp()} Server: {'the SDK fake' if args.server == 'fake' else 'minimal'} "
-            f"service in its own process. Median (min-max) of {args.runs} runs; efficiency = "
+            f"fanout-{server_name}",
+            f"### Fan-out efficiency, {server_name} server (`bench_fanout.py`)\n\n"
+            f"{run_stamp()} `python -m benchmarks.bench_fanout {command}`. Server: {described}, "
+            f"in its own process. Median (min-max) of {args.runs} runs; efficiency = "
             "chunks x L / C / wall (C = agents for the serialised case); CPU is the client "
             "process per chunk of 100 numbers.\n\n" + markdown_table(header, rows),
         )
