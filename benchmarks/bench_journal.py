@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 from pathlib import Path
 from typing import Final
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--numbers", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", choices=["auto", "httpx", "aiohttp"], default="auto")
+    parser.add_argument(
+        "--dir", default=None, help="where to put the journal (default: a temp dir)"
+    )
+    parser.add_argument("--section", default="journal", help="RESULTS.md section name")
     parser.add_argument("--quick", action="store_true", help="20,000 numbers, 1 run")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -84,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     plain_runs: list[Timed] = []
     create_runs: list[Timed] = []
     journal_runs: list[Timed] = []
-    with loopback_server(args.latency_ms) as url, tempfile.TemporaryDirectory() as tmp:
+    with loopback_server(args.latency_ms) as url, tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for run in range(args.runs):
             plain_runs.append(asyncio.run(plain(url, numbers, args.concurrency, args.backend)))
             path = Path(tmp) / f"campaign-{run}.sqlite"
@@ -127,12 +132,16 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print_table(header, rows)
     if not args.no_write:
+        where = f"a temporary directory under {args.dir}" if args.dir else "a temporary directory"
+        command = " ".join(argv if argv is not None else sys.argv[1:])
         write_section(
-            "journal",
-            "### Campaign journal cost (`bench_journal.py`)\n\n"
-            f"{run_stamp()} {n:,} numbers, L = {args.latency_ms:g} ms, C = {args.concurrency}, "
-            f"backend {args.backend}, minimal server in its own process, SQLite journal in a "
-            f"temporary directory; median (min-max) of {args.runs} runs; extra = median minus "
+            args.section,
+            f"### Campaign journal cost, journal in {args.dir or 'the temp dir'} "
+            "(`bench_journal.py`)\n\n"
+            f"{run_stamp()} `python -m benchmarks.bench_journal {command}`: {n:,} numbers, "
+            f"L = {args.latency_ms:g} ms, C = {args.concurrency}, "
+            f"backend {args.backend}, minimal server in its own process, SQLite journal in "
+            f"{where}; median (min-max) of {args.runs} runs; extra = median minus "
             "the plain send's median.\n\n" + markdown_table(header, rows),
         )
 
