@@ -189,3 +189,23 @@ def test_command_line_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) ->
         busy.close()
     assert code == 1
     assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err
+
+
+async def test_loopback_replies_are_not_held_back_by_nagle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listening socket has TCP_NODELAY (accepted sockets inherit it), so no reply waits ~40 ms
+    for a delayed ACK between uvicorn's separate writes of head and body."""
+    listening: list[socket.socket] = []
+    real_socket = socket.socket
+
+    def recording_socket(*args: object, **kwargs: object) -> socket.socket:
+        sock = real_socket(*args, **kwargs)  # type: ignore[arg-type]
+        listening.append(sock)
+        return sock
+
+    monkeypatch.setattr("miogram_async.testing._server.socket.socket", recording_socket)
+    async with FakeMioGram().serve() as url, httpx.AsyncClient() as client:
+        reply = await client.post(url, data={"Secret": "test-secret", "Func": "APIGetUsername"})
+        # The first socket made is the server's listening one (the client connects after).
+        nodelay = listening[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    assert reply.status_code == 200
+    assert nodelay != 0
