@@ -42,6 +42,9 @@ __all__ = [
 
 PHONE_PATTERN: Final = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
+# A number already in the wire form: `normalize_phone` returns it as it is, without the clean-up.
+_WIRE_PHONE: Final = re.compile(r"\+[1-9][0-9]{7,14}")
+
 # Persian (U+06F0-06F9) and Arabic-Indic (U+0660-0669) digits -> ASCII.
 _DIGITS: Final = str.maketrans(
     {**{0x06F0 + i: str(i) for i in range(10)}, **{0x0660 + i: str(i) for i in range(10)}}
@@ -102,6 +105,13 @@ def normalize_phone(phone: str, *, default_region: str | None = None) -> str:
         ValidationError: the result is not ``+`` and 8 to 15 digits, or *default_region* is given
             and ``phonenumbers`` is not installed or does not know the region.
     """
+    if type(phone) is str and default_region is None and _WIRE_PHONE.fullmatch(phone):
+        return phone  # the usual input: `_clean_phone` would return it unchanged
+    return _clean_phone(phone, default_region)
+
+
+def _clean_phone(phone: str, default_region: str | None) -> str:
+    """`normalize_phone` without its fast path for input already in the wire form."""
     if not isinstance(phone, str):
         raise ValidationError(
             f"expected a phone like +989100000000 as a str, got {_type_name(phone)}"

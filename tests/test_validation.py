@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from miogram_async._errors import ValidationError
 from miogram_async._validation import (
     Media,
+    _clean_phone,
     check_file_format,
     check_forward_count,
     check_history,
@@ -169,6 +170,48 @@ def test_normalize_phone_property_with_region(raw: str) -> None:
     except ValidationError:
         return
     assert PHONE.match(result)
+
+
+def _phone_or_error(clean: Callable[[], str]) -> str | tuple[type[BaseException], str]:
+    try:
+        return clean()
+    except ValidationError as error:
+        return (type(error), str(error))
+
+
+# Wire-form numbers, near misses of it (a length off by one, a leading 0, a trailing newline,
+# Unicode digits) and arbitrary text.
+_PHONE_LIKE = st.one_of(
+    st.from_regex(r"\A\+[1-9][0-9]{7,14}\Z"),
+    st.from_regex(r"\A\+?[0-9]{6,17}\n?\Z"),
+    st.text(alphabet="+0123456789 \n-۰۱۲۹٠٩", max_size=20),
+    st.text(max_size=20),
+)
+
+
+@settings(max_examples=500)
+@given(_PHONE_LIKE)
+def test_normalize_phone_fast_path_matches_the_full_clean_up(raw: str) -> None:
+    """The wire-form shortcut gives exactly what the full clean-up gives, errors included."""
+    assert _phone_or_error(lambda: normalize_phone(raw)) == _phone_or_error(
+        lambda: _clean_phone(raw, None)
+    )
+
+
+def test_normalize_phone_fast_path_returns_a_plain_str() -> None:
+    """A str subclass in the wire form still comes back as a plain str, as before."""
+
+    class Phone(str):
+        __slots__ = ()
+
+    result = normalize_phone(Phone("+989100000000"))
+    assert (type(result), result) == (str, "+989100000000")
+
+
+def test_normalize_phone_fast_path_keeps_the_region_check() -> None:
+    """A wire-form number with an unknown region still fails on the region."""
+    with pytest.raises(ValidationError, match="region code"):
+        normalize_phone("+989100000000", default_region="XX")
 
 
 # check_message
