@@ -13,7 +13,7 @@ import re
 import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import attrs
 
@@ -104,6 +104,23 @@ _TRUE_TEXTS: Final = frozenset({"true", "1"})
 _FALSE_TEXTS: Final = frozenset({"false", "0"})
 
 
+# Percent-encoding of every ASCII character as `urllib.parse.quote` with ``safe=""`` writes it:
+# letters, digits and ``_.-~`` stay, everything else becomes ``%XX``.
+_QUOTE_ASCII: Final = str.maketrans(
+    {
+        code: chr(code) if chr(code).isalnum() or chr(code) in "_.-~" else f"%{code:02X}"
+        for code in range(128)
+    }
+)
+
+
+def _quote(value: str) -> str:
+    """`urllib.parse.quote` with ``safe=""``; ASCII text, the usual case, in one translation."""
+    if value.isascii():
+        return value.translate(_QUOTE_ASCII)
+    return quote(value, safe="", encoding="utf-8")
+
+
 def encode_form(
     secret: str, func: str, elements: Mapping[str, str | None], robot: str | None
 ) -> bytes:
@@ -149,7 +166,7 @@ def encode_form(
             raise TypeError(f"Robot must be a str, got {type(robot).__name__}")
         if robot:
             pairs.append(("Robot", robot))
-    return urlencode(pairs, quote_via=quote, safe="", encoding="utf-8").encode("ascii")
+    return "&".join(f"{_quote(name)}={_quote(value)}" for name, value in pairs).encode("ascii")
 
 
 def _repr_reply(reply: Reply) -> str:
@@ -430,6 +447,54 @@ def _number_key(number: str) -> str:
     return key
 
 
+_PLAIN_NUMBERS: Final = re.compile(r"\+[0-9]+(?:,\+[0-9]+)*")
+
+_ABSENT: Final = object()
+
+
+def _exact_mass_map(sent: tuple[str, ...], result: dict[object, object]) -> dict[str, bool] | None:
+    """
+    The reply map when its keys are exactly the numbers sent, all in the wire form; else ``None``.
+
+    What the general matching in `as_mass_map` gives for such a map, one lookup per number.
+    ``None`` (leave it to the general matching) for anything else, a value that is not a wire
+    boolean included.
+    """
+    if len(result) != len(set(sent)):
+        return None
+    decoded: dict[str, bool] = {}
+    for number in sent:
+        value = result.get(number, _ABSENT)
+        if value is True or value is False:
+            decoded[number] = value
+            continue
+        parsed = None if value is _ABSENT else parse_bool(value)
+        if parsed is None:
+            return None
+        decoded[number] = parsed
+    return decoded
+
+
+def _matched_mass_map(
+    reply: Reply, sent: tuple[str, ...], result: dict[object, object]
+) -> dict[str, bool]:
+    """The reply map matched to the numbers sent by `_number_key`: see `as_mass_map`."""
+    by_key: dict[str, bool] = {}
+    for key, value in result.items():
+        parsed = parse_bool(value)
+        if parsed is None:
+            raise _unexpected(reply, "true or false for every number")
+        by_key[_number_key(str(key))] = parsed
+    keys = [_number_key(number) for number in sent]
+    wanted = set(keys)
+    if not wanted <= by_key.keys() and not by_key.keys() <= wanted:
+        # Some number has no key and some key names no number sent: it may be that number
+        # in another form. Reading it as false would call a delivered message undelivered,
+        # and a caller re-sending undelivered numbers would send it twice.
+        raise _unexpected(reply, "keys matching the numbers sent")
+    return {number: by_key.get(key, False) for number, key in zip(sent, keys, strict=True)}
+
+
 def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
     """
     A decoder for a Mass ``Result``, keyed back to the *numbers* that were sent.
@@ -441,6 +506,9 @@ def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
     that number is unknown).
     """
     sent = tuple(numbers)
+    # Numbers in the wire form ('+' and digits) keep their '+'-less keys apart, so a map keyed by
+    # exactly the numbers sent can be read as it is (`_exact_mass_map`).
+    plain = _PLAIN_NUMBERS.fullmatch(",".join(sent)) is not None
 
     def decode(reply: Reply) -> dict[str, bool]:
         if reply.status == "fail":
@@ -453,19 +521,11 @@ def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
             result = {}  # PHP encodes an empty array as []
         if not isinstance(result, dict):
             raise _unexpected(reply, "an object keyed by number")
-        by_key: dict[str, bool] = {}
-        for key, value in result.items():
-            parsed = parse_bool(value)
-            if parsed is None:
-                raise _unexpected(reply, "true or false for every number")
-            by_key[_number_key(str(key))] = parsed
-        wanted = {_number_key(number) for number in sent}
-        if not wanted <= by_key.keys() and not by_key.keys() <= wanted:
-            # Some number has no key and some key names no number sent: it may be that number
-            # in another form. Reading it as false would call a delivered message undelivered,
-            # and a caller re-sending undelivered numbers would send it twice.
-            raise _unexpected(reply, "keys matching the numbers sent")
-        return {number: by_key.get(_number_key(number), False) for number in sent}
+        if plain:
+            exact = _exact_mass_map(sent, result)
+            if exact is not None:
+                return exact
+        return _matched_mass_map(reply, sent, result)
 
     return decode
 

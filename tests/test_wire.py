@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +24,8 @@ from miogram_async._errors import (
 from miogram_async._wire import (
     FORM_HEADERS,
     Reply,
+    _matched_mass_map,
+    _quote,
     as_bool,
     as_flag,
     as_json,
@@ -784,3 +786,103 @@ def test_decode_reply_non_text_status_and_message() -> None:
     with pytest.raises(APIError) as caught:
         reply_of({"Status": 5, "Message": {"why": "odd"}})
     assert caught.value.message == '{"why": "odd"}'
+
+
+# The fast paths: the same bytes and maps as the general code.
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=40))
+def test_quote_matches_urllib(text: str) -> None:
+    """The translation-table quoting writes exactly what urllib's quote with safe='' writes."""
+    try:
+        expected: str | type[BaseException] = quote(text, safe="", encoding="utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate
+        expected = type(error)
+    try:
+        actual: str | type[BaseException] = _quote(text)
+    except UnicodeEncodeError as error:
+        actual = type(error)
+    assert actual == expected
+
+
+_FORM_TEXT = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=30)
+
+
+@settings(max_examples=200)
+@given(
+    _FORM_TEXT,
+    st.dictionaries(st.sampled_from(["phone", "message", "misc", "data"]), _FORM_TEXT),
+    st.one_of(st.none(), st.text(max_size=10)),
+)
+def test_encode_form_matches_urlencode(
+    secret: str, elements: dict[str, str], robot: str | None
+) -> None:
+    """The body is byte for byte what urlencode with quote and safe='' wrote for the same pairs."""
+    wire = {"phone": "Phone", "message": "Message", "misc": "Misc", "data": "Data"}
+    pairs = [("Secret", secret), ("Func", "SendMessage")]
+    pairs += [(wire[name], elements[name]) for name in wire if name in elements]
+    if robot:
+        pairs.append(("Robot", robot))
+    expected = urlencode(pairs, quote_via=quote, safe="", encoding="utf-8").encode("ascii")
+    assert encode_form(secret, "SendMessage", elements, robot) == expected
+
+
+_WIRE_NUMBERS = st.lists(st.from_regex(r"\A\+[1-9][0-9]{7,9}\Z"), min_size=1, max_size=6)
+_WIRE_VALUES = st.one_of(st.booleans(), st.sampled_from(["true", "0", 1, "maybe", None]))
+
+
+@st.composite
+def _mass_results(draw: st.DrawFn) -> tuple[list[str], dict[str, object]]:
+    """Numbers as sent and a reply map: exact keys, '+'-less or '00' keys, gaps, strangers."""
+    sent = draw(_WIRE_NUMBERS)
+    result: dict[str, object] = {}
+    for number in sent:
+        form = draw(st.sampled_from(["exact", "exact", "bare", "00", "missing"]))
+        key = {"exact": number, "bare": number[1:], "00": "00" + number[1:]}.get(form)
+        if key is not None:
+            result[key] = draw(_WIRE_VALUES)
+    if draw(st.booleans()):
+        result[draw(st.from_regex(r"\A\+?[0-9]{8,10}\Z"))] = draw(st.booleans())
+    return sent, result
+
+
+def _map_or_error(decode: Callable[[], dict[str, bool]]) -> dict[str, bool] | tuple[str, str]:
+    try:
+        return decode()
+    except APIResponseError as error:
+        return (type(error).__name__, str(error))
+
+
+@settings(max_examples=500)
+@given(_mass_results())
+def test_as_mass_map_fast_path_matches_the_general_matching(
+    case: tuple[list[str], dict[str, object]],
+) -> None:
+    """For wire-form numbers, as_mass_map gives exactly what the key-by-key matching gives."""
+    sent, result = case
+    reply = reply_of({"Status": "success", "Result": result}, func="SendMessageMass")
+    keyed: dict[object, object] = dict(result.items())
+    expected = _map_or_error(lambda: _matched_mass_map(reply, tuple(sent), keyed))
+    assert _map_or_error(lambda: as_mass_map(sent)(reply)) == expected
+
+
+def test_as_mass_map_exact_keys_with_strings() -> None:
+    """A map keyed exactly by the numbers sent reads wire booleans in any of their forms."""
+    reply = reply_of(
+        {"Status": "success", "Result": {"+989100000001": "true", "+989100000002": 0}},
+        func="SendMessageMass",
+    )
+    assert as_mass_map(["+989100000001", "+989100000002"])(reply) == {
+        "+989100000001": True,
+        "+989100000002": False,
+    }
+
+
+def test_as_mass_map_exact_keys_with_a_bad_value_raises() -> None:
+    """A map keyed exactly by the numbers sent still refuses a value that is not a boolean."""
+    reply = reply_of(
+        {"Status": "success", "Result": {"+989100000001": "maybe"}}, func="SendMessageMass"
+    )
+    with pytest.raises(APIResponseError, match="true or false for every number"):
+        as_mass_map(["+989100000001"])(reply)
