@@ -26,26 +26,31 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from .._errors import ValidationError
 from ._model import CampaignError, NumberState
 from ._schema import (
     APPLICATION_ID,
     FORMAT,
+    INDEXES,
     SCHEMA,
     SCHEMA_VERSION,
-    STATE_INDEX,
     check_journal_file,
     configure,
 )
 
 __all__ = ["Journal", "NumberUpdate"]
 
+_T = TypeVar("_T")
+
 _INSERT_BATCH: Final = 5000
 _PAGE: Final = 2000
+#: Numbers per ``IN (...)`` list (SQLite allows at least 999 parameters in one statement).
+_IN_BATCH: Final = 500
 
-# Marks a chunk done once none of its numbers is in doubt any more.
+# Marks a chunk done once none of its numbers is in doubt any more (only for chunks whose numbers
+# `begin_run` wrote down as sending; the partial index numbers_in_doubt answers it).
 _SETTLE_CHUNK: Final = (
     "UPDATE chunks SET state = 'done', finished_at = ? WHERE id = ? AND state = 'attempting' "
     "AND NOT EXISTS (SELECT 1 FROM numbers WHERE chunk = chunks.id AND state = 'sending')"
@@ -72,6 +77,16 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+@contextlib.contextmanager
+def _unsynced(conn: sqlite3.Connection) -> Iterator[None]:
+    """Commit without syncing (``synchronous=NORMAL``): the next synced commit covers it."""
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
 
 
 def _remove_quietly(*paths: Path) -> None:
@@ -105,6 +120,8 @@ class Journal:
         self.path = path
         self._conn = conn
         self._lock = threading.Lock()
+        #: Chunks of earlier runs still in doubt once this run began (`begin_run`).
+        self._stale: frozenset[int] = frozenset()
         self.meta: Mapping[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
     @classmethod
@@ -174,7 +191,8 @@ class Journal:
                 rows = {**meta, "format": FORMAT, "schema_version": str(SCHEMA_VERSION)}
                 conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
                 _insert_inputs(conn, inputs, normalize)
-                conn.execute(STATE_INDEX)
+                for index in INDEXES:
+                    conn.execute(index)
                 conn.execute("COMMIT")
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
@@ -207,10 +225,15 @@ class Journal:
     # Reads
 
     def counts(self) -> dict[NumberState, int]:
-        """Numbers per state, every state present."""
+        """Numbers per state, every state present (numbers in doubt count as ``SENDING``)."""
         with self._lock:
             rows = self._conn.execute("SELECT state, count(*) FROM numbers GROUP BY state")
             found = {NumberState(state): count for state, count in rows}
+            doubt = self._in_doubt()
+        for _, _, stored in doubt.values():
+            if stored is not NumberState.SENDING:
+                found[stored] -= 1
+                found[NumberState.SENDING] = found.get(NumberState.SENDING, 0) + 1
         return {state: found.get(state, 0) for state in NumberState}
 
     def chunk_counts(self) -> tuple[int, int, int]:
@@ -231,7 +254,11 @@ class Journal:
         return "interrupted" if row[0] is None else str(row[0])
 
     def numbers_in(self, states: Sequence[NumberState]) -> list[tuple[int, str]]:
-        """(chunk id or -1, number) of every number in one of *states*."""
+        """
+        (chunk id or -1, number) of every number in one of *states*, as stored.
+
+        ``SENDING`` finds the numbers in doubt when `begin_run` wrote them down: call it in a run.
+        """
         marks = ",".join("?" * len(states))
         with self._lock:
             return [
@@ -274,11 +301,13 @@ class Journal:
         self,
     ) -> Iterator[tuple[int, str, str | None, str, int | None, str | None, str | None]]:
         """Every input item in order: (seq, input, number, state, error code, error, robot)."""
+        with self._lock:
+            doubt = self._in_doubt()
         after = 0
         while True:
             with self._lock:
                 page = self._conn.execute(
-                    "SELECT n.seq, n.input, COALESCE(n.number, n.duplicate_of), n.state, "
+                    "SELECT n.seq, n.input, n.number, COALESCE(n.number, n.duplicate_of), n.state, "
                     "n.error_code, n.error, c.robot "
                     "FROM numbers AS n LEFT JOIN chunks AS c ON c.id = n.chunk "
                     "WHERE n.seq > ? ORDER BY n.seq LIMIT ?",
@@ -286,15 +315,64 @@ class Journal:
                 ).fetchall()
             if not page:
                 return
-            yield from page
+            for seq, raw, own, number, stored, code, error, robot in page:
+                if own is not None and own in doubt:
+                    yield seq, raw, number, NumberState.SENDING.value, code, error, doubt[own][1]
+                else:
+                    yield seq, raw, number, stored, code, error, robot
             after = page[-1][0]
+
+    def _in_doubt(self) -> dict[str, tuple[int, str | None, NumberState]]:
+        """
+        number -> (chunk, robot, stored state) of every number in doubt; under the lock.
+
+        A number is in doubt while a chunk listing it is attempting, unless a later chunk has
+        recorded an outcome for it.
+        """
+        doubt: dict[str, tuple[int, str | None, NumberState]] = {}
+        attempting = self._conn.execute(
+            "SELECT id, robot, numbers FROM chunks WHERE state = 'attempting' ORDER BY id"
+        ).fetchall()
+        chunk_of: dict[str, tuple[int, str | None]] = {}
+        for chunk_id, robot, numbers in attempting:
+            for number in str(numbers).split(","):
+                chunk_of[number] = (int(chunk_id), robot)
+        for batch in _batches(list(chunk_of)):
+            rows = self._conn.execute(
+                f"SELECT number, chunk, state FROM numbers WHERE number IN ({_marks(batch)})",
+                batch,
+            )
+            for number, chunk, state in rows:
+                chunk_id, robot = chunk_of[number]
+                if chunk is None or chunk < chunk_id or (chunk == chunk_id and state == "sending"):
+                    doubt[number] = (chunk_id, robot, NumberState(state))
+        return doubt
 
     # Writes (each one transaction)
 
     def begin_run(self) -> int:
-        """Record the start of a run; returns its id."""
+        """
+        Record the start of a run; returns its id.
+
+        The numbers that chunks of earlier runs left in doubt are written down as ``SENDING``
+        (with their chunk), so `numbers_in` and `page` find them; a chunk none of whose numbers is
+        in doubt any more is marked done.
+        """
+        now = time.time()
         with self._lock, _transaction(self._conn):
-            cursor = self._conn.execute("INSERT INTO runs (started_at) VALUES (?)", (time.time(),))
+            cursor = self._conn.execute("INSERT INTO runs (started_at) VALUES (?)", (now,))
+            attempting = self._conn.execute(
+                "SELECT id, numbers, started_at FROM chunks WHERE state = 'attempting' ORDER BY id"
+            ).fetchall()
+            for chunk_id, numbers, started_at in attempting:
+                for batch in _batches(str(numbers).split(",")):
+                    self._conn.execute(
+                        "UPDATE numbers SET state = 'sending', chunk = ?, updated_at = ? "
+                        f"WHERE number IN ({_marks(batch)}) AND (chunk IS NULL OR chunk < ?)",
+                        [chunk_id, started_at, *batch, chunk_id],
+                    )
+            self._conn.executemany(_SETTLE_CHUNK, [(now, row[0]) for row in attempting])
+            self._stale = self._still_attempting([int(row[0]) for row in attempting])
         return int(cursor.lastrowid or 0)
 
     def end_run(self, run: int, outcome: str) -> None:
@@ -309,45 +387,48 @@ class Journal:
         self, run: int, index: int, robot: str | None, numbers: Sequence[str]
     ) -> None:
         """
-        Record a chunk as attempting, and its numbers as sending, durably, before it is sent.
+        Record a chunk as attempting, durably (synced), before it is sent.
 
-        Numbers still in doubt from an earlier chunk (sent again on request) move to this one; an
-        earlier chunk left with none of its numbers in doubt is marked done.
+        One row: its numbers are in doubt from now until its outcome is recorded.
         """
-        now = time.time()
-        with self._lock, _transaction(self._conn):
-            superseded: set[int] = set()
-            for number in numbers:
-                row = self._conn.execute(
-                    "SELECT chunk FROM numbers WHERE number = ? AND state = 'sending'", (number,)
-                ).fetchone()
-                if row is not None and row[0] is not None:
-                    superseded.add(int(row[0]))
-            cursor = self._conn.execute(
-                "INSERT INTO chunks (run, idx, robot, state, size, numbers, started_at) "
-                "VALUES (?, ?, ?, 'attempting', ?, ?, ?)",
-                (run, index, robot, len(numbers), ",".join(numbers), now),
-            )
-            chunk_id = cursor.lastrowid
-            self._conn.executemany(
-                "UPDATE numbers SET state = 'sending', chunk = ?, updated_at = ? WHERE number = ?",
-                [(chunk_id, now, number) for number in numbers],
-            )
-            self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in superseded])
-
-    def chunk_finished(self, run: int, index: int, updates: Iterable[NumberUpdate]) -> None:
-        """Record a chunk as done and the outcome of each of its numbers, in one transaction."""
-        now = time.time()
         with self._lock, _transaction(self._conn):
             self._conn.execute(
-                "UPDATE chunks SET state = 'done', finished_at = ? WHERE run = ? AND idx = ?",
+                "INSERT INTO chunks (run, idx, robot, state, size, numbers, started_at) "
+                "VALUES (?, ?, ?, 'attempting', ?, ?, ?)",
+                (run, index, robot, len(numbers), ",".join(numbers), time.time()),
+            )
+
+    def chunk_finished(self, run: int, index: int, updates: Iterable[NumberUpdate]) -> None:
+        """
+        Record a chunk as done and the outcome of each of its numbers, in one transaction.
+
+        The transaction is not synced by itself (the next chunk start, or the end of the run, syncs
+        it with the WAL): if the machine loses power first, the chunk is left attempting, in doubt,
+        and the next run settles it through the report as after a crash.
+        """
+        now = time.time()
+        groups: dict[tuple[str, int | None, str | None], list[str]] = {}
+        for number, outcome, code, text in updates:
+            groups.setdefault((outcome.value, code, text), []).append(number)
+        with self._lock, _unsynced(self._conn), _transaction(self._conn):
+            found = self._conn.execute(
+                "UPDATE chunks SET state = 'done', finished_at = ? WHERE run = ? AND idx = ? "
+                "RETURNING id",
                 (now, run, index),
-            )
-            self._conn.executemany(
-                "UPDATE numbers SET state = ?, error_code = ?, error = ?, updated_at = ? "
-                "WHERE number = ?",
-                [(str(state), code, text, now, number) for number, state, code, text in updates],
-            )
+            ).fetchall()
+            chunk_id = int(found[0][0]) if found else None
+            for (state, code, text), numbers in groups.items():
+                for batch in _batches(numbers):
+                    self._conn.executemany(
+                        "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ?, "
+                        f"updated_at = ? WHERE number IN ({_marks(batch)})",
+                        [(state, chunk_id, code, text, now, *batch)],
+                    )
+            if self._stale:
+                self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in self._stale])
+                stale = self._still_attempting(self._stale)
+        if self._stale:
+            self._stale = stale
 
     def settle(self, updates: Iterable[NumberUpdate], chunks: Iterable[int]) -> None:
         """Apply reconciled outcomes and mark *chunks* done, in one transaction."""
@@ -359,6 +440,32 @@ class Journal:
                 [(str(state), code, text, now, number) for number, state, code, text in updates],
             )
             self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in chunks])
+            stale = self._still_attempting(self._stale)
+        self._stale = stale
+
+    def _still_attempting(self, chunks: Iterable[int]) -> frozenset[int]:
+        """Those of *chunks* still attempting; under the lock."""
+        wanted = list(chunks)
+        found: set[int] = set()
+        for batch in _batches(wanted):
+            found.update(
+                int(row[0])
+                for row in self._conn.execute(
+                    f"SELECT id FROM chunks WHERE state = 'attempting' AND id IN ({_marks(batch)})",
+                    batch,
+                )
+            )
+        return frozenset(found)
+
+
+def _marks(batch: Sequence[object]) -> str:
+    return ",".join("?" * len(batch))
+
+
+def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """*items* in slices small enough for one statement's parameters."""
+    for start in range(0, len(items), _IN_BATCH):
+        yield items[start : start + _IN_BATCH]
 
 
 def _insert_inputs(

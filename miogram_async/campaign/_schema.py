@@ -17,9 +17,9 @@ from ._model import CampaignError
 __all__ = [
     "APPLICATION_ID",
     "FORMAT",
+    "INDEXES",
     "SCHEMA",
     "SCHEMA_VERSION",
-    "STATE_INDEX",
     "check_journal_file",
     "configure",
 ]
@@ -27,12 +27,17 @@ __all__ = [
 #: ``PRAGMA application_id`` of every journal: "MioC".
 APPLICATION_ID: Final = 0x4D696F43
 FORMAT: Final = "miogram-campaign"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _HEADER_SIZE: Final = 100
 _APP_ID_OFFSET: Final = 68
 
+# A number's stored state is the last outcome recorded for it; starting a chunk writes only the
+# chunk row. A number is *in doubt* (``sending``) while a chunk listing it is ``attempting`` and no
+# later chunk recorded an outcome for it (its ``chunk`` is NULL or earlier). Reads derive that; a
+# run writes it into ``numbers`` when it begins, for the chunks earlier runs left attempting.
+# Version 1 wrote ``sending`` for every number when its chunk started.
 SCHEMA: Final = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE runs (
@@ -43,7 +48,7 @@ CREATE TABLE runs (
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY,
-    run INTEGER NOT NULL REFERENCES runs(id),
+    run INTEGER NOT NULL,
     idx INTEGER NOT NULL,
     robot TEXT,
     state TEXT NOT NULL CHECK (state IN ('attempting', 'done')),
@@ -59,14 +64,18 @@ CREATE TABLE numbers (
     number TEXT UNIQUE,
     duplicate_of TEXT,
     state TEXT NOT NULL,
-    chunk INTEGER REFERENCES chunks(id),
+    chunk INTEGER,
     error_code INTEGER,
     error TEXT,
     updated_at REAL
 );
 """
-# Made after the bulk insert: building it once is faster than maintaining it row by row.
-STATE_INDEX: Final = "CREATE INDEX numbers_by_state ON numbers (state, seq)"
+# Both partial, so an index entry is written only when a chunk starts or ends or a number goes into
+# or out of doubt, never for each number a chunk delivers. Made after the bulk insert.
+INDEXES: Final = (
+    "CREATE INDEX chunks_attempting ON chunks (id) WHERE state = 'attempting'",
+    "CREATE INDEX numbers_in_doubt ON numbers (chunk) WHERE state = 'sending'",
+)
 
 
 def check_journal_file(path: Path) -> None:
@@ -126,4 +135,3 @@ def configure(conn: sqlite3.Connection) -> None:
     if mode is None or str(mode[0]).lower() != "wal":
         raise CampaignError(f"the journal needs WAL mode, SQLite gave {mode!r}")
     conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
