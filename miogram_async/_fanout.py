@@ -25,7 +25,6 @@ from typing import Protocol, TypedDict
 
 import anyio
 import anyio.lowlevel
-import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._errors import (
@@ -164,12 +163,21 @@ class _FanOut:
     ) -> None:
         async with chunks:
             try:
+                # Per input: count it, checkpoint now and then, admit it; send a full chunk.
                 if isinstance(phones, AsyncIterable):
                     async for raw in phones:
-                        await self._take(raw, chunks)
+                        self._seen_inputs += 1
+                        if self._seen_inputs % _CHECKPOINT_EVERY == 0:
+                            await anyio.lowlevel.checkpoint()
+                        if self._admit(raw):
+                            await self._emit(chunks)
                 else:
                     for raw in phones:
-                        await self._take(raw, chunks)
+                        self._seen_inputs += 1
+                        if self._seen_inputs % _CHECKPOINT_EVERY == 0:
+                            await anyio.lowlevel.checkpoint()
+                        if self._admit(raw):
+                            await self._emit(chunks)
             except Exception as exc:  # the input or the normaliser broke: stop, keep what we have
                 self._halt(exc)
                 return
@@ -177,24 +185,22 @@ class _FanOut:
             if self._pending and self.stop_reason is None:
                 await self._emit(chunks)
 
-    async def _take(self, raw: str, chunks: MemoryObjectSendStream[Chunk]) -> None:
-        self._seen_inputs += 1
-        if self._seen_inputs % _CHECKPOINT_EVERY == 0:
-            await anyio.lowlevel.checkpoint()
+    def _admit(self, raw: str) -> bool:
+        """Normalise and record one input; whether the pending chunk is now full."""
         try:
             number = self._normalize(raw)
         except ValidationError as exc:
             self._admit_invalid(raw, exc)
-            return
+            return False
         if number in self.outcomes:
             self.duplicates += 1
-            return
+            return False
         self.outcomes[number] = Outcome.NOT_ATTEMPTED
         if self.stop_reason is not None:
-            return  # draining after a stop: the number stays NOT_ATTEMPTED
-        self._pending.append(number)
-        if len(self._pending) >= self._chunk_size:
-            await self._emit(chunks)
+            return False  # draining after a stop: the number stays NOT_ATTEMPTED
+        pending = self._pending
+        pending.append(number)
+        return len(pending) >= self._chunk_size
 
     def _admit_invalid(self, raw: str, error: ValidationError) -> None:
         if raw in self.outcomes:
@@ -223,7 +229,10 @@ class _FanOut:
                     await anyio.lowlevel.checkpoint_if_cancelled()
                     slot = self._agents.acquire()
                     try:
-                        await self._run(attrs.evolve(chunk, robot=self._agents.names[slot]))
+                        robot = self._agents.names[slot]
+                        await self._run(
+                            Chunk(index=chunk.index, numbers=chunk.numbers, robot=robot)
+                        )
                     finally:
                         self._agents.release(slot)
         finally:
@@ -233,9 +242,9 @@ class _FanOut:
 
     async def _run(self, chunk: Chunk) -> None:
         self._in_flight += 1
-        for number in chunk.numbers:
-            self.outcomes[number] = Outcome.UNKNOWN
+        self.outcomes.update(dict.fromkeys(chunk.numbers, Outcome.UNKNOWN))
         outcomes: dict[str, Outcome] | None = None
+        counts: dict[Outcome, int] = {}
         errors: dict[str, MioGramError] = {}
         started = False
         with self._guard():
@@ -246,17 +255,17 @@ class _FanOut:
                 try:
                     reply = await self._send_chunk(chunk)
                 except MioGramError as exc:
-                    outcomes, errors = self._judge_error(chunk, exc)
+                    outcomes, errors, counts = self._judge_error(chunk, exc)
                 else:
-                    outcomes = self._judge_reply(chunk, reply)
+                    outcomes, counts = self._judge_reply(chunk, reply)
             except Exception as exc:  # a hook or send_chunk itself broke: stop the fan-out
                 self._halt(exc)
         if outcomes is None:
             # Never started (hook failed), or no answer came within the grace after a cancellation.
-            outcomes = dict.fromkeys(
-                chunk.numbers, Outcome.UNKNOWN if started else Outcome.NOT_ATTEMPTED
-            )
-        self._settle(chunk, outcomes, errors, sent=started)
+            outcome = Outcome.UNKNOWN if started else Outcome.NOT_ATTEMPTED
+            outcomes = dict.fromkeys(chunk.numbers, outcome)
+            counts = {outcome: len(outcomes)}
+        self._settle(chunk, outcomes, errors, counts, sent=started)
         if not started:
             return
         with self._guard(minimum=_RECORD_GRACE):
@@ -265,24 +274,40 @@ class _FanOut:
                     await self._hooks.chunk_finished(
                         chunk, MappingProxyType(outcomes), MappingProxyType(errors)
                     )
-                await self._report()
+                if self._on_progress is not None:
+                    await self._report()
             except Exception as exc:
                 self._halt(exc)
 
-    def _judge_reply(self, chunk: Chunk, reply: Mapping[str, bool]) -> dict[str, Outcome]:
+    def _judge_reply(
+        self, chunk: Chunk, reply: Mapping[str, bool]
+    ) -> tuple[dict[str, Outcome], dict[Outcome, int]]:
+        """Each number's outcome from the reply, and how many numbers got each outcome."""
         outcomes: dict[str, Outcome] = {}
+        delivered = undelivered = unknown = 0
+        get = reply.get
         for number in chunk.numbers:
-            said = reply.get(number)
+            said = get(number)
             if said is None:
                 # The request was handled, but the reply says nothing about this number.
                 outcomes[number] = Outcome.UNKNOWN
+                unknown += 1
+            elif said:
+                outcomes[number] = Outcome.DELIVERED
+                delivered += 1
             else:
-                outcomes[number] = Outcome.DELIVERED if said else Outcome.UNDELIVERED
-        return outcomes
+                outcomes[number] = Outcome.UNDELIVERED
+                undelivered += 1
+        counts = {
+            Outcome.DELIVERED: delivered,
+            Outcome.UNDELIVERED: undelivered,
+            Outcome.UNKNOWN: unknown,
+        }
+        return outcomes, counts
 
     def _judge_error(
         self, chunk: Chunk, error: MioGramError
-    ) -> tuple[dict[str, Outcome], dict[str, MioGramError]]:
+    ) -> tuple[dict[str, Outcome], dict[str, MioGramError], dict[Outcome, int]]:
         if isinstance(error, APIError):
             outcome = Outcome.FAILED
             if error.code in STOP_CODES:
@@ -293,21 +318,24 @@ class _FanOut:
             outcome = Outcome.FAILED
         else:  # e.g. APIResponseError: the service may have acted on a reply we could not read
             outcome = Outcome.UNKNOWN
-        return dict.fromkeys(chunk.numbers, outcome), dict.fromkeys(chunk.numbers, error)
+        outcomes = dict.fromkeys(chunk.numbers, outcome)
+        return outcomes, dict.fromkeys(chunk.numbers, error), {outcome: len(outcomes)}
 
     def _settle(
         self,
         chunk: Chunk,
         outcomes: Mapping[str, Outcome],
         errors: Mapping[str, MioGramError],
+        counts: Mapping[Outcome, int],
         *,
         sent: bool,
     ) -> None:
+        """Record a finished chunk; *counts* is how many of *outcomes* have each outcome."""
         self._in_flight -= 1
         self.outcomes.update(outcomes)
         self.errors.update(errors)
-        for outcome in outcomes.values():
-            self._done_by_outcome[outcome] += 1
+        for outcome, count in counts.items():
+            self._done_by_outcome[outcome] += count
         self._done += len(chunk.numbers)
         if sent:
             self._sent_done += len(chunk.numbers)
