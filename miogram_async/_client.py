@@ -13,6 +13,7 @@ result.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -128,6 +129,12 @@ _SECRET_NOT_UNICODE: Final = (
     "expected the secret as valid Unicode text, got one with a character UTF-8 cannot encode "
     "(an undecodable byte in MIOGRAM_SECRET?)"
 )
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_url(url: str) -> httpx.URL:
+    """*url* parsed once, not on every request (httpx would parse the str each time)."""
+    return httpx.URL(url)
 
 
 def _encodable(text: str) -> bool:
@@ -474,19 +481,22 @@ class MioGram:
     ) -> _T:
         if self._bucket is not None:
             await self._bucket.acquire()
-        secret = await self._resolve_secret()
+        # No local other than `secret` may hold it: it is deleted below.
+        secret = self._secret if isinstance(self._secret, str) else await self._resolve_secret()
         body = encode_form(secret, func, elements, robot)
-        started = anyio.current_time()
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = anyio.current_time() if debug else 0.0
         outcome = "ok"
         try:
             try:
                 # Waiting for the rate limit or the secret above stays cancellable.
-                with anyio.CancelScope(shield=func in _SHIELDED_FUNCS):
+                shield = func in _SHIELDED_FUNCS
+                with anyio.CancelScope(shield=True) if shield else contextlib.nullcontext():
                     # Never follow a redirect, a borrowed client's setting notwithstanding: a
                     # 301/302 turns the POST into a GET, which the service counts towards
                     # blocking the caller's IP (API.md E23).
                     response = await http.post(
-                        self._base_url,
+                        _parsed_url(self._base_url),
                         content=body,
                         headers=FORM_HEADERS,
                         timeout=timeout,
@@ -510,13 +520,14 @@ class MioGram:
             # Error trackers (Sentry, loguru's diagnose, rich) show the locals of every frame of
             # a traceback, this one included.
             del secret, body
-            logger.debug(
-                "%s attempt %d: %s in %.3fs",
-                func,
-                attempt,
-                outcome,
-                anyio.current_time() - started,
-            )
+            if debug:
+                logger.debug(
+                    "%s attempt %d: %s in %.3fs",
+                    func,
+                    attempt,
+                    outcome,
+                    anyio.current_time() - started,
+                )
         # Raised outside the handler so that the unscrubbed error is not kept as its context.
         raise scrubbed
 

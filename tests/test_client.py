@@ -646,6 +646,30 @@ async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
     assert re.fullmatch(r"APIGetUsername attempt 2: ok in \d+\.\d{3}s", messages[2][1])
 
 
+async def test_no_attempt_line_above_debug(caplog: pytest.LogCaptureFixture) -> None:
+    """With the package logger above DEBUG an attempt logs nothing, and the call still works."""
+    caplog.set_level(logging.INFO, logger="miogram_async")
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"Result": "ali"}))
+    async with MioGram("s", transport=transport) as client:
+        assert await client.api_get_username() == "ali"
+    assert [r.getMessage() for r in caplog.records if r.name == "miogram_async"] == []
+
+
+async def test_requests_go_to_the_base_url_with_its_query() -> None:
+    """The endpoint, parsed once and reused, is the one every request goes to."""
+    seen: list[str] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"Result": "ali"})
+
+    url = "http://127.0.0.1:8080/api/dojob.php?x=1"
+    async with MioGram("s", base_url=url, transport=httpx.MockTransport(reply)) as client:
+        await client.api_get_username()
+        await client.api_get_username()
+    assert seen == [url, url]
+
+
 def test_unconfigured_logging_prints_nothing() -> None:
     """A program that never configures logging sees no retry warnings on stderr."""
     script = textwrap.dedent(
