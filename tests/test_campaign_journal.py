@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from miogram_async._client import MioGram
 from miogram_async._errors import MassSendError
 from miogram_async._validation import normalize_phone
 from miogram_async.campaign import Campaign, NumberState
-from miogram_async.campaign._journal import Journal, NumberUpdate
+from miogram_async.campaign._journal import ChunkEnd, ChunkStart, Journal
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,
@@ -110,17 +110,20 @@ async def test_a_failed_outcome_write_stops_the_run_and_a_resume_sends_nothing_t
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.create(path, numbers, message="Hello", chunk_size=20) as campaign:
             journal = campaign._journal
-            real = journal.chunk_finished
+            real = journal.record
 
-            def disk_full(run: int, index: int, updates: Iterable[NumberUpdate]) -> None:
-                if index == 1:
+            def disk_full(
+                run: int, started: Sequence[ChunkStart], finished: Sequence[ChunkEnd]
+            ) -> None:
+                # The transaction that carries chunk 1's outcome fails.
+                if any(index == 1 for index, _ in finished):
                     raise sqlite3.OperationalError("database or disk is full")
-                real(run, index, updates)
+                real(run, started, finished)
 
-            journal.chunk_finished = disk_full  # type: ignore[method-assign]
+            journal.record = disk_full  # type: ignore[method-assign]
             with pytest.raises(MassSendError) as stopped:
                 await campaign.run(client, concurrency=1)
-            journal.chunk_finished = real  # type: ignore[method-assign]
+            journal.record = real  # type: ignore[method-assign]
             after_stop = campaign.status()
             resumed = await campaign.run(client, concurrency=1)
     assert isinstance(stopped.value.__cause__, sqlite3.OperationalError)

@@ -352,6 +352,7 @@ class Campaign:
                     robots=robots,
                     on_progress=on_progress,
                 )
+            await hooks.flush()
         except BaseException as exc:
             if isinstance(exc, MassSendError):
                 outcome = f"stopped: {exc.cause!s}" if exc.cause else "stopped"
@@ -359,6 +360,10 @@ class Campaign:
                 outcome = "cancelled"
             else:
                 outcome = "failed"
+            try:
+                await hooks.flush()
+            except Exception as flush_error:
+                exc.add_note(f"chunk outcomes could not be journalled: {flush_error}")
             await self._end_run(run, outcome, exc)
             raise
         await self._end_run(run, "finished", None)

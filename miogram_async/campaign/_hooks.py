@@ -12,7 +12,7 @@ import anyio.to_thread
 
 from .._errors import STOP_CODES, APIConnectionError, APIError, MioGramError
 from .._result import Chunk, Outcome
-from ._journal import Journal, NumberUpdate
+from ._journal import ChunkEnd, Journal, NumberUpdate
 from ._model import NumberState
 
 __all__ = ["JournalHooks", "JournalNumbers"]
@@ -44,18 +44,58 @@ def _sent_nothing(error: MioGramError | None) -> bool:
     return isinstance(error, APIConnectionError) and error.sent is False
 
 
+class _Start:
+    """A chunk waiting for its attempting row to be committed."""
+
+    __slots__ = ("chunk", "done", "error")
+
+    def __init__(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        self.done = False
+        self.error: Exception | None = None
+
+
 class JournalHooks:
-    """The fan-out hooks of one run: every chunk is journalled before it is sent and after."""
+    """
+    The fan-out hooks of one run: every chunk is journalled before it is sent and after.
+
+    Journal writes are grouped. A chunk's start waits until a transaction holding its attempting
+    row is committed and synced; chunks that start while one is being written go together into the
+    next. A chunk's outcome is queued without waiting and written in the next transaction (the
+    next chunk start, or `flush` at the end of the run): if the process dies first, the chunk is
+    left in doubt and the next run settles it through the report. A write that fails fails the
+    starts it carried (they are not sent) and drops the outcomes it carried (their chunks stay in
+    doubt).
+    """
 
     def __init__(self, journal: Journal, run: int) -> None:
         self.journal = journal
         self.run = run
         self.sent = 0
+        self._starts: list[_Start] = []
+        self._ends: list[ChunkEnd] = []
+        self._writing = False
+        self._written = anyio.Event()
 
     async def chunk_started(self, chunk: Chunk) -> None:
-        await anyio.to_thread.run_sync(
-            self.journal.chunk_started, self.run, chunk.index, chunk.robot, chunk.numbers
-        )
+        entry = _Start(chunk)
+        self._starts.append(entry)
+        try:
+            while not entry.done:
+                if self._writing:
+                    await self._written.wait()
+                else:
+                    await self._write()
+        except anyio.get_cancelled_exc_class():
+            if entry in self._starts:  # not written: it will not be
+                self._starts.remove(entry)
+                raise
+            with anyio.CancelScope(shield=True):  # being written: know the outcome first
+                while not entry.done:
+                    await self._written.wait()
+            raise
+        if entry.error is not None:
+            raise entry.error
         self.sent += len(chunk.numbers)
 
     async def chunk_finished(
@@ -64,19 +104,60 @@ class JournalHooks:
         outcomes: Mapping[str, Outcome],
         errors: Mapping[str, MioGramError],
     ) -> None:
-        updates: list[NumberUpdate] = []
-        for number in chunk.numbers:
-            outcome = outcomes.get(number, Outcome.UNKNOWN)
-            error = errors.get(number)
-            state = _OUTCOME_STATES[outcome]
-            # A stop error (credit, authentication, permission, size) refuses the request as a
-            # whole before anything is sent, and a connection that could not be made sent nothing
-            # either: the numbers go back to pending, so a plain resume sends them.
-            if state is NumberState.FAILED and _sent_nothing(error):
-                state = NumberState.PENDING
-            code, text = _error_fields(error)
-            updates.append((number, state, code, text))
-        await anyio.to_thread.run_sync(self.journal.chunk_finished, self.run, chunk.index, updates)
+        if not errors:
+            states = _OUTCOME_STATES
+            updates: list[NumberUpdate] = [
+                (number, states[outcomes.get(number, Outcome.UNKNOWN)], None, None)
+                for number in chunk.numbers
+            ]
+        else:
+            updates = []
+            for number in chunk.numbers:
+                outcome = outcomes.get(number, Outcome.UNKNOWN)
+                error = errors.get(number)
+                state = _OUTCOME_STATES[outcome]
+                # A stop error (credit, authentication, permission, size) refuses the request as a
+                # whole before anything is sent, and a connection that could not be made sent
+                # nothing either: the numbers go back to pending, so a plain resume sends them.
+                if state is NumberState.FAILED and _sent_nothing(error):
+                    state = NumberState.PENDING
+                code, text = _error_fields(error)
+                updates.append((number, state, code, text))
+        self._ends.append((chunk.index, updates))
+
+    async def flush(self) -> None:
+        """Write the outcomes still queued (shielded from cancellation)."""
+        with anyio.CancelScope(shield=True):
+            while self._writing:
+                await self._written.wait()
+            if self._ends:
+                await self._write()
+
+    async def _write(self) -> None:
+        """Commit every queued start and outcome in one transaction, in a worker thread."""
+        self._writing = True
+        starts, self._starts = self._starts, []
+        ends, self._ends = self._ends, []
+        error: Exception | None = None
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(
+                    self.journal.record,
+                    self.run,
+                    [(s.chunk.index, s.chunk.robot, s.chunk.numbers) for s in starts],
+                    ends,
+                )
+        except Exception as exc:
+            error = exc
+            if not starts:
+                raise
+        finally:
+            for entry in starts:
+                entry.done = True
+                entry.error = error
+            self._writing = False
+            written, self._written = self._written, anyio.Event()
+            written.set()
 
 
 class JournalNumbers:

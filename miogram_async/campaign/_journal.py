@@ -40,7 +40,7 @@ from ._schema import (
     configure,
 )
 
-__all__ = ["Journal", "NumberUpdate"]
+__all__ = ["ChunkEnd", "ChunkStart", "Journal", "NumberUpdate"]
 
 _T = TypeVar("_T")
 
@@ -58,6 +58,10 @@ _SETTLE_CHUNK: Final = (
 
 #: (number, new state, error code, error text) for one number.
 NumberUpdate = tuple[str, NumberState, int | None, str | None]
+#: (chunk index, robot, numbers) of a chunk about to be sent.
+ChunkStart = tuple[int, str | None, Sequence[str]]
+#: (chunk index, outcome of each of its numbers) of a chunk that got its answer.
+ChunkEnd = tuple[int, Iterable[NumberUpdate]]
 
 
 @contextlib.contextmanager
@@ -386,49 +390,62 @@ class Journal:
     def chunk_started(
         self, run: int, index: int, robot: str | None, numbers: Sequence[str]
     ) -> None:
-        """
-        Record a chunk as attempting, durably (synced), before it is sent.
-
-        One row: its numbers are in doubt from now until its outcome is recorded.
-        """
-        with self._lock, _transaction(self._conn):
-            self._conn.execute(
-                "INSERT INTO chunks (run, idx, robot, state, size, numbers, started_at) "
-                "VALUES (?, ?, ?, 'attempting', ?, ?, ?)",
-                (run, index, robot, len(numbers), ",".join(numbers), time.time()),
-            )
+        """Record one chunk as attempting, durably, before it is sent (see `record`)."""
+        self.record(run, [(index, robot, numbers)], [])
 
     def chunk_finished(self, run: int, index: int, updates: Iterable[NumberUpdate]) -> None:
-        """
-        Record a chunk as done and the outcome of each of its numbers, in one transaction.
+        """Record one chunk as done with the outcome of each of its numbers (see `record`)."""
+        self.record(run, [], [(index, updates)])
 
-        The transaction is not synced by itself (the next chunk start, or the end of the run, syncs
-        it with the WAL): if the machine loses power first, the chunk is left attempting, in doubt,
-        and the next run settles it through the report as after a crash.
+    def record(self, run: int, started: Sequence[ChunkStart], finished: Sequence[ChunkEnd]) -> None:
+        """
+        Record chunks of *run* as done (*finished*) and others as attempting (*started*), at once.
+
+        One transaction, synced when it starts chunks: a started chunk is one row, durable before
+        its request may be sent, and its numbers are in doubt from then until its outcome is
+        recorded. A transaction that only finishes chunks is not synced by itself (the next synced
+        one covers it, the WAL keeps commits in order): if the machine loses power first, those
+        chunks are left attempting, in doubt, and the next run settles them through the report as
+        after a crash.
         """
         now = time.time()
+        sync = contextlib.nullcontext() if started else _unsynced(self._conn)
+        with self._lock, sync, _transaction(self._conn):
+            for index, updates in finished:
+                self._finish(run, index, updates, now)
+            if finished and self._stale:
+                self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in self._stale])
+                stale = self._still_attempting(self._stale)
+            if started:
+                self._conn.executemany(
+                    "INSERT INTO chunks (run, idx, robot, state, size, numbers, started_at) "
+                    "VALUES (?, ?, ?, 'attempting', ?, ?, ?)",
+                    [
+                        (run, index, robot, len(numbers), ",".join(numbers), now)
+                        for index, robot, numbers in started
+                    ],
+                )
+        if finished and self._stale:
+            self._stale = stale
+
+    def _finish(self, run: int, index: int, updates: Iterable[NumberUpdate], now: float) -> None:
+        """Mark a chunk done and set its numbers' outcomes, a statement per shared outcome."""
         groups: dict[tuple[str, int | None, str | None], list[str]] = {}
         for number, outcome, code, text in updates:
             groups.setdefault((outcome.value, code, text), []).append(number)
-        with self._lock, _unsynced(self._conn), _transaction(self._conn):
-            found = self._conn.execute(
-                "UPDATE chunks SET state = 'done', finished_at = ? WHERE run = ? AND idx = ? "
-                "RETURNING id",
-                (now, run, index),
-            ).fetchall()
-            chunk_id = int(found[0][0]) if found else None
-            for (state, code, text), numbers in groups.items():
-                for batch in _batches(numbers):
-                    self._conn.executemany(
-                        "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ?, "
-                        f"updated_at = ? WHERE number IN ({_marks(batch)})",
-                        [(state, chunk_id, code, text, now, *batch)],
-                    )
-            if self._stale:
-                self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in self._stale])
-                stale = self._still_attempting(self._stale)
-        if self._stale:
-            self._stale = stale
+        found = self._conn.execute(
+            "UPDATE chunks SET state = 'done', finished_at = ? WHERE run = ? AND idx = ? "
+            "RETURNING id",
+            (now, run, index),
+        ).fetchall()
+        chunk_id = int(found[0][0]) if found else None
+        for (state, code, text), numbers in groups.items():
+            for batch in _batches(numbers):
+                self._conn.executemany(
+                    "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ?, "
+                    f"updated_at = ? WHERE number IN ({_marks(batch)})",
+                    [(state, chunk_id, code, text, now, *batch)],
+                )
 
     def settle(self, updates: Iterable[NumberUpdate], chunks: Iterable[int]) -> None:
         """Apply reconciled outcomes and mark *chunks* done, in one transaction."""
