@@ -172,12 +172,7 @@ class _FanOut:
                         if self._admit(raw):
                             await self._emit(chunks)
                 else:
-                    for raw in phones:
-                        self._seen_inputs += 1
-                        if self._seen_inputs % _CHECKPOINT_EVERY == 0:
-                            await anyio.lowlevel.checkpoint()
-                        if self._admit(raw):
-                            await self._emit(chunks)
+                    await self._produce_from(iter(phones), chunks)
             except Exception as exc:  # the input or the normaliser broke: stop, keep what we have
                 self._halt(exc)
                 return
@@ -185,8 +180,40 @@ class _FanOut:
             if self._pending and self.stop_reason is None:
                 await self._emit(chunks)
 
+    async def _produce_from(
+        self, phones: Iterator[str], chunks: MemoryObjectSendStream[Chunk]
+    ) -> None:
+        """The loop of `produce` for a plain iterable: `_admit` inlined, the hot loop of a run."""
+        normalize = self._normalize
+        outcomes = self.outcomes
+        chunk_size = self._chunk_size
+        not_attempted = Outcome.NOT_ATTEMPTED
+        for raw in phones:
+            self._seen_inputs += 1
+            if self._seen_inputs % _CHECKPOINT_EVERY == 0:
+                await anyio.lowlevel.checkpoint()
+            try:
+                number = normalize(raw)
+            except ValidationError as exc:
+                self._admit_invalid(raw, exc)
+                continue
+            if number in outcomes:
+                self.duplicates += 1
+                continue
+            outcomes[number] = not_attempted
+            if self.stop_reason is not None:
+                continue  # draining after a stop: the number stays NOT_ATTEMPTED
+            pending = self._pending
+            pending.append(number)
+            if len(pending) >= chunk_size:
+                await self._emit(chunks)
+
     def _admit(self, raw: str) -> bool:
-        """Normalise and record one input; whether the pending chunk is now full."""
+        """
+        Normalise and record one input; whether the pending chunk is now full.
+
+        `_produce_from` repeats this inline for plain iterables: keep the two alike.
+        """
         try:
             number = self._normalize(raw)
         except ValidationError as exc:
@@ -266,8 +293,8 @@ class _FanOut:
             outcomes = dict.fromkeys(chunk.numbers, outcome)
             counts = {outcome: len(outcomes)}
         self._settle(chunk, outcomes, errors, counts, sent=started)
-        if not started:
-            return
+        if not started or (self._hooks is None and self._on_progress is None):
+            return  # nothing to record or report
         with self._guard(minimum=_RECORD_GRACE):
             try:
                 if self._hooks is not None:

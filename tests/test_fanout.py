@@ -875,3 +875,37 @@ def test_every_input_gets_exactly_one_honest_outcome(
     assert stopped == stop_sent
     if not stopped:
         assert result.counts[Outcome.NOT_ATTEMPTED] == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    inputs=st.lists(
+        st.one_of(st.integers(0, 40).map(phone), st.sampled_from(["bad", "x", " +98910"])),
+        max_size=60,
+    ),
+    scripts=st.lists(st.sampled_from(["ok", "not_found", "unsent", "maybe_sent"]), max_size=10),
+    chunk_size=st.integers(1, 7),
+)
+def test_plain_and_async_iterables_give_the_same_result(
+    inputs: list[str], scripts: list[str], chunk_size: int
+) -> None:
+    """A list and an async generator of the same inputs give the same chunks and outcomes."""
+
+    async def run(source: str) -> tuple[list[tuple[int, tuple[str, ...]]], list[object]]:
+        sender = Sender(checkpoints=1)
+        for index, name in enumerate(scripts):
+            error = _BEHAVIOURS[name]
+            if error is not None:
+                sender.behaviours[index] = raising(error)
+
+        async def numbers() -> AsyncIterator[str]:
+            for raw in inputs:
+                yield raw
+
+        phones = inputs if source == "list" else numbers()
+        result = await fan_out(phones, sender, normalize=normalize, chunk_size=chunk_size)
+        chunks = sorted((chunk.index, chunk.numbers) for chunk in sender.calls)
+        errors = sorted((number, str(error)) for number, error in result.errors.items())
+        return chunks, [list(result.items()), result.duplicates, errors]
+
+    assert anyio.run(run, "list") == anyio.run(run, "async")
