@@ -307,8 +307,11 @@ class MioGram:
         self._transport = transport
         self._http_backend: HttpBackend = http_backend
         self._on_secret_change = on_secret_change
-        self._normalize: Callable[[str], str] = functools.partial(
-            normalize_phone, default_region=default_region
+        # The plain function when there is no region: a partial costs a call per Mass number.
+        self._normalize: Callable[[str], str] = (
+            normalize_phone
+            if default_region is None
+            else functools.partial(normalize_phone, default_region=default_region)
         )
         self._check_limits = check_limits
         self._limits: Limits | None = None
