@@ -10,13 +10,16 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from miogram_async._client import MioGram
 from miogram_async._result import Chunk, Outcome
 from miogram_async._validation import normalize_phone
-from miogram_async.campaign import Campaign, CampaignError, NumberState
+from miogram_async.campaign import Campaign, CampaignError, NumberState, _hooks
 from miogram_async.campaign._hooks import JournalHooks
 from miogram_async.campaign._journal import ChunkEnd, ChunkStart, Journal
 from miogram_async.campaign._schema import SCHEMA_VERSION
+from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
 
+SECRET = "doubt-secret-5e1b"
 NUMBERS = [f"+98912{i:07d}" for i in range(10)]
 
 
@@ -235,3 +238,25 @@ async def test_a_start_cancelled_while_queued_is_never_written(tmp_path: Path) -
     assert hooks.sent == 1
     assert journal.chunk_counts() == (1, 0, 1)
     journal.close()
+
+
+@pytest.mark.parametrize("seqs_max", [100_000, 0])
+async def test_outcomes_land_on_the_right_numbers_around_gaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seqs_max: int
+) -> None:
+    """Invalid and duplicate inputs between sent numbers keep their state (by seq or by number)."""
+    monkeypatch.setattr(_hooks, "_SEQS_MAX", seqs_max)
+    fake = FakeMioGram(AccountConfig(secret=SECRET, numbers=NumberBook.except_for({NUMBERS[4]})))
+    inputs = [NUMBERS[0], "nope", NUMBERS[1], NUMBERS[0], *NUMBERS[2:7], "12", *NUMBERS[7:]]
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+        with Campaign.create(tmp_path / "c.db", inputs, message="Hi", chunk_size=3) as campaign:
+            summary = await campaign.run(client, concurrency=2)
+            rows = [(row[1], row[3]) for row in campaign._journal.rows()]
+    expected = [(raw, "delivered") for raw in inputs]
+    expected[1] = ("nope", "invalid")
+    expected[3] = (NUMBERS[0], "duplicate")
+    expected[6] = (NUMBERS[4], "undelivered")
+    expected[9] = ("12", "invalid")
+    assert rows == expected
+    assert summary.complete
+    assert len(fake.deliveries) == 9

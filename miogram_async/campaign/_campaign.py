@@ -399,7 +399,7 @@ class Campaign:
             "hooks": hooks,
         }
         send: Callable[..., Awaitable[MassResult]] = getattr(client, _MASS_METHODS[self.kind])
-        numbers = JournalNumbers(self._journal, states)
+        numbers = JournalNumbers(self._journal, states, hooks.seqs)
         if isinstance(payload, str):
             await send(numbers, payload, **fanout)
         else:

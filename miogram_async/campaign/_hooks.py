@@ -12,13 +12,16 @@ import anyio.to_thread
 
 from .._errors import STOP_CODES, APIConnectionError, APIError, MioGramError
 from .._result import Chunk, Outcome
-from ._journal import ChunkEnd, Journal, NumberUpdate
+from ._journal import ChunkEnd, Journal, OutcomeGroup
 from ._model import NumberState
 
 __all__ = ["JournalHooks", "JournalNumbers"]
 
 #: Numbers read from the journal per query while a run streams them to the fan-out.
 _SOURCE_PAGE: Final = 1000
+#: At most this many numbers wait in `JournalHooks.seqs` (after a stop the fan-out reads the rest
+#: of the input without sending it); a chunk with numbers not there is written by number instead.
+_SEQS_MAX: Final = 100_000
 
 _OUTCOME_STATES: Final[Mapping[Outcome, NumberState]] = {
     Outcome.DELIVERED: NumberState.DELIVERED,
@@ -72,6 +75,8 @@ class JournalHooks:
         self.journal = journal
         self.run = run
         self.sent = 0
+        #: number -> seq of the numbers `JournalNumbers` handed out and no chunk answered yet.
+        self.seqs: dict[str, int] = {}
         self._starts: list[_Start] = []
         self._ends: list[ChunkEnd] = []
         self._writing = False
@@ -104,26 +109,45 @@ class JournalHooks:
         outcomes: Mapping[str, Outcome],
         errors: Mapping[str, MioGramError],
     ) -> None:
-        if not errors:
-            states = _OUTCOME_STATES
-            updates: list[NumberUpdate] = [
-                (number, states[outcomes.get(number, Outcome.UNKNOWN)], None, None)
-                for number in chunk.numbers
-            ]
+        numbers = chunk.numbers
+        try:
+            seqs: list[int] | None = list(map(self.seqs.pop, numbers))
+        except KeyError:  # not read through JournalNumbers: the journal finds them by number
+            seqs = None
+        kinds = set(outcomes.values())
+        groups: list[OutcomeGroup]
+        if not errors and len(kinds) == 1 and all(map(outcomes.__contains__, numbers)):
+            # The usual case: one outcome for the whole chunk.
+            groups = [(_OUTCOME_STATES[kinds.pop()], None, None, numbers, seqs)]
         else:
-            updates = []
-            for number in chunk.numbers:
-                outcome = outcomes.get(number, Outcome.UNKNOWN)
-                error = errors.get(number)
-                state = _OUTCOME_STATES[outcome]
-                # A stop error (credit, authentication, permission, size) refuses the request as a
-                # whole before anything is sent, and a connection that could not be made sent
-                # nothing either: the numbers go back to pending, so a plain resume sends them.
-                if state is NumberState.FAILED and _sent_nothing(error):
-                    state = NumberState.PENDING
-                code, text = _error_fields(error)
-                updates.append((number, state, code, text))
-        self._ends.append((chunk.index, updates))
+            groups = self._groups(numbers, seqs, outcomes, errors)
+        self._ends.append((chunk.index, groups))
+
+    @staticmethod
+    def _groups(
+        numbers: Sequence[str],
+        seqs: Sequence[int] | None,
+        outcomes: Mapping[str, Outcome],
+        errors: Mapping[str, MioGramError],
+    ) -> list[OutcomeGroup]:
+        found: dict[tuple[NumberState, int | None, str | None], tuple[list[str], list[int]]] = {}
+        for position, number in enumerate(numbers):
+            error = errors.get(number)
+            state = _OUTCOME_STATES[outcomes.get(number, Outcome.UNKNOWN)]
+            # A stop error (credit, authentication, permission, size) refuses the request as a
+            # whole before anything is sent, and a connection that could not be made sent nothing
+            # either: the numbers go back to pending, so a plain resume sends them.
+            if state is NumberState.FAILED and _sent_nothing(error):
+                state = NumberState.PENDING
+            code, text = _error_fields(error)
+            group = found.setdefault((state, code, text), ([], []))
+            group[0].append(number)
+            if seqs is not None:
+                group[1].append(seqs[position])
+        return [
+            (state, code, text, group_numbers, group_seqs if seqs is not None else None)
+            for (state, code, text), (group_numbers, group_seqs) in found.items()
+        ]
 
     async def flush(self) -> None:
         """Write the outcomes still queued (shielded from cancellation)."""
@@ -163,9 +187,13 @@ class JournalHooks:
 class JournalNumbers:
     """The numbers of a run, read page by page from the journal in input order."""
 
-    def __init__(self, journal: Journal, states: Sequence[NumberState]) -> None:
+    def __init__(
+        self, journal: Journal, states: Sequence[NumberState], seqs: dict[str, int] | None = None
+    ) -> None:
+        """Read the numbers in *states*; note each one's seq in *seqs* as it is read."""
         self._journal = journal
         self._states = states
+        self._seqs = {} if seqs is None else seqs
         self._after = 0
         self._page: list[str] = []
         self._done = False
@@ -181,6 +209,8 @@ class JournalNumbers:
             if rows:
                 self._after = rows[-1][0]
                 self._page = [number for _, number in reversed(rows)]
+                if len(self._seqs) < _SEQS_MAX:
+                    self._seqs.update({number: seq for seq, number in rows})
             self._done = len(rows) < _SOURCE_PAGE
         if not self._page:
             raise StopAsyncIteration

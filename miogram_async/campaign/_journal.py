@@ -40,7 +40,14 @@ from ._schema import (
     configure,
 )
 
-__all__ = ["ChunkEnd", "ChunkStart", "Journal", "NumberUpdate"]
+__all__ = [
+    "ChunkEnd",
+    "ChunkStart",
+    "Journal",
+    "NumberUpdate",
+    "OutcomeGroup",
+    "group_updates",
+]
 
 _T = TypeVar("_T")
 
@@ -60,8 +67,18 @@ _SETTLE_CHUNK: Final = (
 NumberUpdate = tuple[str, NumberState, int | None, str | None]
 #: (chunk index, robot, numbers) of a chunk about to be sent.
 ChunkStart = tuple[int, str | None, Sequence[str]]
-#: (chunk index, outcome of each of its numbers) of a chunk that got its answer.
-ChunkEnd = tuple[int, Iterable[NumberUpdate]]
+#: (state, error code, error text, numbers, their seqs or None) for numbers that share an outcome.
+OutcomeGroup = tuple[NumberState, int | None, str | None, Sequence[str], Sequence[int] | None]
+#: (chunk index, outcome groups) of a chunk that got its answer.
+ChunkEnd = tuple[int, Sequence[OutcomeGroup]]
+
+
+def group_updates(updates: Iterable[NumberUpdate]) -> list[OutcomeGroup]:
+    """*updates* as outcome groups (numbers only, no seqs)."""
+    groups: dict[tuple[NumberState, int | None, str | None], list[str]] = {}
+    for number, state, code, text in updates:
+        groups.setdefault((state, code, text), []).append(number)
+    return [(state, code, text, numbers, None) for (state, code, text), numbers in groups.items()]
 
 
 @contextlib.contextmanager
@@ -395,7 +412,7 @@ class Journal:
 
     def chunk_finished(self, run: int, index: int, updates: Iterable[NumberUpdate]) -> None:
         """Record one chunk as done with the outcome of each of its numbers (see `record`)."""
-        self.record(run, [], [(index, updates)])
+        self.record(run, [], [(index, group_updates(updates))])
 
     def record(self, run: int, started: Sequence[ChunkStart], finished: Sequence[ChunkEnd]) -> None:
         """
@@ -411,8 +428,8 @@ class Journal:
         now = time.time()
         sync = contextlib.nullcontext() if started else _unsynced(self._conn)
         with self._lock, sync, _transaction(self._conn):
-            for index, updates in finished:
-                self._finish(run, index, updates, now)
+            for index, groups in finished:
+                self._finish(run, index, groups, now)
             if finished and self._stale:
                 self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in self._stale])
                 stale = self._still_attempting(self._stale)
@@ -428,23 +445,28 @@ class Journal:
         if finished and self._stale:
             self._stale = stale
 
-    def _finish(self, run: int, index: int, updates: Iterable[NumberUpdate], now: float) -> None:
-        """Mark a chunk done and set its numbers' outcomes, a statement per shared outcome."""
-        groups: dict[tuple[str, int | None, str | None], list[str]] = {}
-        for number, outcome, code, text in updates:
-            groups.setdefault((outcome.value, code, text), []).append(number)
+    def _finish(self, run: int, index: int, groups: Sequence[OutcomeGroup], now: float) -> None:
+        """Mark a chunk done and set its numbers' outcomes, a statement per group."""
         found = self._conn.execute(
             "UPDATE chunks SET state = 'done', finished_at = ? WHERE run = ? AND idx = ? "
             "RETURNING id",
             (now, run, index),
         ).fetchall()
         chunk_id = int(found[0][0]) if found else None
-        for (state, code, text), numbers in groups.items():
-            for batch in _batches(numbers):
+        set_fields = (
+            "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ?, updated_at = ?"
+        )
+        for state, code, text, numbers, seqs in groups:
+            fields = (state.value, chunk_id, code, text, now)
+            if seqs is not None and seqs and list(range(seqs[0], seqs[0] + len(seqs))) == seqs:
                 self._conn.executemany(
-                    "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ?, "
-                    f"updated_at = ? WHERE number IN ({_marks(batch)})",
-                    [(state, chunk_id, code, text, now, *batch)],
+                    f"{set_fields} WHERE seq BETWEEN ? AND ?", [(*fields, seqs[0], seqs[-1])]
+                )
+                continue
+            key, targets = ("seq", seqs) if seqs is not None else ("number", numbers)
+            for batch in _batches(targets):
+                self._conn.executemany(
+                    f"{set_fields} WHERE {key} IN ({_marks(batch)})", [(*fields, *batch)]
                 )
 
     def settle(self, updates: Iterable[NumberUpdate], chunks: Iterable[int]) -> None:
