@@ -30,6 +30,7 @@ import attrs
 import httpx
 
 from . import _fanout
+from ._direct import DirectPoster
 from ._errors import (
     APIError,
     APIResponseError,
@@ -319,6 +320,8 @@ class MioGram:
         self._limits_lock: anyio.Lock | None = None
         self._http: httpx.AsyncClient | None = http_client
         self._owns_http = http_client is None
+        # The owned client's POSTs skip AsyncClient's send machinery (see _direct); None: use post.
+        self._direct: DirectPoster | None = None
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -367,6 +370,7 @@ class MioGram:
             return
         self._closed = True
         http, self._http = self._http, None
+        self._direct = None
         if http is not None and self._owns_http:
             await http.aclose()
 
@@ -380,6 +384,9 @@ class MioGram:
                 timeout=self._timeout,
                 backend=self._http_backend,
                 transport=self._transport,
+            )
+            self._direct = DirectPoster.for_client(
+                self._http, _parsed_url(self._base_url), FORM_HEADERS
             )
         return self._http
 
@@ -495,16 +502,21 @@ class MioGram:
                 # Waiting for the rate limit or the secret above stays cancellable.
                 shield = func in _SHIELDED_FUNCS
                 with anyio.CancelScope(shield=True) if shield else contextlib.nullcontext():
-                    # Never follow a redirect, a borrowed client's setting notwithstanding: a
-                    # 301/302 turns the POST into a GET, which the service counts towards
-                    # blocking the caller's IP (API.md E23).
-                    response = await http.post(
-                        _parsed_url(self._base_url),
-                        content=body,
-                        headers=FORM_HEADERS,
-                        timeout=timeout,
-                        follow_redirects=False,
-                    )
+                    direct = self._direct
+                    if direct is not None:
+                        # The client's own pool: the same request, straight to its transport.
+                        response = await direct.post(body, timeout)
+                    else:
+                        # Never follow a redirect, a borrowed client's setting notwithstanding:
+                        # a 301/302 turns the POST into a GET, which the service counts towards
+                        # blocking the caller's IP (API.md E23).
+                        response = await http.post(
+                            _parsed_url(self._base_url),
+                            content=body,
+                            headers=FORM_HEADERS,
+                            timeout=timeout,
+                            follow_redirects=False,
+                        )
             except httpx.HTTPError as error:
                 # httpx's frames hold the body (and so the secret) as locals: keep the chain's
                 # exceptions for their types and texts, without their frames.
