@@ -5,8 +5,15 @@ Durability: the journal runs in WAL mode with ``synchronous=FULL``. Against the 
 process alone (SIGKILL, a crash) ``NORMAL`` would already do, since a committed transaction sits in
 the WAL in the operating system's cache; ``FULL`` also syncs the WAL on every commit, so a chunk
 recorded as *attempting* survives an operating-system crash or power loss too. Losing that row would
-let a resume send the chunk a second time, and one fsync per chunk request costs nothing next to the
-request.
+let a resume send the chunk a second time. A transaction that only records outcomes is committed
+with ``synchronous=NORMAL``: the next synced commit covers it, and since the WAL keeps commits in
+order, a power loss can only lose the latest outcomes (their chunks are then in doubt), never an
+attempting row written after them.
+
+Cost: starting a chunk inserts one row; numbers are not touched until its outcome is recorded, with
+one statement per distinct outcome (by seq, a range when the numbers are consecutive). The only
+indexes written during a run are partial ones that a number enters or leaves only when it goes into
+or out of doubt.
 
 Only one connection uses the file at a time: it is opened with ``locking_mode=EXCLUSIVE``, so a
 second process cannot run (and double-send) the same campaign. Every method here is blocking and
@@ -293,7 +300,9 @@ class Journal:
     def page(
         self, states: Sequence[NumberState], after_seq: int, limit: int
     ) -> list[tuple[int, str]]:
-        """The next *limit* (seq, number) in one of *states*, in input order after *after_seq*."""
+        """
+        The next *limit* (seq, number) in one of *states* (as stored), in order after *after_seq*.
+        """
         marks = ",".join("?" * len(states))
         with self._lock:
             return [
