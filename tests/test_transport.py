@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import aiohttp
+import anyio
+import anyio.abc
 import httpx
 import pytest
+import respx
 import trio
 from httpx_aiohttp import AiohttpTransport
 
 from miogram_async._client import MioGram
+from miogram_async._direct import DirectPoster
 from miogram_async._errors import APIConnectionError, APITimeoutError
 from miogram_async._sharded import ShardedTransport
 from miogram_async._transport import (
@@ -222,3 +229,295 @@ async def test_both_backends_talk_to_the_loopback_fake(backend: HttpBackend) -> 
         assert await client.api_get_username() == "looper"
         assert await client.send_message("+989100000000", "hi") in (True, False)
     assert fake.funcs() == ["APIGetUsername", "SendMessage"]
+
+
+# -- the owned client's direct request path -------------------------------------------------------
+
+_REPLY_BODY = b'{"Result": true, "Status": "success"}'
+
+
+class RawServer:
+    """A loopback HTTP/1.1 server that records each request's raw bytes (head and body)."""
+
+    def __init__(self, *, set_cookie: bool = False, answer: bool = True) -> None:
+        self.requests: list[bytes] = []
+        self.received = anyio.Event()
+        self.set_cookie = set_cookie
+        self.answer = answer
+        self.port = 0
+
+    async def _handle(self, stream: anyio.abc.SocketStream) -> None:
+        buffer = b""
+        async with stream:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    try:
+                        buffer += await stream.receive()
+                    except (anyio.EndOfStream, anyio.BrokenResourceError):
+                        return
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                while len(buffer) < length:
+                    buffer += await stream.receive()
+                body, buffer = buffer[:length], buffer[length:]
+                self.requests.append(head + b"\r\n\r\n" + body)
+                self.received.set()
+                if not self.answer:
+                    await anyio.sleep_forever()
+                cookie = b"Set-Cookie: lb=node7; Path=/\r\n" if self.set_cookie else b""
+                await stream.send(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + cookie
+                    + b"Content-Length: %d\r\n\r\n" % len(_REPLY_BODY)
+                    + _REPLY_BODY
+                )
+
+    @contextlib.asynccontextmanager
+    async def serve(self) -> AsyncIterator[str]:
+        """Serve on an ephemeral port; yields the service URL."""
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as group:
+            group.start_soon(listener.serve, self._handle)
+            try:
+                yield f"http://127.0.0.1:{self.port}/dojob.php"
+            finally:
+                group.cancel_scope.cancel()
+
+
+async def _raw_requests(backend: HttpBackend, *, borrowed: bool) -> list[bytes]:
+    """The bytes of three calls through an owned (direct) or a borrowed (AsyncClient) client."""
+    server = RawServer(set_cookie=True)
+    async with server.serve() as url:
+        http = build_http_client(concurrency=4, timeout=DEFAULT_TIMEOUT, backend=backend)
+        async with (
+            http,
+            MioGram(
+                "raw-secret",
+                base_url=url,
+                http_backend=backend,
+                http_client=http if borrowed else None,
+            ) as client,
+        ):
+            assert (client._direct is None) is borrowed
+            await client.api_get_ads()
+            await client.send_message("+989100000000", "salam")
+            await client.mark_read("+989100000000", timeout=5)
+    port = b":%d" % server.port
+    return [request.replace(port, b":PORT") for request in server.requests]
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_direct_requests_are_byte_identical_to_async_client_ones(
+    backend: HttpBackend,
+) -> None:
+    """The owned client's requests, cookies set by the service included, are AsyncClient's bytes."""
+    direct = await _raw_requests(backend, borrowed=False)
+    through_client = await _raw_requests(backend, borrowed=True)
+    assert len(direct) == 3
+    assert direct == through_client
+    assert b"cookie: lb=node7" not in direct[0].lower()
+    assert b"cookie: lb=node7" in direct[1].lower()
+    assert direct[0].lower().startswith(b"post /dojob.php http/1.1\r\nhost: 127.0.0.1:port\r\n")
+
+
+async def _wait_then_cancel(client: MioGram, server: RawServer) -> None:
+    """Start a call the server never answers, and cancel it once the server has the request."""
+    async with anyio.create_task_group() as group:
+        group.start_soon(client.api_get_ads)
+        await server.received.wait()
+        group.cancel_scope.cancel()
+
+
+async def test_direct_path_gives_sharded_slots_back_on_cancel_and_error() -> None:
+    """A cancelled call and a broken connection both leave no ShardedTransport slot in flight."""
+    server = RawServer(answer=False)
+    async with (
+        server.serve() as url,
+        MioGram("s", base_url=url, http_backend="httpx", max_retries=0) as client,
+    ):
+        transport = client._http_client()._transport
+        assert isinstance(transport, ShardedTransport)
+        assert client._direct is not None
+        await _wait_then_cancel(client, server)
+        assert sum(transport.in_flight) == 0
+    async with (
+        MioGram("s", base_url="http://127.0.0.1:9/dojob.php", http_backend="httpx") as refused,
+    ):
+        sharded = refused._http_client()._transport
+        assert isinstance(sharded, ShardedTransport)
+        with pytest.raises(APIConnectionError):
+            await refused.api_get_ads()
+        assert sum(sharded.in_flight) == 0
+
+
+async def test_direct_path_gives_the_aiohttp_connection_back_on_cancel() -> None:
+    """A cancelled call leaves no aiohttp connection acquired; the next call gets an answer."""
+    server = RawServer(answer=False)
+    async with (
+        server.serve() as url,
+        MioGram("s", base_url=url, http_backend="aiohttp", max_retries=0) as client,
+    ):
+        await _wait_then_cancel(client, server)
+        transport = client._http_client()._transport
+        assert isinstance(transport, AiohttpTransport)
+        assert isinstance(transport.client, aiohttp.ClientSession)
+        connector = transport.client.connector
+        assert isinstance(connector, aiohttp.BaseConnector)
+        assert len(connector._acquired) == 0
+        server.answer = True
+        assert await client.api_get_ads() is True
+
+
+def _failing(error: httpx.HTTPError) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(
+    ("error", "sdk_class", "sent"),
+    [
+        (httpx.ConnectError("refused"), APIConnectionError, False),
+        (httpx.ReadTimeout("slow"), APITimeoutError, True),
+        (httpx.RemoteProtocolError("cut"), APIConnectionError, None),
+    ],
+)
+async def test_direct_path_errors_map_as_before(
+    error: httpx.HTTPError, sdk_class: type[APIConnectionError], sent: bool | None
+) -> None:
+    """A user transport's httpx error keeps its class, its request, and the SDK mapping."""
+    async with MioGram("s", transport=_failing(error), max_retries=0) as client:
+        assert client._direct is not None
+        with pytest.raises(APIConnectionError) as caught:
+            await client.api_get_ads()
+    assert type(caught.value) is sdk_class
+    assert caught.value.sent is sent
+    cause = caught.value.__cause__
+    assert type(cause) is type(error)
+    assert isinstance(cause, httpx.RequestError)
+    assert cause.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+
+
+async def test_mock_and_fake_transports_take_the_direct_path() -> None:
+    """A transport given by the caller (MockTransport, the fake's) is used directly, as sent."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=_REPLY_BODY)
+
+    async with MioGram("s", transport=httpx.MockTransport(handler)) as client:
+        assert client._direct is not None
+        assert await client.api_get_ads() is True
+    defaults = httpx.AsyncClient().headers  # Accept-Encoding names the decoders installed
+    assert list(seen[0].headers.items()) == [
+        ("host", "miogram.net"),
+        ("accept", "*/*"),
+        ("accept-encoding", defaults["Accept-Encoding"]),
+        ("connection", "keep-alive"),
+        ("user-agent", "miogram-async"),
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("accept-charset", "UTF-8"),
+        ("content-length", str(len(seen[0].content))),
+    ]
+    assert seen[0].extensions["timeout"] == DEFAULT_TIMEOUT.as_dict()
+    fake = FakeMioGram(AccountConfig(secret="fake-secret", username="faker"))
+    async with MioGram("fake-secret", transport=fake.transport()) as client:
+        assert client._direct is not None
+        assert await client.api_get_username() == "faker"
+    assert fake.funcs() == ["APIGetUsername"]
+
+
+async def test_respx_still_sees_the_owned_clients_requests() -> None:
+    """respx's default mocker intercepts the direct path of the httpx backend."""
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post("https://miogram.test/dojob.php").respond(200, content=_REPLY_BODY)
+        async with MioGram(
+            "s", base_url="https://miogram.test/dojob.php", http_backend="httpx"
+        ) as client:
+            assert client._direct is not None
+            assert await client.api_get_ads() is True
+    assert route.call_count == 1
+
+
+async def test_what_the_direct_path_cannot_do_goes_through_async_client() -> None:
+    """A URL with credentials, or a client with hooks or auth, is not sent directly."""
+    url = httpx.URL("https://miogram.test/dojob.php")
+    plain = build_http_client(concurrency=4, timeout=DEFAULT_TIMEOUT, backend="httpx")
+
+    async def hook(request: httpx.Request) -> None:
+        return None
+
+    hooked = httpx.AsyncClient(event_hooks={"request": [hook]})
+    authed = httpx.AsyncClient(auth=("user", "pass"))
+    async with plain, hooked, authed:
+        assert DirectPoster.for_client(plain, url, {}) is not None
+        assert DirectPoster.for_client(plain, httpx.URL("https://u:p@miogram.test/"), {}) is None
+        assert DirectPoster.for_client(hooked, url, {}) is None
+        assert DirectPoster.for_client(authed, url, {}) is None
+
+
+async def test_a_closed_client_fails_as_httpx_does() -> None:
+    """Sending on a closed client raises httpx's RuntimeError, not a transport error."""
+    http = build_http_client(concurrency=4, timeout=DEFAULT_TIMEOUT, backend="httpx")
+    poster = DirectPoster.for_client(http, httpx.URL("https://miogram.test/dojob.php"), {})
+    assert poster is not None
+    await http.aclose()
+    with pytest.raises(RuntimeError, match="client has been closed"):
+        await poster.post(b"Secret=s", DEFAULT_TIMEOUT)
+    with pytest.raises(RuntimeError, match="client has been closed"):
+        await http.post("https://miogram.test/dojob.php", content=b"Secret=s")
+
+
+class _StallingBody(httpx.AsyncByteStream):
+    """A reply body that sends its first bytes, then stalls (or fails with *error*)."""
+
+    def __init__(self, error: httpx.HTTPError | None) -> None:
+        self.error = error
+        self.started = anyio.Event()
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b'{"Result": '
+        self.started.set()
+        if self.error is not None:
+            raise self.error
+        await anyio.sleep_forever()
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("error", [None, httpx.ReadError("reset")])
+async def test_direct_path_closes_a_body_cut_off_while_read(error: httpx.ReadError | None) -> None:
+    """A reply cancelled or broken mid-body is closed and its ShardedTransport slot given back."""
+    body = _StallingBody(error)
+
+    def pool(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+        return httpx.MockTransport(lambda request: httpx.Response(200, stream=body))
+
+    transport = ShardedTransport(pool_limits(16), pool_factory=pool)
+    http = build_http_client(concurrency=16, timeout=DEFAULT_TIMEOUT, transport=transport)
+    poster = DirectPoster.for_client(http, httpx.URL("https://miogram.test/dojob.php"), {})
+    assert poster is not None
+    failures: list[BaseException] = []
+
+    async def post() -> None:
+        try:
+            await poster.post(b"Secret=s", DEFAULT_TIMEOUT)
+        except httpx.ReadError as caught:
+            failures.append(caught)
+
+    async with http, anyio.create_task_group() as group:
+        group.start_soon(post)
+        await body.started.wait()
+        group.cancel_scope.cancel()
+    assert body.closed
+    assert transport.in_flight == (0, 0)
+    assert [type(failure) for failure in failures] == ([] if error is None else [httpx.ReadError])
