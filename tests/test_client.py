@@ -900,3 +900,41 @@ async def test_redirects_are_not_followed_with_a_borrowed_client_either() -> Non
         with pytest.raises(APIResponseError):
             await client.send_message(PHONE, "hi")
     assert seen == ["POST"]
+
+
+async def test_a_borrowed_client_sends_through_its_own_hooks() -> None:
+    """A borrowed httpx client keeps AsyncClient's send path: its event hooks see every call."""
+    recorder = Recorder()
+    hooked: list[str] = []
+
+    async def on_request(request: httpx.Request) -> None:
+        hooked.append(f"request {request.method}")
+
+    async def on_response(response: httpx.Response) -> None:
+        hooked.append(f"response {response.status_code}")
+
+    async with (
+        httpx.AsyncClient(
+            transport=recorder.transport(),
+            event_hooks={"request": [on_request], "response": [on_response]},
+        ) as http,
+        MioGram("s", base_url=URL, http_client=http) as client,
+    ):
+        assert client._direct is None
+        assert await client.mark_read(PHONE) is True
+    assert hooked == ["request POST", "response 200"]
+    assert recorder.forms[0]["Func"] == "MarkRead"
+
+
+async def test_the_owned_client_sends_directly_until_closed() -> None:
+    """The client's own pool is sent to directly; once closed, sending fails as before."""
+    recorder = Recorder()
+    client = MioGram("s", base_url=URL, transport=recorder.transport())
+    assert client._direct is None
+    assert await client.mark_read(PHONE) is True
+    assert client._direct is not None
+    await client.aclose()
+    assert client._direct is None
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.mark_read(PHONE)
+    assert len(recorder.forms) == 1
