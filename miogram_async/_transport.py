@@ -7,6 +7,10 @@ at once). On asyncio, when the ``aiohttp`` extra is installed, requests go throu
 ``httpx_aiohttp``'s transport. Otherwise (the default install, and always under trio) they go
 through httpx's own transport, split by `ShardedTransport` into pools of at most `SHARD_SIZE`
 connections: one httpx pool of 64-256 connections costs milliseconds of CPU per request.
+
+The client's requests go straight to the transport this module picks (`_direct.DirectPoster`),
+not through ``AsyncClient.post``; the ``AsyncClient`` still holds the headers, cookies, mounted
+proxies and transports, and closes them.
 """
 
 from __future__ import annotations
