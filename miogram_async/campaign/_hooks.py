@@ -21,7 +21,7 @@ __all__ = ["JournalHooks", "JournalNumbers"]
 _SOURCE_PAGE: Final = 1000
 #: At most this many numbers wait in `JournalHooks.seqs` (after a stop the fan-out reads the rest
 #: of the input without sending it); a chunk with numbers not there is written by number instead.
-_SEQS_MAX: Final = 100_000
+_SEQS_MAX: Final = 50_000
 
 _OUTCOME_STATES: Final[Mapping[Outcome, NumberState]] = {
     Outcome.DELIVERED: NumberState.DELIVERED,
