@@ -521,3 +521,21 @@ async def test_direct_path_closes_a_body_cut_off_while_read(error: httpx.ReadErr
     assert body.closed
     assert transport.in_flight == (0, 0)
     assert [type(failure) for failure in failures] == ([] if error is None else [httpx.ReadError])
+
+
+async def test_direct_path_goes_through_an_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With HTTP_PROXY set, the owned client's requests reach the service through the proxy."""
+    for name in ("ALL_PROXY", "NO_PROXY", "all_proxy", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = RawServer()
+    async with proxy.serve() as proxy_url:
+        monkeypatch.setenv("HTTP_PROXY", proxy_url.removesuffix("/dojob.php"))
+        async with MioGram(
+            "s", base_url="http://miogram.test/dojob.php", http_backend="httpx"
+        ) as client:
+            assert client._direct is not None
+            assert await client.api_get_ads() is True
+    assert len(proxy.requests) == 1
+    assert proxy.requests[0].startswith(b"POST http://miogram.test/dojob.php HTTP/1.1\r\n")
