@@ -169,11 +169,13 @@ def main(argv: list[str] | None = None) -> None:
             "fake-as-shipped": "the SDK fake service as `FakeMioGram.serve()` ships it",
             "minimal": "the minimal loopback server",
         }[server_name]
-        command = " ".join(argv if argv is not None else sys.argv[1:])
+        command = " ".join(
+            ["python -m benchmarks.bench_fanout", *(argv if argv is not None else sys.argv[1:])]
+        )
         write_section(
             f"fanout-{server_name}",
             f"### Fan-out efficiency, {server_name} server (`bench_fanout.py`)\n\n"
-            f"{run_stamp()} `python -m benchmarks.bench_fanout {command}`. Server: {described}, "
+            f"{run_stamp()} `{command}`. Server: {described}, "
             f"in its own process. Median (min-max) of {args.runs} runs; efficiency = "
             "chunks x L / C / wall (C = agents for the serialised case); CPU is the client "
             "process per chunk of 100 numbers.\n\n" + markdown_table(header, rows),

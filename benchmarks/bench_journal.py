@@ -133,12 +133,14 @@ def main(argv: list[str] | None = None) -> None:
     print_table(header, rows)
     if not args.no_write:
         where = f"a temporary directory under {args.dir}" if args.dir else "a temporary directory"
-        command = " ".join(argv if argv is not None else sys.argv[1:])
+        command = " ".join(
+            ["python -m benchmarks.bench_journal", *(argv if argv is not None else sys.argv[1:])]
+        )
         write_section(
             args.section,
             f"### Campaign journal cost, journal in {args.dir or 'the temp dir'} "
             "(`bench_journal.py`)\n\n"
-            f"{run_stamp()} `python -m benchmarks.bench_journal {command}`: {n:,} numbers, "
+            f"{run_stamp()} `{command}`: {n:,} numbers, "
             f"L = {args.latency_ms:g} ms, C = {args.concurrency}, "
             f"backend {args.backend}, minimal server in its own process, SQLite journal in "
             f"{where}; median (min-max) of {args.runs} runs; extra = median minus "

@@ -264,12 +264,14 @@ def main(argv: list[str] | None = None) -> None:
     print_table(header, rows)
     if not args.no_write:
         legend = "\n".join(f"- `{key}`: {text}" for key, (text, _) in CLIENTS.items())
-        command = " ".join(argv if argv is not None else sys.argv[1:])
+        command = " ".join(
+            ["python -m benchmarks.bench_transport", *(argv if argv is not None else sys.argv[1:])]
+        )
         subset = "" if args.clients == list(CLIENTS) else f" ({', '.join(args.clients)})"
         write_section(
             args.section or f"transport-L{args.latency_ms:g}",
             f"### Transport comparison, L = {args.latency_ms:g} ms{subset}\n\n"
-            f"{run_stamp()} `python -m benchmarks.bench_transport {command}`; median (min-max) "
+            f"{run_stamp()} `{command}`; median (min-max) "
             f"of {args.runs} runs; efficiency = requests x L / C / wall.\n\n{legend}\n\n"
             + markdown_table(header, rows),
         )
