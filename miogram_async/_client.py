@@ -1088,14 +1088,15 @@ class MioGram:
         *,
         offset: int = 0,
         limit: int = 100,
+        limit_first: bool = False,
         robot: str | None = None,
         timeout: float | None = None,
     ) -> object:
         """
         Messages exchanged with *phone* (action ``GetHistory``).
 
-        ``Misc`` is sent as ``offset,limit``, the document's order; the service's own code may read
-        it the other way round (API.md A17, E17).
+        ``Misc`` is sent as ``offset,limit``, the document's order; the service's own code reads it
+        the other way round (API.md A17, E17): pass ``limit_first=True`` to send ``limit,offset``.
 
         Returns:
             The decoded JSON as the service sent it (its shape is undocumented), or ``False``.
@@ -1106,6 +1107,10 @@ class MioGram:
         """
         number = self._phone(phone)
         window = check_history(offset, limit)
+        if limit_first is True:
+            window = ",".join(reversed(window.split(",")))
+        elif limit_first is not False:
+            raise ValidationError(f"expected limit_first as a bool, got {limit_first!r}")
         return await self._call(
             "GetHistory", as_json, phone=number, misc=window, robot=robot, timeout=timeout
         )

@@ -457,6 +457,17 @@ async def test_number_not_found_still_raises_outside_message_sends() -> None:
             await client.block_user(PHONE)
 
 
+async def test_get_history_can_send_limit_first() -> None:
+    """limit_first=True sends Misc as limit,offset (the server code's order, A17)."""
+    recorder = Recorder({"Result": [], "Status": "success"})
+    async with MioGram("s", transport=recorder.transport()) as client:
+        await client.get_history(PHONE, offset=10, limit=20)
+        await client.get_history(PHONE, offset=10, limit=20, limit_first=True)
+        with pytest.raises(ValidationError, match="limit_first"):
+            await client.get_history(PHONE, limit_first="yes")  # type: ignore[arg-type]
+    assert [f["Misc"] for f in recorder.forms] == ["10,20", "20,10"]
+
+
 # -- call() -------------------------------------------------------------------------------------
 
 
