@@ -34,6 +34,7 @@ from ._direct import DirectPoster
 from ._errors import (
     APIError,
     APIResponseError,
+    ClientClosedError,
     MioGramError,
     NumberNotFoundError,
     ValidationError,
@@ -377,7 +378,7 @@ class MioGram:
     def _http_client(self) -> httpx.AsyncClient:
         """The shared HTTP client, built on first use inside the running event loop."""
         if self._closed:
-            raise RuntimeError("this MioGram client is closed; create a new one")
+            raise ClientClosedError("this MioGram client is closed; create a new one")
         if self._http is None:
             self._http = build_http_client(
                 concurrency=self._concurrency,

@@ -25,6 +25,7 @@ __all__ = [
     "AccountNotActivatedError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "CreditError",
     "EmptySecretError",
     "FileTooLargeError",
@@ -61,6 +62,10 @@ class MioGramError(Exception):
 
 class ValidationError(MioGramError, ValueError):
     """Input was malformed; it was refused before anything was sent."""
+
+
+class ClientClosedError(MioGramError, RuntimeError):
+    """The client was used after ``aclose()``; nothing was sent."""
 
 
 class APIConnectionError(MioGramError):

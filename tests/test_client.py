@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from miogram_async._client import DEFAULT_BASE_URL, MioGram
 from miogram_async._errors import (
     APIResponseError,
+    ClientClosedError,
     InvalidSecretError,
     MassSendError,
     MioGramError,
@@ -138,16 +139,17 @@ def test_construction_needs_no_event_loop() -> None:
 
 
 async def test_aclose_is_idempotent_and_later_calls_fail_clearly() -> None:
-    """aclose() twice is fine; a call afterwards raises a RuntimeError naming the cause."""
+    """aclose() twice is fine; a call afterwards raises ClientClosedError (a RuntimeError too)."""
     recorder = Recorder()
     client = MioGram("s", transport=recorder.transport())
     assert await client.send_typing(PHONE) is True
     await client.aclose()
     await client.aclose()
     assert client.is_closed
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(ClientClosedError, match="closed") as caught:
         await client.send_typing(PHONE)
-    with pytest.raises(RuntimeError, match="closed"):
+    assert isinstance(caught.value, RuntimeError)
+    with pytest.raises(ClientClosedError, match="closed"):
         await client.send_message_mass([PHONE], "hi")
     assert len(recorder.forms) == 1
 
