@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import click
 import pytest
 from click.testing import CliRunner, Result
+from loopback import serving
 
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.cli import cli
@@ -31,39 +29,6 @@ from miogram_async.testing import (
 
 SECRET = "s3cr3t-never-printed"
 MISSING = "+989100000009"
-
-
-@contextlib.contextmanager
-def serving(fake: FakeMioGram) -> Iterator[str]:
-    """Serve *fake* on 127.0.0.1 from its own thread and event loop; yield the URL."""
-    urls: list[str] = []
-    errors: list[BaseException] = []
-    ready = threading.Event()
-    stop = threading.Event()
-
-    async def main() -> None:
-        async with fake.serve() as url:
-            urls.append(url)
-            ready.set()
-            await anyio.to_thread.run_sync(stop.wait)
-
-    def target() -> None:
-        try:
-            anyio.run(main)
-        except BaseException as exc:  # reported to the test below
-            errors.append(exc)
-            ready.set()
-
-    thread = threading.Thread(target=target, name="fake-miogram", daemon=True)
-    thread.start()
-    assert ready.wait(20)
-    if errors:
-        raise errors[0]
-    try:
-        yield urls[0]
-    finally:
-        stop.set()
-        thread.join(20)
 
 
 @pytest.fixture

@@ -8,15 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import anyio
 import pytest
 from click.testing import CliRunner
+from loopback import serving
 
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.cli import cli
@@ -25,39 +24,6 @@ from miogram_async.testing import AccountConfig, FakeMioGram, TimeModel
 SECRET = "s3cr3t-never-printed"
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-
-
-@contextlib.contextmanager
-def serving(fake: FakeMioGram) -> Iterator[str]:
-    """Serve *fake* on 127.0.0.1 from its own thread and event loop; yield the URL."""
-    urls: list[str] = []
-    errors: list[BaseException] = []
-    ready = threading.Event()
-    stop = threading.Event()
-
-    async def main() -> None:
-        async with fake.serve() as url:
-            urls.append(url)
-            ready.set()
-            await anyio.to_thread.run_sync(stop.wait)
-
-    def target() -> None:
-        try:
-            anyio.run(main)
-        except BaseException as exc:  # reported to the test below
-            errors.append(exc)
-            ready.set()
-
-    thread = threading.Thread(target=target, name="fake-miogram", daemon=True)
-    thread.start()
-    assert ready.wait(20)
-    if errors:
-        raise errors[0]
-    try:
-        yield urls[0]
-    finally:
-        stop.set()
-        thread.join(20)
 
 
 def environment(secret: str | None) -> dict[str, str]:
