@@ -8,18 +8,23 @@ keeps the reply's object as it came in ``raw``. Wire names live here and in `_wi
 
 from __future__ import annotations
 
+import functools
 import math
+import zoneinfo
 from collections.abc import Callable, Mapping
-from typing import Final, TypeVar, cast
+from datetime import datetime
+from typing import Final, Literal, TypeVar, cast, get_args
 
 import attrs
 import cattrs
 
-from ._errors import APIResponseError
+from ._errors import APIResponseError, ValidationError
 from ._wire import Reply, as_report_list, json_excerpt, parse_bool
 
 __all__ = [
     "MEGABYTE",
+    "SERVICE_TIMEZONE",
+    "CreditKind",
     "Credits",
     "Limits",
     "ReportRecord",
@@ -35,7 +40,21 @@ __all__ = [
 MEGABYTE: Final = 1_048_576
 """Media limits below this are taken as megabytes, the rest as bytes (A15)."""
 
-CREDIT_KINDS: Final = ("message", "photo", "video", "file", "other")
+CreditKind = Literal["message", "photo", "video", "file", "other"]
+"""A kind of credit, as `Credits.exhausted` takes it."""
+
+CREDIT_KINDS: Final[tuple[CreditKind, ...]] = get_args(CreditKind)
+
+SERVICE_TIMEZONE: Final = "Asia/Tehran"
+"""The zone of the service's report dates and times (API.md E9)."""
+
+
+@functools.cache
+def _service_zone() -> zoneinfo.ZoneInfo:
+    # Loaded on first use, not on import; the tzdata dependency supplies it where the system has
+    # no zone database (Windows, slim containers).
+    return zoneinfo.ZoneInfo(SERVICE_TIMEZONE)
+
 
 _Model = TypeVar("_Model")
 
@@ -89,7 +108,7 @@ class Credits:
     other: int
     raw: Mapping[str, object] = attrs.field(eq=False, repr=False)
 
-    def exhausted(self, kind: str) -> bool:
+    def exhausted(self, kind: CreditKind) -> bool:
         """
         Whether the credit of *kind* is used up (0 or below, A16).
 
@@ -97,10 +116,10 @@ class Credits:
             kind: one of ``"message"``, ``"photo"``, ``"video"``, ``"file"``, ``"other"``.
 
         Raises:
-            ValueError: *kind* is not one of those.
+            ValidationError: *kind* is not one of those (also a ``ValueError``).
         """
         if kind not in CREDIT_KINDS:
-            raise ValueError(f"expected a credit kind in {CREDIT_KINDS}, got {kind!r}")
+            raise ValidationError(f"expected a credit kind in {CREDIT_KINDS}, got {kind!r}")
         remaining: int = getattr(self, kind)
         return remaining <= 0
 
@@ -133,6 +152,22 @@ class ReportRecord:
     # A list, as the contract says; left out of the hash so that records stay hashable.
     delivered: list[str] = attrs.field(hash=False)
     raw: Mapping[str, object] = attrs.field(eq=False, repr=False)
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """
+        When the send happened: ``date`` and ``time`` as an aware datetime in Asia/Tehran time.
+
+        ``None`` when either is missing or not ``YYYY-MM-DD`` / ``HH:MM:SS``. Aware datetimes
+        compare by instant; ``sent_at.astimezone(datetime.UTC)`` gives UTC.
+        """
+        try:
+            naive = datetime.strptime(
+                f"{self.date.strip()} {self.time.strip()}", "%Y-%m-%d %H:%M:%S"
+            )
+        except ValueError:
+            return None
+        return naive.replace(tzinfo=_service_zone())
 
 
 def _structure_int(value: object, _: object) -> int:

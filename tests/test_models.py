@@ -5,15 +5,22 @@ from __future__ import annotations
 import contextlib
 import json
 import pickle
+import subprocess
+import sys
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miogram_async._errors import APIResponseError, NoDataError
+from miogram_async._errors import APIResponseError, NoDataError, ValidationError
 from miogram_async._models import (
+    CREDIT_KINDS,
     MEGABYTE,
+    CreditKind,
     Credits,
     Limits,
     ReportRecord,
@@ -180,15 +187,21 @@ def test_credits_from_wire() -> None:
     ("kind", "expected"),
     [("message", False), ("photo", True), ("video", True), ("file", False), ("other", False)],
 )
-def test_credits_exhausted(kind: str, expected: bool) -> None:
+def test_credits_exhausted(kind: CreditKind, expected: bool) -> None:
     """Credit 0 or below is exhausted (A16)."""
     assert credits_from_wire(CREDITS_WIRE).exhausted(kind) is expected
 
 
 def test_credits_exhausted_unknown_kind() -> None:
-    """An unknown kind is a programming error."""
-    with pytest.raises(ValueError, match="expected a credit kind in"):
-        credits_from_wire(CREDITS_WIRE).exhausted("audio")
+    """An unknown kind is a ValidationError (a MioGramError and a ValueError) naming it."""
+    with pytest.raises(ValidationError, match=r"expected a credit kind in .* got 'audio'"):
+        credits_from_wire(CREDITS_WIRE).exhausted("audio")  # type: ignore[arg-type]
+
+
+def test_credit_kinds_are_the_literal() -> None:
+    """The Literal type and the runtime check name the same five kinds, the fields of Credits."""
+    assert CREDIT_KINDS == get_args(CreditKind) == ("message", "photo", "video", "file", "other")
+    assert set(CREDIT_KINDS) < {field.name for field in attrs.fields(Credits)}
 
 
 @pytest.mark.parametrize(
@@ -269,6 +282,40 @@ def test_report_from_wire() -> None:
         delivered=["+989100000001", "+989100000002"],
         raw=RECORD_WIRE,
     )
+
+
+def test_report_sent_at_is_tehran_time() -> None:
+    """sent_at joins DATE and TIME as an aware Asia/Tehran datetime (E9): UTC+03:30 in 2026."""
+    sent_at = report_from_wire(RECORD_WIRE).sent_at
+    assert sent_at == datetime(2026, 1, 2, 10, 11, 12, tzinfo=zoneinfo.ZoneInfo("Asia/Tehran"))
+    assert sent_at is not None
+    assert sent_at.utcoffset() == timedelta(hours=3, minutes=30)
+    assert sent_at.astimezone(UTC) == datetime(2026, 1, 2, 6, 41, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("date", "time"),
+    [("", "10:11:12"), ("2026-01-02", ""), ("02/01/2026", "10:11:12"), ("2026-01-02", "25:00:00")],
+)
+def test_report_sent_at_unreadable(date: str, time: str) -> None:
+    """A record whose DATE or TIME is missing or malformed has no sent_at rather than an error."""
+    record = report_from_wire({**RECORD_WIRE, "DATE": date, "TIME": time})
+    assert record.sent_at is None
+
+
+def test_report_sent_at_without_system_tzdata() -> None:
+    """With no system zone database (Windows, slim images) the tzdata dependency supplies Tehran."""
+    program = (
+        "import zoneinfo\n"
+        "zoneinfo.reset_tzpath(to=[])\n"
+        "from miogram_async._models import report_from_wire\n"
+        "record = report_from_wire({'DATE': '2026-01-02', 'TIME': '10:11:12'})\n"
+        "print(record.sent_at.isoformat())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "2026-01-02T10:11:12+03:30"
 
 
 @pytest.mark.parametrize(
