@@ -47,10 +47,19 @@ from ._fanout import (
     MassResult,
     Outcome,
 )
+from ._logging import (
+    configure_from_env as _configure_logging_from_env,
+)
 from ._models import (
+    CreditKind,
     Credits,
     Limits,
     ReportRecord,
+)
+from ._peers import (
+    Chat,
+    Message,
+    User,
 )
 from ._retry import (
     RetryPolicy,
@@ -60,6 +69,9 @@ from ._transport import (
 )
 from ._validation import (
     normalize_phone,
+)
+from ._version import (
+    __version__,
 )
 from .campaign import (
     Campaign,
@@ -83,9 +95,11 @@ __all__ = [
     "CampaignError",
     "CampaignKind",
     "CampaignStatus",
+    "Chat",
     "Chunk",
     "ClientClosedError",
     "CreditError",
+    "CreditKind",
     "Credits",
     "EmptySecretError",
     "FanoutHooks",
@@ -105,6 +119,7 @@ __all__ = [
     "MassResult",
     "MassSendError",
     "MediaRef",
+    "Message",
     "MessageTooLongError",
     "MioGram",
     "MioGramError",
@@ -123,7 +138,12 @@ __all__ = [
     "RunSummary",
     "SessionBlockedError",
     "UnknownFuncError",
+    "User",
     "ValidationError",
     "WhatsAppNotSupportedError",
+    "__version__",
     "normalize_phone",
 ]
+
+# MIOGRAM_LOG=debug|info: a stderr handler for the package's logger (idempotent).
+_configure_logging_from_env()
