@@ -133,9 +133,7 @@ def _clean_phone(phone: str, default_region: str | None) -> str:
             f"expected a phone like +989100000000 as a str, got {_type_name(phone)}"
         )
     iran = default_region is not None and _is_builtin_region(default_region)
-    region_code = (
-        _check_region(default_region) if default_region is not None and not iran else None
-    )
+    region_code = _check_region(default_region) if default_region is not None and not iran else None
     compact = _PHONE_NOISE.sub("", phone.translate(_DIGITS))
     if compact.startswith("00"):
         compact = "+" + compact[2:]

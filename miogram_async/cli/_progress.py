@@ -41,7 +41,7 @@ def _clock(seconds: float | None) -> str:
     return str(datetime.timedelta(seconds=round(seconds)))
 
 
-def _counts_markup(by_outcome: Mapping[Outcome, int]) -> str:
+def _counts_markup(by_outcome: Mapping[Outcome, int] | Mapping[str, int]) -> str:
     parts = []
     for key, (label, style) in OUTCOME_STYLES.items():
         count = next((n for outcome, n in by_outcome.items() if str(outcome) == key), 0)
@@ -110,6 +110,11 @@ class CampaignDisplay:
             eta=_clock(0.0 if snapshot.total == snapshot.done else snapshot.eta),
         )
         self._progress.counts = Text.from_markup(_counts_markup(snapshot.by_outcome))
+
+    def show_counts(self, counts: Mapping[str, int]) -> None:
+        """Replace the counts line with the run's final counts (named as the summary names them)."""
+        self._progress.counts = Text.from_markup(_counts_markup(counts))
+        self._progress.refresh()
 
 
 def summary_table(
