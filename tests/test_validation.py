@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 import sys
@@ -248,9 +249,8 @@ _PHONE_LIKE = st.one_of(
 def test_normalize_phone_fast_path_matches_the_full_clean_up(raw: str) -> None:
     """The wire-form shortcut gives exactly what the full clean-up gives, errors included."""
     for region in ("IR", None):
-        assert _phone_or_error(lambda: normalize_phone(raw, default_region=region)) == (
-            _phone_or_error(lambda: _clean_phone(raw, region))
-        )
+        fast = _phone_or_error(functools.partial(normalize_phone, raw, default_region=region))
+        assert fast == _phone_or_error(functools.partial(_clean_phone, raw, region))
 
 
 def test_normalize_phone_fast_path_returns_a_plain_str() -> None:

@@ -5,6 +5,7 @@ lazily resolved secret, output, and the runner that turns exceptions into exit c
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import socket
@@ -135,24 +136,25 @@ def connection_message(exc: APIConnectionError, url: str) -> str:
 
 
 def _plain_cause(exc: APIConnectionError) -> str:
-    """What went wrong, in words: read from the OS-level error the transport chained."""
-    seen: set[int] = set()
+    """What went wrong, in words: read from the OS-level errors the transport chained."""
+    chain: list[BaseException] = []
     link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        if isinstance(link, ConnectionRefusedError):
-            return "connection refused"
+    while link is not None and all(link is not seen for seen in chain):
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    for link in chain:
         if isinstance(link, socket.gaierror):
             return "host name not found (DNS)"
         if isinstance(link, ssl.SSLCertVerificationError):
             return f"TLS certificate not accepted ({link.verify_message or link.reason})"
         if isinstance(link, ssl.SSLError):
-            return f"TLS handshake failed ({link.reason or 'no reason given'})".lower()
-        if isinstance(link, ConnectionResetError):
-            return "connection reset by the server"
-        if isinstance(link, OSError) and link.errno is not None and link.strerror:
-            return link.strerror[:1].lower() + link.strerror[1:]
-        link = link.__cause__ or link.__context__
+            return f"TLS handshake failed ({link.reason or 'no reason given'})"
+    for link in chain:
+        if isinstance(link, OSError) and isinstance(link.errno, int) and link.errno > 0:
+            if link.errno == errno.ECONNREFUSED:
+                return "connection refused"
+            text = os.strerror(link.errno)
+            return text[:1].lower() + text[1:]
     if isinstance(exc, APITimeoutError):
         return "timed out connecting" if exc.sent is False else "timed out waiting for the reply"
     # The SDK's wording without the action name and the exception classes.
