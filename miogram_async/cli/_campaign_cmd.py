@@ -225,9 +225,13 @@ def campaign_run(
                 )
 
         async with _client(settings, secret, concurrency, rate) as client:
-            check = await check_service(
-                client, kind=kind, message=text, media=media, new_campaign=True
-            )
+            try:
+                check = await check_service(
+                    client, kind=kind, message=text, media=media, new_campaign=True
+                )
+            except BaseException:
+                stream.close()  # never read: the journal is not created
+                raise
             try:
                 opened, interrupted = await prepare_campaign(settings, create)
             except UnicodeDecodeError as exc:

@@ -208,8 +208,9 @@ async def run_campaign(
     output = settings.output
     display = CampaignDisplay(
         output.err,
-        title=title + _not_sent_note(before),
+        title=title,
         enabled=not output.json_mode or output.err.is_terminal,
+        note=_not_sent_note(before),
     )
     display.set_total(to_send)
 
@@ -261,7 +262,7 @@ def _not_sent_note(status: CampaignStatus) -> str:
     duplicate = status.by_state.get(NumberState.DUPLICATE, 0)
     if not invalid and not duplicate:
         return ""
-    return f" ({invalid:,} invalid and {duplicate:,} duplicate numbers left out)"
+    return f"(not sent: {invalid:,} invalid, {duplicate:,} duplicate)"
 
 
 def _count_run(
