@@ -180,13 +180,13 @@ class NumbersReader:
 
     def no_valid_message(self) -> str:
         """Why the file was refused: the column read and what was in it."""
+        where = f"{self.column} of {self._source}"
         if not self.total:
-            found = "found no number"
-        else:
-            examples = ", ".join(_show(example) for example in self.examples)
-            found = f"found {self.invalid:,} entries, none a valid phone number (e.g. {examples})"
-        return f"{self._source}: {found} in {self.column}; pick the column with --column NAME|N" + (
-            " or the region with --region" if self.total else ""
+            return f"{where} holds no number; pick the column with --column NAME|N"
+        examples = ", ".join(_show(example) for example in self.examples)
+        return (
+            f"{where} holds no valid phone number ({self.invalid:,} entries, e.g. {examples}); "
+            "pick the column with --column NAME|N, or the region with --region"
         )
 
     def mostly_invalid(self) -> str | None:
