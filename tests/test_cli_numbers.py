@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from loopback import serving
 
-from miogram_async._errors import MessageTooLongError, PermissionDeniedError
+from miogram_async._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    MessageTooLongError,
+    PermissionDeniedError,
+)
 from miogram_async.campaign import Campaign, CampaignKind, CampaignStatus, NumberState
 from miogram_async.cli import cli
-from miogram_async.cli._context import Settings
+from miogram_async.cli._context import Settings, connection_message
 from miogram_async.cli._exit import ExitCode
 from miogram_async.cli._run import CampaignRun, report_run
 from miogram_async.testing import (
@@ -99,7 +106,7 @@ def no_journal_files(folder: Path) -> bool:
 def test_iranian_export_is_delivered_without_column(
     tmp_path: Path, fake: FakeMioGram, url: str
 ) -> None:
-    """A name,phone export with BOM, CRLF, Persian digits and every Iranian form is all delivered."""
+    """A name,phone export (BOM, CRLF, Persian digits, every Iranian form) is all delivered."""
     numbers = tmp_path / "customers.csv"
     numbers.write_bytes(EXPORT.encode("utf-8"))
     journal = tmp_path / "c.sqlite"
@@ -130,14 +137,38 @@ def test_column_option_picks_the_column(tmp_path: Path, fake: FakeMioGram, url: 
         encoding="utf-8",
     )
     first = invoke(
-        ["--base-url", url, "--json", "campaign", "run", str(numbers), "-m", "hi"]
-        + ["--column", "CELL", "-j", str(tmp_path / "a.sqlite")]
+        [
+            "--base-url",
+            url,
+            "--json",
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "hi",
+            "--column",
+            "CELL",
+            "-j",
+            str(tmp_path / "a.sqlite"),
+        ]
     )
     assert first.exit_code == 0, first.stderr
     assert sorted(d.number for d in fake.deliveries) == ["+989120000001", "+989120000002"]
     second = invoke(
-        ["--base-url", url, "--json", "campaign", "run", str(numbers), "-m", "hi"]
-        + ["--column", "2", "-j", str(tmp_path / "b.sqlite")]
+        [
+            "--base-url",
+            url,
+            "--json",
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "hi",
+            "--column",
+            "2",
+            "-j",
+            str(tmp_path / "b.sqlite"),
+        ]
     )
     assert second.exit_code == 0, second.stderr
     assert sorted(d.number for d in fake.deliveries[2:]) == ["+989100000001", "+989100000002"]
@@ -149,8 +180,19 @@ def test_unknown_column_name_is_an_input_error(tmp_path: Path) -> None:
     numbers = tmp_path / "n.csv"
     numbers.write_text("name,phone\nAli,09121234567\n", encoding="utf-8")
     result = invoke(
-        ["--base-url", closed_port_url(), "campaign", "run", str(numbers), "-m", "hi"]
-        + ["--column", "mobile", "-j", str(tmp_path / "c.sqlite")]
+        [
+            "--base-url",
+            closed_port_url(),
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "hi",
+            "--column",
+            "mobile",
+            "-j",
+            str(tmp_path / "c.sqlite"),
+        ]
     )
     assert result.exit_code == 2
     assert "--column 'mobile'" in result.stderr
@@ -163,8 +205,17 @@ def test_file_without_a_valid_number_is_refused(tmp_path: Path, url: str) -> Non
     numbers = tmp_path / "names.csv"
     numbers.write_text("name,city\nAli,Tehran\nSara,Shiraz\n", encoding="utf-8")
     result = invoke(
-        ["--base-url", url, "campaign", "run", str(numbers), "-m", "hi"]
-        + ["-j", str(tmp_path / "c.sqlite")]
+        [
+            "--base-url",
+            url,
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "hi",
+            "-j",
+            str(tmp_path / "c.sqlite"),
+        ]
     )
     assert result.exit_code == 2
     assert "column 1 'name'" in result.stderr
@@ -180,8 +231,18 @@ def test_mostly_invalid_file_warns_with_three_examples(
     numbers = tmp_path / "n.txt"
     numbers.write_text("09121234567\n12\nabc\n0912\n#comment\n\n555\n", encoding="utf-8")
     result = invoke(
-        ["--base-url", url, "--json", "campaign", "run", str(numbers), "-m", "hi"]
-        + ["-j", str(tmp_path / "c.sqlite")]
+        [
+            "--base-url",
+            url,
+            "--json",
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "hi",
+            "-j",
+            str(tmp_path / "c.sqlite"),
+        ]
     )
     assert result.exit_code == 0, result.stderr
     assert "warning: 4 of 5 numbers in column 1" in result.stderr
@@ -223,8 +284,18 @@ def test_campaign_message_file_from_stdin(tmp_path: Path, fake: FakeMioGram, url
     numbers = tmp_path / "n.txt"
     numbers.write_text("09121234567\n09121234568\n", encoding="utf-8")
     result = invoke(
-        ["--base-url", url, "--json", "campaign", "run", str(numbers), "--message-file", "-"]
-        + ["-j", str(tmp_path / "c.sqlite")],
+        [
+            "--base-url",
+            url,
+            "--json",
+            "campaign",
+            "run",
+            str(numbers),
+            "--message-file",
+            "-",
+            "-j",
+            str(tmp_path / "c.sqlite"),
+        ],
         stdin="سلام\n",
     )
     assert result.exit_code == 0, result.stderr
@@ -237,8 +308,17 @@ def test_campaign_message_dash_from_stdin(tmp_path: Path, fake: FakeMioGram, url
     numbers = tmp_path / "n.txt"
     numbers.write_text("09121234567\n", encoding="utf-8")
     result = invoke(
-        ["--base-url", url, "campaign", "run", str(numbers), "-m", "-"]
-        + ["-j", str(tmp_path / "c.sqlite")],
+        [
+            "--base-url",
+            url,
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "-",
+            "-j",
+            str(tmp_path / "c.sqlite"),
+        ],
         stdin="from stdin\n",
     )
     assert result.exit_code == 0, result.stderr
@@ -272,11 +352,7 @@ def test_server_down_keeps_every_number_pending_then_resume_delivers_once(
     journal = tmp_path / "c.sqlite"
     down = closed_port_url()
     result = invoke(
-        ["--base-url", down, "campaign", "run", str(numbers), "-m", "hi"]
-        + [
-            "-j",
-            str(journal),
-        ]
+        ["--base-url", down, "campaign", "run", str(numbers), "-m", "hi", "-j", str(journal)]
     )
     assert result.exit_code == 1
     assert f"cannot reach {down}: connection refused" in result.stderr
@@ -299,8 +375,17 @@ def test_message_over_the_account_limit_is_refused_before_the_journal(tmp_path: 
     numbers.write_text("09121234567\n", encoding="utf-8")
     with serving(fake) as url:
         result = invoke(
-            ["--base-url", url, "campaign", "run", str(numbers), "-m", "a message of 28 bytes"]
-            + ["-j", str(tmp_path / "c.sqlite")]
+            [
+                "--base-url",
+                url,
+                "campaign",
+                "run",
+                str(numbers),
+                "-m",
+                "a message of 28 bytes",
+                "-j",
+                str(tmp_path / "c.sqlite"),
+            ]
         )
     assert result.exit_code == 2
     assert "at most 10" in result.stderr
@@ -318,8 +403,18 @@ def test_stop_a_resume_cannot_fix_says_how_to_fix_it(tmp_path: Path) -> None:
     numbers.write_text("09121234567\n09121234568\n", encoding="utf-8")
     with serving(fake) as url:
         result = invoke(
-            ["--base-url", url, "--json", "campaign", "run", str(numbers)]
-            + ["-m", "a message of 28 bytes", "-j", str(tmp_path / "c.sqlite")]
+            [
+                "--base-url",
+                url,
+                "--json",
+                "campaign",
+                "run",
+                str(numbers),
+                "-m",
+                "a message of 28 bytes",
+                "-j",
+                str(tmp_path / "c.sqlite"),
+            ]
         )
     assert result.exit_code == 1
     assert "resume with" not in result.stderr
@@ -368,8 +463,18 @@ def test_resume_retry_failed_sends_refused_numbers_again(
     journal = tmp_path / "c.sqlite"
     fake.inject(FaultRule(kind=FaultKind.NO_RESPONSE, funcs="SendMessageMass", times=1))
     first = invoke(
-        ["--base-url", url, "--json", "campaign", "run", str(numbers), "-m", "hi"]
-        + ["-j", str(journal)]
+        [
+            "--base-url",
+            url,
+            "--json",
+            "campaign",
+            "run",
+            str(numbers),
+            "-m",
+            "hi",
+            "-j",
+            str(journal),
+        ]
     )
     assert first.exit_code == 3, first.stderr
     counts = as_json(first)["counts"]
@@ -423,3 +528,75 @@ def test_demo_removes_its_folder_unless_kept(
     assert kept.exit_code == 0, kept.stderr
     (folder,) = tmp_path.iterdir()
     assert (folder / "campaign.sqlite").is_file()
+
+
+def _all_commands(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _all_commands(sub, (*path, name))
+
+
+def test_every_option_has_help_text() -> None:
+    """Each option of each command explains itself in --help."""
+    missing = [
+        (" ".join(path), param.name)
+        for path, command in _all_commands(cli)
+        for param in command.params
+        if isinstance(param, click.Option) and not param.help
+    ]
+    assert missing == []
+
+
+def _chained(top: APIConnectionError, *causes: BaseException) -> APIConnectionError:
+    link: BaseException = top
+    for cause in causes:
+        link.__cause__ = cause
+        link = cause
+    return top
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            _chained(
+                APIConnectionError("SendMessage: could not connect (ConnectError)", sent=False),
+                OSError(-2, "Cannot connect to host"),
+                socket.gaierror(-2, "Name or service not known"),
+            ),
+            "cannot reach https://x.example/dojob.php: host name not found (DNS)",
+        ),
+        (
+            _chained(
+                APIConnectionError("SendMessage: could not connect (ConnectError)", sent=False),
+                ssl.SSLCertVerificationError(1, "certificate verify failed"),
+            ),
+            "cannot reach https://x.example/dojob.php: TLS certificate not accepted",
+        ),
+        (
+            APITimeoutError("APIGetLimits: timed out connecting to the service (X)", sent=False),
+            "cannot reach https://x.example/dojob.php: timed out connecting",
+        ),
+        (
+            APITimeoutError(
+                "SendMessage: timed out waiting for the reply (ReadTimeout)", sent=True
+            ),
+            "no reply from https://x.example/dojob.php: timed out waiting for the reply (the "
+            "request may have reached the service)",
+        ),
+        (
+            APIConnectionError("SendMessage: the connection broke (RemoteProtocolError)"),
+            "no reply from https://x.example/dojob.php: the connection broke (the request may "
+            "have reached the service)",
+        ),
+    ],
+)
+def test_transport_errors_in_plain_words(error: APIConnectionError, expected: str) -> None:
+    """Transport errors name the URL and the plain cause, never an exception class."""
+    message = connection_message(error, "https://x.example/dojob.php")
+    assert message.startswith(expected)
+    assert "Error" not in message
+    assert "Timeout" not in message

@@ -146,9 +146,12 @@ def _plain_cause(exc: APIConnectionError) -> str:
         if isinstance(link, socket.gaierror):
             return "host name not found (DNS)"
         if isinstance(link, ssl.SSLCertVerificationError):
-            return f"TLS certificate not accepted ({link.verify_message or link.reason})"
+            # verify_message and reason are set by the ssl module, not by the constructor.
+            detail = getattr(link, "verify_message", None) or getattr(link, "reason", None)
+            detail = detail or link.strerror
+            return f"TLS certificate not accepted ({detail})"
         if isinstance(link, ssl.SSLError):
-            return f"TLS handshake failed ({link.reason or 'no reason given'})"
+            return f"TLS handshake failed ({getattr(link, 'reason', None) or link.strerror})"
     for link in chain:
         if isinstance(link, OSError) and isinstance(link.errno, int) and link.errno > 0:
             if link.errno == errno.ECONNREFUSED:

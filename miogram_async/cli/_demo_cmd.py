@@ -61,9 +61,7 @@ DEMO_MESSAGE = "Hello from the miogram-async demo!"
 )
 @json_option
 @pass_settings
-def demo(
-    settings: Settings, *, count: int, journal: Path | None, scale: float, keep: bool
-) -> None:
+def demo(settings: Settings, *, count: int, journal: Path | None, scale: float, keep: bool) -> None:
     """
     Run a campaign of made-up numbers against an in-process fake service, with live progress.
 

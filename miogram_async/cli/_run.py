@@ -260,8 +260,8 @@ def _not_sent_note(status: CampaignStatus) -> str:
     """Why the bar counts fewer numbers than the file had: invalid and repeated ones."""
     invalid = status.by_state.get(NumberState.INVALID, 0)
     duplicate = status.by_state.get(NumberState.DUPLICATE, 0)
-    parts = [f"{count:,} {name}" for name, count in (("invalid", invalid), ("duplicate", duplicate))]
-    shown = [part for part in parts if not part.startswith("0 ")]
+    counts = (("invalid", invalid), ("duplicate", duplicate))
+    shown = [f"{count:,} {name}" for name, count in counts if count]
     return f"(not sent: {', '.join(shown)})" if shown else ""
 
 
