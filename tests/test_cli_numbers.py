@@ -600,3 +600,45 @@ def test_transport_errors_in_plain_words(error: APIConnectionError, expected: st
     assert message.startswith(expected)
     assert "Error" not in message
     assert "Timeout" not in message
+
+
+def _status(tmp_path: Path, **states: int) -> CampaignStatus:
+    by_state = {state: states.get(str(state), 0) for state in NumberState}
+    return CampaignStatus(
+        path=str(tmp_path / "c.sqlite"),
+        kind=CampaignKind.MESSAGE,
+        total=sum(by_state.values()),
+        by_state=by_state,
+        chunks=1,
+        chunks_done=1,
+        chunks_in_doubt=0,
+        in_doubt=0,
+        runs=1,
+        last_run="finished",
+    )
+
+
+def test_a_run_whose_requests_never_left_is_a_service_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every attempted chunk never left (service gone mid-run): exit 1, the cause, resume hint."""
+    run = CampaignRun(status=_status(tmp_path, pending=5), attempted=5, counts={"pending": 5})
+    settings = Settings(base_url="http://127.0.0.1:9/dojob.php")
+    code = report_run(settings, run, resume="miogram campaign resume c.sqlite", title="t")
+    captured = capsys.readouterr()
+    assert code == ExitCode.SERVICE_ERROR
+    assert "cannot reach http://127.0.0.1:9/dojob.php" in captured.err
+    assert "resume with:  miogram campaign resume c.sqlite" in captured.err
+    assert "5 attempted" in captured.out
+    assert "5 pending" in captured.out
+
+
+def test_a_partly_delivered_run_is_partial_not_unreachable(tmp_path: Path) -> None:
+    """Some numbers reached the service: not "unreachable"; numbers left pending make it exit 3."""
+    run = CampaignRun(
+        status=_status(tmp_path, delivered=3, pending=2),
+        attempted=5,
+        counts={"delivered": 3, "pending": 2},
+    )
+    assert not run.unreachable
+    assert run.exit_code == ExitCode.PARTIAL
