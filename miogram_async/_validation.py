@@ -55,6 +55,13 @@ _PHONE_NOISE: Final = re.compile(
     r"[\s\-.()\u2010-\u2015\u2212\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 
+# The region read without `phonenumbers`, and its mobile numbers written without the `+`:
+# 09xxxxxxxxx (national), 9xxxxxxxxx (national without the trunk 0), 989xxxxxxxxx (country
+# code without the +). Only a 9 followed by nine digits is an Iranian mobile; anything else
+# (a landline, a short or long number) is left to fail rather than be guessed.
+_IRAN: Final = "IR"
+_IRAN_MOBILE: Final = re.compile(r"(?:0|98)?(?P<subscriber>9[0-9]{9})")
+
 # The largest integer the service's PHP reads as an integer (PHP_INT_MAX on 64 bits).
 _MAX_WIRE_INT: Final = 2**63 - 1
 
@@ -93,21 +100,30 @@ def _require_encodable(value: str, what: str) -> None:
         ) from None
 
 
-def normalize_phone(phone: str, *, default_region: str | None = None) -> str:
+def normalize_phone(phone: str, *, default_region: str | None = "IR") -> str:
     """
     Bring a phone number to the form the service wants: ``+`` and 8 to 15 digits.
 
     Spaces, dashes, dots and parentheses are removed, Persian and Arabic-Indic digits become ASCII
-    and a leading ``00`` becomes ``+``. With *default_region* (e.g. ``"IR"``), national forms such
-    as ``0912 345 6789`` are parsed with ``phonenumbers`` (the ``miogram-async[phone]`` extra).
+    and a leading ``00`` becomes ``+``. Under the default region ``"IR"`` the Iranian mobile forms
+    ``09xxxxxxxxx``, ``9xxxxxxxxx`` and ``989xxxxxxxxx`` become ``+989xxxxxxxxx`` (the forms the
+    service's own helper code reads, API.md E15), with no extra package. ``None`` accepts only the
+    international forms (``+...``, ``00...``); any other region parses national forms with
+    ``phonenumbers`` (the ``miogram-async[phone]`` extra).
 
     Raises:
-        ValidationError: the result is not ``+`` and 8 to 15 digits, or *default_region* is given
-            and ``phonenumbers`` is not installed or does not know the region.
+        ValidationError: the result is not ``+`` and 8 to 15 digits, or *default_region* is
+            neither ``None`` nor ``"IR"`` and ``phonenumbers`` is not installed or does not know
+            the region.
     """
-    if type(phone) is str and default_region is None and _WIRE_PHONE.fullmatch(phone):
+    if type(phone) is str and _WIRE_PHONE.fullmatch(phone) and _is_builtin_region(default_region):
         return phone  # the usual input: `_clean_phone` would return it unchanged
     return _clean_phone(phone, default_region)
+
+
+def _is_builtin_region(region: object) -> bool:
+    """Whether *region* needs no ``phonenumbers``: none at all, or Iran (handled here)."""
+    return region is None or (isinstance(region, str) and region.upper() == _IRAN)
 
 
 def _clean_phone(phone: str, default_region: str | None) -> str:
@@ -116,12 +132,17 @@ def _clean_phone(phone: str, default_region: str | None) -> str:
         raise ValidationError(
             f"expected a phone like +989100000000 as a str, got {_type_name(phone)}"
         )
-    region_code = _check_region(default_region) if default_region is not None else None
+    iran = default_region is not None and _is_builtin_region(default_region)
+    region_code = _check_region(default_region) if default_region is not None and not iran else None
     compact = _PHONE_NOISE.sub("", phone.translate(_DIGITS))
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if PHONE_PATTERN.match(compact):
         return compact
+    if iran:
+        mobile = _IRAN_MOBILE.fullmatch(compact)
+        if mobile is not None:
+            return "+98" + mobile.group("subscriber")
     if region_code is not None:
         parsed = _parse_national(compact, region_code)
         if parsed is not None:

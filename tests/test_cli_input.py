@@ -12,8 +12,13 @@ from typing import TextIO, cast
 import pytest
 
 from miogram_async.cli._exit import CLIError, ExitCode
-from miogram_async.cli._numbers import first_column, open_numbers
+from miogram_async.cli._numbers import NumbersReader, open_numbers
 from miogram_async.cli._secret import resolve_secret
+
+
+def numbers_of(stream: TextIO, column: str | None = None) -> Iterator[str]:
+    """The numbers a campaign would get from *stream*."""
+    return iter(NumbersReader(stream, column=column))
 
 
 def _no_prompt() -> str:
@@ -63,7 +68,7 @@ def test_secret_file_missing_or_empty(tmp_path: Path) -> None:
 def test_first_column_of_csv_with_header() -> None:
     """The first column of a CSV is read; the header row, blank lines and comments are skipped."""
     text = 'phone,name\n+989100000001,Ali\n\n# a comment\n"+98 910 000 0002",Sara\n۰۹۱۲۳۴۵۶۷۸۹,X\n'
-    assert list(first_column(io.StringIO(text))) == [
+    assert list(numbers_of(io.StringIO(text))) == [
         "+989100000001",
         "+98 910 000 0002",
         "۰۹۱۲۳۴۵۶۷۸۹",
@@ -72,15 +77,15 @@ def test_first_column_of_csv_with_header() -> None:
 
 def test_first_column_of_plain_list_and_other_delimiters() -> None:
     """A plain list has no header to skip; semicolons and tabs also separate columns."""
-    assert list(first_column(io.StringIO("+989100000001\nnot-a-number\n"))) == [
+    assert list(numbers_of(io.StringIO("+989100000001\nnot-a-number\n"))) == [
         "+989100000001",
         "not-a-number",
     ]
-    assert list(first_column(io.StringIO("+989100000001;a\n+989100000002;b\n"))) == [
+    assert list(numbers_of(io.StringIO("+989100000001;a\n+989100000002;b\n"))) == [
         "+989100000001",
         "+989100000002",
     ]
-    assert list(first_column(io.StringIO("Phone\tName\n+989100000003\tc\n"))) == ["+989100000003"]
+    assert list(numbers_of(io.StringIO("Phone\tName\n+989100000003\tc\n"))) == ["+989100000003"]
 
 
 def test_open_numbers_unreadable(tmp_path: Path) -> None:
@@ -100,7 +105,7 @@ def test_open_numbers_reads_a_bom_file(tmp_path: Path) -> None:
     path = tmp_path / "numbers.csv"
     path.write_bytes("\ufeffphone\n+989100000001\n".encode())
     with open_numbers(str(path)) as stream:
-        assert list(first_column(stream)) == ["+989100000001"]
+        assert list(numbers_of(stream)) == ["+989100000001"]
 
 
 def test_secret_file_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
@@ -125,10 +130,10 @@ def test_first_column_reads_lazily() -> None:
             read.append(line)
             yield line
 
-    numbers = first_column(cast(TextIO, _Lines(lines())))
+    numbers = numbers_of(cast(TextIO, _Lines(lines())))
     assert next(numbers) == "+989100000000"
     assert next(numbers) == "+989100000001"
-    assert len(read) == 2
+    assert len(read) == 2  # a pipe: the dialect is sniffed from two rows, not the whole file
 
 
 class _Lines:
@@ -155,6 +160,6 @@ def test_open_numbers_reads_a_named_pipe(tmp_path: Path) -> None:
     writer.start()
     try:
         with open_numbers(str(fifo)) as stream:
-            assert list(first_column(stream)) == ["+989100000001", "+989100000002"]
+            assert list(numbers_of(stream)) == ["+989100000001", "+989100000002"]
     finally:
         writer.join(10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 import sys
@@ -55,19 +56,72 @@ PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
         ("+12025550123", "+12025550123"),
         ("+12345678", "+12345678"),
         ("+123456789012345", "+123456789012345"),
+        ("09121234567", "+989121234567"),
+        ("0912 765 4321", "+989127654321"),
+        ("۰۹۱۲۱۲۳۴۵۶۷", "+989121234567"),
+        ("٠٩١٢١٢٣٤٥٦٧", "+989121234567"),
+        ("9121234567", "+989121234567"),
+        ("912-123-4567", "+989121234567"),
+        ("989121234568", "+989121234568"),
+        ("98 912 123 4568", "+989121234568"),
+        ("00989121234569", "+989121234569"),
+        ("+989121234560", "+989121234560"),
+        ("\ufeff09121234567\r\n", "+989121234567"),
     ],
 )
 def test_normalize_phone_accepts(raw: str, expected: str) -> None:
-    """Separators go, Persian/Arabic-Indic digits become ASCII, a leading 00 becomes +."""
+    """Separators go, digits become ASCII, 00 becomes +, Iranian mobiles get +98 (region IR)."""
     assert normalize_phone(raw) == expected
+    assert normalize_phone(raw, default_region="IR") == expected
 
 
 @pytest.mark.parametrize(
     "raw",
     [
         "0912 12",
-        "09123456789",
-        "989100000000",
+        "091212345678",
+        "0812345678",
+        "08121234567",
+        "912123456",
+        "91212345678",
+        "98912123456",
+        "9891212345678",
+        "982112345678",
+        "02112345678",
+        "+0989100000000",
+        "1234567890",
+        "0098 912",
+        "０９１２３４５６７８９",
+        "09121234567x",
+    ],
+)
+def test_normalize_phone_iran_rejects_what_is_not_a_mobile(raw: str) -> None:
+    """Under IR only a 9 and nine digits after 0, 98 or nothing is read as an Iranian mobile."""
+    with pytest.raises(ValidationError) as caught:
+        normalize_phone(raw)
+    assert str(caught.value) == f"expected a phone like +989100000000, got {raw!r}"
+
+
+@pytest.mark.parametrize("raw", ["09121234567", "9121234567", "989121234567"])
+def test_normalize_phone_without_region_takes_international_forms_only(raw: str) -> None:
+    """default_region=None turns the Iranian reading off: national forms are refused."""
+    with pytest.raises(ValidationError, match="expected a phone like"):
+        normalize_phone(raw, default_region=None)
+    assert normalize_phone("+98" + raw[-10:], default_region=None) == "+98" + raw[-10:]
+    assert normalize_phone("0098" + raw[-10:], default_region=None) == "+98" + raw[-10:]
+
+
+def test_normalize_phone_iran_needs_no_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Region IR (the default) works without phonenumbers installed."""
+    monkeypatch.setitem(sys.modules, "phonenumbers", None)
+    assert normalize_phone("09121234567") == "+989121234567"
+    assert normalize_phone("9121234567", default_region="ir") == "+989121234567"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0912 12",
         "+0989100000000",
         "+1234567",
         "+1234567890123456",
@@ -82,9 +136,10 @@ def test_normalize_phone_accepts(raw: str, expected: str) -> None:
 )
 def test_normalize_phone_rejects(raw: str) -> None:
     """Anything that is not + and 8-15 digits after normalising is refused with the input shown."""
-    with pytest.raises(ValidationError) as caught:
-        normalize_phone(raw)
-    assert str(caught.value) == f"expected a phone like +989100000000, got {raw!r}"
+    for region in ("IR", None):
+        with pytest.raises(ValidationError) as caught:
+            normalize_phone(raw, default_region=region)
+        assert str(caught.value) == f"expected a phone like +989100000000, got {raw!r}"
 
 
 def test_normalize_phone_message_example() -> None:
@@ -120,7 +175,7 @@ def test_normalize_phone_rejects_non_str(raw: object) -> None:
     ],
 )
 def test_normalize_phone_default_region(raw: str, region: str, expected: str) -> None:
-    """With default_region, national forms are parsed by phonenumbers."""
+    """With default_region, national forms are read (IR built in, others by phonenumbers)."""
     assert normalize_phone(raw, default_region=region) == expected
 
 
@@ -142,11 +197,11 @@ def test_normalize_phone_unknown_region(phone: str, region: object, shown: str) 
 
 
 def test_normalize_phone_region_needs_the_phone_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without phonenumbers, any default_region says which extra to install."""
+    """Without phonenumbers, a region other than IR says which extra to install."""
     monkeypatch.setitem(sys.modules, "phonenumbers", None)
-    for phone in ("0912 345 6789", "+989123456789"):
+    for phone in ("(202) 555-0123", "+12025550123"):
         with pytest.raises(ValidationError, match=r"pip install 'miogram-async\[phone\]'"):
-            normalize_phone(phone, default_region="IR")
+            normalize_phone(phone, default_region="US")
     assert normalize_phone("+989123456789") == "+989123456789"
 
 
@@ -193,9 +248,9 @@ _PHONE_LIKE = st.one_of(
 @given(_PHONE_LIKE)
 def test_normalize_phone_fast_path_matches_the_full_clean_up(raw: str) -> None:
     """The wire-form shortcut gives exactly what the full clean-up gives, errors included."""
-    assert _phone_or_error(lambda: normalize_phone(raw)) == _phone_or_error(
-        lambda: _clean_phone(raw, None)
-    )
+    for region in ("IR", None):
+        fast = _phone_or_error(functools.partial(normalize_phone, raw, default_region=region))
+        assert fast == _phone_or_error(functools.partial(_clean_phone, raw, region))
 
 
 def test_normalize_phone_fast_path_returns_a_plain_str() -> None:

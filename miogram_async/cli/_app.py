@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from .._errors import ValidationError
+from .._validation import normalize_phone
 from ._campaign_cmd import campaign
 from ._context import Settings
 from ._demo_cmd import demo
@@ -82,6 +84,23 @@ def _check_base_url(_ctx: click.Context, _param: click.Parameter, value: str | N
     return value
 
 
+_NO_REGION = ("none", "off", "-")
+
+
+def _check_region(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--region``: a region code such as IR (the default), or ``none`` for international forms."""
+    if value is None:
+        return "IR"
+    text = value.strip()
+    if not text or text.lower() in _NO_REGION:
+        return None
+    try:
+        normalize_phone("+989100000000", default_region=text)  # checks the region (and the extra)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return text.upper()
+
+
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -93,6 +112,15 @@ def _check_base_url(_ctx: click.Context, _param: click.Parameter, value: str | N
     callback=_check_base_url,
     metavar="URL",
     help="The service endpoint [env MIOGRAM_BASE_URL; default https://miogram.net/dojob.php].",
+)
+@click.option(
+    "--region",
+    envvar="MIOGRAM_DEFAULT_REGION",
+    callback=_check_region,
+    metavar="CODE",
+    help="Read national numbers (0912..., 912...) as numbers of this region; 'none' accepts "
+    "only +... and 00... [env MIOGRAM_DEFAULT_REGION; default IR, built in; other regions "
+    "need the 'phone' extra].",
 )
 @click.option(
     "--secret-file",
@@ -114,9 +142,10 @@ def _check_base_url(_ctx: click.Context, _param: click.Parameter, value: str | N
 )
 @click.version_option(package_name="miogram-async", prog_name="miogram")
 @click.pass_context
-def cli(
+def cli(  # noqa: PLR0917 - click passes every option as an argument
     ctx: click.Context,
     base_url: str | None,
+    region: str | None,
     secret_file: Path | None,
     json_output: bool,
     verbose: int,
@@ -127,6 +156,7 @@ def cli(
     source = ctx.get_parameter_source("base_url")
     settings.base_url_from_option = source is click.core.ParameterSource.COMMANDLINE
     settings.secret_file = secret_file
+    settings.region = region
     settings.output = Output(json_mode=json_output or settings.output.json_mode)
     if verbose:
         _log_to_stderr(logging.DEBUG if verbose > 1 else logging.INFO)

@@ -13,18 +13,23 @@ from typing import Literal, TextIO
 import anyio
 import click
 
+from .._client import MioGram
+from .._errors import APIConnectionError
 from ..campaign import Campaign, CampaignError, CampaignKind, CampaignStatus
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
-from ._numbers import first_column, open_numbers
+from ._numbers import NumbersReader, open_numbers
+from ._precheck import check_service
 from ._progress import summary_table
 from ._run import (
     prepare_campaign,
     report_interrupted,
     report_run,
+    report_unreachable,
     run_campaign,
     status_counts,
 )
+from ._text import STDIN, message_text, read_message_file
 
 __all__ = ["campaign"]
 
@@ -94,10 +99,9 @@ def _content(
             f"give exactly one of --message, --message-file, --photo, --video, --file (got {got})"
         )
     if message_file is not None:
-        try:
-            message = message_file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CLIError(f"cannot read the message file {str(message_file)!r}: {exc}") from None
+        message = read_message_file(message_file)
+    elif message is not None:
+        message = message_text(message)
     if message is not None:
         return (CampaignKind.WHATSAPP if whatsapp else CampaignKind.MESSAGE), message, None
     if whatsapp:
@@ -115,17 +119,28 @@ def campaign() -> None:
 
 
 _media = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
+_text_file = click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True, path_type=Path)
 
 
 @campaign.command("run")
 @click.argument("numbers", metavar="NUMBERS")
-@click.option("--message", "-m", help="The text to send.")
-@click.option("--message-file", type=_media, help="Send the text in this file (UTF-8).")
+@click.option("--message", "-m", help="The text to send; '-' reads it from stdin.")
+@click.option(
+    "--message-file",
+    type=_text_file,
+    help="Send the text in this file (UTF-8, sent exactly); '-' reads stdin.",
+)
 @click.option("--photo", type=_media, help="Send this image.")
 @click.option("--video", type=_media, help="Send this video.")
 @click.option("--file", "file", type=_media, help="Send this file.")
 @click.option("--whatsapp", is_flag=True, help="Send the text on WhatsApp (beta on the service).")
 @click.option("--format", "file_format", help="The media's extension (default: the file's).")
+@click.option(
+    "--column",
+    metavar="NAME|N",
+    help="The column holding the numbers: a header name or a position from 1 [the column "
+    "headed phone, mobile, number, tel, msisdn, شماره or موبایل, else the first].",
+)
 @click.option(
     "--journal",
     "-j",
@@ -136,7 +151,13 @@ _media = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Requests at once [8].")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
 @click.option("--robots", help="Agents to spread chunks over: a,b or 'all' [the account's first].")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Numbers per Mass request (the service answers within 60 s only for about 55).",
+)
 @json_option
 @pass_settings
 def campaign_run(
@@ -150,6 +171,7 @@ def campaign_run(
     file: Path | None,
     whatsapp: bool,
     file_format: str | None,
+    column: str | None,
     journal: Path,
     concurrency: int | None,
     rate: float | None,
@@ -157,11 +179,15 @@ def campaign_run(
     chunk_size: int,
 ) -> None:
     """
-    Send to every number in NUMBERS (a text or CSV file, first column; '-' reads stdin).
+    Send to every number in NUMBERS (a text or CSV file; '-' reads stdin).
 
-    Malformed numbers are recorded INVALID and repeats DUPLICATE; neither is sent. Ctrl-C stops
-    gracefully; continue with 'miogram campaign resume JOURNAL'.
+    Iranian numbers may be written 0912..., 912..., 98912..., 0098912... or +98912... (see
+    --region). Malformed numbers are recorded INVALID and repeats DUPLICATE; neither is sent. A
+    file without any valid number is refused. Ctrl-C stops gracefully; continue with 'miogram
+    campaign resume JOURNAL'.
     """
+    if numbers == STDIN and STDIN in (message, str(message_file)):
+        raise CLIError("stdin can hold the numbers or the message, not both: put one in a file")
     kind, text, media = _content(
         message=message,
         message_file=message_file,
@@ -178,47 +204,75 @@ def campaign_run(
         )
     secret = settings.secret()
     stream = open_numbers(numbers)
+    source = "stdin" if numbers == STDIN else repr(numbers)
+    reader = NumbersReader(stream, column=column, region=settings.region, source=source)
 
     async def work() -> ExitCode:
         def create() -> Campaign:
             with stream:
+                # Refuse a file without any valid number before a journal exists.
+                reader.first_valid()
                 return Campaign.create(
                     journal,
-                    first_column(stream),
+                    reader,
                     kind=kind,
                     message=text,
                     media=media,
                     file_format=file_format,
                     chunk_size=chunk_size,
                     robots=agents,
+                    default_region=settings.region,
                 )
 
-        try:
-            opened, interrupted = await prepare_campaign(settings, create)
-        except UnicodeDecodeError as exc:
-            raise CLIError(
-                f"the numbers file {numbers!r} is not UTF-8 text: {exc.reason}"
-            ) from None
-        except CampaignError as exc:
-            raise _journal_error(exc) from None
-        except (OSError, sqlite3.Error) as exc:
-            raise CLIError(f"cannot create the journal {str(journal)!r}: {exc}") from None
-        resume = resume_command(settings, str(journal), _run_options(concurrency, rate, robots))
-        if interrupted:
-            return await report_interrupted(
-                settings, opened, resume=resume, title="Campaign summary"
+        async with _client(settings, secret, concurrency, rate) as client:
+            try:
+                check = await check_service(
+                    client, kind=kind, message=text, media=media, new_campaign=True
+                )
+            except BaseException:
+                stream.close()  # never read: the journal is not created
+                raise
+            try:
+                opened, interrupted = await prepare_campaign(settings, create)
+            except UnicodeDecodeError as exc:
+                raise CLIError(
+                    f"the numbers file {numbers!r} is not UTF-8 text: {exc.reason}"
+                ) from None
+            except CampaignError as exc:
+                raise _journal_error(exc) from None
+            except (OSError, sqlite3.Error) as exc:
+                raise CLIError(f"cannot create the journal {str(journal)!r}: {exc}") from None
+            warning = reader.mostly_invalid()
+            if warning is not None:
+                settings.output.note(warning)
+            options = _run_options(concurrency, rate, robots)
+            resume = resume_command(settings, str(journal), options)
+            if interrupted:
+                return await report_interrupted(
+                    settings, opened, resume=resume, title="Campaign summary"
+                )
+            if check.unreachable is not None:
+                return await _report_unreachable(settings, opened, check.unreachable, resume)
+            return await _run_and_report(
+                settings, opened, client, concurrency=concurrency, robots=None, resume=resume
             )
-        return await _run_and_report(
-            settings,
-            opened,
-            secret=secret,
-            concurrency=concurrency,
-            rate=rate,
-            robots=None,
-            resume=resume,
-        )
 
     settings.run(work)
+
+
+def _client(
+    settings: Settings, secret: str, concurrency: int | None, rate: float | None
+) -> MioGram:
+    return settings.client(secret, rate_limit=rate, concurrency=concurrency or 8)
+
+
+async def _report_unreachable(
+    settings: Settings, opened: Campaign, error: APIConnectionError, resume: str
+) -> ExitCode:
+    """The service did not answer before anything was sent: report it (exit 1), send nothing."""
+    async with opened:
+        status = await anyio.to_thread.run_sync(opened.status)
+    return report_unreachable(settings, status, error, resume=resume)
 
 
 @campaign.command("resume")
@@ -227,6 +281,11 @@ def campaign_run(
     "--resend-unknown",
     is_flag=True,
     help="Also send numbers whose outcome is unknown (they may be delivered twice).",
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Also send numbers the service refused (FAILED), e.g. after adding credit.",
 )
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Requests at once [8].")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
@@ -238,6 +297,7 @@ def campaign_resume(
     *,
     journal: Path,
     resend_unknown: bool,
+    retry_failed: bool,
     concurrency: int | None,
     rate: float | None,
     robots: str | None,
@@ -251,17 +311,33 @@ def campaign_resume(
         options = _run_options(concurrency, rate, robots)
         if resend_unknown:
             options.append("--resend-unknown")
+        if retry_failed:
+            options.append("--retry-failed")
         resume = resume_command(settings, str(journal), options)
-        return await _run_and_report(
-            settings,
-            opened,
-            secret=secret,
-            concurrency=concurrency,
-            rate=rate,
-            robots=agents,
-            resume=resume,
-            resend_unknown=resend_unknown,
-        )
+        try:
+            async with _client(settings, secret, concurrency, rate) as client:
+                media = Path(opened.media.path) if opened.media is not None else None
+                check = await check_service(
+                    client,
+                    kind=opened.kind,
+                    message=opened.message,
+                    media=media,
+                    new_campaign=False,
+                )
+                if check.unreachable is not None:
+                    return await _report_unreachable(settings, opened, check.unreachable, resume)
+                return await _run_and_report(
+                    settings,
+                    opened,
+                    client,
+                    concurrency=concurrency,
+                    robots=agents,
+                    resume=resume,
+                    resend_unknown=resend_unknown,
+                    retry_failed=retry_failed,
+                )
+        finally:
+            await anyio.to_thread.run_sync(opened.close)
 
     settings.run(work)
 
@@ -276,29 +352,28 @@ async def _open(journal: Path) -> Campaign:
 async def _run_and_report(
     settings: Settings,
     opened: Campaign,
+    client: MioGram,
     *,
-    secret: str,
     concurrency: int | None,
-    rate: float | None,
     robots: list[str] | str | None,
     resume: str,
     resend_unknown: bool = False,
+    retry_failed: bool = False,
 ) -> ExitCode:
     async with opened:
-        client = settings.client(secret, rate_limit=rate, concurrency=concurrency or 8)
-        async with client:
-            try:
-                run = await run_campaign(
-                    settings,
-                    opened,
-                    client,
-                    concurrency=concurrency,
-                    robots=robots,
-                    resend_unknown=resend_unknown,
-                    title=f"{opened.kind} campaign",
-                )
-            except CampaignError as exc:
-                raise _journal_error(exc) from None
+        try:
+            run = await run_campaign(
+                settings,
+                opened,
+                client,
+                concurrency=concurrency,
+                robots=robots,
+                resend_unknown=resend_unknown,
+                retry_failed=retry_failed,
+                title=f"{opened.kind} campaign",
+            )
+        except CampaignError as exc:
+            raise _journal_error(exc) from None
     return report_run(settings, run, resume=resume, title="Campaign summary")
 
 

@@ -5,7 +5,11 @@ lazily resolved secret, output, and the runner that turns exceptions into exit c
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import socket
+import ssl
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -15,11 +19,12 @@ import anyio
 import attrs
 import click
 
-from .._client import MioGram
+from .._client import DEFAULT_BASE_URL, MioGram
 from .._errors import (
     APIConnectionError,
     APIError,
     APIResponseError,
+    APITimeoutError,
     MioGramError,
     ValidationError,
 )
@@ -27,7 +32,14 @@ from ._exit import CLIError, ExitCode
 from ._output import Output
 from ._secret import resolve_secret
 
-__all__ = ["Settings", "error_document", "json_option", "pass_settings", "translate_error"]
+__all__ = [
+    "Settings",
+    "connection_message",
+    "error_document",
+    "json_option",
+    "pass_settings",
+    "translate_error",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,6 +52,8 @@ class Settings:
     base_url: str | None = None
     base_url_from_option: bool = False
     secret_file: Path | None = None
+    #: The region national numbers are read in (``--region``); ``None``: international forms only.
+    region: str | None = "IR"
     output: Output = attrs.field(factory=Output)
     # repr=False: the environment may hold MIOGRAM_SECRET.
     environ: Mapping[str, str] = attrs.field(factory=lambda: dict(os.environ), repr=False)
@@ -52,6 +66,11 @@ class Settings:
             interactive=_stdin_is_tty(),
             prompt=lambda: str(click.prompt("MioGram secret", hide_input=True, err=True)),
         )
+
+    @property
+    def url(self) -> str:
+        """The endpoint requests go to, for messages."""
+        return self.base_url or DEFAULT_BASE_URL
 
     def client(self, secret: str | None = None, **options: Any) -> MioGram:
         """Build a client for the service at ``--base-url``; resolves the secret if not given."""
@@ -72,7 +91,7 @@ class Settings:
             self.output.fail(exc)
             code = exc.exit_code
         except MioGramError as exc:
-            error = translate_error(exc)
+            error = translate_error(exc, self.url)
             self.output.fail(error)
             code = error.exit_code
         except KeyboardInterrupt:
@@ -88,17 +107,62 @@ def _stdin_is_tty() -> bool:
         return False
 
 
-def translate_error(exc: MioGramError) -> CLIError:
+def translate_error(exc: MioGramError, url: str = DEFAULT_BASE_URL) -> CLIError:
     """Turn an SDK error into the one-line message and exit code the command reports."""
     if isinstance(exc, ValidationError):
         return CLIError(str(exc), ExitCode.USAGE, "validation")
     if isinstance(exc, APIError):
         return CLIError(f"the service refused: {exc}", ExitCode.SERVICE_ERROR, "api_error")
     if isinstance(exc, APIConnectionError):
-        return CLIError(f"cannot reach the service: {exc}", ExitCode.SERVICE_ERROR, "connection")
+        return CLIError(connection_message(exc, url), ExitCode.SERVICE_ERROR, "connection")
     if isinstance(exc, APIResponseError):
         return CLIError(f"unexpected reply: {exc}", ExitCode.SERVICE_ERROR, "bad_reply")
     return CLIError(str(exc), ExitCode.SERVICE_ERROR, type(exc).__name__)
+
+
+# The class names the SDK's message ends with: "(ConnectTimeout from ClientConnectorError)".
+_CLASS_DETAIL = re.compile(r"\s*\([A-Za-z_.]+(?: from [A-Za-z_.]+)?\)$")
+
+
+def connection_message(exc: APIConnectionError, url: str) -> str:
+    """
+    ``cannot reach <url>: <plain cause>`` for a request that never left, or ``no reply from
+    <url>: ...`` for one that may have reached the service; no exception class names.
+    """
+    cause = _plain_cause(exc)
+    if exc.sent is False:
+        return f"cannot reach {url}: {cause}"
+    return f"no reply from {url}: {cause} (the request may have reached the service)"
+
+
+def _plain_cause(exc: APIConnectionError) -> str:
+    """What went wrong, in words: read from the OS-level errors the transport chained."""
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and all(link is not seen for seen in chain):
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    for link in chain:
+        if isinstance(link, socket.gaierror):
+            return "host name not found (DNS)"
+        if isinstance(link, ssl.SSLCertVerificationError):
+            # verify_message and reason are set by the ssl module, not by the constructor.
+            detail = getattr(link, "verify_message", None) or getattr(link, "reason", None)
+            detail = detail or link.strerror
+            return f"TLS certificate not accepted ({detail})"
+        if isinstance(link, ssl.SSLError):
+            return f"TLS handshake failed ({getattr(link, 'reason', None) or link.strerror})"
+    for link in chain:
+        if isinstance(link, OSError) and isinstance(link.errno, int) and link.errno > 0:
+            if link.errno == errno.ECONNREFUSED:
+                return "connection refused"
+            text = os.strerror(link.errno)
+            return text[:1].lower() + text[1:]
+    if isinstance(exc, APITimeoutError):
+        return "timed out connecting" if exc.sent is False else "timed out waiting for the reply"
+    # The SDK's wording without the action name and the exception classes.
+    text = _CLASS_DETAIL.sub("", exc.message.partition(": ")[2] or exc.message)
+    return text or "the connection failed"
 
 
 def error_document(exc: BaseException) -> dict[str, object]:

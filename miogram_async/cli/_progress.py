@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 
 from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
@@ -41,7 +42,7 @@ def _clock(seconds: float | None) -> str:
     return str(datetime.timedelta(seconds=round(seconds)))
 
 
-def _counts_markup(by_outcome: Mapping[Outcome, int]) -> str:
+def _counts_markup(by_outcome: Mapping[Outcome, int] | Mapping[str, int]) -> str:
     parts = []
     for key, (label, style) in OUTCOME_STYLES.items():
         count = next((n for outcome, n in by_outcome.items() if str(outcome) == key), 0)
@@ -67,7 +68,9 @@ class CampaignDisplay:
     Use as a context manager around the run; `update` is the ``on_progress`` callback.
     """
 
-    def __init__(self, console: Console, *, title: str, enabled: bool = True) -> None:
+    def __init__(
+        self, console: Console, *, title: str, enabled: bool = True, note: str = ""
+    ) -> None:
         self._progress = _Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(bar_width=24),
@@ -82,6 +85,9 @@ class CampaignDisplay:
             title, total=None, rate="    -/s", eta=_clock(None)
         )
         self.last: MassProgress | None = None
+        # Said after the counts: why the bar's total is smaller than the campaign's.
+        self._note = f"[dim]{escape(note)}[/]" if note else ""
+        self._progress.counts = Text.from_markup(self._note)
 
     def __enter__(self) -> CampaignDisplay:
         self._progress.start()
@@ -109,7 +115,15 @@ class CampaignDisplay:
             rate=f"{snapshot.rate:7.1f}/s",
             eta=_clock(0.0 if snapshot.total == snapshot.done else snapshot.eta),
         )
-        self._progress.counts = Text.from_markup(_counts_markup(snapshot.by_outcome))
+        self._show(_counts_markup(snapshot.by_outcome))
+
+    def _show(self, counts: str) -> None:
+        self._progress.counts = Text.from_markup("  ".join(p for p in (counts, self._note) if p))
+
+    def show_counts(self, counts: Mapping[str, int]) -> None:
+        """Replace the counts line with the run's final counts (named as the summary names them)."""
+        self._show(_counts_markup(counts))
+        self._progress.refresh()
 
 
 def summary_table(

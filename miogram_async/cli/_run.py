@@ -15,7 +15,7 @@ import anyio.abc
 import attrs
 
 from .._client import MioGram
-from .._errors import MassSendError, MioGramError
+from .._errors import APIConnectionError, APIError, MassSendError, MioGramError
 from .._fanout import MassProgress
 from ..campaign import Campaign, CampaignStatus, NumberState
 from ._context import Settings, error_document, translate_error
@@ -27,35 +27,78 @@ __all__ = [
     "prepare_campaign",
     "report_interrupted",
     "report_run",
+    "report_unreachable",
     "run_campaign",
+    "run_line",
     "status_counts",
 ]
 
 #: States that mean a number still needs attention when a run ends.
 _OPEN_STATES = (NumberState.PENDING, NumberState.SENDING, NumberState.FAILED, NumberState.UNKNOWN)
 
+#: Stops that the same journal cannot get past, whatever is resumed: what to do instead.
+_UNFIXABLE_STOPS = {
+    303: "the file is larger than the account allows; start a new campaign (a new journal) "
+    "with a smaller file",
+    304: "the message stored in the journal is longer than the account allows; start a new "
+    "campaign (a new journal) with a shorter message",
+    309: "the account lacks the permission this action needs; ask MioGram to grant it, then resume",
+}
+#: Stops that a resume fixes once something outside the journal changes: what to change first.
+_FIX_FIRST = {
+    305: "add credit to the account, then resume",
+    306: "add credit to the account, then resume",
+    800: "give the right secret, then resume",
+    801: "give the right secret, then resume",
+    802: "allow this machine's IP address on the account (APISetIP), then resume",
+}
+
+#: Outcome names of a run, in the order they are reported.
+RUN_COUNTS = ("delivered", "undelivered", "unknown", "failed", "pending")
+
 
 @attrs.define
 class CampaignRun:
-    """What happened in one run, for the summary and the exit code."""
+    """
+    What happened in one run, for the summary and the exit code.
+
+    ``counts`` are this run's numbers in the journal's terms: ``delivered``, ``undelivered``,
+    ``unknown``, ``failed`` (refused by the service, recorded FAILED) and ``pending`` (their
+    request never left, or was never started: a resume sends them). ``attempted`` is how many
+    had a request tried.
+    """
 
     status: CampaignStatus
-    sent: int = 0
+    attempted: int = 0
+    counts: dict[str, int] = attrs.field(factory=dict)
     elapsed: float = 0.0
     interrupted: bool = False
     stopped: MioGramError | None = None
     report_error: str | None = None
 
     @property
+    def unreachable(self) -> bool:
+        """Whether the service could not be reached: requests were tried and none left."""
+        if isinstance(self.stopped, APIConnectionError):
+            return self.stopped.sent is False
+        reached = sum(self.counts.get(key, 0) for key in RUN_COUNTS if key != "pending")
+        return self.stopped is None and self.attempted > 0 and reached == 0
+
+    @property
     def exit_code(self) -> ExitCode:
-        """130 interrupted, 1 stopped by a service error, 3 numbers left open, else 0."""
+        """130 interrupted, 1 stopped by a service error or unreachable, 3 left open, else 0."""
         if self.interrupted:
             return ExitCode.INTERRUPTED
-        if self.stopped is not None:
+        if self.stopped is not None or self.unreachable:
             return ExitCode.SERVICE_ERROR
         if any(self.status.by_state.get(state, 0) for state in _OPEN_STATES):
             return ExitCode.PARTIAL
         return ExitCode.OK
+
+    @property
+    def resumable(self) -> bool:
+        """Whether resuming the same journal can get past what stopped this run."""
+        return not (isinstance(self.stopped, APIError) and self.stopped.code in _UNFIXABLE_STOPS)
 
 
 def status_counts(status: CampaignStatus) -> dict[str, int]:
@@ -145,6 +188,7 @@ async def run_campaign(
     concurrency: int | None = None,
     robots: Sequence[str] | str | None = None,
     resend_unknown: bool = False,
+    retry_failed: bool = False,
     title: str = "sending",
     grace: float = 10.0,
 ) -> CampaignRun:
@@ -158,10 +202,15 @@ async def run_campaign(
     to_send = before.pending
     if resend_unknown:
         to_send += before.by_state[NumberState.UNKNOWN] + before.by_state[NumberState.SENDING]
+    if retry_failed:
+        to_send += before.by_state[NumberState.FAILED]
     run = CampaignRun(status=before)
     output = settings.output
     display = CampaignDisplay(
-        output.err, title=title, enabled=not output.json_mode or output.err.is_terminal
+        output.err,
+        title=title,
+        enabled=not output.json_mode or output.err.is_terminal,
+        note=_not_sent_note(before),
     )
     display.set_total(to_send)
 
@@ -186,8 +235,8 @@ async def run_campaign(
                         robots=robots,
                         on_progress=on_progress,
                         resend_unknown=resend_unknown,
+                        retry_failed=retry_failed,
                     )
-                    run.sent = summary.sent
                     run.report_error = summary.report_error
             except MassSendError as exc:
                 run.stopped = exc.cause or exc
@@ -195,15 +244,81 @@ async def run_campaign(
                 failure = exc
             finally:
                 group.cancel_scope.cancel()
+        if failure is None:
+            run.elapsed = time.monotonic() - started
+            run.status = await anyio.to_thread.run_sync(campaign.status)
+            _count_run(run, before, display.last, retry_failed=retry_failed)
+            # The bar's last line in the journal's terms, as the summary table has them.
+            display.show_counts(run.counts)
     if failure is not None:
         # Raised here rather than inside the group, which would wrap it in an ExceptionGroup.
         raise failure
-    run.elapsed = time.monotonic() - started
-    if run.sent == 0 and display.last is not None:
-        # Interrupted or stopped: no summary came back, the last snapshot has the count.
-        run.sent = display.last.done
-    run.status = await anyio.to_thread.run_sync(campaign.status)
     return run
+
+
+def _not_sent_note(status: CampaignStatus) -> str:
+    """Why the bar counts fewer numbers than the file had: invalid and repeated ones."""
+    invalid = status.by_state.get(NumberState.INVALID, 0)
+    duplicate = status.by_state.get(NumberState.DUPLICATE, 0)
+    counts = (("invalid", invalid), ("duplicate", duplicate))
+    shown = [f"{count:,} {name}" for name, count in counts if count]
+    return f"(not sent: {', '.join(shown)})" if shown else ""
+
+
+def _count_run(
+    run: CampaignRun,
+    before: CampaignStatus,
+    last: MassProgress | None,
+    *,
+    retry_failed: bool,
+) -> None:
+    """This run's counts in the journal's terms, from the fan-out's last snapshot and journal."""
+    outcomes = {str(outcome): count for outcome, count in last.by_outcome.items()} if last else {}
+    failed_out = outcomes.get("failed", 0)
+    # The fan-out says "failed" for a chunk that never left, too; the journal keeps its numbers
+    # PENDING. What the journal did record FAILED in this run is what the service refused.
+    failed_before = 0 if retry_failed else before.by_state.get(NumberState.FAILED, 0)
+    recorded = run.status.by_state.get(NumberState.FAILED, 0) - failed_before
+    failed = max(0, min(failed_out, recorded))
+    counts = {
+        "delivered": outcomes.get("delivered", 0),
+        "undelivered": outcomes.get("undelivered", 0),
+        "unknown": outcomes.get("unknown", 0),
+        "failed": failed,
+        "pending": failed_out - failed + outcomes.get("not_attempted", 0),
+    }
+    run.attempted = sum(
+        outcomes.get(key, 0) for key in ("delivered", "undelivered", "unknown", "failed")
+    )
+    run.counts = counts
+
+
+def run_line(run: CampaignRun) -> str:
+    """This run in one line: what was attempted and what came of it; never "sent" for nothing."""
+    if run.attempted == 0:
+        return f"nothing was sent ({run.elapsed:.1f} s)"
+    parts = [f"{run.counts.get(key, 0):,} {key}" for key in RUN_COUNTS if run.counts.get(key, 0)]
+    rate = run.attempted / run.elapsed if run.elapsed > 0 else 0.0
+    return (
+        f"{run.attempted:,} attempted in {run.elapsed:.1f} s ({rate:,.0f}/s): "
+        + ", ".join(parts)
+        + (" (pending: never left, a resume sends them)" if run.counts.get("pending") else "")
+    )
+
+
+def _stop_advice(run: CampaignRun, resume: str | None) -> list[str]:
+    """What to do after the run: how to fix the stop, and the resume command when it helps."""
+    stopped = run.stopped
+    if isinstance(stopped, APIError) and stopped.code in _UNFIXABLE_STOPS:
+        return [f"resuming cannot fix this: {_UNFIXABLE_STOPS[stopped.code]}"]
+    lines: list[str] = []
+    if isinstance(stopped, APIError) and stopped.code in _FIX_FIRST:
+        lines.append(f"to continue: {_FIX_FIRST[stopped.code]}")
+    if run.unreachable:
+        lines.append("nothing was lost: the numbers stay pending; resume once the service answers")
+    if run.exit_code != ExitCode.OK and resume is not None:
+        lines.append(f"resume with:  {resume}")
+    return lines
 
 
 def report_run(settings: Settings, run: CampaignRun, *, resume: str | None, title: str) -> ExitCode:
@@ -211,6 +326,12 @@ def report_run(settings: Settings, run: CampaignRun, *, resume: str | None, titl
     output = settings.output
     status = run.status
     code = run.exit_code
+    advice = _stop_advice(run, resume)
+    stop = None
+    if run.stopped is not None:
+        stop = translate_error(run.stopped, settings.url).message
+    elif run.unreachable:
+        stop = f"cannot reach {settings.url}: no request left the client"
     if output.json_mode:
         document: dict[str, object] = {
             "ok": code == ExitCode.OK,
@@ -219,30 +340,40 @@ def report_run(settings: Settings, run: CampaignRun, *, resume: str | None, titl
             "kind": str(status.kind),
             "total": status.total,
             "counts": {str(state): count for state, count in status.by_state.items()},
-            "sent_this_run": run.sent,
+            "this_run": {
+                "attempted": run.attempted,
+                **{key: run.counts.get(key, 0) for key in RUN_COUNTS},
+            },
             "elapsed_seconds": round(run.elapsed, 3),
             "complete": status.complete,
             "interrupted": run.interrupted,
             "stopped_by": error_document(run.stopped) if run.stopped is not None else None,
+            "stop_reason": stop,
             "report_error": run.report_error,
-            "resume": resume if code != ExitCode.OK else None,
+            "resume": resume if code != ExitCode.OK and run.resumable else None,
         }
         output.emit(document)
-        if code != ExitCode.OK and resume is not None:
-            output.note(f"resume with:  {resume}")
+        if stop is not None:
+            output.note(f"error: {stop}")
+        for line in advice:
+            output.note(line)
         return code
-    rate = run.sent / run.elapsed if run.elapsed > 0 else 0.0
-    details = {
-        "journal": status.path,
-        "sent this run": f"{run.sent:,} in {run.elapsed:.1f} s ({rate:,.0f}/s)",
-    }
+    details = {"journal": status.path, "this run": run_line(run)}
     output.out.print(summary_table(status_counts(status), title=title, details=details))
-    if run.stopped is not None:
-        output.note(f"stopped: {translate_error(run.stopped).message}")
+    if stop is not None:
+        output.note(f"error: {stop}" if run.unreachable else f"stopped: {stop}")
     if run.report_error:
         output.note(f"numbers left in doubt could not be checked: {run.report_error}")
     if run.interrupted:
         output.note("interrupted; the journal is consistent.")
-    if code != ExitCode.OK and resume is not None:
-        output.note(f"resume with:  {resume}")
+    for line in advice:
+        output.note(line)
     return code
+
+
+def report_unreachable(
+    settings: Settings, status: CampaignStatus, error: APIConnectionError, *, resume: str
+) -> ExitCode:
+    """Report a campaign that did not start because the service could not be reached (exit 1)."""
+    run = CampaignRun(status=status, stopped=error)
+    return report_run(settings, run, resume=resume, title="Campaign summary: nothing sent")

@@ -14,6 +14,7 @@ from rich.table import Table
 from .._errors import MioGramError
 from ._context import Settings, error_document, json_option, pass_settings, translate_error
 from ._exit import ExitCode
+from ._text import message_text, phone_argument
 
 __all__ = ["account", "guess_kind", "send", "send_file"]
 
@@ -53,12 +54,16 @@ def _report_send(
 
 @click.command()
 @click.argument("phone")
-@click.option("-m", "--message", required=True, help="The text to send (UTF-8).")
+@click.option(
+    "-m", "--message", required=True, help="The text to send (UTF-8); '-' reads it from stdin."
+)
 @click.option("--robot", help="The agent to send through (default: the account's first).")
 @json_option
 @pass_settings
 def send(settings: Settings, *, phone: str, message: str, robot: str | None) -> None:
-    """Send one text message to PHONE (action SendMessage)."""
+    """Send one text message to PHONE (action SendMessage); 0912... is read as Iranian."""
+    phone = phone_argument(phone, settings.region)
+    message = message_text(message)
     secret = settings.secret()
 
     async def work() -> ExitCode:
@@ -95,6 +100,7 @@ def send_file(
 ) -> None:
     """Send FILE to PHONE as a photo, video, audio, text, file or document."""
     chosen = kind or guess_kind(file)
+    phone = phone_argument(phone, settings.region)
     secret = settings.secret()
 
     async def work() -> ExitCode:
@@ -180,7 +186,8 @@ def _report_account(settings: Settings, facts: _AccountFacts, order: list[str]) 
     table.add_column("Value", overflow="fold")
     for name in order:
         if name in facts.errors:
-            table.add_row(name, "", f"error: {translate_error(facts.errors[name]).message}")
+            error = translate_error(facts.errors[name], settings.url)
+            table.add_row(name, "", f"error: {error.message}")
             continue
         value = facts.values[name]
         if isinstance(value, dict):
