@@ -22,6 +22,7 @@ __all__ = [
     "AccountState",
     "AgentState",
     "ChatState",
+    "ContactCard",
     "Delivery",
     "HistoryItem",
     "RequestRecord",
@@ -48,6 +49,15 @@ class RequestRecord:
 
 
 @attrs.frozen(kw_only=True)
+class ContactCard:
+    """The contact card a ``SendContact`` delivered (API.md E18, E35)."""
+
+    phone: str
+    first_name: str
+    last_name: str
+
+
+@attrs.frozen(kw_only=True)
 class Delivery:
     """One message the fake delivered to one number."""
 
@@ -58,6 +68,7 @@ class Delivery:
     text: str | None
     data_sha256: str | None
     misc: str | None
+    contact: ContactCard | None = None
 
 
 @attrs.define(kw_only=True)
@@ -156,6 +167,8 @@ class ServiceState:
     arrived: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    state_changing_in_flight: int = 0
+    max_state_changing_in_flight: int = 0
     agent_in_flight: dict[str, int] = attrs.field(factory=dict)
     agent_max_in_flight: dict[str, int] = attrs.field(factory=dict)
     agent_running: dict[str, int] = attrs.field(factory=dict)
@@ -196,6 +209,19 @@ class ServiceState:
         with self.lock:
             self.in_flight -= 1
             bisect.insort(self.requests, record, key=lambda item: item.index)
+
+    def enter_state_changing(self) -> None:
+        """Count a state-changing request as in flight (from its arrival to its reply)."""
+        with self.lock:
+            self.state_changing_in_flight += 1
+            self.max_state_changing_in_flight = max(
+                self.max_state_changing_in_flight, self.state_changing_in_flight
+            )
+
+    def leave_state_changing(self) -> None:
+        """Count a state-changing request as answered."""
+        with self.lock:
+            self.state_changing_in_flight -= 1
 
     def enter_agent(self, agent: str) -> None:
         """Count a request as in flight on *agent* (waiting for it or running on it)."""
