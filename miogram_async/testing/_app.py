@@ -292,7 +292,7 @@ class ServiceApp:
             return plan
         job = gateway.schedule(call, plan, shared_credit_file=behaviour.shared_credit_file)
         wait = None
-        if behaviour.server and behaviour.front_wait:
+        if behaviour.front_wait:
             wait = self.time.front_wait_seconds()
         return await gateway.answer(job, front_wait=wait)
 

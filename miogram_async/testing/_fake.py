@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ._app import ServiceApp
 from ._config import PROFILES, AccountConfig, Behaviour
@@ -19,7 +20,7 @@ from ._transport import FakeTransport
 if TYPE_CHECKING:
     from .._client import MioGram
 
-__all__ = ["FakeMioGram"]
+__all__ = ["PROFILE_VARIABLE", "FakeMioGram"]
 
 
 class FakeMioGram:
@@ -45,7 +46,8 @@ class FakeMioGram:
         accounts: the accounts; default one :class:`AccountConfig` with its defaults.
         time_model: how long requests take (default: instantly).
         faults: seeded fault injection (default: none).
-        profile: ``"server"`` (default) or ``"documented"``.
+        profile: ``"server"`` or ``"documented"``; default: the ``MIOGRAM_FAKE_PROFILE``
+            environment variable, else ``"server"``.
         shared_credit_file: model E33 (default: on in the server profile, off in the documented
             one). Turn it off in tests about something else that send in parallel.
         front_wait: model E32 (default: on in the server profile, off in the documented one).
@@ -55,7 +57,7 @@ class FakeMioGram:
             answers ``Error 304 : Photo Size is High`` and the like (E40); default none.
 
     Raises:
-        ValueError: an unknown *profile*.
+        ValueError: an unknown *profile* (or ``MIOGRAM_FAKE_PROFILE``).
     """
 
     def __init__(
@@ -64,19 +66,16 @@ class FakeMioGram:
         *,
         time_model: TimeModel | None = None,
         faults: Faults | None = None,
-        profile: str = "server",
+        profile: str | None = None,
         shared_credit_file: bool | None = None,
         front_wait: bool | None = None,
         php_strict_mysqli: bool = False,
         gateway_max_file_bytes: int | None = None,
     ) -> None:
-        if profile not in PROFILES:
-            raise ValueError(f"expected profile 'server' or 'documented', got {profile!r}")
-        server = profile == "server"
-        behaviour = Behaviour(
-            profile=profile,
-            front_wait=server if front_wait is None else front_wait,
-            shared_credit_file=server if shared_credit_file is None else shared_credit_file,
+        behaviour = _behaviour(
+            _profile_name(profile),
+            front_wait=front_wait,
+            shared_credit_file=shared_credit_file,
             php_strict_mysqli=php_strict_mysqli,
             gateway_max_file_bytes=gateway_max_file_bytes,
         )
@@ -98,8 +97,24 @@ class FakeMioGram:
 
     @property
     def profile(self) -> str:
-        """``"server"`` or ``"documented"``."""
+        """
+        ``"server"`` or ``"documented"``.
+
+        Setting it switches every choice to that profile's defaults (``front_wait`` and
+        ``shared_credit_file`` included) and keeps the rest.
+        """
         return self.app.behaviour.profile
+
+    @profile.setter
+    def profile(self, value: str) -> None:
+        current = self.app.behaviour
+        self.app.behaviour = _behaviour(
+            _profile_name(value),
+            front_wait=None,
+            shared_credit_file=None,
+            php_strict_mysqli=current.php_strict_mysqli,
+            gateway_max_file_bytes=current.gateway_max_file_bytes,
+        )
 
     @property
     def behaviour(self) -> Behaviour:
@@ -296,3 +311,36 @@ class FakeMioGram:
         self.app.state = self._state
         self.app.plan = FaultPlan(self.app.plan.faults)
         self.app.gateway = Gateway()
+
+
+#: Chooses the default profile of every ``FakeMioGram()`` that names none.
+PROFILE_VARIABLE: Final = "MIOGRAM_FAKE_PROFILE"
+
+
+def _profile_name(profile: str | None) -> str:
+    if profile is None:
+        profile = os.environ.get(PROFILE_VARIABLE) or "server"
+        where = f" (from {PROFILE_VARIABLE})"
+    else:
+        where = ""
+    if profile not in PROFILES:
+        raise ValueError(f"expected profile 'server' or 'documented'{where}, got {profile!r}")
+    return profile
+
+
+def _behaviour(
+    profile: str,
+    *,
+    front_wait: bool | None,
+    shared_credit_file: bool | None,
+    php_strict_mysqli: bool,
+    gateway_max_file_bytes: int | None,
+) -> Behaviour:
+    server = profile == "server"
+    return Behaviour(
+        profile=profile,
+        front_wait=server if front_wait is None else front_wait,
+        shared_credit_file=server if shared_credit_file is None else shared_credit_file,
+        php_strict_mysqli=php_strict_mysqli,
+        gateway_max_file_bytes=gateway_max_file_bytes,
+    )

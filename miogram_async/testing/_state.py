@@ -169,9 +169,7 @@ class ServiceState:
     max_in_flight: int = 0
     state_changing_in_flight: int = 0
     max_state_changing_in_flight: int = 0
-    agent_in_flight: dict[str, int] = attrs.field(factory=dict)
     agent_max_in_flight: dict[str, int] = attrs.field(factory=dict)
-    agent_running: dict[str, int] = attrs.field(factory=dict)
     agent_max_running: dict[str, int] = attrs.field(factory=dict)
     next_message_id: int = 1
     lock: threading.Lock = attrs.field(factory=threading.Lock)
@@ -222,30 +220,6 @@ class ServiceState:
         """Count a state-changing request as answered."""
         with self.lock:
             self.state_changing_in_flight -= 1
-
-    def enter_agent(self, agent: str) -> None:
-        """Count a request as in flight on *agent* (waiting for it or running on it)."""
-        with self.lock:
-            now = self.agent_in_flight.get(agent, 0) + 1
-            self.agent_in_flight[agent] = now
-            self.agent_max_in_flight[agent] = max(self.agent_max_in_flight.get(agent, 0), now)
-
-    def leave_agent(self, agent: str) -> None:
-        """Count a request as finished on *agent*."""
-        with self.lock:
-            self.agent_in_flight[agent] -= 1
-
-    def start_on_agent(self, agent: str) -> None:
-        """Count a request as holding *agent* (running on it)."""
-        with self.lock:
-            now = self.agent_running.get(agent, 0) + 1
-            self.agent_running[agent] = now
-            self.agent_max_running[agent] = max(self.agent_max_running.get(agent, 0), now)
-
-    def stop_on_agent(self, agent: str) -> None:
-        """Count a request as no longer holding *agent*."""
-        with self.lock:
-            self.agent_running[agent] -= 1
 
     def deliver(self, delivery: Delivery, *, delivered: bool) -> None:
         """Log one attempted delivery."""
