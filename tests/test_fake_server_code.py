@@ -569,5 +569,5 @@ def test_profile_comes_from_the_environment_and_can_be_switched(
     assert fake.behaviour.php_strict_mysqli
     assert FakeMioGram(profile="server").profile == "server"
     monkeypatch.setenv("MIOGRAM_FAKE_PROFILE", "live")
-    with pytest.raises(ValueError, match="MIOGRAM_FAKE_PROFILE.*'live'"):
+    with pytest.raises(ValueError, match=r"MIOGRAM_FAKE_PROFILE.*'live'"):
         FakeMioGram()
