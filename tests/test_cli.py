@@ -197,8 +197,9 @@ def test_send_file_explicit_kind_and_format(tmp_path: Path, fake: FakeMioGram, u
     assert [(d.func, d.misc) for d in fake.deliveries] == [("SendText", "txt")]
 
 
-def test_account_json(url: str) -> None:
+def test_account_json(url: str, fake: FakeMioGram) -> None:
     """account --json gathers limits, credits, agents, IPs, ads and username in one document."""
+    fake.profile = "documented"  # documented profile: APIGetIP lists the stored IPs (E37)
     result = invoke(["--base-url", url, "account", "--json"])
     assert result.exit_code == 0
     document = as_json(result)
@@ -456,8 +457,9 @@ def test_campaign_status_of_a_foreign_file(tmp_path: Path) -> None:
     assert other.read_text(encoding="utf-8") == "hello"
 
 
-def test_demo_json_end_to_end(tmp_path: Path) -> None:
+def test_demo_json_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """demo --numbers 300 --json runs a whole campaign in process; every input is accounted for."""
+    monkeypatch.setenv("MIOGRAM_FAKE_PROFILE", "documented")  # documented profile: E32, E33
     journal = tmp_path / "demo.sqlite"
     result = invoke(
         ["demo", "--numbers", "300", "--journal", str(journal), "--json"],

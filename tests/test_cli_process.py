@@ -101,6 +101,7 @@ def test_sigint_stops_a_campaign_gracefully_and_resume_completes(tmp_path: Path)
     fake = FakeMioGram(
         AccountConfig(secret=SECRET, agents=("Agent1", "Agent2")),
         time_model=TimeModel(per_number=0.02),
+        profile="documented",  # documented profile: chunks in flight at once (E33)
     )
     numbers = [f"+98912{index:07d}" for index in range(300)]
     numbers_file = tmp_path / "numbers.txt"

@@ -24,8 +24,11 @@ FALSE = {"Result": False, "Status": "fail"}
 @pytest.fixture
 def fake() -> FakeMioGram:
     """A fake with two agents where Alice and Bob exist."""
+    # documented profile: these tests hold the document's shapes; the server's are in
+    # test_fake_server_code.py
     return FakeMioGram(
-        AccountConfig(agents=("Agent1", "Stack1"), numbers=NumberBook.except_for([NOBODY]))
+        AccountConfig(agents=("Agent1", "Stack1"), numbers=NumberBook.except_for([NOBODY])),
+        profile="documented",
     )
 
 

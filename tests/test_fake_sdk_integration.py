@@ -32,7 +32,8 @@ PHOTO = b"\x89PNG fake image"
 def make_fake() -> FakeMioGram:
     """A fake where every number but NOBODY exists, with two agents."""
     return FakeMioGram(
-        AccountConfig(agents=("Agent1", "Agent2"), numbers=NumberBook.except_for([NOBODY]))
+        AccountConfig(agents=("Agent1", "Agent2"), numbers=NumberBook.except_for([NOBODY])),
+        profile="documented",  # documented profile: get_history() sends offset,limit (E34)
     )
 
 

@@ -142,6 +142,7 @@ async def test_faults_never_deliver_twice_and_every_input_has_one_outcome() -> N
 async def test_credit_running_out_stops_the_campaign() -> None:
     """Low credit mid-campaign raises MassSendError; delivered stay delivered, the rest unsent."""
     fake = fake_service(credits=CreditsConfig(message=450), numbers=NumberBook.everyone())
+    fake.profile = "documented"  # documented profile: 306 for a Mass beyond credit (E42)
     phones = numbers(1_000)
     async with MioGram(secret=SECRET, transport=fake.transport()) as client:
         with pytest.raises(MassSendError) as caught:
@@ -179,6 +180,7 @@ async def test_agents_get_one_request_at_a_time() -> None:
 async def test_four_agents_are_much_faster_than_one() -> None:
     """Spreading chunks over four serialised agents cuts the wall time by more than half."""
     fake = fake_service()
+    fake.profile = "documented"  # documented profile: chunks in flight at once (E33)
     fake.time_model = TimeModel(per_number=0.0003, serialize_agents=True)
     async with MioGram(secret=SECRET, transport=fake.transport()) as client:
         began = time.perf_counter()
@@ -196,6 +198,7 @@ async def test_four_agents_are_much_faster_than_one() -> None:
 async def test_cancelled_campaign_leaves_the_client_usable(backend: HttpBackend) -> None:
     """A caller cancel past the grace marks open chunks UNKNOWN; the next campaign still works."""
     fake = fake_service(numbers=NumberBook.everyone())
+    fake.profile = "documented"  # documented profile: chunks in flight at once (E33)
     fake.time_model = TimeModel(per_number=0.003)
     journal = Journal()
     scope = anyio.CancelScope()

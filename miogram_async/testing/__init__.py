@@ -3,14 +3,16 @@ A faithful fake MioGram service for tests, demos and benchmarks.
 
 ``FakeMioGram`` is one ASGI application with per-account state, reachable in process through
 ``fake.transport()`` (an ``httpx.AsyncBaseTransport``) or over loopback HTTP with
-``async with fake.serve() as url``. It follows the real service's wire forms (API.md section 11):
-check order, front and gateway error forms, credits, limits in bytes, reports. Faults are seeded
-and per action; time can be made realistic; every request and delivery is kept for assertions.
+``async with fake.serve() as url``. By default it answers as the service's server code does (API.md
+sections 11-12: check order, error forms, credits, the front's 60 s wait, the shared credit file);
+``FakeMioGram(profile="documented")`` answers as the document intends. Faults are seeded and per
+action; time can be made realistic; every request and delivery is kept for assertions.
 """
 
 from ._app import FaultSignal, ServiceApp
 from ._config import (
     AccountConfig,
+    Behaviour,
     CreditsConfig,
     LimitsConfig,
     NumberBook,
@@ -18,7 +20,7 @@ from ._config import (
 )
 from ._fake import FakeMioGram
 from ._faults import FaultKind, FaultRule, Faults
-from ._state import AccountState, AgentState, Delivery, RequestRecord
+from ._state import AccountState, AgentState, ContactCard, Delivery, RequestRecord
 from ._timing import TimeModel
 from ._transport import FakeTransport
 
@@ -28,6 +30,8 @@ __all__ = [
     "AccountConfig",
     "AccountState",
     "AgentState",
+    "Behaviour",
+    "ContactCard",
     "CreditsConfig",
     "Delivery",
     "FakeAccount",

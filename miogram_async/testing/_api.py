@@ -4,9 +4,11 @@ The ``API*`` actions (32-43), answered by the front script itself (``application
 Stored values come out as JSON strings (credits, the message limit, ``1``/``0`` flags),
 computed ones as numbers (media limits in bytes), as PHP's mysqli would give them (API.md E10, E11).
 
-``APIGetIP`` returns the stored allow-list as the document describes (#34), not the caller's address
-that one public copy of the server returns (E20). ``APISetIP`` stores the list as given; it does not
-append the server's own address.
+As the server code answers (the default profile): unset ``canGet``/``isSuper`` are the integer
+``0`` (E38); ``APIGetIP`` returns the caller's address and ``APISetIP`` stores and returns the list
+with the server's own address appended (E37); ``APIGetReport`` reads only the first 1000 stored
+records (E44). In the documented profile ``APIGetIP`` returns the stored allow-list (#34),
+``APISetIP`` stores the list as given, flags are ``"1"``/``"0"`` and reports are the newest 1000.
 """
 
 from __future__ import annotations
@@ -21,8 +23,19 @@ from ._replies import Reply, front_error
 __all__ = ["API_HANDLERS", "report_count"]
 
 
+#: The address the server code appends to a stored allow-list: its own (E37).
+SERVER_ADDRESS: Final = "127.0.0.1"
+
+
 def _flag(value: bool) -> str:
     return "1" if value else "0"
+
+
+def _permission(call: Call, value: bool) -> object:
+    # An unset permission column reads as the integer 0 in the server code (E38).
+    if call.server and not value:
+        return 0
+    return _flag(value)
 
 
 async def get_limits(call: Call) -> Reply:
@@ -30,8 +43,8 @@ async def get_limits(call: Call) -> Reply:
     config = call.account.config
     result: dict[str, object] = {"Message": str(config.limits.message)}
     result.update(media_limit_bytes(config.limits))
-    result["canGet"] = _flag(config.can_get)
-    result["isSuper"] = _flag(config.is_super)
+    result["canGet"] = _permission(call, config.can_get)
+    result["isSuper"] = _permission(call, config.is_super)
     return Reply.front({"Result": result, "Status": "checking"})
 
 
@@ -42,7 +55,9 @@ async def get_credits(call: Call) -> Reply:
 
 
 async def get_ip(call: Call) -> Reply:
-    """``APIGetIP``: the stored allow-list."""
+    """``APIGetIP``: the caller's address (server code, E37) or the stored allow-list (document)."""
+    if call.server:
+        return Reply.front({"Result": call.client_ip})
     return Reply.front({"Result": call.account.allowed_ips})
 
 
@@ -51,6 +66,8 @@ async def set_ip(call: Call) -> Reply:
     misc = call.element("Misc")
     if not misc:
         return front_error(330)
+    if call.server and misc != "*":
+        misc = f"{misc},{SERVER_ADDRESS}"
     call.account.allowed_ips = misc
     return Reply.front(
         {"Result": misc, "Message": "Allow IP Sets", "Status": "success", "Code": "409"}
@@ -85,12 +102,12 @@ async def get_username(call: Call) -> Reply:
 
 async def is_super(call: Call) -> Reply:
     """``APIisSuper``."""
-    return Reply.front({"Result": _flag(call.account.config.is_super)})
+    return Reply.front({"Result": _permission(call, call.account.config.is_super)})
 
 
 async def can_get(call: Call) -> Reply:
     """``APIcanGet``."""
-    return Reply.front({"Result": _flag(call.account.config.can_get)})
+    return Reply.front({"Result": _permission(call, call.account.config.can_get)})
 
 
 async def get_ads(call: Call) -> Reply:
@@ -108,8 +125,14 @@ def report_count(misc: str) -> int:
 
 
 async def get_report(call: Call) -> Reply:
-    """``APIGetReport``: a top-level array, newest first; no records is 111 (E9)."""
-    records = call.account.reports[::-1][: report_count(call.element("Misc"))]
+    """
+    ``APIGetReport``: a top-level array in reverse; no records is 111 (E9).
+
+    The server code reads the first 1000 stored records, oldest first, and returns up to ``Misc``
+    of them in reverse, so newer sends of a busy account are never reported (E44).
+    """
+    stored = call.account.reports[:1000] if call.server else call.account.reports
+    records = stored[::-1][: report_count(call.element("Misc"))]
     if not records:
         return front_error(111)
     return Reply.front(records)

@@ -4,7 +4,9 @@ The fake service as one raw ASGI application.
 Checks run in the real front script's order (API.md E22): non-POST 812, blocked IP 815, empty secret
 800, unknown secret 801, inactive account 826, no agent 827, caller IP not allowed 802, unknown
 ``Func`` 302; then permission 309 and, for sends, length 304, size 303 and credit 305. Everything
-after that is the gateway's: missing elements 302, invalid base64 400, delivery.
+after that is the gateway's (``_gateway.py``): its block (815), token/IP errors (813/814), the
+shared credit file (E33), missing elements 302, invalid base64 400, delivery; the front waits for it
+at most the time model's ``front_wait`` in the server profile (E32).
 
 Faults that must break the connection itself are raised as :class:`FaultSignal`; the in-process
 transport turns them into httpx exceptions and the loopback server into a closed socket.
@@ -18,15 +20,18 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import anyio
+import anyio.lowlevel
 
 from ._api import API_HANDLERS
-from ._call import Call, Handler
-from ._chats import CHAT_HANDLERS
-from ._faults import AFTER_PROCESSING, FaultKind, FaultPlan, Faults
+from ._call import Call
+from ._chats import CHAT_PLANNERS
+from ._config import Behaviour
+from ._faults import AFTER_PROCESSING, GATEWAY_FAULTS, FaultKind, FaultPlan, Faults
+from ._gateway import Gateway, Plan
 from ._replies import Reply, front_error
-from ._sends import SEND_HANDLERS, front_send_checks
+from ._sends import SEND_PLANNERS, front_send_checks
 from ._state import RequestRecord, ServiceState
-from ._timing import AgentLocks, TimeModel
+from ._timing import TimeModel
 
 __all__ = ["FaultSignal", "ServiceApp"]
 
@@ -57,8 +62,30 @@ NEEDS_GET: Final = frozenset({"ChatInfo", "GetUserInfo", "GetDialogList", "GetHi
 #: Refused for the shared "stack" agents even though they hold both permissions (E14).
 STACK_REFUSED: Final = frozenset({"SetProfileName", "BlockUser", "SetUsername", "SetProfilePhoto"})
 
-GATEWAY_HANDLERS: Final[dict[str, Handler]] = {**CHAT_HANDLERS, **SEND_HANDLERS}
-ALL_FUNCS: Final = frozenset(GATEWAY_HANDLERS) | frozenset(API_HANDLERS)
+GATEWAY_PLANNERS: Final[dict[str, Callable[[Call], Reply | Plan]]] = {
+    **CHAT_PLANNERS,
+    **SEND_PLANNERS,
+}
+ALL_FUNCS: Final = frozenset(GATEWAY_PLANNERS) | frozenset(API_HANDLERS)
+#: Actions that change nothing (the rest change state, and count in the E33 measure).
+READ_FUNCS: Final = frozenset(
+    {
+        "ChatInfo",
+        "GetUserInfo",
+        "GetDialogList",
+        "GetHistory",
+        "APIGetLimits",
+        "APIGetCredits",
+        "APIGetIP",
+        "APIGetRobot",
+        "APIGetActive",
+        "APIGetUsername",
+        "APIisSuper",
+        "APIcanGet",
+        "APIGetAds",
+        "APIGetReport",
+    }
+)
 
 
 class FaultSignal(Exception):
@@ -72,11 +99,18 @@ class FaultSignal(Exception):
 class ServiceApp:
     """The ASGI callable; one instance per :class:`~miogram_async.testing.FakeMioGram`."""
 
-    def __init__(self, state: ServiceState, time_model: TimeModel, faults: Faults) -> None:
+    def __init__(
+        self,
+        state: ServiceState,
+        time_model: TimeModel,
+        faults: Faults,
+        behaviour: Behaviour | None = None,
+    ) -> None:
         self.state = state
         self.time = time_model
         self.plan = FaultPlan(faults)
-        self.locks = AgentLocks()
+        self.behaviour = behaviour or Behaviour()
+        self.gateway = Gateway()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
@@ -117,7 +151,13 @@ class ServiceApp:
         func = form.get("Func", "")
         fired = self.plan.choose(func)
         facts: dict[str, str | None] = {"agent": None}
+        changes_state = func not in READ_FUNCS
+        if changes_state:
+            self.state.enter_state_changing()
         try:
+            # Let concurrent requests interleave even when no time passes, so that what is in
+            # flight at once is seen whatever the time model.
+            await anyio.lowlevel.checkpoint()
             if fired.delay > 0:
                 await anyio.sleep(fired.delay)
             kind = fired.kind
@@ -131,7 +171,10 @@ class ServiceApp:
                 self.state.blocked_ips.add(client_ip)
                 return front_error(815)
             await self.time.request_delay()
-            reply = await self._process(index, method, form, client_ip, facts)
+            gateway_fault = GATEWAY_FAULTS.get(kind) if kind is not None else None
+            reply = await self._process(
+                index, method, form, client_ip, facts, gateway_fault=gateway_fault
+            )
             if kind is FaultKind.HTTP_ERROR_AFTER and fired.rule is not None:
                 return Reply.html(fired.rule.status)
             if kind is FaultKind.TRUNCATED_JSON:
@@ -142,6 +185,8 @@ class ServiceApp:
                 raise FaultSignal(kind)
             return reply
         finally:
+            if changes_state:
+                self.state.leave_state_changing()
             elements = {name: value for name, value in form.items() if name != "Secret"}
             self.state.finished(
                 RequestRecord(
@@ -165,6 +210,8 @@ class ServiceApp:
         form: dict[str, str],
         client_ip: str,
         facts: dict[str, str | None],
+        *,
+        gateway_fault: int | None = None,
     ) -> Reply:
         state = self.state
         if method != "POST":
@@ -211,32 +258,43 @@ class ServiceApp:
             client_ip=client_ip,
             service=state,
             time=self.time,
+            behaviour=self.behaviour,
         )
         if func in API_HANDLERS:
             return await API_HANDLERS[func](call)
-        if func in SEND_HANDLERS:
+        if func in SEND_PLANNERS:
             refusal = front_send_checks(call)
             if refusal is not None:
                 return refusal
-        return await self._on_agent(call, GATEWAY_HANDLERS[func])
+        return await self._forward(call, gateway_fault)
 
-    async def _on_agent(self, call: Call, handler: Handler) -> Reply:
-        agent = call.agent.name
-        self.state.enter_agent(agent)
-        try:
-            if not self.time.serialize_agents:
-                return await self._run(call, handler)
-            async with self.locks.get(agent):
-                return await self._run(call, handler)
-        finally:
-            self.state.leave_agent(agent)
-
-    async def _run(self, call: Call, handler: Handler) -> Reply:
-        self.state.start_on_agent(call.agent.name)
-        try:
-            return await handler(call)
-        finally:
-            self.state.stop_on_agent(call.agent.name)
+    async def _forward(self, call: Call, gateway_fault: int | None) -> Reply:
+        """The front forwards *call* to the gateway and waits for its answer."""
+        gateway = self.gateway
+        behaviour = self.behaviour
+        gateway.settle(time.monotonic())
+        if gateway.blocked:
+            # The gateway has blocked the front itself: every account gets it (E41).
+            return call.gateway_error(815)
+        if gateway_fault is not None:
+            gateway.auth_errors += 1
+            if gateway.auth_errors >= 4:
+                gateway.blocked = True
+            return call.gateway_error(gateway_fault)
+        if gateway.credit_file_corrupted:
+            # What the broken credit file reads as: no credit for sends, no permission for the
+            # rest (E33).
+            if call.func in SEND_PLANNERS:
+                return call.gateway_error(306 if call.func.endswith("Mass") else 305)
+            return call.gateway_error(309)
+        plan = GATEWAY_PLANNERS[call.func](call)
+        if isinstance(plan, Reply):
+            return plan
+        job = gateway.schedule(call, plan, shared_credit_file=behaviour.shared_credit_file)
+        wait = None
+        if behaviour.front_wait:
+            wait = self.time.front_wait_seconds()
+        return await gateway.answer(job, front_wait=wait)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
-from ._replies import Reply, gateway_result
+from ._config import Behaviour, UndeliveredReply
+from ._replies import Reply, gateway_error, gateway_result, number_not_found
 from ._state import AccountState, AgentState, ServiceState
 from ._timing import TimeModel
 
-__all__ = ["Call", "Handler", "strict_b64decode", "tehran_now"]
+__all__ = ["Call", "GatewayHandler", "Handler", "decode_file", "strict_b64decode", "tehran_now"]
 
 _B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _TEHRAN = datetime.timezone(datetime.timedelta(hours=3, minutes=30), "Asia/Tehran")
@@ -30,6 +31,21 @@ def strict_b64decode(data: str) -> bytes | None:
         return base64.b64decode(data.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         return None
+
+
+def decode_file(data: str, *, server: bool) -> bytes | None:
+    """
+    Decode a file's base64 as the gateway does; ``None`` means ``Error 400 : Not Valid File``.
+
+    The server code accepts spaces inside the base64 and refuses content whose decoded bytes are
+    PHP-falsy, the single byte ``0`` (API.md E43); the documented profile is strictly base64.
+    """
+    if not server:
+        return strict_b64decode(data)
+    decoded = strict_b64decode("".join(data.split(" ")))
+    if decoded is None or decoded in (b"", b"0"):
+        return None
+    return decoded
 
 
 def lenient_b64_size(data: str) -> int:
@@ -50,7 +66,31 @@ class Call:
     client_ip: str
     service: ServiceState
     time: TimeModel
+    behaviour: Behaviour
     message: str = ""
+
+    @property
+    def server(self) -> bool:
+        """Whether to answer as the server code does (else as the document intends)."""
+        return self.behaviour.server
+
+    def gateway_error(self, code: int) -> Reply:
+        """The gateway's error *code* in the profile's form."""
+        return gateway_error(code, server=self.server)
+
+    def not_found(self) -> Reply:
+        """
+        The answer for a number that cannot be resolved on a single-number action.
+
+        The server code answers the gateway's ``Number Not Exist or Wrong`` error for every
+        single-number action (API.md E39); the document says ``Result`` is ``false``.
+        """
+        choice = self.account.config.undelivered_reply
+        if choice is None:
+            choice = UndeliveredReply.ERROR_307 if self.server else UndeliveredReply.FAIL
+        if choice is UndeliveredReply.ERROR_307:
+            return number_not_found()
+        return gateway_result(False, "fail")
 
     def element(self, name: str) -> str:
         """The value of form element *name* (``""`` when absent, as PHP reads it)."""
@@ -73,7 +113,14 @@ class Call:
         return gateway_result(ok, "success" if ok else "fail")
 
     def add_report(self, data: str, delivered: list[str]) -> None:
-        """Store a report record of this send (API.md E9)."""
+        """
+        Store a report record of this send (API.md E9).
+
+        The server code builds the insert by pasting values into SQL, so a value with ``'``
+        breaks it and the send is never logged (E44).
+        """
+        if self.server and ("'" in data or "'" in self.element("Phone")):
+            return
         now = tehran_now()
         self.account.reports.append(
             {
@@ -89,3 +136,5 @@ class Call:
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
+#: A gateway action: runs when the gateway's work for the call ends, with no waiting of its own.
+GatewayHandler = Callable[[Call], Reply]

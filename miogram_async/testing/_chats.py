@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
-from ._call import Call, Handler, strict_b64decode
+from ._call import Call, GatewayHandler, decode_file
 from ._config import digits_of
-from ._replies import Reply, gateway_error, gateway_result
+from ._gateway import Plan
+from ._replies import Reply, gateway_result
 from ._state import AgentState, ChatState, HistoryItem, peer_id_of
 
-__all__ = ["CHAT_HANDLERS"]
+__all__ = ["CHAT_HANDLERS", "CHAT_PLANNERS", "plan_chat"]
 
 
 def _chat_name(name: str) -> str:
@@ -61,31 +62,31 @@ def _message(item: HistoryItem, agent: AgentState) -> dict[str, object]:
     return message
 
 
-async def set_status_online(call: Call) -> Reply:
+def set_status_online(call: Call) -> Reply:
     """``SetStatusOnline``: ``Misc`` must be exactly ``Online`` or ``Offline``."""
     misc = call.element("Misc")
     if misc not in ("Online", "Offline"):
-        return gateway_error(302)
+        return call.gateway_error(302)
     call.agent.online = misc == "Online"
     return call.boolean(True)
 
 
-async def send_typing(call: Call) -> Reply:
+def send_typing(call: Call) -> Reply:
     """``SendTyping`` to an existing number."""
     phone = call.element("Phone")
     if not phone:
-        return gateway_error(302)
-    await call.time.work(1)
-    return call.boolean(call.exists(phone))
+        return call.gateway_error(302)
+    if not call.exists(phone):
+        return call.not_found()
+    return call.boolean(True)
 
 
-async def create_group_chat(call: Call) -> Reply:
+def create_group_chat(call: Call) -> Reply:
     """``CreateGroupChat`` with the existing numbers of ``Phone`` as members."""
     name = _chat_name(call.element("Misc"))
     if not call.element("Phone") or not name:
-        return gateway_error(302)
+        return call.gateway_error(302)
     numbers = call.numbers()
-    await call.time.work(len(numbers))
     members = [digits_of(n) for n in numbers if call.exists(n)]
     if name in call.agent.chats or not members:
         return call.boolean(False)
@@ -93,22 +94,22 @@ async def create_group_chat(call: Call) -> Reply:
     return call.boolean(True)
 
 
-async def chat_info(call: Call) -> Reply:
+def chat_info(call: Call) -> Reply:
     """``ChatInfo``: the chat as an object, or ``false``."""
     name = _chat_name(call.element("Misc"))
     if not name:
-        return gateway_error(302)
+        return call.gateway_error(302)
     chat = call.agent.chats.get(name)
     if chat is None:
         return call.boolean(False)
     return gateway_result(_chat(chat), "success")
 
 
-async def rename_chat(call: Call) -> Reply:
+def rename_chat(call: Call) -> Reply:
     """``RenameChat``: ``Misc`` is ``old,new``."""
     parts = call.misc_parts()
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        return gateway_error(302)
+        return call.gateway_error(302)
     old, new = _chat_name(parts[0]), _chat_name(parts[1])
     chat = call.agent.chats.get(old)
     if chat is None or new in call.agent.chats:
@@ -119,27 +120,30 @@ async def rename_chat(call: Call) -> Reply:
     return call.boolean(True)
 
 
-async def chat_add_user(call: Call) -> Reply:
+def chat_add_user(call: Call) -> Reply:
     """``ChatAddUser``: ``Misc`` is ``chat,forward count``."""
     phone = call.element("Phone")
     name = _chat_name(call.misc_parts()[0])
     if not phone or not name:
-        return gateway_error(302)
-    await call.time.work(1)
+        return call.gateway_error(302)
+    if not call.exists(phone):
+        return call.not_found()
     chat = call.agent.chats.get(name)
     digits = digits_of(phone)
-    if chat is None or not call.exists(phone) or digits in chat.members:
+    if chat is None or digits in chat.members:
         return call.boolean(False)
     chat.members.append(digits)
     return call.boolean(True)
 
 
-async def chat_delete_user(call: Call) -> Reply:
+def chat_delete_user(call: Call) -> Reply:
     """``ChatDeleteUser`` of a current member."""
     phone = call.element("Phone")
     name = _chat_name(call.element("Misc"))
     if not phone or not name:
-        return gateway_error(302)
+        return call.gateway_error(302)
+    if not call.exists(phone):
+        return call.not_found()
     chat = call.agent.chats.get(name)
     digits = digits_of(phone)
     if chat is None or digits not in chat.members:
@@ -148,11 +152,11 @@ async def chat_delete_user(call: Call) -> Reply:
     return call.boolean(True)
 
 
-async def set_profile_name(call: Call) -> Reply:
+def set_profile_name(call: Call) -> Reply:
     """``SetProfileName``: on success the gateway relays the agent's user object (API.md E19)."""
     parts = call.misc_parts()
     if len(parts) < 2 or not parts[0]:
-        return gateway_error(302)
+        return call.gateway_error(302)
     call.agent.first_name, call.agent.last_name = parts[0], parts[1]
     user = {
         "peer_type": "user",
@@ -165,12 +169,12 @@ async def set_profile_name(call: Call) -> Reply:
     return gateway_result(user, "success")
 
 
-async def _block(call: Call, *, block: bool) -> Reply:
+def _block(call: Call, *, block: bool) -> Reply:
     phone = call.element("Phone")
     if not phone:
-        return gateway_error(302)
+        return call.gateway_error(302)
     if not call.exists(phone):
-        return call.boolean(False)
+        return call.not_found()
     if block:
         call.agent.blocked.add(digits_of(phone))
     else:
@@ -178,40 +182,39 @@ async def _block(call: Call, *, block: bool) -> Reply:
     return call.boolean(True)
 
 
-async def block_user(call: Call) -> Reply:
+def block_user(call: Call) -> Reply:
     """``BlockUser`` an existing number."""
-    return await _block(call, block=True)
+    return _block(call, block=True)
 
 
-async def unblock_user(call: Call) -> Reply:
+def unblock_user(call: Call) -> Reply:
     """``UnBlockUser`` an existing number."""
-    return await _block(call, block=False)
+    return _block(call, block=False)
 
 
-async def mark_read(call: Call) -> Reply:
+def mark_read(call: Call) -> Reply:
     """``MarkRead``: every message of the conversation becomes read."""
     phone = call.element("Phone")
     if not phone:
-        return gateway_error(302)
+        return call.gateway_error(302)
     if not call.exists(phone):
-        return call.boolean(False)
+        return call.not_found()
     for item in call.agent.history.get(digits_of(phone), []):
         item.unread = False
     return call.boolean(True)
 
 
-async def get_user_info(call: Call) -> Reply:
+def get_user_info(call: Call) -> Reply:
     """``GetUserInfo``: the user object, or ``false`` for a missing number."""
     phone = call.element("Phone")
     if not phone:
-        return gateway_error(302)
-    await call.time.work(1)
+        return call.gateway_error(302)
     if not call.exists(phone):
-        return call.boolean(False)
+        return call.not_found()
     return gateway_result(_user(phone, call.agent), "success")
 
 
-async def get_dialog_list(call: Call) -> Reply:
+def get_dialog_list(call: Call) -> Reply:
     """``GetDialogList``: one entry per conversation and per group chat."""
     dialogs: list[dict[str, object]] = []
     for digits, items in call.agent.history.items():
@@ -219,6 +222,9 @@ async def get_dialog_list(call: Call) -> Reply:
         entry["unread_count"] = sum(1 for item in items if item.unread)
         dialogs.append(entry)
     dialogs.extend(_chat(chat) for chat in call.agent.chats.values())
+    if not dialogs and call.server:
+        # telegram-cli's empty list reads as no result (E46).
+        return call.boolean(False)
     return gateway_result(dialogs, "success")
 
 
@@ -229,50 +235,54 @@ def _int(text: str) -> int:
         return 0
 
 
-async def get_history(call: Call) -> Reply:
+def get_history(call: Call) -> Reply:
     """
     ``GetHistory``: the gateway reads ``Misc`` as ``limit,offset`` (API.md E17), not as documented.
 
-    A limit below 1 becomes 1. Messages come oldest first, the newest *offset* ones skipped.
+    A limit below 1 becomes 1. Messages come oldest first, the newest *offset* ones skipped. As the
+    server code answers, an empty window (a short history, or the document's ``0,100`` read as
+    limit 1, offset 100) is ``{"Result": false, "Status": "fail"}`` (E34, E46).
     """
     phone = call.element("Phone")
     if not phone:
-        return gateway_error(302)
+        return call.gateway_error(302)
     if not call.exists(phone):
-        return call.boolean(False)
+        return call.not_found()
     parts = call.misc_parts()
     limit = max(_int(parts[0]), 1)
     offset = max(_int(parts[1]), 0) if len(parts) > 1 else 0
     items = call.agent.history.get(digits_of(phone), [])
     end = len(items) - offset
     window = items[max(end - limit, 0) : max(end, 0)]
+    if not window and call.server:
+        return call.boolean(False)
     return gateway_result([_message(item, call.agent) for item in window], "success")
 
 
-async def set_username(call: Call) -> Reply:
+def set_username(call: Call) -> Reply:
     """``SetUsername``: a name without spaces."""
     name = call.element("Misc")
     if not name:
-        return gateway_error(302)
+        return call.gateway_error(302)
     if " " in name:
         return call.boolean(False)
     call.agent.username = name
     return call.boolean(True)
 
 
-async def set_profile_photo(call: Call) -> Reply:
+def set_profile_photo(call: Call) -> Reply:
     """``SetProfilePhoto`` from strict base64 ``Data``."""
     data = call.element("Data")
     if not data:
-        return gateway_error(302)
-    decoded = strict_b64decode(data)
+        return call.gateway_error(302)
+    decoded = decode_file(data, server=call.server)
     if decoded is None:
-        return gateway_error(400)
+        return call.gateway_error(400)
     call.agent.photo_sha256 = hashlib.sha256(decoded).hexdigest()
     return call.boolean(True)
 
 
-CHAT_HANDLERS: Final[dict[str, Handler]] = {
+CHAT_HANDLERS: Final[dict[str, GatewayHandler]] = {
     "SetStatusOnline": set_status_online,
     "SendTyping": send_typing,
     "CreateGroupChat": create_group_chat,
@@ -290,3 +300,21 @@ CHAT_HANDLERS: Final[dict[str, Handler]] = {
     "SetUsername": set_username,
     "SetProfilePhoto": set_profile_photo,
 }
+
+
+def _units(call: Call) -> int:
+    """Numbers the gateway resolves for *call* (one second each on the real gateway, E24)."""
+    if call.func == "CreateGroupChat":
+        return len(call.numbers()) if call.element("Phone") else 0
+    if call.func in ("SendTyping", "ChatAddUser", "GetUserInfo"):
+        return 1 if call.element("Phone") else 0
+    return 0
+
+
+def plan_chat(call: Call) -> Plan:
+    """The gateway's plan for an agent, chat or profile action: it delivers nothing."""
+    handler = CHAT_HANDLERS[call.func]
+    return Plan(units=_units(call), delivers=False, finish=lambda: handler(call))
+
+
+CHAT_PLANNERS: Final = dict.fromkeys(CHAT_HANDLERS, plan_chat)

@@ -11,11 +11,14 @@ import enum
 import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping
+from typing import Final
 
 import attrs
 
 __all__ = [
+    "PROFILES",
     "AccountConfig",
+    "Behaviour",
     "CreditsConfig",
     "LimitsConfig",
     "NumberBook",
@@ -163,7 +166,10 @@ class AccountConfig:
         credits: starting credit per bucket.
         numbers: which numbers exist.
         whatsapp: whether WhatsApp sends are supported (otherwise gateway error 101).
-        undelivered_reply: how a single send to a missing number is answered.
+        undelivered_reply: how a single send to a missing number is answered; ``None`` (the
+            default) lets the profile decide: the gateway's ``Number Not Exist or Wrong`` error
+            in the server profile (E39), ``{"Result": false, "Status": "fail"}`` in the
+            documented one.
     """
 
     secret: str = attrs.field(default="test-secret", repr=False)
@@ -178,7 +184,41 @@ class AccountConfig:
     credits: CreditsConfig = attrs.field(factory=CreditsConfig)
     numbers: NumberBook = attrs.field(factory=NumberBook.everyone)
     whatsapp: bool = True
-    undelivered_reply: UndeliveredReply = UndeliveredReply.FAIL
+    undelivered_reply: UndeliveredReply | None = None
+
+
+#: The two ways the fake can answer where the server code and the document differ.
+PROFILES: Final = ("server", "documented")
+
+
+@attrs.frozen(kw_only=True)
+class Behaviour:
+    """
+    How the fake answers where the server code (API.md sections 11-12) and the document differ.
+
+    Attributes:
+        profile: ``"server"`` (as the server code answers) or ``"documented"`` (as the document
+            intends).
+        front_wait: the front gives up on the gateway after the time model's ``front_wait`` and
+            answers 999 while the gateway goes on (E32).
+        shared_credit_file: overlapping delivering sends corrupt the gateway's one credit file
+            (E33).
+        php_strict_mysqli: a text with ``'`` kills the front after delivery: HTTP 500, empty body,
+            nothing charged (E45).
+        gateway_max_file_bytes: the gateway refuses decoded files above this size with
+            ``Error 304 : <Kind> Size is High`` (E40); ``None``: no limit of its own.
+    """
+
+    profile: str = attrs.field(default="server", validator=attrs.validators.in_(PROFILES))
+    front_wait: bool = True
+    shared_credit_file: bool = True
+    php_strict_mysqli: bool = False
+    gateway_max_file_bytes: int | None = None
+
+    @property
+    def server(self) -> bool:
+        """Whether replies follow the server code."""
+        return self.profile == "server"
 
 
 def media_limit_bytes(limits: LimitsConfig) -> Mapping[str, int]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ._app import ServiceApp
-from ._config import AccountConfig
+from ._config import PROFILES, AccountConfig, Behaviour
 from ._faults import FaultPlan, FaultRule, Faults
+from ._gateway import Gateway
 from ._server import serve_loopback
 from ._state import AccountState, AgentState, Delivery, RequestRecord, ServiceState
 from ._timing import TimeModel
@@ -17,7 +20,7 @@ from ._transport import FakeTransport
 if TYPE_CHECKING:
     from .._client import MioGram
 
-__all__ = ["FakeMioGram"]
+__all__ = ["PROFILE_VARIABLE", "FakeMioGram"]
 
 
 class FakeMioGram:
@@ -33,10 +36,28 @@ class FakeMioGram:
         async with fake.serve() as url:           # http://127.0.0.1:<port>/dojob.php
             ...
 
+    By default the fake answers as the service's server code does (``profile="server"``, API.md
+    sections 11-12): the front gives up on the gateway after ``front_wait`` and answers 999 while
+    the gateway still delivers (E32), overlapping sends corrupt the gateway's shared credit file
+    (E33), and every reply shape of E34-E47. ``profile="documented"`` answers as the document
+    intends where the two differ.
+
     Args:
         accounts: the accounts; default one :class:`AccountConfig` with its defaults.
         time_model: how long requests take (default: instantly).
         faults: seeded fault injection (default: none).
+        profile: ``"server"`` or ``"documented"``; default: the ``MIOGRAM_FAKE_PROFILE``
+            environment variable, else ``"server"``.
+        shared_credit_file: model E33 (default: on in the server profile, off in the documented
+            one). Turn it off in tests about something else that send in parallel.
+        front_wait: model E32 (default: on in the server profile, off in the documented one).
+        php_strict_mysqli: a text with ``'`` gets HTTP 500 with an empty body after delivery,
+            nothing charged (E45; server profile only).
+        gateway_max_file_bytes: the gateway's own file size limit (decoded bytes), above which it
+            answers ``Error 304 : Photo Size is High`` and the like (E40); default none.
+
+    Raises:
+        ValueError: an unknown *profile* (or ``MIOGRAM_FAKE_PROFILE``).
     """
 
     def __init__(
@@ -45,7 +66,19 @@ class FakeMioGram:
         *,
         time_model: TimeModel | None = None,
         faults: Faults | None = None,
+        profile: str | None = None,
+        shared_credit_file: bool | None = None,
+        front_wait: bool | None = None,
+        php_strict_mysqli: bool = False,
+        gateway_max_file_bytes: int | None = None,
     ) -> None:
+        behaviour = _behaviour(
+            _profile_name(profile),
+            front_wait=front_wait,
+            shared_credit_file=shared_credit_file,
+            php_strict_mysqli=php_strict_mysqli,
+            gateway_max_file_bytes=gateway_max_file_bytes,
+        )
         if accounts is None:
             accounts = [AccountConfig()]
         elif isinstance(accounts, AccountConfig):
@@ -54,10 +87,39 @@ class FakeMioGram:
         self._state = ServiceState()
         for config in self._configs:
             self._state.add_account(config)
-        self.app = ServiceApp(self._state, time_model or TimeModel(), faults or Faults())
+        self.app = ServiceApp(self._state, time_model or TimeModel(), faults or Faults(), behaviour)
 
     def __repr__(self) -> str:
-        return f"<FakeMioGram accounts={len(self._state.accounts)} requests={len(self.requests)}>"
+        return (
+            f"<FakeMioGram profile={self.profile} accounts={len(self._state.accounts)} "
+            f"requests={len(self.requests)}>"
+        )
+
+    @property
+    def profile(self) -> str:
+        """
+        ``"server"`` or ``"documented"``.
+
+        Setting it switches every choice to that profile's defaults (``front_wait`` and
+        ``shared_credit_file`` included) and keeps the rest.
+        """
+        return self.app.behaviour.profile
+
+    @profile.setter
+    def profile(self, value: str) -> None:
+        current = self.app.behaviour
+        self.app.behaviour = _behaviour(
+            _profile_name(value),
+            front_wait=None,
+            shared_credit_file=None,
+            php_strict_mysqli=current.php_strict_mysqli,
+            gateway_max_file_bytes=current.gateway_max_file_bytes,
+        )
+
+    @property
+    def behaviour(self) -> Behaviour:
+        """Every choice between the server code and the document, as set up."""
+        return self.app.behaviour
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -117,8 +179,13 @@ class FakeMioGram:
 
     # -- inspection --------------------------------------------------------------------------
 
+    def _settle(self) -> None:
+        # Apply what the gateway finished since the last request (its work after a 999, E32).
+        self.app.gateway.settle(time.monotonic())
+
     def account(self, username: str | None = None) -> AccountState:
         """The live state of the account *username* (default: the first account)."""
+        self._settle()
         if username is None:
             return next(iter(self._state.accounts.values()))
         return self._state.accounts[username]
@@ -147,13 +214,15 @@ class FakeMioGram:
 
     @property
     def deliveries(self) -> list[Delivery]:
-        """Every message delivered, one entry per number."""
+        """Every message delivered, one entry per number (including after a 999, E32)."""
+        self._settle()
         with self._state.lock:
             return list(self._state.deliveries)
 
     @property
     def undelivered(self) -> list[Delivery]:
         """Every send to a number that does not exist (not charged)."""
+        self._settle()
         with self._state.lock:
             return list(self._state.undelivered)
 
@@ -167,8 +236,56 @@ class FakeMioGram:
         """Requests being handled right now."""
         return self._state.in_flight
 
+    @property
+    def max_state_changing_in_flight(self) -> int:
+        """
+        The most state-changing requests the fake was handling at once, from arrival to reply.
+
+        Every action but the reads counts, whatever its account, agent or answer; the service
+        takes one at a time safely (E33).
+        """
+        return self._state.max_state_changing_in_flight
+
+    @property
+    def state_changing_in_flight(self) -> int:
+        """State-changing requests being handled right now."""
+        return self._state.state_changing_in_flight
+
+    @property
+    def max_gateway_in_flight(self) -> int:
+        """The most requests in flight at the gateway at once (after the front gave up too)."""
+        return self.app.gateway.max_in_flight
+
+    @property
+    def credit_file_corrupted(self) -> bool:
+        """
+        Whether overlapping sends broke the gateway's shared credit file (E33).
+
+        From then on the gateway refuses sends with 305/306 and other actions with 309, for every
+        account, until :meth:`repair_credit_file` or :meth:`reset`.
+        """
+        return self.app.gateway.credit_file_corrupted
+
+    def repair_credit_file(self) -> None:
+        """Mend the gateway's credit file (and nothing else)."""
+        self.app.gateway.credit_file_corrupted = False
+
+    @property
+    def gateway_blocked(self) -> bool:
+        """Whether the gateway blocks the front after four 813/814 errors (E41)."""
+        return self.app.gateway.blocked
+
+    @property
+    def gateway_busy(self) -> bool:
+        """Whether the gateway still works on some request (maybe one the front gave up on)."""
+        return self.app.gateway.busy
+
+    async def wait_idle(self) -> None:
+        """Wait until the gateway has finished all its work, its deliveries recorded (E32)."""
+        await self.app.gateway.wait_idle()
+
     def max_in_flight_per_agent(self) -> Mapping[str, int]:
-        """The most requests waiting for or running on each agent at once."""
+        """The most requests waiting for or running on each agent at once (at the gateway)."""
         with self._state.lock:
             return dict(self._state.agent_max_in_flight)
 
@@ -182,10 +299,48 @@ class FakeMioGram:
         return [record.func for record in self.requests]
 
     def reset(self) -> None:
-        """Forget every request and delivery and rebuild each account from its configuration."""
+        """
+        Forget every request and delivery and rebuild each account from its configuration.
+
+        The gateway starts afresh too: idle, its credit file intact, not blocked. Work it had not
+        finished is dropped; ``await fake.wait_idle()`` first to keep it.
+        """
         self._state = ServiceState()
         for config in self._configs:
             self._state.add_account(config)
         self.app.state = self._state
         self.app.plan = FaultPlan(self.app.plan.faults)
-        self.app.locks.clear()
+        self.app.gateway = Gateway()
+
+
+#: Chooses the default profile of every ``FakeMioGram()`` that names none.
+PROFILE_VARIABLE: Final = "MIOGRAM_FAKE_PROFILE"
+
+
+def _profile_name(profile: str | None) -> str:
+    if profile is None:
+        profile = os.environ.get(PROFILE_VARIABLE) or "server"
+        where = f" (from {PROFILE_VARIABLE})"
+    else:
+        where = ""
+    if profile not in PROFILES:
+        raise ValueError(f"expected profile 'server' or 'documented'{where}, got {profile!r}")
+    return profile
+
+
+def _behaviour(
+    profile: str,
+    *,
+    front_wait: bool | None,
+    shared_credit_file: bool | None,
+    php_strict_mysqli: bool,
+    gateway_max_file_bytes: int | None,
+) -> Behaviour:
+    server = profile == "server"
+    return Behaviour(
+        profile=profile,
+        front_wait=server if front_wait is None else front_wait,
+        shared_credit_file=server if shared_credit_file is None else shared_credit_file,
+        php_strict_mysqli=php_strict_mysqli,
+        gateway_max_file_bytes=gateway_max_file_bytes,
+    )

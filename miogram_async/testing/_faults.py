@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Sequence
 
 import attrs
 
-__all__ = ["FaultKind", "FaultPlan", "FaultRule", "Faults", "FiredFaults"]
+__all__ = ["GATEWAY_FAULTS", "FaultKind", "FaultPlan", "FaultRule", "Faults", "FiredFaults"]
 
 
 class FaultKind(enum.Enum):
@@ -45,6 +45,13 @@ class FaultKind(enum.Enum):
     NO_RESPONSE = "no_response"
     #: Front error 815 ``Session Blocked``, and the caller's IP stays blocked afterwards.
     BLOCK = "block"
+    #: The gateway refuses the front's token: ``Error 813 : Invalid Token`` (gateway form);
+    #: nothing happened. Fires only on actions the front forwards to the gateway. After four
+    #: 813/814 errors from any account the gateway blocks the front (E41).
+    GATEWAY_TOKEN_ERROR = "gateway_token_error"
+    #: The gateway refuses the front's address: ``Error 814 : Invalid IP Address``; as
+    #: :attr:`GATEWAY_TOKEN_ERROR` otherwise.
+    GATEWAY_IP_ERROR = "gateway_ip_error"
 
 
 #: Faults after which the request was processed (its effect happened).
@@ -56,6 +63,9 @@ AFTER_PROCESSING = frozenset(
         FaultKind.HTTP_ERROR_AFTER,
     }
 )
+
+#: Faults the gateway answers (the request reaches it; nothing is delivered).
+GATEWAY_FAULTS = {FaultKind.GATEWAY_TOKEN_ERROR: 813, FaultKind.GATEWAY_IP_ERROR: 814}
 
 
 def _funcs_converter(value: Collection[str] | str | None) -> frozenset[str] | None:

@@ -15,7 +15,15 @@ from typing import Final
 
 import attrs
 
-__all__ = ["FRONT_TEXTS", "GATEWAY_TEXTS", "Reply", "front_error", "gateway_error"]
+__all__ = [
+    "FRONT_TEXTS",
+    "GATEWAY_TEXTS",
+    "Reply",
+    "front_error",
+    "gateway_error",
+    "gateway_size_error",
+    "number_not_found",
+]
 
 JSON_TYPE: Final = "application/json"
 HTML_TYPE: Final = "text/html; charset=UTF-8"
@@ -43,9 +51,13 @@ FRONT_TEXTS: Final[dict[int, str]] = {
 GATEWAY_TEXTS: Final[dict[int, str]] = {
     101: "WhatsApp Not Supported",
     302: "Bad Request of Func ",
+    305: "No Credit",
     306: "Low Credit",
     309: "Permission Denied",
     400: "Not Valid File",
+    813: "Invalid Token",
+    814: "Invalid IP Address",
+    815: "Session Blocked",
 }
 
 
@@ -101,17 +113,37 @@ def front_error(code: int) -> Reply:
     return Reply.front({"Message": FRONT_TEXTS[code], "Status": "error", "Code": str(code)})
 
 
-def gateway_error(code: int) -> Reply:
-    """The gateway's error form: ``"Error NNN : text"`` and no ``Code`` (E4, E6)."""
-    return Reply.gateway(
-        {"Result": False, "Status": "error", "Message": f"Error {code} : {GATEWAY_TEXTS[code]}"}
-    )
+def gateway_error(code: int, *, server: bool = True) -> Reply:
+    """
+    The gateway's error form: ``"Error NNN : text"`` and no ``Code`` (E4, E6).
+
+    As the server code answers (*server*), there is no ``Result`` key either (E40) and a 302 is
+    followed by the gateway's exit status, ``302``, after the JSON. The document's form (section 4)
+    carries ``"Result": false``.
+    """
+    message = f"Error {code} : {GATEWAY_TEXTS[code]}"
+    if not server:
+        return Reply.gateway({"Result": False, "Status": "error", "Message": message})
+    reply = Reply.gateway({"Message": message, "Status": "error"})
+    if code == 302:
+        # The server code prints the exit status after the JSON for some 302s (E40); the fake
+        # does it for every gateway 302, so a client is held to the harder case.
+        return Reply(body=reply.body + b"302", content_type=reply.content_type)
+    return reply
+
+
+def gateway_size_error(kind: str, *, server: bool = True) -> Reply:
+    """The gateway's size error, ``Error 304 : Photo Size is High`` (*kind* ``Photo``...; E40)."""
+    message = f"Error 304 : {kind} Size is High"
+    if not server:
+        return Reply.gateway({"Result": False, "Status": "error", "Message": message})
+    return Reply.gateway({"Message": message, "Status": "error"})
 
 
 def number_not_found() -> Reply:
-    """The gateway's answer for an unresolvable number: no prefix, no code (E6)."""
+    """The gateway's answer for an unresolvable number: no prefix, no code (E6, E39)."""
     return Reply.gateway(
-        {"Result": False, "Status": "error", "Message": "Number Not Exist or Wrong"}
+        {"Result": False, "Message": "Number Not Exist or Wrong", "Status": "error"}
     )
 
 

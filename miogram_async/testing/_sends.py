@@ -4,8 +4,13 @@ The ``Send*`` actions: front checks (length, size, credit) and the gateway's del
 Credits (API.md E12, E13): a delivered number costs one credit of the action's bucket; an
 undelivered one costs nothing. A single send is refused with front error 305 only when the bucket
 is below 0, so one send still goes out at 0 (the counter then reads -1). A Mass send of *n*
-numbers is refused when the bucket holds less than *n*: with front error 305 when it is empty
-(``<= 0``), otherwise with the gateway's 306 ``Low Credit``.
+numbers is refused when the bucket holds less than *n*: with the front's 305 as the server code
+does (E42); in the documented profile with 305 when the bucket is empty (``<= 0``), otherwise with
+the gateway's 306 ``Low Credit``.
+
+The gateway delivers; the front charges and writes the report record only when the gateway's reply
+came inside its wait (E32), and a text with ``'`` is never logged (E44) or, with PHP's strict
+mysqli, kills the front before it charges (E45).
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
-from ._call import Call, lenient_b64_size, strict_b64decode
-from ._config import UndeliveredReply, media_limit_bytes
-from ._replies import Reply, front_error, gateway_error, gateway_result, number_not_found
-from ._state import Delivery
+from ._call import Call, decode_file, lenient_b64_size
+from ._config import media_limit_bytes
+from ._gateway import Plan
+from ._replies import HTML_TYPE, Reply, front_error, gateway_result, gateway_size_error
+from ._state import ContactCard, Delivery
 
-__all__ = ["BUCKETS", "SEND_HANDLERS", "front_send_checks"]
+__all__ = ["BUCKETS", "SEND_PLANNERS", "front_send_checks", "plan_send"]
 
 TEXT_FUNCS: Final = frozenset(
     {"SendMessage", "SendMessageMass", "SendMessageWhatsApp", "SendMessageWhatsAppMass"}
@@ -69,81 +75,123 @@ def front_send_checks(call: Call) -> Reply | None:
     if func.endswith("Mass"):
         count = len(call.element("Phone").split(","))
         if credit < count:
-            return front_error(305) if credit <= 0 else gateway_error(306)
+            # The server code answers the front's 305 whatever the shortfall (E42).
+            if call.server or credit <= 0:
+                return front_error(305)
+            return call.gateway_error(306)
     elif credit < 0:
         return front_error(305)
     return None
 
 
+#: The kind named in the gateway's size error of each media action (E40).
+SIZE_KINDS: Final[dict[str, str]] = {
+    "SendPhoto": "Photo",
+    "SendPhotoMass": "Photo",
+    "SendVideo": "Video",
+    "SendVideoMass": "Video",
+    "SendAudio": "Audio",
+    "SendText": "Text",
+    "SendFile": "File",
+    "SendFileMass": "File",
+    "SendDocument": "Document",
+}
+
+
 def _gateway_checks(call: Call) -> tuple[Reply | None, str, bytes | None]:
     """Element checks of the gateway; returns (error, report data, decoded media)."""
     if not call.element("Phone"):
-        return gateway_error(302), "", None
+        return call.gateway_error(302), "", None
     func = call.func
     if func in TEXT_FUNCS:
         if not call.message:
-            return gateway_error(302), "", None
+            return call.gateway_error(302), "", None
         if func in WHATSAPP_FUNCS and not call.account.config.whatsapp:
-            return gateway_error(101), "", None
+            return call.gateway_error(101), "", None
         return None, call.message, None
     if func in MEDIA_FUNCS:
         data = call.element("Data")
         if not data:
-            return gateway_error(302), "", None
-        decoded = strict_b64decode(data)
+            return call.gateway_error(302), "", None
+        decoded = decode_file(data, server=call.server)
         if decoded is None:
-            return gateway_error(400), "", None
+            return call.gateway_error(400), "", None
+        limit = call.behaviour.gateway_max_file_bytes
+        if limit is not None and len(decoded) > limit:
+            return gateway_size_error(SIZE_KINDS[func], server=call.server), "", None
         return None, data, decoded
     parts = call.misc_parts()
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        return gateway_error(302), "", None
+        return call.gateway_error(302), "", None
     return None, call.element("Misc"), None
 
 
-async def send(call: Call) -> Reply:
-    """Deliver a ``Send*`` action to its number(s) and charge the delivered ones."""
+def _contact(call: Call, number: str) -> ContactCard | None:
+    if call.func != "SendContact":
+        return None
+    name, phone = call.misc_parts()[:2]
+    if call.server:
+        # The card carries the recipient's own number; the intended phone becomes the last
+        # name (E18, E35).
+        return ContactCard(phone=number, first_name=name, last_name=phone)
+    return ContactCard(phone=phone, first_name=name, last_name="")
+
+
+def plan_send(call: Call) -> Reply | Plan:
+    """The gateway's plan for a ``Send*`` action, or its refusal before any delivery."""
     error, report_data, media = _gateway_checks(call)
     if error is not None:
         return error
     func = call.func
     mass = func.endswith("Mass")
     numbers = call.numbers() if mass else [call.element("Phone")]
-    await call.time.work(len(numbers))
     whatsapp = func in WHATSAPP_FUNCS
-    bucket = BUCKETS[func]
+    # SendLocation reaches telegram-cli as a broken send_document and always fails (E36).
+    broken = call.server and func == "SendLocation"
+    # WhatsApp is beta: the service cannot tell, so every send counts as delivered (G4).
+    outcome = {number: whatsapp or (call.exists(number) and not broken) for number in numbers}
     digest = None if media is None else hashlib.sha256(media).hexdigest()
     media_label = None
     if func in MEDIA_FUNCS:
         media_label = call.element("Misc") or MEDIA_FUNCS[func][1]
-    outcome: dict[str, bool] = {}
-    for number in numbers:
-        # WhatsApp is beta: the service cannot tell, so every send counts as delivered (G4).
-        delivered = whatsapp or call.exists(number)
-        outcome[number] = delivered
-        record = Delivery(
-            request_index=call.index,
-            number=number,
-            func=func,
-            agent=call.agent.name,
-            text=call.message if func in TEXT_FUNCS else None,
-            data_sha256=digest,
-            misc=call.element("Misc") or None,
-        )
-        call.service.deliver(record, delivered=delivered)
-        if delivered:
-            call.account.credits[bucket] -= 1
-            text = call.message if func in TEXT_FUNCS else call.element("Misc")
-            call.service.add_history(call.agent, number, text, media_label)
-    call.add_report(report_data, [number for number, ok in outcome.items() if ok])
-    if whatsapp:
-        return gateway_result(True, "sent")
-    if mass:
-        return gateway_result(outcome, "checking")
-    if outcome[numbers[0]]:
-        return gateway_result(True, "success")
-    if call.account.config.undelivered_reply is UndeliveredReply.ERROR_307:
-        return number_not_found()
-    return gateway_result(False, "fail")
+
+    def finish() -> Reply:
+        for number, delivered in outcome.items():
+            record = Delivery(
+                request_index=call.index,
+                number=number,
+                func=func,
+                agent=call.agent.name,
+                text=call.message if func in TEXT_FUNCS else None,
+                data_sha256=digest,
+                misc=call.element("Misc") or None,
+                contact=_contact(call, number),
+            )
+            call.service.deliver(record, delivered=delivered)
+            if delivered:
+                text = call.message if func in TEXT_FUNCS else call.element("Misc")
+                call.service.add_history(call.agent, number, text, media_label)
+        if whatsapp:
+            return gateway_result(True, "sent")
+        if mass:
+            return gateway_result(outcome, "checking")
+        if outcome[numbers[0]]:
+            return gateway_result(True, "success")
+        if broken and call.exists(numbers[0]):
+            return gateway_result(False, "fail")
+        return call.not_found()
+
+    def front(reply: Reply) -> Reply:
+        quoted = "'" in report_data or "'" in call.element("Phone")
+        if quoted and call.server and call.behaviour.php_strict_mysqli:
+            # The report insert throws under PHP 8.1's mysqli defaults: the front dies after
+            # the delivery, before it charges (E45).
+            return Reply(body=b"", content_type=HTML_TYPE, status=500)
+        call.add_report(report_data, [number for number, ok in outcome.items() if ok])
+        call.account.credits[BUCKETS[func]] -= sum(outcome.values())
+        return reply
+
+    return Plan(units=len(numbers), delivers=any(outcome.values()), finish=finish, front=front)
 
 
-SEND_HANDLERS: Final = dict.fromkeys(BUCKETS, send)
+SEND_PLANNERS: Final = dict.fromkeys(BUCKETS, plan_send)

@@ -22,6 +22,7 @@ __all__ = [
     "AccountState",
     "AgentState",
     "ChatState",
+    "ContactCard",
     "Delivery",
     "HistoryItem",
     "RequestRecord",
@@ -48,6 +49,15 @@ class RequestRecord:
 
 
 @attrs.frozen(kw_only=True)
+class ContactCard:
+    """The contact card a ``SendContact`` delivered (API.md E18, E35)."""
+
+    phone: str
+    first_name: str
+    last_name: str
+
+
+@attrs.frozen(kw_only=True)
 class Delivery:
     """One message the fake delivered to one number."""
 
@@ -58,6 +68,7 @@ class Delivery:
     text: str | None
     data_sha256: str | None
     misc: str | None
+    contact: ContactCard | None = None
 
 
 @attrs.define(kw_only=True)
@@ -156,9 +167,9 @@ class ServiceState:
     arrived: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
-    agent_in_flight: dict[str, int] = attrs.field(factory=dict)
+    state_changing_in_flight: int = 0
+    max_state_changing_in_flight: int = 0
     agent_max_in_flight: dict[str, int] = attrs.field(factory=dict)
-    agent_running: dict[str, int] = attrs.field(factory=dict)
     agent_max_running: dict[str, int] = attrs.field(factory=dict)
     next_message_id: int = 1
     lock: threading.Lock = attrs.field(factory=threading.Lock)
@@ -197,29 +208,18 @@ class ServiceState:
             self.in_flight -= 1
             bisect.insort(self.requests, record, key=lambda item: item.index)
 
-    def enter_agent(self, agent: str) -> None:
-        """Count a request as in flight on *agent* (waiting for it or running on it)."""
+    def enter_state_changing(self) -> None:
+        """Count a state-changing request as in flight (from its arrival to its reply)."""
         with self.lock:
-            now = self.agent_in_flight.get(agent, 0) + 1
-            self.agent_in_flight[agent] = now
-            self.agent_max_in_flight[agent] = max(self.agent_max_in_flight.get(agent, 0), now)
+            self.state_changing_in_flight += 1
+            self.max_state_changing_in_flight = max(
+                self.max_state_changing_in_flight, self.state_changing_in_flight
+            )
 
-    def leave_agent(self, agent: str) -> None:
-        """Count a request as finished on *agent*."""
+    def leave_state_changing(self) -> None:
+        """Count a state-changing request as answered."""
         with self.lock:
-            self.agent_in_flight[agent] -= 1
-
-    def start_on_agent(self, agent: str) -> None:
-        """Count a request as holding *agent* (running on it)."""
-        with self.lock:
-            now = self.agent_running.get(agent, 0) + 1
-            self.agent_running[agent] = now
-            self.agent_max_running[agent] = max(self.agent_max_running.get(agent, 0), now)
-
-    def stop_on_agent(self, agent: str) -> None:
-        """Count a request as no longer holding *agent*."""
-        with self.lock:
-            self.agent_running[agent] -= 1
+            self.state_changing_in_flight -= 1
 
     def deliver(self, delivery: Delivery, *, delivered: bool) -> None:
         """Log one attempted delivery."""

@@ -1,6 +1,7 @@
 """
-How long the fake takes: a base latency per request, a processing time per number, and one
-request at a time per agent (the real gateway drives one messenger session per agent, API.md E24).
+How long the fake takes: a base latency per request, a processing time per number, one request at
+a time per agent (the real gateway drives one messenger session per agent, API.md E24), and how long
+the front waits for the gateway (E32).
 """
 
 from __future__ import annotations
@@ -19,15 +20,20 @@ class TimeModel:
     Attributes:
         base_latency: seconds added to every request, before the agent is taken.
         per_number: seconds of work per number an action touches (sends, group members...).
-        serialize_agents: run the requests of one agent one at a time.
-        scale: factor applied to both durations (``TimeModel.realistic(scale=0.01)`` is a
+        serialize_agents: run the requests of one agent one at a time (one telegram-cli
+            session per agent); a request waiting for its agent is still in flight at the gateway.
+        scale: factor applied to every duration (``TimeModel.realistic(scale=0.01)`` is a
             hundred times faster than the service).
+        front_wait: seconds the front waits for the gateway before it answers 999 ``No Response
+            From Server`` while the gateway goes on (API.md E32; PHP's default socket timeout).
+            Used by the server profile only.
     """
 
     base_latency: float = 0.0
     per_number: float = 0.0
     serialize_agents: bool = True
     scale: float = 1.0
+    front_wait: float = 60.0
 
     @classmethod
     def instant(cls) -> TimeModel:
@@ -44,25 +50,12 @@ class TimeModel:
         if self.base_latency > 0:
             await anyio.sleep(self.base_latency * self.scale)
 
-    async def work(self, numbers: int) -> None:
-        """Wait the processing time for *numbers* numbers."""
+    def work_seconds(self, numbers: int) -> float:
+        """The gateway's processing time for *numbers* numbers."""
         if self.per_number > 0 and numbers > 0:
-            await anyio.sleep(self.per_number * numbers * self.scale)
+            return self.per_number * numbers * self.scale
+        return 0.0
 
-
-class AgentLocks:
-    """One lock per agent, made lazily inside the running event loop."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, anyio.Lock] = {}
-
-    def get(self, agent: str) -> anyio.Lock:
-        """Return the lock of *agent*."""
-        lock = self._locks.get(agent)
-        if lock is None:
-            lock = self._locks[agent] = anyio.Lock()
-        return lock
-
-    def clear(self) -> None:
-        """Forget every lock (after a reset, or before running in another event loop)."""
-        self._locks.clear()
+    def front_wait_seconds(self) -> float:
+        """How long the front waits for the gateway."""
+        return self.front_wait * self.scale
