@@ -433,7 +433,7 @@ def test_a_journal_is_opened_by_one_user_at_a_time(tmp_path: Path) -> None:
 
 
 async def test_a_999_chunk_is_unknown_and_sent_again_only_on_request(tmp_path: Path) -> None:
-    """999 (the gateway goes on sending, E32) leaves its chunk UNKNOWN: only resend_unknown resends."""
+    """999 (the gateway goes on sending, E32) makes a chunk UNKNOWN; only resend_unknown resends."""
     fake = make_fake(numbers=NumberBook.everyone())
     fake.inject(FaultRule(kind=FaultKind.NO_RESPONSE, funcs="SendMessageMass", times=1))
     path = tmp_path / "c.db"

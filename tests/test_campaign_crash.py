@@ -10,6 +10,7 @@ import csv
 import io
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +22,8 @@ import pytest
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from miogram_async._client import MioGram
-from miogram_async.campaign import Campaign, NumberState
-from miogram_async.campaign._model import FINAL_STATES
+from miogram_async.campaign import Campaign, CampaignError, NumberState
+from miogram_async.campaign._model import FINAL_STATES, CampaignInUseError
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook, TimeModel
 
 pytestmark = [
@@ -167,4 +168,66 @@ async def test_sigint_stops_gracefully_then_resume(tmp_path: Path) -> None:
     assert stopped.pending > 0
     assert summary.reconciled == {}
     assert summary.complete
+    check_outcomes(journal, fake)
+
+
+async def kill_mid_run(journal: Path, url: str) -> None:
+    """Start the runner on *journal*, let it send a few chunks, and SIGKILL it."""
+    process, lines = await start_runner(journal, url)
+    for _ in range(3):
+        assert (await lines.receive_until(b"\n", 1000)).startswith(b"chunk")
+    process.kill()
+    with anyio.fail_after(10):
+        await process.wait()
+    await process.aclose()
+
+
+async def test_a_journal_copied_after_sigkill_never_sends_twice(tmp_path: Path) -> None:
+    """Killed mid-run: the file copied alone is refused; copied with its -wal it resumes exactly."""
+    journal = tmp_path / "campaign.db"
+    Campaign.create(journal, INPUTS, message=MESSAGE, chunk_size=20, robots="all").close()
+    fake = make_fake()
+    async with fake.serve() as url:
+        await kill_mid_run(journal, url)
+        await wait_until_idle(fake)
+        sent_before = len(fake.requests)
+        assert sent_before > 0
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        alone = elsewhere / "campaign.db"
+        shutil.copyfile(journal, alone)
+        with pytest.raises(CampaignError, match="-wal"):
+            Campaign.open(alone)
+        with pytest.raises(CampaignError, match="-wal"):
+            Campaign.open(alone, read_only=True)
+        assert len(fake.requests) == sent_before
+        # The documented way: the file and its -wal together (or a clean close first).
+        shutil.copyfile(f"{journal}-wal", f"{alone}-wal")
+        with Campaign.open(alone) as campaign:
+            async with MioGram(secret=SECRET, base_url=url, max_retries=0) as client:
+                summary = await campaign.run(client)
+    assert summary.complete
+    assert not list(elsewhere.glob("*-wal"))
+    assert not list(elsewhere.glob("*-shm"))
+    check_outcomes(alone, fake)
+
+
+async def test_overwrite_is_refused_while_another_process_runs(tmp_path: Path) -> None:
+    """create(overwrite=True) while a runner process holds the journal: refused, nothing doubled."""
+    journal = tmp_path / "campaign.db"
+    Campaign.create(journal, INPUTS, message=MESSAGE, chunk_size=20, robots="all").close()
+    fake = make_fake()
+    async with fake.serve() as url:
+        process, lines = await start_runner(journal, url)
+        assert (await lines.receive_until(b"\n", 1000)).startswith(b"chunk")
+        with pytest.raises(CampaignInUseError, match="in use"):
+            Campaign.create(journal, INPUTS, message=MESSAGE, overwrite=True)
+        with Campaign.open(journal, read_only=True) as reader:
+            watching = reader.status()
+        with anyio.fail_after(60):
+            await process.wait()
+        await process.aclose()
+        assert process.returncode == 0
+    assert watching.last_run == "running"
+    assert watching.total == len(INPUTS)
     check_outcomes(journal, fake)

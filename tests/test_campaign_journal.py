@@ -34,7 +34,7 @@ NUMBERS = [f"+98912{i:07d}" for i in range(5)]
 def sqlite_error(message: str, code: int) -> sqlite3.OperationalError:
     """An SQLite error as the sqlite3 module raises it, with its result code."""
     error = sqlite3.OperationalError(message)
-    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    error.sqlite_errorcode = code
     return error
 
 

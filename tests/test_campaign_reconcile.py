@@ -36,7 +36,7 @@ NUMBERS = [f"+98912{i:07d}" for i in range(40)]
 def record(
     number: str, delivered: list[str], data: str = "hi", at: dt.datetime | None = None
 ) -> ReportRecord:
-    """A report record as the service sends it, stamped at *at* (default: five seconds past NOON)."""
+    """A report record as the service sends it, stamped at *at* (default: NOON + 5 s)."""
     when = at or NOON + dt.timedelta(seconds=5)
     return ReportRecord(
         username="tester",
