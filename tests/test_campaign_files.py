@@ -8,6 +8,8 @@ from __future__ import annotations
 import collections
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -244,6 +246,28 @@ def test_opening_a_read_only_file_is_named_not_corrupt(
     assert path.read_bytes() == before
     with Campaign.open(path) as campaign:
         assert campaign.status().pending == 3
+
+
+def test_a_write_killed_in_rollback_mode_is_recovered_by_the_next_writer(tmp_path: Path) -> None:
+    """A hot -journal (a process killed mid-write) is rolled back by the next open for writing."""
+    path = tmp_path / "c.db"
+    numbers = [f"+98935{i:07d}" for i in range(5000)]  # enough for SQLite to spill mid-write
+    Campaign.create(path, numbers, message=MESSAGE).close()
+    killed_mid_write = (
+        "import os, sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('PRAGMA cache_size = 1')\n"
+        "conn.execute('BEGIN IMMEDIATE')\n"
+        "conn.execute(\"UPDATE numbers SET state = 'delivered'\")\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", killed_mid_write, str(path)], check=True)
+    assert sidecars(path) == ["-journal"]
+    with pytest.raises(CampaignError, match="interrupted in the middle of a write"):
+        Campaign.open(path, read_only=True)
+    with Campaign.open(path) as campaign:
+        assert campaign.status().pending == len(numbers)
+    assert sidecars(path) == []
 
 
 @pytest.mark.parametrize(

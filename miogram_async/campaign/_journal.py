@@ -56,6 +56,7 @@ from ._schema import (
     SCHEMA,
     SCHEMA_VERSION,
     SELF_CONTAINED,
+    check_header,
     check_journal_file,
     storage_error,
 )
@@ -179,6 +180,28 @@ def _set_journal_mode(conn: sqlite3.Connection, mode: str) -> None:
         )
 
 
+def _recover_interrupted_write(path: Path) -> None:
+    """
+    Roll back what a process killed mid-transaction in rollback mode left (a hot ``-journal``).
+
+    Only while switching modes (opening and closing) is a journal in rollback mode, so this is
+    rare; the read-only checks that come next cannot do it themselves. Only a file with our
+    application id is touched, under the run lock.
+    """
+    hot = path.with_name(path.name + "-journal")
+    if not hot.is_file() or hot.stat().st_size == 0:
+        return
+    check_header(path)
+    try:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()  # SQLite rolls the journal back
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path, "recover") from None
+
+
 def _prepare_for_writing(conn: sqlite3.Connection) -> None:
     """
     Make *conn* the run's writer: a self-contained journal switched to WAL mode, syncing fully.
@@ -288,6 +311,8 @@ class Journal:
                 raise
         run_lock = RunLock.acquire(journal_path) if journal_path.is_file() else None
         try:
+            if run_lock is not None:
+                _recover_interrupted_write(journal_path)
             check_journal_file(journal_path)
             assert run_lock is not None  # check_journal_file refuses a missing file
             conn = sqlite3.connect(

@@ -31,8 +31,8 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
     "SELF_CONTAINED",
+    "check_header",
     "check_journal_file",
-    "is_wal_header",
     "storage_error",
 ]
 
@@ -62,6 +62,8 @@ _SQLITE_CORRUPT: Final = 11
 _SQLITE_FULL: Final = 13
 _SQLITE_CANTOPEN: Final = 14
 _SQLITE_NOTADB: Final = 26
+#: A read-only connection found a hot rollback journal it may not roll back.
+_SQLITE_READONLY_ROLLBACK: Final = _SQLITE_READONLY | (3 << 8)
 
 # A number's stored state is the last outcome recorded for it; starting a chunk writes only the
 # chunk row. A number is *in doubt* (``sending``) while a chunk listing it is ``attempting`` and no
@@ -122,12 +124,6 @@ def _read_header(path: Path) -> bytes:
         ) from None
 
 
-def is_wal_header(path: Path) -> bool:
-    """Whether the header of the database at *path* says WAL mode."""
-    header = _read_header(path)
-    return len(header) == _HEADER_SIZE and header[_WAL_VERSION_OFFSET] == 2
-
-
 def _wal_of(path: Path) -> Path:
     return path.with_name(path.name + "-wal")
 
@@ -148,6 +144,12 @@ def storage_error(exc: sqlite3.Error, path: Path, doing: str) -> CampaignError:
     primary = None if code is None else code & 0xFF
     where = f"campaign journal {str(path)!r}"
     keep = "; nothing was lost and the campaign resumes once this is fixed"
+    if code == _SQLITE_READONLY_ROLLBACK:
+        return CampaignError(
+            f"{where} was interrupted in the middle of a write ({path.name}-journal is beside it) "
+            "and needs a recovery that a read-only open cannot make: open it once for writing "
+            "(Campaign.open, or campaign resume); nothing is lost"
+        )
     if primary == _SQLITE_FULL:
         return CampaignStorageError(f"cannot {doing} {where}: disk full{keep}", "disk full")
     if primary == _SQLITE_READONLY or (primary == _SQLITE_CANTOPEN and not _writable(path)):
@@ -170,17 +172,12 @@ def storage_error(exc: sqlite3.Error, path: Path, doing: str) -> CampaignError:
     return CampaignError(f"cannot {doing} {where}: {exc}")
 
 
-def check_journal_file(path: Path, *, integrity: bool = True) -> None:
+def check_header(path: Path) -> bytes:
     """
-    Make sure *path* is a readable journal of this format and version, without writing to it.
-
-    Args:
-        path: the journal.
-        integrity: also run SQLite's quick check (it reads every page; status reads skip it).
+    Read the SQLite header of *path* and make sure it is one of ours; returns it.
 
     Raises:
-        CampaignError: missing, not SQLite, another application's database, corrupt, copied
-            without its ``-wal``, or a version this code does not know.
+        CampaignError: missing, not SQLite, or another application's database.
         CampaignStorageError: the file cannot be read.
     """
     if not path.is_file():
@@ -194,6 +191,23 @@ def check_journal_file(path: Path, *, integrity: bool = True) -> None:
             f"{str(path)!r} is not a campaign journal (an SQLite database with application id "
             f"{app_id:#010x}, expected {APPLICATION_ID:#010x})"
         )
+    return header
+
+
+def check_journal_file(path: Path, *, integrity: bool = True) -> None:
+    """
+    Make sure *path* is a readable journal of this format and version, without writing to it.
+
+    Args:
+        path: the journal.
+        integrity: also run SQLite's quick check (it reads every page; status reads skip it).
+
+    Raises:
+        CampaignError: missing, not SQLite, another application's database, corrupt, copied
+            without its ``-wal``, or a version this code does not know.
+        CampaignStorageError: the file cannot be read.
+    """
+    header = check_header(path)
     user_version = int.from_bytes(header[_USER_VERSION_OFFSET : _USER_VERSION_OFFSET + 4], "big")
     if (
         user_version == SELF_CONTAINED
