@@ -179,7 +179,7 @@ class RunSummary:
     Attributes:
         sent: numbers handed to the service in this run (their chunk was started).
         reconciled: in-doubt numbers resolved through the service's report before sending, by the
-            state they got (``DELIVERED``, ``UNDELIVERED`` or ``UNKNOWN``).
+            state they got (``DELIVERED`` or ``UNKNOWN``: the report proves deliveries only).
         report_error: why the report could not be read, when in-doubt numbers stayed in doubt.
         status: the journal's status after the run.
     """

@@ -23,8 +23,11 @@ again unless the caller says so). Certain means all three of:
   client's clock is never compared with the service's. A chunk of a run without an anchor (the
   report could not be read, or an older version wrote the journal) is never confirmed.
 
-The report shows only the first 1000 records an account ever logged (E44) and never logs a text
-containing ``'``: such sends stay ``UNKNOWN``, as they must.
+A certain record proves a delivery; it never proves the opposite. A number it lists as sent but not
+delivered stays ``UNKNOWN``: the log is built from the gateway's reply, and a number a reply leaves
+out is unknown, not undelivered (API.md A4). The report shows only the first 1000 records an
+account ever logged (E44) and never logs a text containing ``'``: such sends stay ``UNKNOWN``, as
+they must.
 """
 
 from __future__ import annotations
@@ -178,11 +181,10 @@ def reconcile(
 
     Returns:
         For every number of *in_doubt*: ``DELIVERED`` when a certain record lists it delivered,
-        ``UNDELIVERED`` when certain records show it sent and none delivered (the service's own
-        ``false``, as a reply would have said), else ``UNKNOWN``.
+        else ``UNKNOWN`` (a record that shows it sent but not delivered included: see above).
     """
-    # number -> (record time, delivered?) for every record of this payload that names it
-    seen: dict[str, list[tuple[float, bool]]] = {}
+    # number -> record times of every record of this payload that lists it delivered
+    seen: dict[str, list[float]] = {}
     if payload_matches is not None:
         for record in records:
             if not payload_matches(record.data):
@@ -190,19 +192,12 @@ def reconcile(
             when = record_time(record)
             if when is None:
                 continue
-            delivered = _keys(record.delivered)
-            for number in _keys(record.number.split(",")) | delivered:
-                seen.setdefault(number, []).append((when, number in delivered))
+            for number in _keys(record.delivered):
+                seen.setdefault(number, []).append(when)
     decided: dict[str, NumberState] = {}
     for number, anchor in in_doubt.items():
-        state = NumberState.UNKNOWN
-        if anchor is not None:
-            for when, delivered_here in seen.get(number, ()):
-                if not anchor.covers(when, number):
-                    continue
-                if delivered_here:
-                    state = NumberState.DELIVERED
-                    break
-                state = NumberState.UNDELIVERED
-        decided[number] = state
+        certain = anchor is not None and any(
+            anchor.covers(when, number) for when in seen.get(number, ())
+        )
+        decided[number] = NumberState.DELIVERED if certain else NumberState.UNKNOWN
     return decided
