@@ -363,7 +363,7 @@ class Journal:
             raise CampaignError(f"cannot create {str(journal_path)!r}: no such directory")
         temp = journal_path.with_name(f".{journal_path.name}.{secrets.token_hex(4)}.tmp")
         try:
-            conn = sqlite3.connect(temp, isolation_level=None)
+            conn = sqlite3.connect(temp, timeout=0, isolation_level=None)
             try:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 conn.execute(f"PRAGMA user_version = {SELF_CONTAINED}")
