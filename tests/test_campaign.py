@@ -21,6 +21,7 @@ from miogram_async._errors import MassSendError, ValidationError
 from miogram_async._fanout import MassProgress
 from miogram_async.campaign import Campaign, CampaignError, NumberState
 from miogram_async.campaign._journal import Journal
+from miogram_async.campaign._reconcile import Anchor
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,
@@ -50,6 +51,13 @@ async def fake_client() -> AsyncIterator[tuple[FakeMioGram, MioGram]]:
     fake = make_fake()
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         yield fake, client
+
+
+def begin_anchored_run(journal: Journal) -> int:
+    """Begin a run as `Campaign.run` does before sending: anchored on the (empty) report."""
+    run = journal.begin_run()
+    journal.set_meta(f"report_anchor:{run}", Anchor(newest=None).to_json())
+    return run
 
 
 def delivered_counts(fake: FakeMioGram) -> collections.Counter[str]:
@@ -253,7 +261,7 @@ async def test_in_doubt_chunk_is_reconciled_from_the_report(
     sent, lost = NUMBERS[:20], NUMBERS[20:40]
     # What a process killed mid-request leaves: two chunks attempting, one of them really sent.
     journal = Journal.open(path)
-    run = journal.begin_run()
+    run = begin_anchored_run(journal)
     journal.chunk_started(run, 0, None, sent)
     journal.chunk_started(run, 1, None, lost)
     journal.close()
@@ -266,10 +274,10 @@ async def test_in_doubt_chunk_is_reconciled_from_the_report(
     assert before.in_doubt == 40
     assert before.chunks_in_doubt == 2
     sent_missing = len(MISSING.intersection(sent))
+    # The report proves deliveries only: a number it shows sent and not delivered stays unknown.
     assert summary.reconciled == {
         NumberState.DELIVERED: 20 - sent_missing,
-        NumberState.UNDELIVERED: sent_missing,
-        NumberState.UNKNOWN: 20,
+        NumberState.UNKNOWN: 20 + sent_missing,
     }
     assert summary.sent == 20
     states = {row["number"]: row["state"] for row in csv.DictReader(io.StringIO(out.getvalue()))}
@@ -300,7 +308,7 @@ async def test_unreadable_report_leaves_numbers_in_doubt_and_unsent(tmp_path: Pa
     path = tmp_path / "c.db"
     Campaign.create(path, NUMBERS[:30], message=MESSAGE, chunk_size=10).close()
     journal = Journal.open(path)
-    journal.chunk_started(journal.begin_run(), 0, None, NUMBERS[:10])
+    journal.chunk_started(begin_anchored_run(journal), 0, None, NUMBERS[:10])
     journal.close()
     fake.faults = Faults.of(FaultRule(kind=FaultKind.HTTP_ERROR, funcs="APIGetReport"))
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
@@ -425,21 +433,42 @@ def test_a_journal_is_opened_by_one_user_at_a_time(tmp_path: Path) -> None:
         assert campaign.status().pending == 3
 
 
-async def test_failed_numbers_are_sent_again_only_on_request(tmp_path: Path) -> None:
-    """A chunk that got a service error stays FAILED with its code; retry_failed sends it again."""
+async def test_a_999_chunk_is_unknown_and_sent_again_only_on_request(tmp_path: Path) -> None:
+    """999 (the gateway goes on sending, E32) makes a chunk UNKNOWN; only resend_unknown resends."""
     fake = make_fake(numbers=NumberBook.everyone())
     fake.inject(FaultRule(kind=FaultKind.NO_RESPONSE, funcs="SendMessageMass", times=1))
     path = tmp_path / "c.db"
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.create(path, NUMBERS[:20], message=MESSAGE, chunk_size=10) as campaign:
             first = await campaign.run(client, concurrency=1)
+            plain = await campaign.run(client, retry_failed=True)
+            resent = await campaign.run(client, resend_unknown=True)
+    assert first.status.by_state[NumberState.UNKNOWN] == 10
+    assert first.status.by_state[NumberState.FAILED] == 0
+    assert first.status.last_run == "finished"
+    assert plain.sent == 0
+    assert plain.reconciled == {NumberState.UNKNOWN: 10}
+    assert resent.sent == 10
+    assert resent.status.delivered == 20 == len(fake.deliveries)
+
+
+async def test_failed_numbers_are_sent_again_only_on_request(tmp_path: Path) -> None:
+    """FAILED numbers (a refusal the service proved) are sent again only with retry_failed."""
+    fake = make_fake(numbers=NumberBook.everyone())
+    path = tmp_path / "c.db"
+    Campaign.create(path, NUMBERS[:20], message=MESSAGE, chunk_size=10).close()
+    journal = Journal.open(path)
+    refused = [(number, NumberState.FAILED, 400, "Not Valid File") for number in NUMBERS[:10]]
+    journal.settle(refused, [])
+    journal.close()
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+        with Campaign.open(path) as campaign:
             plain = await campaign.run(client)
             retried = await campaign.run(client, retry_failed=True)
             out = io.StringIO()
             campaign.export(out)
-    assert first.status.by_state[NumberState.FAILED] == 10
-    assert first.status.last_run == "finished"
-    assert plain.sent == 0
+    assert plain.sent == 10
+    assert plain.status.by_state[NumberState.FAILED] == 10
     assert retried.sent == 10
     assert retried.status.delivered == 20 == len(fake.deliveries)
     assert {row["error_code"] for row in csv.DictReader(io.StringIO(out.getvalue()))} == {""}

@@ -14,6 +14,8 @@ from miogram_async._errors import MassSendError
 from miogram_async._validation import normalize_phone
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign._journal import ChunkEnd, ChunkStart, Journal
+from miogram_async.campaign._model import CampaignStorageError
+from miogram_async.campaign._reconcile import Anchor
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,
@@ -29,6 +31,17 @@ SECRET = "journal-secret-41c2"
 NUMBERS = [f"+98912{i:07d}" for i in range(5)]
 
 
+def sqlite_error(message: str, code: int) -> sqlite3.OperationalError:
+    """An SQLite error as the sqlite3 module raises it, with its result code."""
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorcode = code
+    return error
+
+
+SQLITE_IOERR = 10
+SQLITE_FULL = 13
+
+
 class FaultyConnection:
     """Passes everything to a real connection, except the statements told to fail."""
 
@@ -41,7 +54,7 @@ class FaultyConnection:
         if sql == "COMMIT" and self.fail_commit:
             # As on SQLITE_BUSY (or an I/O error SQLite did not roll back): the transaction stays.
             self.fail_commit = False
-            raise sqlite3.OperationalError("disk I/O error")
+            raise sqlite_error("disk I/O error", SQLITE_IOERR)
         return self.conn.execute(sql, *args)
 
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
@@ -49,7 +62,7 @@ class FaultyConnection:
             # As on SQLITE_FULL: SQLite has already rolled the transaction back by itself.
             self.fail_update_after_rollback = False
             self.conn.execute("ROLLBACK")
-            raise sqlite3.OperationalError("database or disk is full")
+            raise sqlite_error("database or disk is full", SQLITE_FULL)
         return self.conn.executemany(sql, *args)
 
     @property
@@ -75,8 +88,9 @@ def test_a_failed_commit_is_rolled_back_and_the_journal_stays_usable(tmp_path: P
     journal, faulty = faulty_journal(tmp_path)
     run = journal.begin_run()
     faulty.fail_commit = True
-    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+    with pytest.raises(CampaignStorageError, match="I/O error") as failed:
         journal.chunk_started(run, 0, None, NUMBERS[:2])
+    assert failed.value.reason == "I/O error"
     journal.chunk_started(run, 1, None, NUMBERS[2:4])
     journal.end_run(run, "finished")
     assert journal.counts()[NumberState.PENDING] == 3
@@ -92,8 +106,9 @@ def test_a_write_sqlite_already_rolled_back_raises_its_own_error(tmp_path: Path)
     journal.chunk_started(run, 0, None, NUMBERS[:2])
     faulty.fail_update_after_rollback = True
     updates = [(number, NumberState.DELIVERED, None, None) for number in NUMBERS[:2]]
-    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+    with pytest.raises(CampaignStorageError, match="disk full") as failed:
         journal.chunk_finished(run, 0, updates)
+    assert failed.value.reason == "disk full"
     assert journal.counts()[NumberState.SENDING] == 2
     journal.chunk_finished(run, 0, updates)
     assert journal.counts()[NumberState.DELIVERED] == 2
@@ -117,7 +132,7 @@ async def test_a_failed_outcome_write_stops_the_run_and_a_resume_sends_nothing_t
             ) -> None:
                 # The transaction that carries chunk 1's outcome fails.
                 if any(index == 1 for index, _ in finished):
-                    raise sqlite3.OperationalError("database or disk is full")
+                    raise CampaignStorageError("disk full", "disk full")
                 real(run, started, finished)
 
             journal.record = disk_full  # type: ignore[method-assign]
@@ -126,9 +141,9 @@ async def test_a_failed_outcome_write_stops_the_run_and_a_resume_sends_nothing_t
             journal.record = real  # type: ignore[method-assign]
             after_stop = campaign.status()
             resumed = await campaign.run(client, concurrency=1)
-    assert isinstance(stopped.value.__cause__, sqlite3.OperationalError)
+    assert isinstance(stopped.value.__cause__, CampaignStorageError)
     assert after_stop.in_doubt == 20
-    assert after_stop.last_run == "stopped"
+    assert after_stop.last_run == "stopped: disk full"
     assert after_stop.delivered == 20
     assert resumed.reconciled == {NumberState.DELIVERED: 20}
     assert resumed.sent == 20
@@ -146,7 +161,9 @@ async def test_resending_in_doubt_numbers_settles_their_old_chunk(tmp_path: Path
     Campaign.create(path, numbers, message="Hello", chunk_size=10).close()
     # What a process killed mid-request leaves: one chunk attempting, its numbers sending.
     journal = Journal.open(path)
-    journal.chunk_started(journal.begin_run(), 0, None, numbers[:10])
+    run = journal.begin_run()
+    journal.set_meta(f"report_anchor:{run}", Anchor(newest=None).to_json())
+    journal.chunk_started(run, 0, None, numbers[:10])
     journal.close()
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.open(path) as campaign:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Self, TextIO
 import anyio
 import anyio.to_thread
 
-from .._errors import MassSendError, MioGramError, ValidationError
+from .._errors import MassSendError, MioGramError, NoDataError, ValidationError
 from .._fanout import ProgressCallback
 from .._result import MassResult
 from .._validation import check_file_format, check_message, normalize_phone
@@ -24,14 +24,17 @@ from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks, JournalNumbers
 from ._journal import Journal, NumberUpdate
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
-from ._reconcile import media_matcher, reconcile, text_matcher
+from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
 
 if TYPE_CHECKING:
     from .._client import MioGram
+    from .._models import ReportRecord
 
 __all__ = ["Campaign"]
 
 _REPORT_COUNT: Final = 999
+#: The ``meta`` key under which a run keeps its `Anchor` (``report_anchor:<run id>``).
+_ANCHOR_KEY: Final = "report_anchor:{run}"
 
 _MASS_METHODS: Final[Mapping[CampaignKind, str]] = {
     CampaignKind.MESSAGE: "send_message_mass",
@@ -185,26 +188,51 @@ class Campaign:
         return cls(journal)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Campaign:
+    def open(cls, path: str | os.PathLike[str], *, read_only: bool = False) -> Campaign:
         """
         Open an existing campaign journal.
 
+        Args:
+            path: the journal file.
+            read_only: only read it (`status`, `export`): no lock is taken and nothing waits, so
+                this works while another process runs the campaign, and answers at once with the
+                last committed state. Such a campaign cannot `run`.
+
         Raises:
             CampaignError: missing, not a journal (the file is left untouched), corrupt, of an
-                unknown schema version, or in use by another process.
+                unknown schema version, or copied without its ``-wal`` file after a crash.
+            CampaignInUseError: (not *read_only*) another process or open holds the journal.
+            CampaignStorageError: the disk is full, or the file or its directory is read-only.
         """
-        journal = Journal.open(path)
+        journal = Journal.open(path, read_only=read_only)
         try:
             return cls(journal)
         except BaseException:
             journal.close()
             raise
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the journal was opened read-only."""
+        return self._journal.read_only
+
     def status(self) -> CampaignStatus:
-        """Count the numbers by state, the chunks and the runs."""
+        """
+        Count the numbers by state, the chunks and the runs, and the latest run's rate.
+
+        Opened read-only while another process runs the campaign, ``last_run`` is ``"running"``
+        and the chunks in flight there count as in doubt (``SENDING``).
+        """
         by_state = self._journal.counts()
         chunks, chunks_done, runs = self._journal.chunk_counts()
         in_flight = 0 if self._running else chunks - chunks_done
+        rate, _ = self._journal.latest_run()
+        if self._running:
+            last_run: str | None = "running"
+        else:
+            last_run = self._journal.last_run()
+            if last_run == "interrupted" and self.read_only and self._journal.held_by_a_run():
+                last_run = "running"
         return CampaignStatus(
             path=str(self.path),
             kind=self.kind,
@@ -215,7 +243,8 @@ class Campaign:
             chunks_in_doubt=in_flight,
             in_doubt=0 if self._running else by_state[NumberState.SENDING],
             runs=runs,
-            last_run="running" if self._running else self._journal.last_run(),
+            last_run=last_run,
+            rate=rate,
         )
 
     def export(self, out: str | os.PathLike[str] | TextIO, fmt: ExportFormat = "csv") -> int:
@@ -304,6 +333,8 @@ class Campaign:
         """
         if self._running:
             raise CampaignError(f"campaign {str(self.path)!r} is already running")
+        if self.read_only:
+            raise CampaignError(f"campaign {str(self.path)!r} was opened read-only: it cannot run")
         self._running = True
         try:
             sent, reconciled, report_error = await self._run(
@@ -343,6 +374,7 @@ class Campaign:
             if retry_failed:
                 states.append(NumberState.FAILED)
             if await anyio.to_thread.run_sync(journal.page, states, 0, 1):
+                await self._anchor(client, run)
                 await self._send(
                     client,
                     payload,
@@ -429,6 +461,25 @@ class Campaign:
 
         return await anyio.to_thread.run_sync(load)
 
+    async def _anchor(self, client: MioGram, run: int) -> None:
+        """
+        Keep where the service's report stands before *run* sends anything (its `Anchor`).
+
+        Records newer than it (on the service's clock) may be this run's; older ones never are. If
+        the report cannot be read, the run goes on without one and its chunks, should they fall
+        in doubt, stay unknown.
+        """
+        try:
+            anchor = Anchor.of(await client.api_get_report(_REPORT_COUNT))
+        except NoDataError:
+            anchor = Anchor(newest=None)
+        except MioGramError:
+            return
+        if anchor is not None:
+            await anyio.to_thread.run_sync(
+                self._journal.set_meta, _ANCHOR_KEY.format(run=run), anchor.to_json()
+            )
+
     async def _reconcile(self, client: MioGram) -> tuple[dict[NumberState, int], str | None]:
         """Resolve in-doubt and unknown numbers through the report; returns counts and the error."""
         journal = self._journal
@@ -437,19 +488,31 @@ class Campaign:
         )
         if not candidates:
             return {}, None
-        try:
-            records = await client.api_get_report(_REPORT_COUNT)
-        except MioGramError as exc:
-            return {}, f"{type(exc).__name__}: {exc}"
-        started = await anyio.to_thread.run_sync(
-            journal.chunk_started_at, [chunk for chunk, _ in candidates]
+        chunk_runs = await anyio.to_thread.run_sync(
+            journal.chunk_runs, [chunk for chunk, _ in candidates]
         )
-        in_doubt = {number: started.get(chunk, 0.0) for chunk, number in candidates}
-        if self.media is not None:
-            matcher = media_matcher(self.media.sha256)
-        else:
-            assert self.message is not None
-            matcher = text_matcher(self.message)
+        anchors: dict[int, Anchor | None] = {}
+        for run in set(chunk_runs.values()):
+            kept = await anyio.to_thread.run_sync(journal.get_meta, _ANCHOR_KEY.format(run=run))
+            anchors[run] = None if kept is None else Anchor.from_json(kept)
+        in_doubt = {number: anchors.get(chunk_runs.get(chunk, -1)) for chunk, number in candidates}
+        report_error: str | None = None
+        records: list[ReportRecord] = []
+        matcher: Callable[[str], bool] | None = None
+        if any(anchor is not None for anchor in in_doubt.values()):
+            try:
+                try:
+                    records = await client.api_get_report(_REPORT_COUNT)
+                except NoDataError:
+                    records = []
+                matcher = await self._matcher(client)
+            except MioGramError as exc:
+                return {}, f"{type(exc).__name__}: {exc}"
+            if matcher is None:
+                report_error = (
+                    "the account appends an ad to every message (APIGetAds), so the report "
+                    "cannot tell this campaign's records from another's: nothing was confirmed"
+                )
         decided = reconcile(in_doubt, records, payload_matches=matcher)
         updates: list[NumberUpdate] = [
             (number, state, None, None if state is not NumberState.UNKNOWN else _UNCONFIRMED)
@@ -459,7 +522,14 @@ class Campaign:
         counts: dict[NumberState, int] = {}
         for state in decided.values():
             counts[state] = counts.get(state, 0) + 1
-        return counts, None
+        return counts, report_error
+
+    async def _matcher(self, client: MioGram) -> Callable[[str], bool] | None:
+        """What certainly is this campaign's payload in a report record (see `_reconcile`)."""
+        if self.media is not None:
+            return media_matcher(self.media.sha256)
+        assert self.message is not None
+        return text_matcher(self.message, ads=await client.api_get_ads())
 
 
 _UNCONFIRMED: Final = "sent, but the service's report does not confirm a delivery"

@@ -10,7 +10,14 @@ from typing import Final, Self
 import anyio
 import anyio.to_thread
 
-from .._errors import STOP_CODES, APIConnectionError, APIError, MioGramError
+from .._errors import (
+    STOP_CODES,
+    APIConnectionError,
+    APIError,
+    MioGramError,
+    NoResponseError,
+    ValidationError,
+)
 from .._result import Chunk, Outcome
 from ._journal import ChunkEnd, Journal, OutcomeGroup
 from ._model import NumberState
@@ -45,6 +52,22 @@ def _sent_nothing(error: MioGramError | None) -> bool:
     if isinstance(error, APIError):
         return error.code in STOP_CODES
     return isinstance(error, APIConnectionError) and error.sent is False
+
+
+def _proves_refusal(error: MioGramError | None) -> bool:
+    """
+    Whether *error* proves the service refused its chunk's request, so FAILED is the truth.
+
+    A service error with a code proves it, except 999 (the front gave up waiting for the gateway,
+    which goes on sending: API.md E32); so does a request refused before it left. Anything else (no
+    error, a lost or unreadable reply, a connection that may have carried the request) may have
+    been sent: the journal keeps such a number UNKNOWN, whatever the fan-out called it.
+    """
+    if isinstance(error, APIError):
+        return error.code is not None and not isinstance(error, NoResponseError)
+    if isinstance(error, APIConnectionError):
+        return error.sent is False
+    return isinstance(error, ValidationError)
 
 
 class _Start:
@@ -116,7 +139,12 @@ class JournalHooks:
             seqs = None
         kinds = set(outcomes.values())
         groups: list[OutcomeGroup]
-        if not errors and len(kinds) == 1 and all(map(outcomes.__contains__, numbers)):
+        if (
+            not errors
+            and len(kinds) == 1
+            and Outcome.FAILED not in kinds
+            and all(map(outcomes.__contains__, numbers))
+        ):
             # The usual case: one outcome for the whole chunk.
             groups = [(_OUTCOME_STATES[kinds.pop()], None, None, numbers, seqs)]
         else:
@@ -139,6 +167,8 @@ class JournalHooks:
             # either: the numbers go back to pending, so a plain resume sends them.
             if state is NumberState.FAILED and _sent_nothing(error):
                 state = NumberState.PENDING
+            elif state is NumberState.FAILED and not _proves_refusal(error):
+                state = NumberState.UNKNOWN
             code, text = _error_fields(error)
             group = found.setdefault((state, code, text), ([], []))
             group[0].append(number)

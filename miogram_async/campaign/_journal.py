@@ -1,9 +1,15 @@
 """
 The campaign journal: one SQLite file that records every number, every chunk and every run.
 
-Durability: the journal runs in WAL mode with ``synchronous=FULL``. Against the death of the
-process alone (SIGKILL, a crash) ``NORMAL`` would already do, since a committed transaction sits in
-the WAL in the operating system's cache; ``FULL`` also syncs the WAL on every commit, so a chunk
+Files: at rest a journal is one file, a rollback-journal SQLite database that holds everything, so
+it can be copied or moved like any file. An open for writing switches it to WAL mode for the run
+and `close` switches it back (which folds the WAL into the file and deletes ``-wal`` and ``-shm``).
+While a run goes on, or after it was killed, the committed state is the file *plus* its ``-wal``;
+copying the file alone then is refused on open (see `_schema`), never read as an older state.
+
+Durability: during a run the journal is in WAL mode with ``synchronous=FULL``. Against the death of
+the process alone (SIGKILL, a crash) ``NORMAL`` would already do, since a committed transaction sits
+in the WAL in the operating system's cache; ``FULL`` also syncs the WAL on every commit, so a chunk
 recorded as *attempting* survives an operating-system crash or power loss too. Losing that row would
 let a resume send the chunk a second time. A transaction that only records outcomes is committed
 with ``synchronous=NORMAL``: the next synced commit covers it, and since the WAL keeps commits in
@@ -15,9 +21,13 @@ one statement per distinct outcome (by seq, a range when the numbers are consecu
 indexes written during a run are partial ones that a number enters or leaves only when it goes into
 or out of doubt.
 
-Only one connection uses the file at a time: it is opened with ``locking_mode=EXCLUSIVE``, so a
-second process cannot run (and double-send) the same campaign. Every method here is blocking and
-guarded by a lock; `Campaign` calls them from worker threads while an event loop runs.
+One writer at a time: an open for writing takes the journal's run lock (`RunLock`) without waiting,
+so a second process cannot run (and double-send) the same campaign, and `create` takes it before it
+replaces a file. Readers (`Journal.open(read_only=True)`, for ``campaign status``) take no lock,
+never wait (busy timeout 0) and read the last committed state while a run writes. Every method here
+is blocking and guarded by a lock; `Campaign` calls them from worker threads while an event loop
+runs. SQLite errors leave here as `CampaignError` (`storage_error`): a full disk or a read-only
+directory is named as such, never "corrupt".
 
 Nothing here is ever written before the file was checked to be a journal of this format and version:
 foreign and corrupt files raise `CampaignError` and are left exactly as they were.
@@ -26,6 +36,7 @@ foreign and corrupt files raise `CampaignError` and are left exactly as they wer
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import sqlite3
@@ -33,18 +44,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Concatenate, Final, ParamSpec, TypeVar
 
 from .._errors import ValidationError
-from ._model import CampaignError, NumberState
+from ._lock import RunLock
+from ._model import CampaignError, CampaignInUseError, NumberState
 from ._schema import (
     APPLICATION_ID,
     FORMAT,
     INDEXES,
     SCHEMA,
     SCHEMA_VERSION,
+    SELF_CONTAINED,
+    check_header,
     check_journal_file,
-    configure,
+    storage_error,
 )
 
 __all__ = [
@@ -57,11 +71,15 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _INSERT_BATCH: Final = 5000
 _PAGE: Final = 2000
 #: Numbers per ``IN (...)`` list (SQLite allows at least 999 parameters in one statement).
 _IN_BATCH: Final = 500
+#: How long switching between WAL and rollback mode may wait for a status reader's read to end.
+_MODE_SWITCH_WAIT_MS: Final = 2000
 
 # Marks a chunk done once none of its numbers is in doubt any more (only for chunks whose numbers
 # `begin_run` wrote down as sending; the partial index numbers_in_doubt answers it).
@@ -123,8 +141,108 @@ def _remove_quietly(*paths: Path) -> None:
             stale.unlink()
 
 
-def _sidecars(path: Path) -> tuple[Path, Path]:
-    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+def _sidecars(path: Path) -> tuple[Path, Path, Path]:
+    """The files SQLite may keep beside *path* (applied to whatever file has that name)."""
+    return tuple(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))  # type: ignore[return-value]
+
+
+def _sqlite_errors(
+    doing: str,
+) -> Callable[[Callable[Concatenate[Journal, _P], _R]], Callable[Concatenate[Journal, _P], _R]]:
+    """Turn the SQLite errors of a `Journal` method into `CampaignError` (`storage_error`)."""
+
+    def wrap(
+        method: Callable[Concatenate[Journal, _P], _R],
+    ) -> Callable[Concatenate[Journal, _P], _R]:
+        @functools.wraps(method)
+        def guarded(self: Journal, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path, doing) from None
+
+        return guarded
+
+    return wrap
+
+
+def _set_journal_mode(conn: sqlite3.Connection, mode: str) -> None:
+    """Switch *conn*'s database to journal *mode* (waiting briefly for readers), or raise."""
+    conn.execute(f"PRAGMA busy_timeout = {_MODE_SWITCH_WAIT_MS}")
+    try:
+        row = conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
+    if row is None or str(row[0]).lower() != mode.lower():
+        raise CampaignInUseError(
+            f"could not switch the journal to {mode} mode (SQLite kept {row!r}): "
+            "another connection is reading it"
+        )
+
+
+def _recover_interrupted_write(path: Path) -> None:
+    """
+    Roll back what a process killed mid-transaction in rollback mode left (a hot ``-journal``).
+
+    Only while switching modes (opening and closing) is a journal in rollback mode, so this is
+    rare; the read-only checks that come next cannot do it themselves. Only a file with our
+    application id is touched, under the run lock.
+    """
+    hot = path.with_name(path.name + "-journal")
+    if not hot.is_file() or hot.stat().st_size == 0:
+        return
+    check_header(path)
+    try:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()  # SQLite rolls the journal back
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path, "recover") from None
+
+
+def _prepare_for_writing(conn: sqlite3.Connection) -> None:
+    """
+    Make *conn* the run's writer: a self-contained journal switched to WAL mode, syncing fully.
+
+    A journal still in WAL mode (its last run was killed, or an older version wrote it) is folded
+    into one file first, so that it is marked `SELF_CONTAINED` in rollback mode, where the mark
+    goes straight into the file.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    mode = conn.execute("PRAGMA journal_mode").fetchone()
+    if mode is not None and str(mode[0]).lower() == "wal":
+        _set_journal_mode(conn, "DELETE")
+    version = conn.execute("PRAGMA user_version").fetchone()
+    if version is None or version[0] != SELF_CONTAINED:
+        conn.execute(f"PRAGMA user_version = {SELF_CONTAINED}")
+    _set_journal_mode(conn, "WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+def _place(temp: Path, journal_path: Path, *, overwrite: bool) -> None:
+    """Move the finished *temp* journal to *journal_path*."""
+    if overwrite and journal_path.exists():
+        # Never replace a journal a run holds: take its run lock first, and keep it until
+        # the new file is in place (a run that starts meanwhile finds it taken).
+        old = RunLock.acquire(journal_path)
+        try:
+            _remove_quietly(*_sidecars(journal_path))
+            os.replace(temp, journal_path)
+        finally:
+            old.release()
+    else:
+        try:
+            os.link(temp, journal_path)  # fails if something appeared at the path meanwhile
+        except FileExistsError:
+            raise CampaignError(f"{str(journal_path)!r} already exists") from None
+        except OSError:  # no hard links on this file system: check, then move
+            if journal_path.exists():
+                raise CampaignError(f"{str(journal_path)!r} already exists") from None
+            os.replace(temp, journal_path)
+        else:
+            temp.unlink()
 
 
 def _fsync_path(path: Path, *, directory: bool = False) -> None:
@@ -144,42 +262,74 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
 class Journal:
     """An open journal: one SQLite connection, used from any thread under one lock."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, run_lock: RunLock | None = None
+    ) -> None:
         self.path = path
         self._conn = conn
+        #: The run lock, held by an open for writing; ``None`` for a read-only open.
+        self._run_lock = run_lock
+        self.read_only = run_lock is None
         self._lock = threading.Lock()
         #: Chunks of earlier runs still in doubt once this run began (`begin_run`).
         self._stale: frozenset[int] = frozenset()
         self.meta: Mapping[str, str] = dict(conn.execute("SELECT key, value FROM meta").fetchall())
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Journal:
+    def open(cls, path: str | os.PathLike[str], *, read_only: bool = False) -> Journal:
         """
-        Open an existing journal for reading and writing.
+        Open an existing journal, for writing (the run lock held) or *read_only*.
+
+        A read-only open takes no lock, waits for nothing, skips the integrity check and never
+        writes: it reads the last committed state, also while another process runs the campaign.
 
         Raises:
-            CampaignError: see `check_journal_file`; also when another process holds it.
+            CampaignError: see `check_journal_file`.
+            CampaignInUseError: (for writing) another open holds the run lock.
+            CampaignStorageError: the disk is full, or the file or its directory is read-only.
         """
         journal_path = Path(path)
-        check_journal_file(journal_path)
-        conn = sqlite3.connect(journal_path, check_same_thread=False, isolation_level=None)
+        if read_only:
+            check_journal_file(journal_path, integrity=False)
+            try:
+                conn = sqlite3.connect(
+                    journal_path.absolute().as_uri() + "?mode=ro",
+                    uri=True,
+                    timeout=0,
+                    check_same_thread=False,
+                    isolation_level=None,
+                )
+            except sqlite3.Error as exc:
+                raise storage_error(exc, journal_path, "open") from None
+            try:
+                return cls(journal_path, conn)
+            except sqlite3.Error as exc:
+                conn.close()
+                raise storage_error(exc, journal_path, "read") from None
+            except BaseException:
+                conn.close()
+                raise
+        run_lock = RunLock.acquire(journal_path) if journal_path.is_file() else None
         try:
-            configure(conn)
-            # Take the exclusive lock now rather than at the first write.
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("COMMIT")
-            return cls(journal_path, conn)
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise CampaignError(
-                    f"campaign journal {str(journal_path)!r} is in use by another process"
-                ) from None
-            raise CampaignError(
-                f"cannot open campaign journal {str(journal_path)!r}: {exc}"
-            ) from None
+            if run_lock is not None:
+                _recover_interrupted_write(journal_path)
+            check_journal_file(journal_path)
+            assert run_lock is not None  # check_journal_file refuses a missing file
+            conn = sqlite3.connect(
+                journal_path, timeout=0, check_same_thread=False, isolation_level=None
+            )
+            try:
+                _prepare_for_writing(conn)
+                return cls(journal_path, conn, run_lock)
+            except sqlite3.Error as exc:
+                conn.close()
+                raise storage_error(exc, journal_path, "open") from None
+            except BaseException:
+                conn.close()
+                raise
         except BaseException:
-            conn.close()
+            if run_lock is not None:
+                run_lock.release()
             raise
 
     @classmethod
@@ -204,15 +354,19 @@ class Journal:
         journal_path = Path(path)
         if journal_path.exists() and not overwrite:
             raise CampaignError(f"{str(journal_path)!r} already exists (pass overwrite=True)")
+        if journal_path.is_file() and RunLock.is_held(journal_path):  # fail before the work
+            raise CampaignInUseError(
+                f"campaign journal {str(journal_path)!r} is in use by another process: "
+                "it cannot be overwritten while a run holds it"
+            )
         if not journal_path.parent.is_dir():
             raise CampaignError(f"cannot create {str(journal_path)!r}: no such directory")
         temp = journal_path.with_name(f".{journal_path.name}.{secrets.token_hex(4)}.tmp")
         try:
-            conn = sqlite3.connect(temp, isolation_level=None)
+            conn = sqlite3.connect(temp, timeout=0, isolation_level=None)
             try:
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute(f"PRAGMA user_version = {SELF_CONTAINED}")
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.executescript(SCHEMA)
                 conn.execute("BEGIN")
@@ -222,36 +376,44 @@ class Journal:
                 for index in INDEXES:
                     conn.execute(index)
                 conn.execute("COMMIT")
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 conn.close()
             _fsync_path(temp)
-            if overwrite:
-                _remove_quietly(*_sidecars(journal_path))
-                os.replace(temp, journal_path)
-            else:
-                try:
-                    os.link(temp, journal_path)  # fails if something appeared at the path meanwhile
-                except FileExistsError:
-                    raise CampaignError(f"{str(journal_path)!r} already exists") from None
-                except OSError:  # no hard links on this file system: check, then move
-                    if journal_path.exists():
-                        raise CampaignError(f"{str(journal_path)!r} already exists") from None
-                    os.replace(temp, journal_path)
-                else:
-                    temp.unlink()
+            try:
+                _place(temp, journal_path, overwrite=overwrite)
+            except OSError as exc:
+                raise CampaignError(
+                    f"cannot create {str(journal_path)!r}: {exc.strerror or exc}"
+                ) from None
             _fsync_path(journal_path.parent, directory=True)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, journal_path, "create") from None
         finally:
             _remove_quietly(temp, *_sidecars(temp))
         return cls.open(journal_path)
 
     def close(self) -> None:
-        """Close the connection (idempotent); the WAL is checkpointed into the file."""
+        """
+        Close the connection and release the run lock (idempotent).
+
+        An open for writing first switches the journal back to a rollback journal: the WAL is
+        folded into the file and ``-wal`` and ``-shm`` are deleted: the file alone is the journal.
+        If that fails (a full disk, a reader that does not let go), the WAL stays beside the file,
+        and the file alone is refused on open until a later open closes it cleanly.
+        """
         with self._lock:
-            self._conn.close()
+            try:
+                if self._run_lock is not None:
+                    with contextlib.suppress(sqlite3.Error, CampaignError):
+                        _set_journal_mode(self._conn, "DELETE")
+                self._conn.close()
+            finally:
+                if self._run_lock is not None:
+                    self._run_lock.release()
 
     # Reads
 
+    @_sqlite_errors("read")
     def counts(self) -> dict[NumberState, int]:
         """Numbers per state, every state present (numbers in doubt count as ``SENDING``)."""
         with self._lock:
@@ -264,6 +426,7 @@ class Journal:
                 found[NumberState.SENDING] = found.get(NumberState.SENDING, 0) + 1
         return {state: found.get(state, 0) for state in NumberState}
 
+    @_sqlite_errors("read")
     def chunk_counts(self) -> tuple[int, int, int]:
         """(all chunks, done chunks, runs)."""
         with self._lock:
@@ -273,6 +436,7 @@ class Journal:
             ).fetchone()
         return int(row[0]), int(row[1]), int(row[2])
 
+    @_sqlite_errors("read")
     def last_run(self) -> str | None:
         """How the latest run ended (``"interrupted"`` if it never recorded an end), or ``None``."""
         with self._lock:
@@ -281,6 +445,7 @@ class Journal:
             return None
         return "interrupted" if row[0] is None else str(row[0])
 
+    @_sqlite_errors("read")
     def numbers_in(self, states: Sequence[NumberState]) -> list[tuple[int, str]]:
         """
         (chunk id or -1, number) of every number in one of *states*, as stored.
@@ -297,6 +462,7 @@ class Journal:
                 )
             ]
 
+    @_sqlite_errors("read")
     def page(
         self, states: Sequence[NumberState], after_seq: int, limit: int
     ) -> list[tuple[int, str]]:
@@ -314,6 +480,7 @@ class Journal:
                 )
             ]
 
+    @_sqlite_errors("read")
     def chunk_started_at(self, chunk_ids: Iterable[int]) -> dict[int, float]:
         """When each chunk of *chunk_ids* was started (epoch seconds)."""
         wanted = sorted(set(chunk_ids))
@@ -331,8 +498,16 @@ class Journal:
         self,
     ) -> Iterator[tuple[int, str, str | None, str, int | None, str | None, str | None]]:
         """Every input item in order: (seq, input, number, state, error code, error, robot)."""
-        with self._lock:
-            doubt = self._in_doubt()
+        try:
+            with self._lock:
+                doubt = self._in_doubt()
+            yield from self._pages(doubt)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path, "read") from None
+
+    def _pages(
+        self, doubt: Mapping[str, tuple[int, str | None, NumberState]]
+    ) -> Iterator[tuple[int, str, str | None, str, int | None, str | None, str | None]]:
         after = 0
         while True:
             with self._lock:
@@ -351,6 +526,56 @@ class Journal:
                 else:
                     yield seq, raw, number, stored, code, error, robot
             after = page[-1][0]
+
+    @_sqlite_errors("read")
+    def latest_run(self) -> tuple[float | None, float | None]:
+        """
+        (numbers answered per second, seconds since its start) of the latest run, from times the
+        journal recorded; (None, None) before its first answered chunk.
+        """
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT r.started_at, sum(c.size), max(c.finished_at) FROM runs AS r "
+                "JOIN chunks AS c ON c.run = r.id AND c.state = 'done' "
+                "WHERE r.id = (SELECT max(id) FROM runs)"
+            ).fetchone()
+        if row is None or row[1] is None or row[2] is None:
+            return None, None
+        elapsed = float(row[2]) - float(row[0])
+        return (float(row[1]) / elapsed if elapsed > 0 else None), elapsed
+
+    def held_by_a_run(self) -> bool:
+        """Whether a run (this open, or another process) holds the journal's run lock."""
+        return self._run_lock is not None or RunLock.is_held(self.path)
+
+    @_sqlite_errors("read")
+    def chunk_runs(self, chunk_ids: Iterable[int]) -> dict[int, int]:
+        """The run of each chunk of *chunk_ids*."""
+        wanted = sorted(set(chunk_ids))
+        result: dict[int, int] = {}
+        with self._lock:
+            for batch in _batches(wanted):
+                rows = self._conn.execute(
+                    f"SELECT id, run FROM chunks WHERE id IN ({_marks(batch)})", batch
+                )
+                result.update({int(chunk): int(run) for chunk, run in rows})
+        return result
+
+    @_sqlite_errors("write")
+    def set_meta(self, key: str, value: str) -> None:
+        """Store one ``meta`` entry (replacing it)."""
+        with self._lock, _transaction(self._conn):
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+            )
+        self.meta = {**self.meta, key: value}
+
+    @_sqlite_errors("read")
+    def get_meta(self, key: str) -> str | None:
+        """One ``meta`` entry as stored now."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _in_doubt(self) -> dict[str, tuple[int, str | None, NumberState]]:
         """
@@ -380,6 +605,7 @@ class Journal:
 
     # Writes (each one transaction)
 
+    @_sqlite_errors("write")
     def begin_run(self) -> int:
         """
         Record the start of a run; returns its id.
@@ -405,6 +631,7 @@ class Journal:
             self._stale = self._still_attempting([int(row[0]) for row in attempting])
         return int(cursor.lastrowid or 0)
 
+    @_sqlite_errors("write")
     def end_run(self, run: int, outcome: str) -> None:
         """Record how a run ended."""
         with self._lock, _transaction(self._conn):
@@ -423,6 +650,7 @@ class Journal:
         """Record one chunk as done with the outcome of each of its numbers (see `record`)."""
         self.record(run, [], [(index, group_updates(updates))])
 
+    @_sqlite_errors("write")
     def record(self, run: int, started: Sequence[ChunkStart], finished: Sequence[ChunkEnd]) -> None:
         """
         Record chunks of *run* as done (*finished*) and others as attempting (*started*), at once.
@@ -478,6 +706,7 @@ class Journal:
                     f"{set_fields} WHERE {key} IN ({_marks(batch)})", [(*fields, *batch)]
                 )
 
+    @_sqlite_errors("write")
     def settle(self, updates: Iterable[NumberUpdate], chunks: Iterable[int]) -> None:
         """Apply reconciled outcomes and mark *chunks* done, in one transaction."""
         now = time.time()

@@ -14,8 +14,10 @@ from .._errors import MioGramError
 __all__ = [
     "FINAL_STATES",
     "CampaignError",
+    "CampaignInUseError",
     "CampaignKind",
     "CampaignStatus",
+    "CampaignStorageError",
     "MediaRef",
     "NumberState",
     "RunSummary",
@@ -28,6 +30,28 @@ class CampaignError(MioGramError):
 
     Opening a journal that raises this never modifies the file.
     """
+
+
+class CampaignInUseError(CampaignError):
+    """Another process (or another open in this one) is running or replacing the journal."""
+
+
+class CampaignStorageError(CampaignError):
+    """
+    The journal's storage refused a read or write: the disk is full, the file or its directory is
+    read-only, or the operating system reported an I/O error.
+
+    The journal itself is not damaged: what was committed before stays, the failed write left no
+    trace, and once the cause is fixed (space freed, permissions given back) the campaign resumes
+    where it stopped. Never delete a journal because of this error.
+
+    Attributes:
+        reason: ``"disk full"``, ``"read-only"``, ``"permission denied"`` or ``"I/O error"``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NumberState(enum.StrEnum):
@@ -113,7 +137,10 @@ class CampaignStatus:
         runs: runs started on this journal.
         last_run: how the latest run ended: ``"finished"``, ``"stopped: <error>"`` (e.g. out of
             credit), ``"cancelled"``, ``"failed"``, ``"interrupted"`` (the process died),
-            ``"running"``; ``None`` before the first run.
+            ``"running"`` (in this process, or in another one when the journal was opened
+            read-only while a run holds it); ``None`` before the first run.
+        rate: numbers answered per second in the latest run (from the times the journal recorded,
+            never the reader's clock), or ``None`` before any chunk of it was answered.
     """
 
     path: str
@@ -126,6 +153,7 @@ class CampaignStatus:
     in_doubt: int
     runs: int
     last_run: str | None
+    rate: float | None = None
 
     @property
     def pending(self) -> int:
@@ -151,7 +179,7 @@ class RunSummary:
     Attributes:
         sent: numbers handed to the service in this run (their chunk was started).
         reconciled: in-doubt numbers resolved through the service's report before sending, by the
-            state they got (``DELIVERED``, ``UNDELIVERED`` or ``UNKNOWN``).
+            state they got (``DELIVERED`` or ``UNKNOWN``: the report proves deliveries only).
         report_error: why the report could not be read, when in-doubt numbers stayed in doubt.
         status: the journal's status after the run.
     """

@@ -3,10 +3,31 @@ Deciding what happened to in-doubt numbers from the service's send report (``API
 
 A chunk whose request may have reached the service but whose reply was never recorded (the process
 died, the reply was lost) is looked up in the report: each record names the numbers a request was
-sent to and those it was delivered to (API.md E9). Only records that match the campaign's payload
-and are not older than the chunk count, so an earlier campaign to the same numbers is not taken for
-this one. What the report cannot confirm stays ``UNKNOWN``: it may have been sent, so it is not
-re-sent unless the caller says so.
+sent to and those it was delivered to (API.md E9). A record counts only when it is certainly this
+campaign's; anything less leaves the number ``UNKNOWN`` (it may have been sent, so it is not sent
+again unless the caller says so). Certain means all three of:
+
+- **The payload, exactly.** A text record's ``DATA`` is the message exactly as sent. The service
+  appends the account's ad (newline + ad) to every message before logging it (E30), and the ad's
+  text cannot be read through the API (``APIGetAds`` only says whether there is one). A record
+  whose ``DATA`` merely starts with the message and a newline could as well be another campaign's
+  longer text ("Spring sale" and "Spring sale\\nends tonight!"), so when the account has ads (or
+  ``APIGetAds`` cannot be read) no text record is certain and nothing is confirmed. A media
+  record's ``DATA`` must be strict base64 of exactly the campaign's file (its SHA-256). An empty
+  ``DATA`` proves nothing.
+- **The number**, in any spelling the service logs (with or without ``+``).
+- **The time, on the service's clock.** Before a run sends anything it reads the report and keeps
+  its newest record time and the numbers logged in that second (an `Anchor`; an empty report
+  anchors before every record). A record counts for a chunk only if it is newer than the anchor of
+  the chunk's run, or of the same second and naming a number not logged in that second before. The
+  client's clock is never compared with the service's. A chunk of a run without an anchor (the
+  report could not be read, or an older version wrote the journal) is never confirmed.
+
+A certain record proves a delivery; it never proves the opposite. A number it lists as sent but not
+delivered stays ``UNKNOWN``: the log is built from the gateway's reply, and a number a reply leaves
+out is unknown, not undelivered (API.md A4). The report shows only the first 1000 records an
+account ever logged (E44) and never logs a text containing ``'``: such sends stay ``UNKNOWN``, as
+they must.
 """
 
 from __future__ import annotations
@@ -15,20 +36,18 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
 
 from .._errors import ValidationError
 from .._models import ReportRecord
 from .._validation import normalize_phone
 from ._model import NumberState
 
-__all__ = ["CLOCK_SLACK", "media_matcher", "reconcile", "record_time", "text_matcher"]
-
-#: A record may carry a time up to this many seconds before its chunk was recorded as started (the
-#: service's clock and ours differ; its times have one-second resolution).
-CLOCK_SLACK: Final = 300.0
+__all__ = ["Anchor", "media_matcher", "reconcile", "record_time", "text_matcher"]
 
 try:
     _TEHRAN: dt.tzinfo = ZoneInfo("Asia/Tehran")
@@ -56,25 +75,85 @@ def _key(number: str) -> str | None:
     return None
 
 
-def _keys(numbers: Sequence[str]) -> set[str]:
+def _keys(numbers: Iterable[str]) -> set[str]:
     return {key for key in map(_key, numbers) if key is not None}
 
 
-def text_matcher(message: str) -> Callable[[str], bool]:
-    """Match records of a text send of *message* (an ad the service appends may follow it)."""
+@attrs.frozen(kw_only=True)
+class Anchor:
+    """
+    Where the service's report stood just before a run sent anything, on the service's clock.
+
+    Attributes:
+        newest: the epoch time of the newest record then, or ``None`` when the report was empty.
+        numbers: the (normalised) numbers named by records of that second.
+    """
+
+    newest: float | None
+    numbers: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, records: Sequence[ReportRecord]) -> Anchor | None:
+        """The anchor the report *records* give; ``None`` if a record's time cannot be read."""
+        times = [record_time(record) for record in records]
+        if any(when is None for when in times):
+            return None  # an unreadable time could be the newest
+        known = [when for when in times if when is not None]
+        if not known:
+            return cls(newest=None)
+        newest = max(known)
+        named: set[str] = set()
+        for record, when in zip(records, known, strict=True):
+            if when == newest:
+                named |= _keys([*record.number.split(","), *record.delivered])
+        return cls(newest=newest, numbers=frozenset(named))
+
+    def covers(self, when: float, number: str) -> bool:
+        """Whether a record at *when* naming *number* was certainly written after this anchor."""
+        if self.newest is None or when > self.newest:
+            return True
+        return when == self.newest and number not in self.numbers
+
+    def to_json(self) -> str:
+        """The anchor as JSON, to keep in the journal."""
+        return json.dumps({"newest": self.newest, "numbers": sorted(self.numbers)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Anchor | None:
+        """An anchor kept by `to_json`, or ``None`` if *text* is not one."""
+        try:
+            data = json.loads(text)
+            newest = data["newest"]
+            numbers = frozenset(str(number) for number in data["numbers"])
+        except (ValueError, TypeError, KeyError):
+            return None
+        if newest is not None and not isinstance(newest, int | float):
+            return None
+        return cls(newest=None if newest is None else float(newest), numbers=numbers)
+
+
+def text_matcher(message: str, *, ads: bool | None) -> Callable[[str], bool] | None:
+    """
+    Match records of a text send of *message*: its ``DATA`` must be exactly the message.
+
+    Returns ``None`` (nothing can be matched for certain) when the account appends an ad or it is
+    not known whether it does (*ads* ``None``): see the module notes.
+    """
+    if ads is not False:
+        return None
 
     def matches(data: str) -> bool:
-        return not data or data.startswith(message)
+        return data == message
 
     return matches
 
 
 def media_matcher(sha256: str) -> Callable[[str], bool]:
-    """Match records of a media send whose base64 data decodes to content with digest *sha256*."""
+    """Match records of a media send whose strict base64 data decodes to content of *sha256*."""
 
     def matches(data: str) -> bool:
         if not data:
-            return True
+            return False
         try:
             content = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
@@ -85,41 +164,40 @@ def media_matcher(sha256: str) -> Callable[[str], bool]:
 
 
 def reconcile(
-    in_doubt: Mapping[str, float],
+    in_doubt: Mapping[str, Anchor | None],
     records: Sequence[ReportRecord],
     *,
-    payload_matches: Callable[[str], bool],
+    payload_matches: Callable[[str], bool] | None,
 ) -> dict[str, NumberState]:
     """
     Decide the state of every in-doubt number from the report.
 
     Args:
-        in_doubt: each in-doubt (normalised) number and when its chunk was started (epoch seconds).
+        in_doubt: each in-doubt (normalised) number and the anchor of the run that sent it
+            (``None``: not known, so nothing confirms it).
         records: the report.
-        payload_matches: tells whether a record's ``data`` is this campaign's payload.
+        payload_matches: tells whether a record's ``data`` is certainly this campaign's payload;
+            ``None`` when no record can be.
 
     Returns:
-        For every number of *in_doubt*: ``DELIVERED`` when a matching record lists it delivered,
-        ``UNDELIVERED`` when a matching record shows it sent but not delivered, else ``UNKNOWN``.
+        For every number of *in_doubt*: ``DELIVERED`` when a certain record lists it delivered,
+        else ``UNKNOWN`` (a record that shows it sent but not delivered included: see above).
     """
-    # number -> (record time, delivered?) for every matching record that names it
-    seen: dict[str, list[tuple[float | None, bool]]] = {}
-    for record in records:
-        if not payload_matches(record.data):
-            continue
-        when = record_time(record)
-        delivered = _keys(record.delivered)
-        for number in _keys(record.number.split(",")) | delivered:
-            seen.setdefault(number, []).append((when, number in delivered))
-    decided: dict[str, NumberState] = {}
-    for number, started_at in in_doubt.items():
-        state = NumberState.UNKNOWN
-        for when, delivered_here in seen.get(number, ()):
-            if when is not None and when < started_at - CLOCK_SLACK:
+    # number -> record times of every record of this payload that lists it delivered
+    seen: dict[str, list[float]] = {}
+    if payload_matches is not None:
+        for record in records:
+            if not payload_matches(record.data):
                 continue
-            if delivered_here:
-                state = NumberState.DELIVERED
-                break
-            state = NumberState.UNDELIVERED
-        decided[number] = state
+            when = record_time(record)
+            if when is None:
+                continue
+            for number in _keys(record.delivered):
+                seen.setdefault(number, []).append(when)
+    decided: dict[str, NumberState] = {}
+    for number, anchor in in_doubt.items():
+        certain = anchor is not None and any(
+            anchor.covers(when, number) for when in seen.get(number, ())
+        )
+        decided[number] = NumberState.DELIVERED if certain else NumberState.UNKNOWN
     return decided
