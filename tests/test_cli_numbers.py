@@ -461,7 +461,8 @@ def test_resume_retry_failed_sends_refused_numbers_again(
     numbers = tmp_path / "n.txt"
     numbers.write_text("09121234567\n09121234568\n", encoding="utf-8")
     journal = tmp_path / "c.sqlite"
-    fake.inject(FaultRule(kind=FaultKind.NO_RESPONSE, funcs="SendMessageMass", times=1))
+    # 302: the front refused the request before forwarding it, a proven refusal (FAILED).
+    fake.inject(FaultRule(kind=FaultKind.BAD_REQUEST, funcs="SendMessageMass", times=1))
     first = invoke(
         [
             "--base-url",

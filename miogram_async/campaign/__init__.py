@@ -1,13 +1,24 @@
 """Durable, resumable Mass sends recorded in an SQLite journal."""
 
 from ._campaign import Campaign
-from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
+from ._model import (
+    CampaignError,
+    CampaignInUseError,
+    CampaignKind,
+    CampaignStatus,
+    CampaignStorageError,
+    MediaRef,
+    NumberState,
+    RunSummary,
+)
 
 __all__ = [
     "Campaign",
     "CampaignError",
+    "CampaignInUseError",
     "CampaignKind",
     "CampaignStatus",
+    "CampaignStorageError",
     "MediaRef",
     "NumberState",
     "RunSummary",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import shlex
@@ -15,7 +16,13 @@ import click
 
 from .._client import MioGram
 from .._errors import APIConnectionError
-from ..campaign import Campaign, CampaignError, CampaignKind, CampaignStatus
+from ..campaign import (
+    Campaign,
+    CampaignError,
+    CampaignKind,
+    CampaignStatus,
+    CampaignStorageError,
+)
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
 from ._numbers import NumbersReader, open_numbers
@@ -47,7 +54,10 @@ def _robots(value: str | None) -> list[str] | str | None:
 
 
 def _journal_error(exc: CampaignError) -> CLIError:
-    return CLIError(str(exc), ExitCode.USAGE, "campaign")
+    # Storage trouble (disk full, read-only) is the environment's, not a usage error; the journal
+    # stays resumable once it is fixed.
+    code = ExitCode.SERVICE_ERROR if isinstance(exc, CampaignStorageError) else ExitCode.USAGE
+    return CLIError(str(exc), code, "campaign")
 
 
 def resume_command(settings: Settings, journal: str, options: list[str]) -> str:
@@ -342,9 +352,11 @@ def campaign_resume(
     settings.run(work)
 
 
-async def _open(journal: Path) -> Campaign:
+async def _open(journal: Path, *, read_only: bool = False) -> Campaign:
     try:
-        return await anyio.to_thread.run_sync(Campaign.open, journal)
+        return await anyio.to_thread.run_sync(
+            functools.partial(Campaign.open, journal, read_only=read_only)
+        )
     except CampaignError as exc:
         raise _journal_error(exc) from None
 
@@ -411,7 +423,8 @@ def campaign_status(
         )
 
     async def work() -> ExitCode:
-        opened = await _open(journal)
+        # Read-only: no lock, no waiting, so a running campaign can be watched from another shell.
+        opened = await _open(journal, read_only=True)
         async with opened:
             status = await anyio.to_thread.run_sync(opened.status)
             if export_format is not None:
@@ -438,7 +451,8 @@ def _is_journal_file(output: Path, journal: Path) -> bool:
     """Whether writing *output* would overwrite *journal* or its SQLite side files."""
     target = output.resolve()
     base = journal.resolve()
-    if target in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
+    side_files = {base.with_name(base.name + suffix) for suffix in ("-wal", "-shm", "-journal")}
+    if target == base or target in side_files:
         return True
     try:
         return os.path.samefile(output, journal)  # a hard link
@@ -462,6 +476,8 @@ def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> N
                 "in_doubt": status.in_doubt,
                 "runs": status.runs,
                 "complete": status.complete,
+                "running": status.last_run == "running",
+                "rate": status.rate,
             }
         )
         return
@@ -473,9 +489,14 @@ def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> N
         + (f", {status.chunks_in_doubt:,} in doubt" if status.chunks_in_doubt else ""),
         "complete": "yes" if status.complete else "no",
     }
+    running = status.last_run == "running"
+    if running:
+        details["running"] = "yes, in another process"
+    if status.rate is not None:
+        details["rate"] = f"{status.rate:,.1f} numbers/s (latest run)"
     table = summary_table(status_counts(status), title="Campaign status", details=details)
     out.out.print(table)
-    if not status.complete:
+    if not status.complete and not running:
         out.note(f"resume with:  {resume}")
 
 

@@ -167,6 +167,8 @@ class ServiceApp:
                 raise FaultSignal(kind)
             if kind is FaultKind.NO_RESPONSE:
                 return front_error(999)
+            if kind is FaultKind.BAD_REQUEST:
+                return front_error(302)
             if kind is FaultKind.BLOCK:
                 self.state.blocked_ips.add(client_ip)
                 return front_error(815)

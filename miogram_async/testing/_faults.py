@@ -43,6 +43,9 @@ class FaultKind(enum.Enum):
     TRUNCATED_JSON = "truncated_json"
     #: Front error 999 ``No Response From Server``; nothing happened.
     NO_RESPONSE = "no_response"
+    #: Front error 302 ``Bad Request of Functions``: the front refused the request before
+    #: forwarding it, a proven refusal that dooms no later request; nothing happened.
+    BAD_REQUEST = "bad_request"
     #: Front error 815 ``Session Blocked``, and the caller's IP stays blocked afterwards.
     BLOCK = "block"
     #: The gateway refuses the front's token: ``Error 813 : Invalid Token`` (gateway form);
