@@ -182,7 +182,7 @@ def test_sigint_while_the_journal_is_written_sends_nothing(tmp_path: Path) -> No
 
 
 def test_campaign_status_answers_while_a_run_is_going(tmp_path: Path) -> None:
-    """campaign status reads a running campaign read-only: no lock taken, no waiting, no resume line."""
+    """campaign status reads a running campaign read-only: no lock, no waiting, no resume line."""
     fake = FakeMioGram(
         AccountConfig(secret=SECRET, agents=("Agent1",)),
         time_model=TimeModel(per_number=0.02),
@@ -205,7 +205,7 @@ def test_campaign_status_answers_while_a_run_is_going(tmp_path: Path) -> None:
             )  # fmt: skip
             waited = time.monotonic() - started
             assert run.poll() is None, "the run ended before status was asked: slow it down"
-            stdout, stderr = run.communicate(timeout=120)
+            _, stderr = run.communicate(timeout=120)
         assert status.returncode == 0, status.stderr
         document = json.loads(status.stdout)
         assert document["running"] is True
