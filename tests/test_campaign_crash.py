@@ -20,7 +20,7 @@ import anyio.abc
 import pytest
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from miogram_async._client import MioGram
+from miogram_async import MioGram
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign._model import FINAL_STATES
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook, TimeModel

@@ -8,7 +8,7 @@ import hashlib
 
 import attrs
 
-from miogram_async._models import ReportRecord
+from miogram_async import ReportRecord
 from miogram_async.campaign import NumberState
 from miogram_async.campaign._reconcile import (
     CLOCK_SLACK,

@@ -22,18 +22,21 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from miogram_async._client import DEFAULT_BASE_URL, MioGram
-from miogram_async._errors import (
+from miogram_async import (
     APIResponseError,
+    Chunk,
     ClientClosedError,
     InvalidSecretError,
     MassSendError,
+    MioGram,
     MioGramError,
     NoCreditError,
     NumberNotFoundError,
+    Outcome,
+    RetryPolicy,
     ValidationError,
 )
-from miogram_async._fanout import Chunk, Outcome
+from miogram_async._client import DEFAULT_BASE_URL
 from miogram_async.testing import AccountConfig, FakeMioGram
 
 URL = "https://miogram.test/dojob.php"
@@ -170,7 +173,7 @@ async def test_own_http_client_is_closed() -> None:
     """The client closes the pool it built."""
     client = MioGram("s", transport=Recorder().transport())
     async with client:
-        http = client._http
+        http = client._session._http
         assert http is not None
         await client.api_get_ads()
     assert http.is_closed
@@ -180,9 +183,9 @@ async def test_lazy_client_without_context_manager() -> None:
     """The pool is built on first use when the client is not entered."""
     recorder = Recorder()
     client = MioGram("s", transport=recorder.transport())
-    assert client._http is None
+    assert client._session._http is None
     assert await client.mark_read(PHONE) is True
-    assert client._http is not None
+    assert client._session._http is not None
     await client.aclose()
 
 
@@ -649,7 +652,7 @@ async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
     )
     caplog.set_level(logging.DEBUG, logger="miogram_async")
     async with MioGram("s", transport=httpx.MockTransport(lambda r: next(replies))) as client:
-        client._retry = client._retry.__class__(base_delay=0.0, max_delay=0.0)
+        client._session._retry = RetryPolicy(base_delay=0.0, max_delay=0.0)
         await client.api_get_username()
     records = [r for r in caplog.records if r.name == "miogram_async"]
     messages = [(r.levelname, r.getMessage()) for r in records]
@@ -933,21 +936,20 @@ async def test_a_borrowed_client_sends_through_its_own_hooks() -> None:
         ) as http,
         MioGram("s", base_url=URL, http_client=http) as client,
     ):
-        assert client._direct is None
         assert await client.mark_read(PHONE) is True
     assert hooked == ["request POST", "response 200"]
     assert recorder.forms[0]["Func"] == "MarkRead"
 
 
-async def test_the_owned_client_sends_directly_until_closed() -> None:
-    """The client's own pool is sent to directly; once closed, sending fails as before."""
+async def test_the_owned_client_sends_until_closed() -> None:
+    """The client's own pool is built on first use; once closed, sending fails as before."""
     recorder = Recorder()
     client = MioGram("s", base_url=URL, transport=recorder.transport())
-    assert client._direct is None
+    assert client._session._http is None
     assert await client.mark_read(PHONE) is True
-    assert client._direct is not None
+    assert client._session._http is not None
     await client.aclose()
-    assert client._direct is None
+    assert client._session._http is None
     with pytest.raises(RuntimeError, match="closed"):
         await client.mark_read(PHONE)
     assert len(recorder.forms) == 1

@@ -11,12 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miogram_async._errors import APIResponseError, NoDataError
+from miogram_async import APIResponseError, Credits, Limits, NoDataError, ReportRecord
 from miogram_async._models import (
     MEGABYTE,
-    Credits,
-    Limits,
-    ReportRecord,
     as_credits,
     as_limits,
     as_reports,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 if TYPE_CHECKING:
+    from miogram_async import MioGram
     from miogram_async.testing import FakeMioGram
 
 __all__ = ["miogram_client", "miogram_fake"]
@@ -45,9 +46,9 @@ def miogram_fake() -> FakeMioGram:
 
 
 @_async_fixture
-async def miogram_client(miogram_fake: FakeMioGram) -> AsyncIterator[Any]:
+async def miogram_client(miogram_fake: FakeMioGram) -> AsyncIterator[MioGram]:
     """A ``MioGram`` client talking to ``miogram_fake`` in process (no server, no socket)."""
-    from miogram_async._client import MioGram  # noqa: PLC0415
+    from miogram_async import MioGram  # noqa: PLC0415
 
     secret = miogram_fake.secret()
     async with MioGram(secret=secret, transport=miogram_fake.transport()) as client:
