@@ -45,12 +45,12 @@ second per number (API.md E24). ``pool`` bounds the wait for a free connection w
 are started than the pool holds."""
 
 _POOL_FLOOR: Final = 10
-
-UNSHARDED_MAX: Final = 2 * SHARD_SIZE
-"""The most connections one httpx pool keeps: up to here its per-request cost stays within twice
-that of a `SHARD_SIZE` pool (benchmarks/RESULTS.md), and splitting buys nothing worth a second
-pool."""
 _KEEPALIVE_EXPIRY: Final = 60.0
+
+UNSHARDED_MAX: Final = _POOL_FLOOR
+"""The most connections left in one httpx pool: the default client's pool. Above it, one pool
+costs measurably more CPU per request than pools of `SHARD_SIZE` (at 16 connections 0.67 against
+0.57 ms, benchmarks/RESULTS.md "One request path")."""
 
 
 def pool_limits(concurrency: int) -> httpx.Limits:
