@@ -79,10 +79,10 @@ class MioGram:
             understood (needs the ``phone`` extra); ``None`` accepts international forms only.
         check_limits: load the account's limits (`load_limits`) before the first send and refuse
             over-long messages and over-size files client-side.
-        http_backend: ``"auto"`` (aiohttp's transport on asyncio when the ``aiohttp`` extra is
-            installed, else httpx's), ``"httpx"`` or ``"aiohttp"``; under trio always httpx's.
-            Ignored with *http_client* or *transport*. Mocking with respx needs ``"httpx"``: respx
-            does not see requests made through aiohttp.
+        http_backend: ``"auto"`` or ``"httpx"`` (httpx's own transport, whatever is installed:
+            respx and httpx event hooks see every request), or ``"aiohttp"`` (the ``aiohttp``
+            extra's transport on asyncio, for throughput; respx does not see its requests; under
+            trio httpx's). Ignored with *http_client* or *transport*.
         retry_policy: backoff and deadline of retries; its ``max_retries`` is replaced by
             *max_retries*.
 

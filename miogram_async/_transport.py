@@ -3,12 +3,13 @@ The pooled HTTP client, and the one table that turns transport failures into SDK
 
 One `httpx.AsyncClient` per `MioGram`, its connections sized to the client's concurrency (httpx's
 default of 100 connections / 20 kept alive does not fit a client that runs ``concurrency`` requests
-at once). On asyncio, when the ``aiohttp`` extra is installed, requests go through
-``httpx_aiohttp``'s transport. Otherwise (the default install, and always under trio) they go
-through httpx's own transport, split by `ShardedTransport` into pools of at most `SHARD_SIZE`
-connections: one httpx pool of 64-256 connections costs milliseconds of CPU per request. A pool
-that one small pool holds (`UNSHARDED_MAX` connections, the default client's included) is left
-to httpx as it is, and so is any pool when the environment names a proxy (httpx then mounts it).
+at once). With ``http_backend="aiohttp"`` on asyncio (the ``aiohttp`` extra installed), requests
+go through ``httpx_aiohttp``'s transport. Otherwise (the default ``"auto"``, which is httpx
+whatever is installed, and always under trio) they go through httpx's own transport, split by
+`ShardedTransport` into pools of at most `SHARD_SIZE` connections: one httpx pool of 64-256
+connections costs milliseconds of CPU per request. A pool that one small pool holds
+(`UNSHARDED_MAX` connections, the default client's) is left to httpx as it is, and so is any pool
+when the environment names a proxy (httpx then mounts it).
 
 The client's requests go through ``AsyncClient.post``, httpx's public API (`_session`).
 """
@@ -77,20 +78,18 @@ def choose_backend(requested: HttpBackend) -> Literal["httpx", "aiohttp"]:
     """
     The transport to build for *requested*, in the running async library.
 
-    ``"auto"`` picks aiohttp when it is installed and the loop is asyncio; ``"aiohttp"`` insists
-    on it on asyncio (`ImportError` when the extra is missing). Under trio (or outside any loop)
-    httpx's own transport is always used.
+    ``"auto"`` and ``"httpx"`` are httpx's own transport, whatever is installed, so that respx
+    and httpx's event hooks see every request. ``"aiohttp"`` is the opt-in throughput transport
+    on asyncio (`ImportError` when the extra is missing); under trio (or outside any loop) httpx's
+    own transport is used for it too.
     """
-    if requested == "httpx" or _async_library() != "asyncio":
+    if requested != "aiohttp" or _async_library() != "asyncio":
         return "httpx"
-    if requested == "aiohttp":
-        if not aiohttp_available():
-            raise ImportError(
-                "http_backend='aiohttp' needs the aiohttp extra: "
-                "pip install 'miogram-async[aiohttp]'"
-            )
-        return "aiohttp"
-    return "aiohttp" if aiohttp_available() else "httpx"
+    if not aiohttp_available():
+        raise ImportError(
+            "http_backend='aiohttp' needs the aiohttp extra: pip install 'miogram-async[aiohttp]'"
+        )
+    return "aiohttp"
 
 
 def build_http_client(

@@ -35,11 +35,15 @@ def test_pool_is_sized_to_concurrency_with_a_floor() -> None:
     assert pool_limits(2).max_connections == 10
 
 
-async def test_auto_picks_aiohttp_on_asyncio() -> None:
-    """On asyncio with the extra installed, 'auto' routes requests through httpx_aiohttp."""
-    assert choose_backend("auto") == "aiohttp"
+async def test_auto_is_httpx_even_with_aiohttp_installed() -> None:
+    """With the aiohttp extra installed, 'auto' is still httpx; only 'aiohttp' picks the extra."""
+    assert choose_backend("auto") == "httpx"
     assert choose_backend("httpx") == "httpx"
-    http = build_http_client(concurrency=32, timeout=DEFAULT_TIMEOUT)
+    assert choose_backend("aiohttp") == "aiohttp"
+    default = build_http_client(concurrency=32, timeout=DEFAULT_TIMEOUT)
+    async with default:
+        assert isinstance(default._transport, ShardedTransport)
+    http = build_http_client(concurrency=32, timeout=DEFAULT_TIMEOUT, backend="aiohttp")
     async with http:
         transport = http._transport
         assert isinstance(transport, AiohttpTransport)
@@ -139,6 +143,16 @@ async def test_httpx_connect_refused_is_not_sent() -> None:
 def test_outside_a_loop_httpx_is_chosen() -> None:
     """With no async library running, the choice is httpx."""
     assert choose_backend("auto") == "httpx"
+    assert choose_backend("aiohttp") == "httpx"
+
+
+async def test_respx_sees_the_default_clients_requests_with_aiohttp_installed() -> None:
+    """The default backend is httpx, so a respx mock catches the request: none reaches a network."""
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post("https://miogram.test/dojob.php").respond(200, content=_REPLY_BODY)
+        async with MioGram("s", base_url="https://miogram.test/dojob.php") as client:
+            assert await client.api_get_ads() is True
+    assert route.call_count == 1
 
 
 REQUEST = httpx.Request("POST", "https://miogram.test/dojob.php", content=b"Secret=zz")
