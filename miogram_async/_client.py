@@ -87,9 +87,10 @@ class MioGram:
             *max_retries*.
 
     Raises:
-        ValueError: no secret was given and ``MIOGRAM_SECRET`` is not set, the secret is not valid
-            Unicode, or an option is out of range.
-        TypeError: *secret* is neither a str nor a callable, or *robot* is not a str.
+        ValidationError: (a `MioGramError` and a `ValueError`) no secret was given and
+            ``MIOGRAM_SECRET`` is not set, the secret is neither a str nor a callable or is not
+            valid Unicode, *robot* is not an agent name, or an option is of the wrong type or out
+            of range.
     """
 
     def __init__(

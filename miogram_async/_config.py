@@ -59,39 +59,55 @@ def build_session(
     Check the options of ``MioGram(...)`` (see its docstring) and build its `Session`.
 
     Raises:
-        ValueError: no secret was given and ``MIOGRAM_SECRET`` is not set, the secret is not valid
-            Unicode, or an option is out of range.
-        TypeError: *secret* is neither a str nor a callable, or *robot* is not a str.
+        ValidationError: (a `MioGramError` and a `ValueError`) no secret was given and
+            ``MIOGRAM_SECRET`` is not set, the secret is neither a str nor a callable or is not
+            valid Unicode, or an option is of the wrong type or out of range.
     """
     if secret is None:
         secret = env("MIOGRAM_SECRET")
     if secret is None or (isinstance(secret, str) and not secret.strip()):
-        raise ValueError(
+        raise ValidationError(
             "no secret: pass MioGram(secret=...) or set the MIOGRAM_SECRET environment variable"
         )
     if not isinstance(secret, str) and not callable(secret):
-        raise TypeError(f"secret must be a str or a callable, got {type(secret).__name__}")
+        raise ValidationError(f"secret must be a str or a callable, got {type(secret).__name__}")
     if isinstance(secret, str) and not encodable(secret):
-        raise ValueError(SECRET_NOT_UNICODE)
+        raise ValidationError(SECRET_NOT_UNICODE)
     if robot is not None and not isinstance(robot, str):
-        raise TypeError(f"robot must be a str, got {type(robot).__name__}")
+        raise ValidationError(f"robot must be a str, got {type(robot).__name__}")
     check_robot(robot)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+        raise ValidationError(f"concurrency must be an int >= 1, got {concurrency!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        raise ValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
     if not isinstance(timeout, httpx.Timeout) and not is_seconds(timeout):
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if rate_limit is not None and not is_seconds(rate_limit):
-        raise ValueError(f"rate_limit must be a positive number per second, got {rate_limit!r}")
+        raise ValidationError(
+            f"rate_limit must be a positive number per second, got {rate_limit!r}"
+        )
     if rate_burst is not None and rate_limit is None:
-        raise ValueError("rate_burst needs rate_limit")
+        raise ValidationError("rate_burst needs rate_limit")
+    bucket = None
+    if rate_limit is not None:
+        try:
+            bucket = TokenBucket(rate_limit, burst=rate_burst)
+        except (TypeError, ValueError) as error:
+            raise ValidationError(str(error)) from None
     if http_client is not None and transport is not None:
-        raise ValueError("pass http_client or transport, not both")
+        raise ValidationError("pass http_client or transport, not both")
     if http_backend not in ("auto", "httpx", "aiohttp"):
-        raise ValueError(f"http_backend must be auto, httpx or aiohttp, got {http_backend!r}")
+        raise ValidationError(f"http_backend must be auto, httpx or aiohttp, got {http_backend!r}")
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise ValidationError(
+            f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}"
+        )
+    if on_secret_change is not None and not callable(on_secret_change):
+        raise ValidationError(
+            f"on_secret_change must be a callable, got {type(on_secret_change).__name__}"
+        )
     if http_backend == "aiohttp" and not aiohttp_available():
-        raise ValueError(
+        raise ValidationError(
             "http_backend='aiohttp' needs the aiohttp extra: pip install 'miogram-async[aiohttp]'"
         )
     return Session(
@@ -101,7 +117,7 @@ def build_session(
         timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
         concurrency=concurrency,
         retry=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
-        bucket=TokenBucket(rate_limit, burst=rate_burst) if rate_limit is not None else None,
+        bucket=bucket,
         http_client=http_client,
         transport=transport,
         http_backend=http_backend,

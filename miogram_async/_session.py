@@ -112,13 +112,15 @@ def check_robot(robot: str | None) -> str | None:
 
 
 def check_base_url(url: str) -> str:
-    """An http(s) URL with a host, or ValueError (httpx's InvalidURL is no HTTPError)."""
+    """An http(s) URL with a host, or ValidationError (httpx's InvalidURL is no HTTPError)."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"base_url must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}")
+        raise ValidationError(
+            f"base_url must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}"
+        )
     return url
 
 

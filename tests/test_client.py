@@ -123,12 +123,29 @@ def test_default_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
             {"http_client": httpx.AsyncClient(), "transport": httpx.MockTransport(Recorder())},
             "not both",
         ),
+        ({"rate_limit": 2.0, "rate_burst": 0.5}, "burst"),
+        ({"retry_policy": {"max_retries": 3}}, "retry_policy"),
+        ({"on_secret_change": "store.txt"}, "on_secret_change"),
+        ({"robot": 7}, "robot"),
+        ({"robot": "two words"}, "agent name"),
     ],
 )
 def test_bad_options_are_refused(kwargs: dict[str, object], message: str) -> None:
-    """Out-of-range options raise ValueError at construction."""
-    with pytest.raises(ValueError, match=message):
+    """Every configuration error is a ValidationError (a MioGramError and a ValueError)."""
+    with pytest.raises(ValidationError, match=message) as caught:
         MioGram("s", **kwargs)  # type: ignore[arg-type]
+    assert isinstance(caught.value, MioGramError)
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("secret", [None, "", "  ", 42, "bad\udcff"])
+def test_a_missing_or_bad_secret_is_a_validation_error(
+    secret: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No secret, a blank one, one of the wrong type or not valid Unicode: ValidationError."""
+    monkeypatch.delenv("MIOGRAM_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="secret"):
+        MioGram(secret)  # type: ignore[arg-type]
 
 
 def test_construction_needs_no_event_loop() -> None:
@@ -856,13 +873,13 @@ async def test_timeouts_default_float_and_per_call() -> None:
 
 
 def test_properties_and_type_checks() -> None:
-    """robot and base_url are readable; a secret of the wrong type is a TypeError."""
+    """robot and base_url are readable; a secret or robot of the wrong type is a ValidationError."""
     client = MioGram("s", robot="Agent9", base_url=URL)
     assert (client.robot, client.base_url) == ("Agent9", URL)
     assert MioGram("s", robot="").robot is None
-    with pytest.raises(TypeError, match="secret"):
+    with pytest.raises(ValidationError, match="secret"):
         MioGram(42)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="robot"):
+    with pytest.raises(ValidationError, match="robot"):
         MioGram("s", robot=7)  # type: ignore[arg-type]
 
 
