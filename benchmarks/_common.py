@@ -18,8 +18,7 @@ from urllib.parse import urlencode
 
 import attrs
 
-from miogram_async._client import MioGram
-from miogram_async._transport import HttpBackend
+from miogram_async import HttpBackend, MioGram
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECRET = "bench0secret"

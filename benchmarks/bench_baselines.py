@@ -46,9 +46,7 @@ from benchmarks._common import (
     run_stamp,
     write_section,
 )
-from miogram_async._client import MioGram
-from miogram_async._fanout import Outcome
-from miogram_async._transport import HttpBackend
+from miogram_async import HttpBackend, MioGram, Outcome
 
 CHUNK: Final = 100
 HEADERS: Final = {"Content-Type": "application/x-www-form-urlencoded"}

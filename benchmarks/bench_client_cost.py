@@ -45,7 +45,8 @@ from benchmarks.bench_transport import (
     httpx_aiohttp,
     measure,
 )
-from miogram_async._transport import HttpBackend, build_http_client
+from miogram_async import HttpBackend
+from miogram_async._transport import build_http_client
 
 MESSAGE: Final = "benchmark message"
 NUMBERS: Final = phone_numbers(1000)

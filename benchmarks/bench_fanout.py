@@ -35,8 +35,7 @@ from benchmarks._common import (
     sdk_client,
     write_section,
 )
-from miogram_async._fanout import Outcome
-from miogram_async._transport import HttpBackend
+from miogram_async import HttpBackend, Outcome
 
 CHUNK: Final = 100
 BACKENDS: Final[dict[str, HttpBackend]] = {

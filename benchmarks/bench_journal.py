@@ -39,9 +39,7 @@ from benchmarks._common import (
     run_stamp,
     write_section,
 )
-from miogram_async._client import MioGram
-from miogram_async._fanout import Outcome
-from miogram_async._transport import HttpBackend
+from miogram_async import HttpBackend, MioGram, Outcome
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign import _campaign as campaign_module
 from miogram_async.campaign import _journal as journal_module

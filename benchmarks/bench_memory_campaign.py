@@ -34,8 +34,7 @@ from benchmarks._common import (
     write_section,
 )
 from benchmarks.bench_memory_stream import mock_transport, numbers
-from miogram_async._client import MioGram
-from miogram_async._fanout import Outcome
+from miogram_async import MioGram, Outcome
 from miogram_async.campaign import Campaign, NumberState
 
 SCENARIOS: Final = ("baseline", "from-file", "with-journal")

@@ -29,9 +29,8 @@ from urllib.parse import parse_qs
 import anyio
 import httpx
 
-from miogram_async._client import MioGram
-from miogram_async._fanout import Chunk, Outcome, fan_out
-from miogram_async._validation import normalize_phone
+from miogram_async import Chunk, MioGram, Outcome, normalize_phone
+from miogram_async._fanout import fan_out
 
 SCENARIOS = ("baseline", "dict", "fan_out", "client-mock", "client-fake")
 SECRET = "bench0secret"

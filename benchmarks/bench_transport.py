@@ -38,7 +38,7 @@ from benchmarks._common import (
     run_stamp,
     write_section,
 )
-from benchmarks._sharded import ShardedTransport
+from miogram_async._sharded import ShardedTransport
 
 HEADERS: Final = {
     "Content-Type": "application/x-www-form-urlencoded",
@@ -91,7 +91,9 @@ async def httpx_sharded(url: str, concurrency: int) -> tuple[list[Post], Close]:
 
 async def httpx_sharded_transport(url: str, concurrency: int) -> tuple[list[Post], Close]:
     """One ``httpx.AsyncClient`` over a `ShardedTransport` of ceil(C/S) pools of S connections."""
-    client = httpx.AsyncClient(timeout=TIMEOUT, transport=ShardedTransport(concurrency, SHARD_SIZE))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    transport = ShardedTransport(limits, shard_size=SHARD_SIZE)
+    client = httpx.AsyncClient(timeout=TIMEOUT, transport=transport)
     return [_httpx_post(client, url)], client.aclose
 
 

@@ -9,11 +9,8 @@ texts and Func names.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from ._fanout import MassResult
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import Any, Final, Protocol
 
 __all__ = [
     "ERROR_CLASSES",
@@ -37,6 +34,7 @@ __all__ = [
     "InvalidSecretError",
     "InvalidTokenError",
     "LowCreditError",
+    "MassOutcomes",
     "MassSendError",
     "MessageTooLongError",
     "MioGramError",
@@ -286,6 +284,44 @@ def error_for_code(code: int | None, message: str, func: str) -> APIError:
     return cls(code, message, func)
 
 
+class MassOutcomes(Protocol):
+    """
+    What `MassSendError.result` holds: a `MassResult`, described here by its reading surface.
+
+    Declared as a protocol so that this module imports nothing from the package (`MassResult`
+    lives in `_result`, which imports this module). The keys of ``counts`` and the argument of
+    ``numbers`` are `Outcome` members, which this module cannot name.
+    """
+
+    def __getitem__(self, number: str, /) -> str: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
+    def keys(self) -> KeysView[str]: ...
+    def values(self) -> ValuesView[str]: ...
+    def items(self) -> ItemsView[str, str]: ...
+    def numbers(self, outcome: Any, /) -> list[str]: ...  # an Outcome
+    @property
+    def delivered(self) -> list[str]: ...
+    @property
+    def undelivered(self) -> list[str]: ...
+    @property
+    def failed(self) -> list[str]: ...
+    @property
+    def unknown(self) -> list[str]: ...
+    @property
+    def not_attempted(self) -> list[str]: ...
+    @property
+    def invalid(self) -> list[str]: ...
+    @property
+    def counts(self) -> Mapping[Any, int]: ...
+    @property
+    def errors(self) -> Mapping[str, MioGramError]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def duplicates(self) -> int: ...
+
+
 class MassSendError(MioGramError):
     """
     A Mass send stopped early because an error doomed every later chunk.
@@ -295,7 +331,9 @@ class MassSendError(MioGramError):
         cause: the service error that stopped the fan-out.
     """
 
-    def __init__(self, message: str, result: MassResult, cause: MioGramError | None = None) -> None:
+    def __init__(
+        self, message: str, result: MassOutcomes, cause: MioGramError | None = None
+    ) -> None:
         super().__init__(message, result, cause)
         self.message = message
         self.result = result

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import math
 from collections.abc import (
     AsyncIterable,
     Awaitable,
@@ -21,7 +20,6 @@ from collections.abc import (
     Sequence,
 )
 from types import MappingProxyType
-from typing import Protocol, TypedDict
 
 import anyio
 import anyio.lowlevel
@@ -35,15 +33,24 @@ from ._errors import (
     MioGramError,
     ValidationError,
 )
+from ._options import (
+    DEFAULT_CONCURRENCY,
+    FanoutHooks,
+    FanoutOptions,
+    MassOptions,
+    ProgressCallback,
+)
 from ._result import Chunk, MassProgress, MassResult, Outcome
 
 __all__ = [
     "Chunk",
     "FanoutHooks",
     "FanoutOptions",
+    "MassOptions",
     "MassProgress",
     "MassResult",
     "Outcome",
+    "ProgressCallback",
     "SendChunk",
     "fan_out",
 ]
@@ -57,34 +64,8 @@ _CHECKPOINT_EVERY = 1024
 _RECORD_GRACE = 1.0
 
 SendChunk = Callable[[Chunk], Awaitable[Mapping[str, bool]]]
-ProgressCallback = Callable[[MassProgress], object]
 
-
-class FanoutHooks(Protocol):
-    """Called around every chunk; the campaign journal implements it."""
-
-    async def chunk_started(self, chunk: Chunk) -> None:
-        """Called before the chunk's request is sent."""
-
-    async def chunk_finished(
-        self,
-        chunk: Chunk,
-        outcomes: Mapping[str, Outcome],
-        errors: Mapping[str, MioGramError],
-    ) -> None:
-        """Called once the chunk's outcome is known (or declared ``UNKNOWN``)."""
-
-
-class FanoutOptions(TypedDict, total=False):
-    """The ``**fanout`` keyword options every ``*_mass`` method takes."""
-
-    chunk_size: int
-    concurrency: int | None
-    robots: Sequence[str] | str | None
-    per_robot: int
-    on_progress: ProgressCallback | None
-    hooks: FanoutHooks | None
-    cancel_grace: float
+_DEFAULT_OPTIONS = MassOptions()
 
 
 class _Agents:
@@ -457,34 +438,30 @@ async def fan_out(
     send_chunk: SendChunk,
     *,
     normalize: Callable[[str], str],
-    chunk_size: int = 100,
-    concurrency: int = 8,
+    options: MassOptions = _DEFAULT_OPTIONS,
     robots: Sequence[str | None] = (None,),
-    per_robot: int = 1,
-    on_progress: ProgressCallback | None = None,
-    hooks: FanoutHooks | None = None,
-    cancel_grace: float = 10.0,
     buffer: int | None = None,
 ) -> MassResult:
     """
     Send *phones* in chunks through *send_chunk* and merge every number's outcome.
 
     The input is streamed: each phone is normalised with *normalize* (a `ValidationError` makes it
-    ``INVALID``, never sent), de-duplicated, and packed into chunks of *chunk_size*. A fixed set of
-    ``min(concurrency, agent slots)`` workers sends them; a named agent in *robots* takes at most
-    *per_robot* requests at a time (a repeated name counts once), the default agent ``None`` only
-    the overall *concurrency*.
+    ``INVALID``, never sent), de-duplicated, and packed into chunks of ``options.chunk_size``. A
+    fixed set of ``min(concurrency, agent slots)`` workers sends them; a named agent in *robots*
+    (the agents resolved from ``options.robots``) takes at most ``options.per_robot`` requests at a
+    time (a repeated name counts once), the default agent ``None`` only the overall concurrency
+    (``options.concurrency``, else `DEFAULT_CONCURRENCY`).
 
     A reply maps ``true`` to ``DELIVERED`` and ``false`` to ``UNDELIVERED``; a number missing from
     it is ``UNKNOWN``. A chunk error gives ``FAILED`` when it proves nothing was sent (`APIError`,
     `ValidationError`, `APIConnectionError` with ``sent is False``) and ``UNKNOWN`` otherwise;
     either way the error is kept in `MassResult.errors`. Nothing is ever retried here.
 
-    *on_progress* is called after each chunk (awaited if it returns an awaitable), and once more at
-    the end if no call so far knew the total; *hooks* are awaited around each chunk. If the caller
-    cancels, chunks in flight get *cancel_grace* seconds to finish (what is still open then is
-    ``UNKNOWN``), ``chunk_finished`` still runs, then the cancellation propagates. *buffer* is how
-    many chunks the producer may prepare ahead (default: one per worker).
+    ``on_progress`` is called after each chunk (awaited if it returns an awaitable), and once more
+    at the end if no call so far knew the total; ``hooks`` are awaited around each chunk. If the
+    caller cancels, chunks in flight get ``cancel_grace`` seconds to finish (what is still open
+    then is ``UNKNOWN``), ``chunk_finished`` still runs, then the cancellation propagates.
+    *buffer* is how many chunks the producer may prepare ahead (default: one per worker).
 
     Returns:
         Every distinct input with its outcome.
@@ -494,30 +471,28 @@ async def fan_out(
             progress callback, *send_chunk* or the input itself raised something unexpected
             (chained as ``__cause__``). No chunk started after it, chunks in flight finished, the
             rest of the input was drained as ``NOT_ATTEMPTED`` or ``INVALID``: ``.result`` has all.
-        ValueError: an option is out of range.
-        TypeError: *phones* is a single string.
+        ValidationError: *phones* is a single string, or *robots* is empty (the options were
+            checked when *options* was built).
     """
-    if isinstance(phones, str):
-        raise TypeError("expected an iterable of phone numbers, got a single string")
-    if chunk_size < 1 or concurrency < 1 or per_robot < 1:
-        raise ValueError(
-            "expected chunk_size, concurrency and per_robot >= 1, "
-            f"got {chunk_size}, {concurrency}, {per_robot}"
+    if isinstance(phones, str | bytes):
+        raise ValidationError(
+            "expected an iterable of phone numbers, got a single "
+            f"{type(phones).__name__}: wrap one number in a list"
         )
     if not robots:
-        raise ValueError("expected at least one agent in robots, got none")
-    if cancel_grace < 0 or not math.isfinite(cancel_grace):
-        raise ValueError(f"expected a finite cancel_grace >= 0, got {cancel_grace}")
+        raise ValidationError("expected at least one agent in robots, got none")
+    concurrency = options.concurrency or DEFAULT_CONCURRENCY
+    per_robot = options.per_robot
     agents = _Agents(robots, per_robot, concurrency)
     workers = min(concurrency, sum(agents.capacity))
     state = _FanOut(
         send_chunk,
         normalize=normalize,
-        chunk_size=chunk_size,
+        chunk_size=options.chunk_size,
         agents=agents,
-        on_progress=on_progress,
-        hooks=hooks,
-        cancel_grace=cancel_grace,
+        on_progress=options.on_progress,
+        hooks=options.hooks,
+        cancel_grace=options.cancel_grace,
     )
     send, receive = anyio.create_memory_object_stream[Chunk](
         max_buffer_size=workers if buffer is None else buffer

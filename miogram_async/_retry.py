@@ -1,11 +1,10 @@
 """
 Which actions may be retried, and how long to wait between attempts.
 
-The rule (SURFACE.md "Retries", API.md A26): actions that change nothing retry on transport errors
-and on 999 ``No Response From Server``; everything else retries only when the request provably never
-left the client (``sent is False``: connect error, connect timeout, pool timeout).
-``APIChangeSecret`` is never retried: a lost reply would leave the account with a secret nobody
-knows, and a second request with the old secret would fail anyway.
+The rule (SURFACE.md "Retries", API.md A26) is each action's `_actions.Retry` class, read from its
+row: actions that change nothing retry on transport errors and on 999 ``No Response From Server``;
+everything else retries only when the request provably never left the client (``sent is False``:
+connect error, connect timeout, pool timeout); the secret-changing action is never retried.
 """
 
 from __future__ import annotations
@@ -16,31 +15,19 @@ from typing import Final
 
 import attrs
 
+from ._actions import ACTIONS, Retry, row_for
 from ._errors import APIConnectionError, MioGramError, NoResponseError
 
 __all__ = ["NEVER_RETRIED", "READ_ONLY_FUNCS", "RetryPolicy", "may_retry"]
 
 READ_ONLY_FUNCS: Final[frozenset[str]] = frozenset(
-    {
-        "ChatInfo",
-        "GetUserInfo",
-        "GetDialogList",
-        "GetHistory",
-        "APIGetLimits",
-        "APIGetCredits",
-        "APIGetIP",
-        "APIGetRobot",
-        "APIGetActive",
-        "APIGetUsername",
-        "APIisSuper",
-        "APIcanGet",
-        "APIGetAds",
-        "APIGetReport",
-    }
+    action.func for action in ACTIONS if action.retry is Retry.READ_ONLY
 )
 """Actions that change nothing on the service: safe to repeat after any transport failure."""
 
-NEVER_RETRIED: Final[frozenset[str]] = frozenset({"APIChangeSecret"})
+NEVER_RETRIED: Final[frozenset[str]] = frozenset(
+    action.func for action in ACTIONS if action.retry is Retry.NEVER
+)
 """Actions that are never repeated, not even after a failure to connect."""
 
 
@@ -48,14 +35,15 @@ def may_retry(func: str, error: MioGramError) -> bool:
     """
     Whether *error* from action *func* may be followed by another attempt.
 
-    Any action not in `READ_ONLY_FUNCS` (including undocumented ones sent through ``call()``) is
-    treated as changing state.
+    Any action without a row (an undocumented one sent through ``call()``) is treated as changing
+    state.
     """
-    if func in NEVER_RETRIED:
+    retry = row_for(func).retry
+    if retry is Retry.NEVER:
         return False
     if isinstance(error, APIConnectionError) and error.sent is False:
         return True
-    if func in READ_ONLY_FUNCS:
+    if retry is Retry.READ_ONLY:
         return isinstance(error, APIConnectionError | NoResponseError)
     return False
 

@@ -3,24 +3,25 @@ The pooled HTTP client, and the one table that turns transport failures into SDK
 
 One `httpx.AsyncClient` per `MioGram`, its connections sized to the client's concurrency (httpx's
 default of 100 connections / 20 kept alive does not fit a client that runs ``concurrency`` requests
-at once). On asyncio, when the ``aiohttp`` extra is installed, requests go through
-``httpx_aiohttp``'s transport. Otherwise (the default install, and always under trio) they go
-through httpx's own transport, split by `ShardedTransport` into pools of at most `SHARD_SIZE`
-connections: one httpx pool of 64-256 connections costs milliseconds of CPU per request.
+at once). With ``http_backend="aiohttp"`` on asyncio (the ``aiohttp`` extra installed), requests
+go through ``httpx_aiohttp``'s transport. Otherwise (the default ``"auto"``, which is httpx
+whatever is installed, and always under trio) they go through httpx's own transport, split by
+`ShardedTransport` into pools of at most `SHARD_SIZE` connections: one httpx pool of 64-256
+connections costs milliseconds of CPU per request. A pool that one small pool holds
+(`UNSHARDED_MAX` connections, the default client's) is left to httpx as it is, and so is any pool
+when the environment names a proxy (httpx then mounts it).
 
-The client's requests go straight to the transport this module picks (`_direct.DirectPoster`),
-not through ``AsyncClient.post``; the ``AsyncClient`` still holds the headers, cookies, mounted
-proxies and transports, and closes them.
+The client's requests go through ``AsyncClient.post``, httpx's public API (`_session`).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import urllib.request
 from typing import Final, Literal
 
 import httpx
 import sniffio
-from httpx._utils import get_environment_proxies  # httpx's own reading of *_PROXY, NO_PROXY
 
 from ._errors import APIConnectionError, APITimeoutError
 from ._sharded import SHARD_SIZE, ShardedTransport
@@ -28,6 +29,7 @@ from ._sharded import SHARD_SIZE, ShardedTransport
 __all__ = [
     "DEFAULT_TIMEOUT",
     "SHARD_SIZE",
+    "UNSHARDED_MAX",
     "HttpBackend",
     "aiohttp_available",
     "build_http_client",
@@ -45,6 +47,11 @@ are started than the pool holds."""
 
 _POOL_FLOOR: Final = 10
 _KEEPALIVE_EXPIRY: Final = 60.0
+
+UNSHARDED_MAX: Final = _POOL_FLOOR
+"""The most connections left in one httpx pool: the default client's pool. Above it, one pool
+costs measurably more CPU per request than pools of `SHARD_SIZE` (at 16 connections 0.67 against
+0.57 ms, benchmarks/RESULTS.md "One request path")."""
 
 
 def pool_limits(concurrency: int) -> httpx.Limits:
@@ -71,20 +78,18 @@ def choose_backend(requested: HttpBackend) -> Literal["httpx", "aiohttp"]:
     """
     The transport to build for *requested*, in the running async library.
 
-    ``"auto"`` picks aiohttp when it is installed and the loop is asyncio; ``"aiohttp"`` insists
-    on it on asyncio (`ImportError` when the extra is missing). Under trio (or outside any loop)
-    httpx's own transport is always used.
+    ``"auto"`` and ``"httpx"`` are httpx's own transport, whatever is installed, so that respx
+    and httpx's event hooks see every request. ``"aiohttp"`` is the opt-in throughput transport
+    on asyncio (`ImportError` when the extra is missing); under trio (or outside any loop) httpx's
+    own transport is used for it too.
     """
-    if requested == "httpx" or _async_library() != "asyncio":
+    if requested != "aiohttp" or _async_library() != "asyncio":
         return "httpx"
-    if requested == "aiohttp":
-        if not aiohttp_available():
-            raise ImportError(
-                "http_backend='aiohttp' needs the aiohttp extra: "
-                "pip install 'miogram-async[aiohttp]'"
-            )
-        return "aiohttp"
-    return "aiohttp" if aiohttp_available() else "httpx"
+    if not aiohttp_available():
+        raise ImportError(
+            "http_backend='aiohttp' needs the aiohttp extra: pip install 'miogram-async[aiohttp]'"
+        )
+    return "aiohttp"
 
 
 def build_http_client(
@@ -103,25 +108,23 @@ def build_http_client(
         backend: ``"auto"``, ``"httpx"`` or ``"aiohttp"``, see `choose_backend`.
         transport: a transport to use as is (tests, the fake service); *backend* is then ignored.
 
-    The httpx backend is a `ShardedTransport` over `pool_limits`: pools of at most `SHARD_SIZE`
-    connections, as many connections in all as one pool of that size would hold.
+    The httpx backend is httpx's own transport up to `UNSHARDED_MAX` connections (or behind an
+    environment proxy, which httpx mounts itself), else a `ShardedTransport` over `pool_limits`:
+    pools of at most `SHARD_SIZE` connections, as many connections in all as one pool would hold.
     """
     limits = pool_limits(concurrency)
     headers = {"User-Agent": "miogram-async"}
-    mounts: dict[str, httpx.AsyncBaseTransport | None] | None = None
     if transport is None:
         if choose_backend(backend) == "aiohttp":
             from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional extra
 
             transport = AiohttpTransport(limits=limits)
-        else:
+        elif _needs_shards(limits):
             transport = ShardedTransport(limits, shard_size=SHARD_SIZE)
-            mounts = _environment_proxy_mounts(limits)
     # Never follow redirects: a 301/302 turns the POST into a GET, which the service answers with
     # 812 and counts towards blocking the caller's IP (API.md E23).
     return httpx.AsyncClient(
         transport=transport,
-        mounts=mounts,
         limits=limits,
         timeout=timeout,
         headers=headers,
@@ -129,18 +132,16 @@ def build_http_client(
     )
 
 
-def _environment_proxy_mounts(limits: httpx.Limits) -> dict[str, httpx.AsyncBaseTransport | None]:
+def _needs_shards(limits: httpx.Limits) -> bool:
     """
-    The proxies of ``HTTP(S)_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY``, as httpx mounts them itself.
+    Whether the pool is too big for one httpx pool and no proxy is set in the environment.
 
-    httpx reads these only when it builds its own transport; with `ShardedTransport` given, they
-    are mounted here the same way (one pool per proxy, as httpx does), so that a proxy set in the
-    environment keeps working.
+    httpx reads ``HTTP(S)_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` only when it builds its own
+    transport; behind a proxy every connection goes to the proxy, so the one pool httpx mounts
+    for it is kept.
     """
-    return {
-        pattern: None if url is None else httpx.AsyncHTTPTransport(proxy=url, limits=limits)
-        for pattern, url in get_environment_proxies().items()
-    }
+    size = limits.max_connections
+    return size is not None and size > UNSHARDED_MAX and not urllib.request.getproxies()
 
 
 def _aiohttp_row(cause: BaseException) -> tuple[type[APIConnectionError], bool | None, str]:

@@ -49,9 +49,6 @@ _ELEMENTS: Final[Mapping[str, str]] = types.MappingProxyType(
 _EXCERPT_CHARS: Final = 200
 _MAX_CODE_DIGITS: Final = 9
 
-# The reply of this action carries the new secret: never quote it in an error.
-_SECRET_BEARING_FUNCS: Final = frozenset({"APIChangeSecret"})
-
 _ERROR_PREFIX: Final = re.compile(
     r"^\s*Error\s*([0-9]{1,9})\s*:\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL
 )
@@ -175,7 +172,7 @@ def encode_form(
 
 
 def _repr_reply(reply: Reply) -> str:
-    if reply.func in _SECRET_BEARING_FUNCS:
+    if reply.secret_bearing:
         shown = "<hidden>"
         return (
             f"Reply(func={reply.func!r}, http_status={reply.http_status!r}, "
@@ -204,6 +201,8 @@ class Reply:
         code: the service code carried by a success reply (407 ``Secret Changed``, 409
             ``Allow IP Sets``), or ``None``.
         raw: the decoded JSON body as it came.
+        secret_bearing: the reply carries a secret (the action's row says so): its result is
+            never shown, in the repr or in an error.
     """
 
     func: str
@@ -213,6 +212,7 @@ class Reply:
     message: str | None
     code: int | None
     raw: object
+    secret_bearing: bool = attrs.field(default=False, kw_only=True)
 
     def __repr__(self) -> str:
         return _repr_reply(self)
@@ -226,8 +226,8 @@ def excerpt(text: str) -> str:
     return collapsed[: _EXCERPT_CHARS - 1] + "…"
 
 
-def _safe_excerpt(func: str, text: str) -> str:
-    return "" if func in _SECRET_BEARING_FUNCS else excerpt(text)
+def _safe_excerpt(secret_bearing: bool, text: str) -> str:
+    return "" if secret_bearing else excerpt(text)
 
 
 def json_excerpt(value: object) -> str:
@@ -292,9 +292,14 @@ def _as_text(value: object) -> str | None:
     return json_excerpt(value)
 
 
-def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
+def decode_reply(
+    func: str, http_status: int, body: bytes, *, secret_bearing: bool = False
+) -> Reply:
     """
     Decode one reply body, raising for anything that is not a success.
+
+    *secret_bearing* (the action row's flag) keeps the body out of every excerpt and repr: such a
+    reply carries a secret.
 
     The body is parsed as UTF-8 JSON whatever the HTTP status and ``Content-Type`` (A24). A JSON
     object is the documented envelope; a top-level JSON array is accepted as a bare result
@@ -312,7 +317,7 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
         decoded: object = json.loads(text)
     except (ValueError, RecursionError):
         problem = "the reply is empty" if not text.strip() else "the reply is not JSON"
-        raise APIResponseError(problem, http_status, _safe_excerpt(func, text)) from None
+        raise APIResponseError(problem, http_status, _safe_excerpt(secret_bearing, text)) from None
     if isinstance(decoded, list):
         return Reply(
             func=func,
@@ -322,10 +327,13 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
             message=None,
             code=None,
             raw=decoded,
+            secret_bearing=secret_bearing,
         )
     if not isinstance(decoded, dict):
         raise APIResponseError(
-            "the reply is not a JSON object or array", http_status, _safe_excerpt(func, text)
+            "the reply is not a JSON object or array",
+            http_status,
+            _safe_excerpt(secret_bearing, text),
         )
 
     has_result, result = _field(decoded, "Result")
@@ -334,7 +342,9 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
     _, code_value = _field(decoded, "Code")
     if not (has_result or has_status or message_value is not None):
         raise APIResponseError(
-            "the reply is not the service's envelope", http_status, _safe_excerpt(func, text)
+            "the reply is not the service's envelope",
+            http_status,
+            _safe_excerpt(secret_bearing, text),
         )
 
     status_text = _as_text(status_value)
@@ -366,6 +376,7 @@ def decode_reply(func: str, http_status: int, body: bytes) -> Reply:
         message=message,
         code=code,
         raw=decoded,
+        secret_bearing=secret_bearing,
     )
 
 
@@ -393,7 +404,7 @@ def _unexpected(reply: Reply, what: str) -> APIResponseError:
     return APIResponseError(
         f"unexpected result for {reply.func}: expected {what}",
         reply.http_status,
-        "" if reply.func in _SECRET_BEARING_FUNCS else json_excerpt(reply.result),
+        "" if reply.secret_bearing else json_excerpt(reply.result),
     )
 
 
@@ -421,7 +432,7 @@ def as_json(reply: Reply) -> object:
 
 
 def as_str(reply: Reply) -> str:
-    """``Result`` as a string (``APIGetUsername``, ``APIChangeSecret``); numbers are accepted."""
+    """``Result`` as a string (``APIGetUsername``, the new secret); numbers are accepted."""
     result = reply.result
     if isinstance(result, str):
         return result

@@ -17,8 +17,7 @@ import sys
 
 import anyio
 
-from miogram_async._client import MioGram
-from miogram_async._fanout import MassProgress
+from miogram_async import MassProgress, MioGram
 from miogram_async.campaign import Campaign
 
 EXIT_INTERRUPTED = 130

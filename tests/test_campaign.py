@@ -16,9 +16,7 @@ import attrs
 import pytest
 import trio
 
-from miogram_async._client import MioGram
-from miogram_async._errors import MassSendError, ValidationError
-from miogram_async._fanout import MassProgress
+from miogram_async import MassProgress, MassSendError, MioGram, ValidationError
 from miogram_async.campaign import Campaign, CampaignError, NumberState
 from miogram_async.campaign._journal import Journal
 from miogram_async.campaign._reconcile import Anchor

@@ -23,9 +23,9 @@ import attrs
 import pytest
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from miogram_async._client import MioGram
-from miogram_async.campaign import Campaign, CampaignError, NumberState
-from miogram_async.campaign._model import FINAL_STATES, CampaignInUseError
+from miogram_async import MioGram
+from miogram_async.campaign import Campaign, CampaignError, CampaignInUseError, NumberState
+from miogram_async.campaign._model import FINAL_STATES
 from miogram_async.testing import (
     AccountConfig,
     FakeMioGram,

@@ -10,9 +10,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from miogram_async._client import MioGram
-from miogram_async._result import Chunk, Outcome
-from miogram_async._validation import normalize_phone
+from miogram_async import Chunk, MioGram, Outcome, normalize_phone
 from miogram_async.campaign import Campaign, CampaignError, NumberState, _hooks
 from miogram_async.campaign._hooks import JournalHooks
 from miogram_async.campaign._journal import ChunkEnd, ChunkStart, Journal

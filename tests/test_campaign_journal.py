@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-from miogram_async._client import MioGram
-from miogram_async._errors import MassSendError
-from miogram_async._validation import normalize_phone
+from miogram_async import MassSendError, MioGram, normalize_phone
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign._journal import ChunkEnd, ChunkStart, Journal
 from miogram_async.campaign._model import CampaignStorageError

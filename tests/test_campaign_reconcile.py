@@ -15,8 +15,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from miogram_async._client import MioGram
-from miogram_async._models import ReportRecord
+from miogram_async import MioGram, ReportRecord
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign._reconcile import (
     Anchor,

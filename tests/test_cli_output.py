@@ -9,15 +9,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from miogram_async._errors import (
+from miogram_async import (
     APIConnectionError,
     APIResponseError,
     InvalidSecretError,
+    MassProgress,
     MioGramError,
+    Outcome,
     ValidationError,
+    normalize_phone,
 )
-from miogram_async._fanout import MassProgress, Outcome
-from miogram_async._validation import normalize_phone
 from miogram_async.cli import ExitCode
 from miogram_async.cli._context import translate_error
 from miogram_async.cli._demo_data import demo_numbers

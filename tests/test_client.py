@@ -22,18 +22,21 @@ import respx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from miogram_async._client import DEFAULT_BASE_URL, MioGram
-from miogram_async._errors import (
+from miogram_async import (
     APIResponseError,
+    Chunk,
     ClientClosedError,
     InvalidSecretError,
     MassSendError,
+    MioGram,
     MioGramError,
     NoCreditError,
     NumberNotFoundError,
+    Outcome,
+    RetryPolicy,
     ValidationError,
 )
-from miogram_async._fanout import Chunk, Outcome
+from miogram_async._client import DEFAULT_BASE_URL
 from miogram_async.testing import AccountConfig, FakeMioGram
 
 URL = "https://miogram.test/dojob.php"
@@ -120,12 +123,29 @@ def test_default_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
             {"http_client": httpx.AsyncClient(), "transport": httpx.MockTransport(Recorder())},
             "not both",
         ),
+        ({"rate_limit": 2.0, "rate_burst": 0.5}, "burst"),
+        ({"retry_policy": {"max_retries": 3}}, "retry_policy"),
+        ({"on_secret_change": "store.txt"}, "on_secret_change"),
+        ({"robot": 7}, "robot"),
+        ({"robot": "two words"}, "agent name"),
     ],
 )
 def test_bad_options_are_refused(kwargs: dict[str, object], message: str) -> None:
-    """Out-of-range options raise ValueError at construction."""
-    with pytest.raises(ValueError, match=message):
+    """Every configuration error is a ValidationError (a MioGramError and a ValueError)."""
+    with pytest.raises(ValidationError, match=message) as caught:
         MioGram("s", **kwargs)  # type: ignore[arg-type]
+    assert isinstance(caught.value, MioGramError)
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("secret", [None, "", "  ", 42, "bad\udcff"])
+def test_a_missing_or_bad_secret_is_a_validation_error(
+    secret: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No secret, a blank one, one of the wrong type or not valid Unicode: ValidationError."""
+    monkeypatch.delenv("MIOGRAM_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="secret"):
+        MioGram(secret)  # type: ignore[arg-type]
 
 
 def test_construction_needs_no_event_loop() -> None:
@@ -170,7 +190,7 @@ async def test_own_http_client_is_closed() -> None:
     """The client closes the pool it built."""
     client = MioGram("s", transport=Recorder().transport())
     async with client:
-        http = client._http
+        http = client._session._http
         assert http is not None
         await client.api_get_ads()
     assert http.is_closed
@@ -180,9 +200,9 @@ async def test_lazy_client_without_context_manager() -> None:
     """The pool is built on first use when the client is not entered."""
     recorder = Recorder()
     client = MioGram("s", transport=recorder.transport())
-    assert client._http is None
+    assert client._session._http is None
     assert await client.mark_read(PHONE) is True
-    assert client._http is not None
+    assert client._session._http is not None
     await client.aclose()
 
 
@@ -649,7 +669,7 @@ async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
     )
     caplog.set_level(logging.DEBUG, logger="miogram_async")
     async with MioGram("s", transport=httpx.MockTransport(lambda r: next(replies))) as client:
-        client._retry = client._retry.__class__(base_delay=0.0, max_delay=0.0)
+        client._session._retry = RetryPolicy(base_delay=0.0, max_delay=0.0)
         await client.api_get_username()
     records = [r for r in caplog.records if r.name == "miogram_async"]
     messages = [(r.levelname, r.getMessage()) for r in records]
@@ -853,13 +873,13 @@ async def test_timeouts_default_float_and_per_call() -> None:
 
 
 def test_properties_and_type_checks() -> None:
-    """robot and base_url are readable; a secret of the wrong type is a TypeError."""
+    """robot and base_url are readable; a secret or robot of the wrong type is a ValidationError."""
     client = MioGram("s", robot="Agent9", base_url=URL)
     assert (client.robot, client.base_url) == ("Agent9", URL)
     assert MioGram("s", robot="").robot is None
-    with pytest.raises(TypeError, match="secret"):
+    with pytest.raises(ValidationError, match="secret"):
         MioGram(42)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="robot"):
+    with pytest.raises(ValidationError, match="robot"):
         MioGram("s", robot=7)  # type: ignore[arg-type]
 
 
@@ -933,21 +953,20 @@ async def test_a_borrowed_client_sends_through_its_own_hooks() -> None:
         ) as http,
         MioGram("s", base_url=URL, http_client=http) as client,
     ):
-        assert client._direct is None
         assert await client.mark_read(PHONE) is True
     assert hooked == ["request POST", "response 200"]
     assert recorder.forms[0]["Func"] == "MarkRead"
 
 
-async def test_the_owned_client_sends_directly_until_closed() -> None:
-    """The client's own pool is sent to directly; once closed, sending fails as before."""
+async def test_the_owned_client_sends_until_closed() -> None:
+    """The client's own pool is built on first use; once closed, sending fails as before."""
     recorder = Recorder()
     client = MioGram("s", base_url=URL, transport=recorder.transport())
-    assert client._direct is None
+    assert client._session._http is None
     assert await client.mark_read(PHONE) is True
-    assert client._direct is not None
+    assert client._session._http is not None
     await client.aclose()
-    assert client._direct is None
+    assert client._session._http is None
     with pytest.raises(RuntimeError, match="closed"):
         await client.mark_read(PHONE)
     assert len(recorder.forms) == 1

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from miogram_async._client import MioGram
+from miogram_async import MioGram
 from miogram_async.campaign import Campaign
 from miogram_async.cli import ExitCode, cli
 from miogram_async.testing import AccountConfig, FakeMioGram

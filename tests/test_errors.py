@@ -7,9 +7,7 @@ import pickle
 
 import pytest
 
-from miogram_async._errors import (
-    ERROR_CLASSES,
-    STOP_CODES,
+from miogram_async import (
     AccountNotActivatedError,
     APIConnectionError,
     APIError,
@@ -28,6 +26,7 @@ from miogram_async._errors import (
     InvalidTokenError,
     IPNotAllowedError,
     LowCreditError,
+    MassResult,
     MassSendError,
     MessageTooLongError,
     MioGramError,
@@ -38,14 +37,14 @@ from miogram_async._errors import (
     NoRobotError,
     NoUserIDError,
     NumberNotFoundError,
+    Outcome,
     PermissionDeniedError,
     SessionBlockedError,
     UnknownFuncError,
     ValidationError,
     WhatsAppNotSupportedError,
-    error_for_code,
 )
-from miogram_async._fanout import MassResult, Outcome
+from miogram_async._errors import ERROR_CLASSES, STOP_CODES, error_for_code
 from miogram_async._wire import Reply, decode_reply
 
 # API.md section 7 (plus the undocumented 101, E6): code, the document's text, class, group

@@ -9,9 +9,7 @@ from typing import Literal
 import pytest
 import trio
 
-from miogram_async._client import MioGram
-from miogram_async._errors import InvalidSecretError, NoCreditError
-from miogram_async._fanout import Outcome
+from miogram_async import InvalidSecretError, MioGram, NoCreditError, Outcome
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,

@@ -16,14 +16,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miogram_async._errors import APIResponseError, NoDataError, ValidationError
-from miogram_async._models import (
-    CREDIT_KINDS,
-    MEGABYTE,
+from miogram_async import (
+    APIResponseError,
     CreditKind,
     Credits,
     Limits,
+    NoDataError,
     ReportRecord,
+    ValidationError,
+)
+from miogram_async._models import (
+    CREDIT_KINDS,
+    MEGABYTE,
     as_credits,
     as_limits,
     as_reports,

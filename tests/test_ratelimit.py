@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from miogram_async._client import MioGram
+from miogram_async import MioGram
 from miogram_async._ratelimit import TokenBucket
 
 
@@ -89,7 +89,7 @@ async def test_client_takes_one_token_per_request() -> None:
     clock = FakeClock()
     limiter = TokenBucket(10.0, burst=2, clock=clock, sleep=clock.sleep)
     async with MioGram("s", transport=httpx.MockTransport(handler), rate_limit=10.0) as client:
-        client._bucket = limiter  # the fake clock instead of anyio's
+        client._session._bucket = limiter  # the fake clock instead of anyio's
         await client.api_get_active()
         await client.api_is_super()
         await client.api_can_get()
@@ -101,5 +101,5 @@ async def test_client_takes_one_token_per_request() -> None:
 def test_client_builds_bucket_from_options() -> None:
     """rate_limit and rate_burst configure the client's bucket; None means no limit."""
     limited = MioGram("s", rate_limit=3.0, rate_burst=6)
-    assert repr(limited._bucket) == "TokenBucket(rate=3.0, burst=6.0)"
-    assert MioGram("s")._bucket is None
+    assert repr(limited._session._bucket) == "TokenBucket(rate=3.0, burst=6.0)"
+    assert MioGram("s")._session._bucket is None

@@ -6,17 +6,18 @@ import httpx
 import pytest
 import respx
 
-from miogram_async._client import MioGram
-from miogram_async._errors import (
+from miogram_async import (
     APIConnectionError,
     APIResponseError,
     APITimeoutError,
     GatewayError,
+    MioGram,
     MioGramError,
     NoCreditError,
     NoResponseError,
+    RetryPolicy,
 )
-from miogram_async._retry import NEVER_RETRIED, READ_ONLY_FUNCS, RetryPolicy, may_retry
+from miogram_async._retry import NEVER_RETRIED, READ_ONLY_FUNCS, may_retry
 from miogram_async.testing import AccountConfig, FakeMioGram, FaultKind, FaultRule, Faults
 
 URL = "https://miogram.test/dojob.php"

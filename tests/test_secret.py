@@ -9,10 +9,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from miogram_async._client import MioGram
-from miogram_async._errors import MioGramError
-from miogram_async._retry import RetryPolicy
-from miogram_async._transport import HttpBackend
+from miogram_async import HttpBackend, MioGram, MioGramError, RetryPolicy
 from miogram_async.testing import AccountConfig, FakeMioGram
 
 SECRET = "Sup3rS3cretKey42"

@@ -14,13 +14,11 @@ import respx
 import trio
 from httpx_aiohttp import AiohttpTransport
 
-from miogram_async._client import MioGram
-from miogram_async._direct import DirectPoster
-from miogram_async._errors import APIConnectionError, APITimeoutError
+from miogram_async import APIConnectionError, APITimeoutError, HttpBackend, MioGram
 from miogram_async._sharded import ShardedTransport
 from miogram_async._transport import (
     DEFAULT_TIMEOUT,
-    HttpBackend,
+    UNSHARDED_MAX,
     build_http_client,
     choose_backend,
     map_transport_error,
@@ -37,11 +35,15 @@ def test_pool_is_sized_to_concurrency_with_a_floor() -> None:
     assert pool_limits(2).max_connections == 10
 
 
-async def test_auto_picks_aiohttp_on_asyncio() -> None:
-    """On asyncio with the extra installed, 'auto' routes requests through httpx_aiohttp."""
-    assert choose_backend("auto") == "aiohttp"
+async def test_auto_is_httpx_even_with_aiohttp_installed() -> None:
+    """With the aiohttp extra installed, 'auto' is still httpx; only 'aiohttp' picks the extra."""
+    assert choose_backend("auto") == "httpx"
     assert choose_backend("httpx") == "httpx"
-    http = build_http_client(concurrency=32, timeout=DEFAULT_TIMEOUT)
+    assert choose_backend("aiohttp") == "aiohttp"
+    default = build_http_client(concurrency=32, timeout=DEFAULT_TIMEOUT)
+    async with default:
+        assert isinstance(default._transport, ShardedTransport)
+    http = build_http_client(concurrency=32, timeout=DEFAULT_TIMEOUT, backend="aiohttp")
     async with http:
         transport = http._transport
         assert isinstance(transport, AiohttpTransport)
@@ -62,7 +64,7 @@ def test_trio_always_uses_httpx() -> None:
     """Under trio every choice resolves to httpx's own transport."""
 
     async def main() -> tuple[str, str, bool]:
-        http = build_http_client(concurrency=4, timeout=DEFAULT_TIMEOUT, backend="aiohttp")
+        http = build_http_client(concurrency=64, timeout=DEFAULT_TIMEOUT, backend="aiohttp")
         async with http:
             transport = http._transport
             is_httpx = isinstance(transport, ShardedTransport) and all(
@@ -75,7 +77,7 @@ def test_trio_always_uses_httpx() -> None:
 
 @pytest.mark.parametrize(
     ("concurrency", "sizes"),
-    [(64, [8] * 8), (256, [8] * 32), (20, [7, 7, 6]), (4, [5, 5])],
+    [(64, [8] * 8), (256, [8] * 32), (20, [7, 7, 6]), (11, [6, 5])],
 )
 async def test_httpx_backend_is_sharded_with_the_pool_size_in_all(
     concurrency: int, sizes: list[int]
@@ -93,6 +95,15 @@ async def test_httpx_backend_is_sharded_with_the_pool_size_in_all(
         assert http.headers["User-Agent"] == "miogram-async"
 
 
+@pytest.mark.parametrize("concurrency", [1, 8, 10])
+async def test_a_pool_one_small_pool_holds_is_not_sharded(concurrency: int) -> None:
+    """Up to UNSHARDED_MAX connections (the default client's 10) httpx keeps one pool."""
+    http = build_http_client(concurrency=concurrency, timeout=DEFAULT_TIMEOUT, backend="httpx")
+    async with http:
+        assert isinstance(http._transport, httpx.AsyncHTTPTransport)
+    assert (pool_limits(concurrency).max_connections or 0) <= UNSHARDED_MAX
+
+
 async def test_a_borrowed_transport_is_not_sharded() -> None:
     """With backend='httpx' too, a transport given by the caller is used as is."""
     mock = httpx.MockTransport(lambda request: httpx.Response(200))
@@ -103,28 +114,28 @@ async def test_a_borrowed_transport_is_not_sharded() -> None:
         assert http._transport is mock
 
 
-async def test_proxies_from_the_environment_still_apply(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HTTPS_PROXY routes the service through a proxy pool; NO_PROXY hosts use the shards."""
+async def test_an_environment_proxy_leaves_the_pool_to_httpx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With HTTPS_PROXY set, even a large pool is httpx's own, so that httpx mounts the proxy."""
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    monkeypatch.setenv("NO_PROXY", "nearby.test")
-    http = build_http_client(concurrency=16, timeout=DEFAULT_TIMEOUT, backend="httpx")
+    http = build_http_client(concurrency=64, timeout=DEFAULT_TIMEOUT, backend="httpx")
     async with http:
-        proxied = http._transport_for_url(httpx.URL("https://miogram.test/dojob.php"))
-        direct = http._transport_for_url(httpx.URL("https://nearby.test/dojob.php"))
-        plain = http._transport_for_url(httpx.URL("http://miogram.test/dojob.php"))
-    assert isinstance(proxied, httpx.AsyncHTTPTransport)
-    assert isinstance(direct, ShardedTransport)
-    assert plain is direct
+        assert isinstance(http._transport, httpx.AsyncHTTPTransport)
 
 
 async def test_httpx_connect_refused_is_not_sent() -> None:
     """A refused connection through the sharded httpx transport is a retryable, unsent failure."""
     async with MioGram(
-        "s", base_url="http://127.0.0.1:9/dojob.php", http_backend="httpx", max_retries=0
+        "s",
+        base_url="http://127.0.0.1:9/dojob.php",
+        http_backend="httpx",
+        max_retries=0,
+        concurrency=64,
     ) as client:
         with pytest.raises(APIConnectionError) as caught:
             await client.api_get_ads()
-        assert isinstance(client._http_client()._transport, ShardedTransport)
+        assert isinstance(client._session.http_client()._transport, ShardedTransport)
     assert caught.value.sent is False
     assert "could not connect" in str(caught.value)
 
@@ -132,6 +143,16 @@ async def test_httpx_connect_refused_is_not_sent() -> None:
 def test_outside_a_loop_httpx_is_chosen() -> None:
     """With no async library running, the choice is httpx."""
     assert choose_backend("auto") == "httpx"
+    assert choose_backend("aiohttp") == "httpx"
+
+
+async def test_respx_sees_the_default_clients_requests_with_aiohttp_installed() -> None:
+    """The default backend is httpx, so a respx mock catches the request: none reaches a network."""
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post("https://miogram.test/dojob.php").respond(200, content=_REPLY_BODY)
+        async with MioGram("s", base_url="https://miogram.test/dojob.php") as client:
+            assert await client.api_get_ads() is True
+    assert route.call_count == 1
 
 
 REQUEST = httpx.Request("POST", "https://miogram.test/dojob.php", content=b"Secret=zz")
@@ -290,7 +311,7 @@ class RawServer:
 
 
 async def _raw_requests(backend: HttpBackend, *, borrowed: bool) -> list[bytes]:
-    """The bytes of three calls through an owned (direct) or a borrowed (AsyncClient) client."""
+    """The bytes of three calls through an owned or a borrowed AsyncClient."""
     server = RawServer(set_cookie=True)
     async with server.serve() as url:
         http = build_http_client(concurrency=4, timeout=DEFAULT_TIMEOUT, backend=backend)
@@ -303,7 +324,6 @@ async def _raw_requests(backend: HttpBackend, *, borrowed: bool) -> list[bytes]:
                 http_client=http if borrowed else None,
             ) as client,
         ):
-            assert (client._direct is None) is borrowed
             await client.api_get_ads()
             await client.send_message("+989100000000", "salam")
             await client.mark_read("+989100000000", timeout=5)
@@ -312,10 +332,10 @@ async def _raw_requests(backend: HttpBackend, *, borrowed: bool) -> list[bytes]:
 
 
 @pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
-async def test_direct_requests_are_byte_identical_to_async_client_ones(
+async def test_owned_and_borrowed_clients_send_the_same_bytes(
     backend: HttpBackend,
 ) -> None:
-    """The owned client's requests, cookies set by the service included, are AsyncClient's bytes."""
+    """The owned client's requests, cookies set by the service included, are a borrowed one's."""
     direct = await _raw_requests(backend, borrowed=False)
     through_client = await _raw_requests(backend, borrowed=True)
     assert len(direct) == 3
@@ -333,29 +353,30 @@ async def _wait_then_cancel(client: MioGram, server: RawServer) -> None:
         group.cancel_scope.cancel()
 
 
-async def test_direct_path_gives_sharded_slots_back_on_cancel_and_error() -> None:
+async def test_the_request_path_gives_sharded_slots_back_on_cancel_and_error() -> None:
     """A cancelled call and a broken connection both leave no ShardedTransport slot in flight."""
     server = RawServer(answer=False)
     async with (
         server.serve() as url,
-        MioGram("s", base_url=url, http_backend="httpx", max_retries=0) as client,
+        MioGram("s", base_url=url, http_backend="httpx", max_retries=0, concurrency=64) as client,
     ):
-        transport = client._http_client()._transport
+        transport = client._session.http_client()._transport
         assert isinstance(transport, ShardedTransport)
-        assert client._direct is not None
         await _wait_then_cancel(client, server)
         assert sum(transport.in_flight) == 0
     async with (
-        MioGram("s", base_url="http://127.0.0.1:9/dojob.php", http_backend="httpx") as refused,
+        MioGram(
+            "s", base_url="http://127.0.0.1:9/dojob.php", http_backend="httpx", concurrency=64
+        ) as refused,
     ):
-        sharded = refused._http_client()._transport
+        sharded = refused._session.http_client()._transport
         assert isinstance(sharded, ShardedTransport)
         with pytest.raises(APIConnectionError):
             await refused.api_get_ads()
         assert sum(sharded.in_flight) == 0
 
 
-async def test_direct_path_gives_the_aiohttp_connection_back_on_cancel() -> None:
+async def test_the_request_path_gives_the_aiohttp_connection_back_on_cancel() -> None:
     """A cancelled call leaves no aiohttp connection acquired; the next call gets an answer."""
     server = RawServer(answer=False)
     async with (
@@ -363,7 +384,7 @@ async def test_direct_path_gives_the_aiohttp_connection_back_on_cancel() -> None
         MioGram("s", base_url=url, http_backend="aiohttp", max_retries=0) as client,
     ):
         await _wait_then_cancel(client, server)
-        transport = client._http_client()._transport
+        transport = client._session.http_client()._transport
         assert isinstance(transport, AiohttpTransport)
         assert isinstance(transport.client, aiohttp.ClientSession)
         connector = transport.client.connector
@@ -388,12 +409,11 @@ def _failing(error: httpx.HTTPError) -> httpx.MockTransport:
         (httpx.RemoteProtocolError("cut"), APIConnectionError, None),
     ],
 )
-async def test_direct_path_errors_map_as_before(
+async def test_transport_errors_map_with_their_request(
     error: httpx.HTTPError, sdk_class: type[APIConnectionError], sent: bool | None
 ) -> None:
     """A user transport's httpx error keeps its class, its request, and the SDK mapping."""
     async with MioGram("s", transport=_failing(error), max_retries=0) as client:
-        assert client._direct is not None
         with pytest.raises(APIConnectionError) as caught:
             await client.api_get_ads()
     assert type(caught.value) is sdk_class
@@ -404,8 +424,8 @@ async def test_direct_path_errors_map_as_before(
     assert cause.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
 
 
-async def test_mock_and_fake_transports_take_the_direct_path() -> None:
-    """A transport given by the caller (MockTransport, the fake's) is used directly, as sent."""
+async def test_mock_and_fake_transports_get_the_request_as_sent() -> None:
+    """A transport given by the caller (MockTransport, the fake's) gets the request as sent."""
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -413,7 +433,6 @@ async def test_mock_and_fake_transports_take_the_direct_path() -> None:
         return httpx.Response(200, content=_REPLY_BODY)
 
     async with MioGram("s", transport=httpx.MockTransport(handler)) as client:
-        assert client._direct is not None
         assert await client.api_get_ads() is True
     defaults = httpx.AsyncClient().headers  # Accept-Encoding names the decoders installed
     assert list(seen[0].headers.items()) == [
@@ -429,50 +448,19 @@ async def test_mock_and_fake_transports_take_the_direct_path() -> None:
     assert seen[0].extensions["timeout"] == DEFAULT_TIMEOUT.as_dict()
     fake = FakeMioGram(AccountConfig(secret="fake-secret", username="faker"))
     async with MioGram("fake-secret", transport=fake.transport()) as client:
-        assert client._direct is not None
         assert await client.api_get_username() == "faker"
     assert fake.funcs() == ["APIGetUsername"]
 
 
 async def test_respx_still_sees_the_owned_clients_requests() -> None:
-    """respx's default mocker intercepts the direct path of the httpx backend."""
+    """respx's default mocker intercepts the owned client's requests on the httpx backend."""
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post("https://miogram.test/dojob.php").respond(200, content=_REPLY_BODY)
         async with MioGram(
             "s", base_url="https://miogram.test/dojob.php", http_backend="httpx"
         ) as client:
-            assert client._direct is not None
             assert await client.api_get_ads() is True
     assert route.call_count == 1
-
-
-async def test_what_the_direct_path_cannot_do_goes_through_async_client() -> None:
-    """A URL with credentials, or a client with hooks or auth, is not sent directly."""
-    url = httpx.URL("https://miogram.test/dojob.php")
-    plain = build_http_client(concurrency=4, timeout=DEFAULT_TIMEOUT, backend="httpx")
-
-    async def hook(request: httpx.Request) -> None:
-        return None
-
-    hooked = httpx.AsyncClient(event_hooks={"request": [hook]})
-    authed = httpx.AsyncClient(auth=("user", "pass"))
-    async with plain, hooked, authed:
-        assert DirectPoster.for_client(plain, url, {}) is not None
-        assert DirectPoster.for_client(plain, httpx.URL("https://u:p@miogram.test/"), {}) is None
-        assert DirectPoster.for_client(hooked, url, {}) is None
-        assert DirectPoster.for_client(authed, url, {}) is None
-
-
-async def test_a_closed_client_fails_as_httpx_does() -> None:
-    """Sending on a closed client raises httpx's RuntimeError, not a transport error."""
-    http = build_http_client(concurrency=4, timeout=DEFAULT_TIMEOUT, backend="httpx")
-    poster = DirectPoster.for_client(http, httpx.URL("https://miogram.test/dojob.php"), {})
-    assert poster is not None
-    await http.aclose()
-    with pytest.raises(RuntimeError, match="client has been closed"):
-        await poster.post(b"Secret=s", DEFAULT_TIMEOUT)
-    with pytest.raises(RuntimeError, match="client has been closed"):
-        await http.post("https://miogram.test/dojob.php", content=b"Secret=s")
 
 
 class _StallingBody(httpx.AsyncByteStream):
@@ -495,7 +483,7 @@ class _StallingBody(httpx.AsyncByteStream):
 
 
 @pytest.mark.parametrize("error", [None, httpx.ReadError("reset")])
-async def test_direct_path_closes_a_body_cut_off_while_read(error: httpx.ReadError | None) -> None:
+async def test_a_body_cut_off_while_read_is_closed(error: httpx.ReadError | None) -> None:
     """A reply cancelled or broken mid-body is closed and its ShardedTransport slot given back."""
     body = _StallingBody(error)
 
@@ -504,13 +492,11 @@ async def test_direct_path_closes_a_body_cut_off_while_read(error: httpx.ReadErr
 
     transport = ShardedTransport(pool_limits(16), pool_factory=pool)
     http = build_http_client(concurrency=16, timeout=DEFAULT_TIMEOUT, transport=transport)
-    poster = DirectPoster.for_client(http, httpx.URL("https://miogram.test/dojob.php"), {})
-    assert poster is not None
     failures: list[BaseException] = []
 
     async def post() -> None:
         try:
-            await poster.post(b"Secret=s", DEFAULT_TIMEOUT)
+            await http.post("https://miogram.test/dojob.php", content=b"Secret=s")
         except httpx.ReadError as caught:
             failures.append(caught)
 
@@ -523,8 +509,9 @@ async def test_direct_path_closes_a_body_cut_off_while_read(error: httpx.ReadErr
     assert [type(failure) for failure in failures] == ([] if error is None else [httpx.ReadError])
 
 
-async def test_direct_path_goes_through_an_environment_proxy(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("concurrency", [8, 64])
+async def test_an_environment_proxy_carries_the_requests(
+    monkeypatch: pytest.MonkeyPatch, concurrency: int
 ) -> None:
     """With HTTP_PROXY set, the owned client's requests reach the service through the proxy."""
     for name in ("ALL_PROXY", "NO_PROXY", "all_proxy", "no_proxy", "http_proxy"):
@@ -533,9 +520,11 @@ async def test_direct_path_goes_through_an_environment_proxy(
     async with proxy.serve() as proxy_url:
         monkeypatch.setenv("HTTP_PROXY", proxy_url.removesuffix("/dojob.php"))
         async with MioGram(
-            "s", base_url="http://miogram.test/dojob.php", http_backend="httpx"
+            "s",
+            base_url="http://miogram.test/dojob.php",
+            http_backend="httpx",
+            concurrency=concurrency,
         ) as client:
-            assert client._direct is not None
             assert await client.api_get_ads() is True
     assert len(proxy.requests) == 1
     assert proxy.requests[0].startswith(b"POST http://miogram.test/dojob.php HTTP/1.1\r\n")

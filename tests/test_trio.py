@@ -7,10 +7,7 @@ import pytest
 import respx
 import trio
 
-from miogram_async._client import MioGram
-from miogram_async._errors import APITimeoutError
-from miogram_async._fanout import Outcome
-from miogram_async._retry import RetryPolicy
+from miogram_async import APITimeoutError, MioGram, Outcome, RetryPolicy
 from miogram_async.testing import AccountConfig, FakeMioGram
 
 URL = "https://miogram.test/dojob.php"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miogram_async._errors import ValidationError
+from miogram_async import ValidationError, normalize_phone
 from miogram_async._validation import (
     Media,
     _clean_phone,
@@ -30,7 +30,6 @@ from miogram_async._validation import (
     check_report_count,
     check_username,
     load_media,
-    normalize_phone,
 )
 
 PHONE = re.compile(r"^\+[1-9]\d{7,14}$")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from miogram_async._errors import (
+from miogram_async import (
     APIError,
     APIResponseError,
     InvalidSecretError,
@@ -21,6 +21,7 @@ from miogram_async._errors import (
     NumberNotFoundError,
     PermissionDeniedError,
 )
+from miogram_async._actions import BY_FUNC
 from miogram_async._wire import (
     FORM_HEADERS,
     Reply,
@@ -41,8 +42,11 @@ from miogram_async._wire import (
 
 
 def reply_of(body: object, func: str = "SendMessage", http_status: int = 200) -> Reply:
-    """Decode *body* (JSON-encoded here) as the service's reply to *func*."""
-    return decode_reply(func, http_status, json.dumps(body).encode("utf-8"))
+    """Decode *body* (JSON-encoded here) as the service's reply to *func*, flagged by its row."""
+    secret_bearing = BY_FUNC[func].secret_bearing if func in BY_FUNC else False
+    return decode_reply(
+        func, http_status, json.dumps(body).encode("utf-8"), secret_bearing=secret_bearing
+    )
 
 
 # encode_form
@@ -383,7 +387,7 @@ def test_decode_reply_long_body_excerpt_is_short() -> None:
 def test_decode_reply_hides_change_secret_bodies() -> None:
     """A broken APIChangeSecret reply (which carries the new secret) is not quoted."""
     with pytest.raises(APIResponseError) as caught:
-        decode_reply("APIChangeSecret", 200, b'{"Result":"ab12cd34ef","Sta')
+        decode_reply("APIChangeSecret", 200, b'{"Result":"ab12cd34ef","Sta', secret_bearing=True)
     assert caught.value.excerpt == ""
     assert "ab12cd34ef" not in str(caught.value)
 

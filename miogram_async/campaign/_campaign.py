@@ -8,17 +8,18 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self, TextIO
+from typing import TYPE_CHECKING, Final, Self, TextIO
 
 import anyio
 import anyio.to_thread
 
+from .. import _actions as actions
+from .._actions import Action
 from .._errors import MassSendError, MioGramError, NoDataError, ValidationError
-from .._fanout import ProgressCallback
-from .._result import MassResult
+from .._options import MassOptions, ProgressCallback
 from .._validation import check_file_format, check_message, normalize_phone
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks, JournalNumbers
@@ -36,12 +37,12 @@ _REPORT_COUNT: Final = 999
 #: The ``meta`` key under which a run keeps its `Anchor` (``report_anchor:<run id>``).
 _ANCHOR_KEY: Final = "report_anchor:{run}"
 
-_MASS_METHODS: Final[Mapping[CampaignKind, str]] = {
-    CampaignKind.MESSAGE: "send_message_mass",
-    CampaignKind.WHATSAPP: "send_message_whatsapp_mass",
-    CampaignKind.PHOTO: "send_photo_mass",
-    CampaignKind.VIDEO: "send_video_mass",
-    CampaignKind.FILE: "send_file_mass",
+_MASS_ACTIONS: Final[Mapping[CampaignKind, Action[dict[str, bool]]]] = {
+    CampaignKind.MESSAGE: actions.SEND_MESSAGE_MASS,
+    CampaignKind.WHATSAPP: actions.SEND_MESSAGE_WHATSAPP_MASS,
+    CampaignKind.PHOTO: actions.SEND_PHOTO_MASS,
+    CampaignKind.VIDEO: actions.SEND_VIDEO_MASS,
+    CampaignKind.FILE: actions.SEND_FILE_MASS,
 }
 
 
@@ -423,20 +424,18 @@ class Campaign:
         on_progress: ProgressCallback | None,
     ) -> None:
         """Hand the numbers in *states* to the client's Mass method, journalled through *hooks*."""
-        fanout: dict[str, Any] = {
-            "chunk_size": self.chunk_size,
-            "concurrency": concurrency,
-            "robots": self.robots if robots is None else robots,
-            "on_progress": on_progress,
-            "hooks": hooks,
-        }
-        send: Callable[..., Awaitable[MassResult]] = getattr(client, _MASS_METHODS[self.kind])
+        options = MassOptions(
+            chunk_size=self.chunk_size,
+            concurrency=concurrency,
+            robots=self.robots if robots is None else robots,
+            on_progress=on_progress,
+            hooks=hooks,
+        )
         numbers = JournalNumbers(self._journal, states, hooks.seqs)
-        if isinstance(payload, str):
-            await send(numbers, payload, **fanout)
-        else:
-            file_format = self.media.file_format if self.media else None
-            await send(numbers, payload, file_format=file_format, **fanout)
+        file_format = self.media.file_format if self.media else None
+        await client._run_mass(  # the package's typed Mass entry point
+            _MASS_ACTIONS[self.kind], numbers, payload, file_format=file_format, options=options
+        )
 
     async def _payload(self) -> str | bytes:
         """The message, or the media file's content after checking it did not change."""

@@ -1,0 +1,139 @@
+"""
+The options of a Mass send, parsed once: `FanoutOptions` as callers write them, `MassOptions` as
+the client, the campaign and the fan-out use them, with the one set of defaults.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Final, Literal, Protocol, TypedDict
+
+import attrs
+
+from ._errors import MioGramError, ValidationError
+from ._result import Chunk, MassProgress, Outcome
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "FanoutHooks",
+    "FanoutOptions",
+    "MassOptions",
+    "ProgressCallback",
+    "mass_options",
+]
+
+DEFAULT_CONCURRENCY: Final = 8
+"""Requests one Mass send runs at once when neither the call nor the client says otherwise."""
+
+ProgressCallback = Callable[[MassProgress], object]
+
+
+class FanoutHooks(Protocol):
+    """Called around every chunk; the campaign journal implements it."""
+
+    async def chunk_started(self, chunk: Chunk) -> None:
+        """Called before the chunk's request is sent."""
+
+    async def chunk_finished(
+        self,
+        chunk: Chunk,
+        outcomes: Mapping[str, Outcome],
+        errors: Mapping[str, MioGramError],
+    ) -> None:
+        """Called once the chunk's outcome is known (or declared ``UNKNOWN``)."""
+
+
+class FanoutOptions(TypedDict, total=False):
+    """The ``**fanout`` keyword options every ``*_mass`` method takes."""
+
+    chunk_size: int
+    concurrency: int | None
+    robots: Sequence[str] | str | None
+    per_robot: int
+    on_progress: ProgressCallback | None
+    hooks: FanoutHooks | None
+    cancel_grace: float
+
+
+def _positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"expected {name} as an int >= 1, got {value!r}")
+
+
+def _check_count(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    _positive_int(attribute.name, value)
+
+
+def _check_concurrency(_: object, attribute: attrs.Attribute[int | None], value: object) -> None:
+    if value is not None:
+        _positive_int(attribute.name, value)
+
+
+def _check_grace(_: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValidationError(
+            f"expected cancel_grace as a finite number of seconds >= 0, got {value!r}"
+        )
+
+
+def _to_robots(value: object) -> tuple[str, ...] | Literal["all"] | None:
+    """``robots=`` as given: ``None``, ``"all"``, one name, or an iterable of names."""
+    if value is None or value == "all":
+        return "all" if value == "all" else None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, bytes) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"expected robots as agent names, one name or 'all', got {type(value).__name__}"
+        )
+    for name in value:
+        if not isinstance(name, str):
+            raise ValidationError(f"expected an agent name as a str, got {type(name).__name__}")
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class MassOptions:
+    """
+    The options of one Mass send, checked when built (`ValidationError` names the bad one).
+
+    Attributes:
+        chunk_size: numbers per request.
+        concurrency: requests at once; ``None`` for the client's (`DEFAULT_CONCURRENCY` without
+            a client).
+        robots: ``None`` (the call's agent), ``"all"`` (every agent `api_get_robot` names) or the
+            agents to spread the chunks over.
+        per_robot: requests per named agent at once.
+        on_progress: called with a `MassProgress` after every chunk.
+        hooks: awaited around every chunk (the campaign journal).
+        cancel_grace: seconds chunks in flight get to finish after a cancellation.
+    """
+
+    chunk_size: int = attrs.field(default=100, validator=_check_count)
+    concurrency: int | None = attrs.field(default=None, validator=_check_concurrency)
+    robots: tuple[str, ...] | Literal["all"] | None = attrs.field(
+        default=None, converter=_to_robots
+    )
+    per_robot: int = attrs.field(default=1, validator=_check_count)
+    on_progress: ProgressCallback | None = None
+    hooks: FanoutHooks | None = None
+    cancel_grace: float = attrs.field(default=10.0, validator=_check_grace)
+
+
+_OPTION_NAMES: Final = frozenset(attrs.fields_dict(MassOptions))
+
+
+def mass_options(fanout: Mapping[str, object]) -> MassOptions:
+    """
+    The ``**fanout`` keywords of a ``*_mass`` call as one `MassOptions`.
+
+    Raises:
+        ValidationError: an option is unknown, of the wrong type or out of range.
+    """
+    unknown = sorted(set(fanout) - _OPTION_NAMES)
+    if unknown:
+        raise ValidationError(
+            f"expected fan-out options among {', '.join(sorted(_OPTION_NAMES))}, got {unknown[0]!r}"
+        )
+    return MassOptions(**fanout)  # type: ignore[arg-type]  # each value is checked by its field

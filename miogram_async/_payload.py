@@ -1,0 +1,93 @@
+"""
+Message texts and media files made ready for the wire, checked against the account's limits when
+the client loads them (``check_limits=True``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import BinaryIO, Final
+
+import anyio
+import anyio.to_thread
+
+from ._actions import Action
+from ._models import Limits
+from ._validation import Media, check_media_size, check_message, load_media
+
+__all__ = ["AD_HEADROOM_BYTES", "MediaData", "Payloads"]
+
+MediaData = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
+"""File data for the media actions: the bytes, a path, or a binary file object."""
+
+# The service appends the account's advertisement (a newline and its text) to every message when
+# APIGetAds is true (E30), and its length is not published: reserve this many bytes for it.
+AD_HEADROOM_BYTES: Final = 200
+
+# Media up to this size is base64-encoded on the event loop; larger data in a worker thread.
+_INLINE_MEDIA_BYTES: Final = 1 << 20
+
+
+class Payloads:
+    """
+    The account's limits as far as the client knows them, and the checks made with them.
+
+    Args:
+        check_limits: load the limits (through *load*) before the first message or file.
+        load: fetches the limits and the advertising state, and records them with `adopt`.
+    """
+
+    def __init__(self, *, check_limits: bool, load: Callable[[], Awaitable[object]]) -> None:
+        self._check_limits = check_limits
+        self._load = load
+        self.limits: Limits | None = None
+        self._ads = False
+        self._lock: anyio.Lock | None = None
+
+    def adopt(self, limits: Limits, ads: bool) -> None:
+        """Check every later message and file against *limits* (with room for an ad if *ads*)."""
+        self.limits, self._ads = limits, ads
+
+    async def _ensure_limits(self) -> None:
+        if not self._check_limits or self.limits is not None:
+            return
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            if self.limits is None:
+                await self._load()
+
+    async def message(self, message: str) -> str:
+        """*message* checked (and against the limit, once loaded)."""
+        await self._ensure_limits()
+        if self.limits is None:
+            return check_message(message)
+        return check_message(
+            message,
+            max_bytes=self.limits.message,
+            ad_bytes=AD_HEADROOM_BYTES if self._ads else 0,
+        )
+
+    async def media_elements(
+        self, action: Action[object], data: MediaData, file_format: str | None
+    ) -> dict[str, str | None]:
+        """The ``Misc`` (file format) and ``Data`` elements of *data*, see `media`."""
+        media = await self.media(action, data, file_format)
+        return {"misc": media.file_format, "data": media.data_b64}
+
+    async def media(
+        self, action: Action[object], data: MediaData, file_format: str | None
+    ) -> Media:
+        """*data* read and encoded for *action*, checked against its row's limit when loaded."""
+        await self._ensure_limits()
+        default_format = action.default_format or "bin"
+        if isinstance(data, bytes | bytearray | memoryview) and len(data) <= _INLINE_MEDIA_BYTES:
+            media = load_media(data, file_format, default_format)
+        else:
+            # Reading a file, or encoding megabytes, blocks: do it in a worker thread.
+            media = await anyio.to_thread.run_sync(load_media, data, file_format, default_format)
+        if self.limits is not None and action.media is not None:
+            limit: int = getattr(self.limits, action.media)
+            check_media_size(media, limit if limit > 0 else None)
+        return media
