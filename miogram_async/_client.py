@@ -75,8 +75,10 @@ class MioGram:
             service).
         on_secret_change: called (sync or async) with the new secret after `api_change_secret`
             succeeds, before it returns: store it there.
-        default_region: a region like ``"IR"`` under which national numbers (``0912...``) are
-            understood (needs the ``phone`` extra); ``None`` accepts international forms only.
+        default_region: the region under which national numbers are understood: ``"IR"`` (the
+            default) reads the Iranian mobile forms ``09...``, ``9...``, ``989...`` and
+            ``00989...`` with no extra package; another region needs the ``phone`` extra;
+            ``None`` accepts international forms (``+...``, ``00...``) only.
         check_limits: load the account's limits (`load_limits`) before the first send and refuse
             over-long messages and over-size files client-side.
         http_backend: ``"auto"`` or ``"httpx"`` (httpx's own transport, whatever is installed:
@@ -107,7 +109,7 @@ class MioGram:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         on_secret_change: SecretCallback | None = None,
-        default_region: str | None = None,
+        default_region: str | None = "IR",
         check_limits: bool = False,
         http_backend: HttpBackend = "auto",
         retry_policy: RetryPolicy | None = None,

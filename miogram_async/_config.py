@@ -152,9 +152,10 @@ def phone_normalizer(default_region: str | None) -> Callable[[str], str]:
     """
     `normalize_phone` under *default_region* (checked here).
 
-    The plain function when there is no region: a partial costs a call per Mass number.
+    The plain function for Iran, its own default: a partial costs a call per Mass number.
     """
-    if default_region is None:
+    if isinstance(default_region, str) and default_region.upper() == "IR":
         return normalize_phone
-    normalize_phone("+989100000000", default_region=default_region)  # checks the region
+    if default_region is not None:
+        normalize_phone("+989100000000", default_region=default_region)  # checks the region
     return functools.partial(normalize_phone, default_region=default_region)

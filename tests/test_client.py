@@ -445,6 +445,22 @@ async def test_default_region_reads_national_numbers() -> None:
     assert recorder.forms[0]["Phone"] == "+989123456789"
 
 
+async def test_iran_is_the_default_region_and_none_turns_it_off() -> None:
+    """Without default_region the Iranian forms are read; default_region=None refuses them."""
+    recorder = Recorder()
+    async with MioGram("s", transport=recorder.transport()) as client:
+        await client.send_typing("۰۹۱۲۳۴۵۶۷۸۹")
+        result = await client.send_message_mass(
+            ["09123456780", "9123456781", "00989123456782"], "hi"
+        )
+    assert recorder.forms[0]["Phone"] == "+989123456789"
+    assert sorted(result) == ["+989123456780", "+989123456781", "+989123456782"]
+    async with MioGram("s", transport=recorder.transport(), default_region=None) as client:
+        with pytest.raises(ValidationError, match="09123456789"):
+            await client.send_typing("09123456789")
+        assert await client.send_typing("+989123456789") is True
+
+
 # -- single sends -------------------------------------------------------------------------------
 
 # The gateway's answer for a number it cannot resolve (API.md E6): an error form, code 307.

@@ -113,7 +113,7 @@ class Campaign:
         file_format: str | None = None,
         chunk_size: int = 100,
         robots: Sequence[str] | str | None = None,
-        default_region: str | None = None,
+        default_region: str | None = "IR",
         overwrite: bool = False,
     ) -> Campaign:
         """
@@ -134,7 +134,9 @@ class Campaign:
             file_format: the extension sent with the media (default: from the file name).
             chunk_size: numbers per Mass request.
             robots: agent(s) to spread chunks over, or ``"all"``; ``None`` uses the client's.
-            default_region: region for national numbers (needs the ``phone`` extra).
+            default_region: region for national numbers: ``"IR"`` (the default, no extra
+                needed), another region (the ``phone`` extra), or ``None`` for international
+                forms only.
             overwrite: replace an existing file at *path*.
 
         Raises:

@@ -76,6 +76,7 @@ class Settings:
         """Build a client for the service at ``--base-url``; resolves the secret if not given."""
         if secret is None:
             secret = self.secret()
+        options.setdefault("default_region", self.region)
         return MioGram(secret=secret, base_url=self.base_url, **options)
 
     def fail_now(self, error: CLIError) -> NoReturn:
