@@ -155,9 +155,7 @@ ROWS: tuple[Row, ...] = (
         {},
         {"Phone": ONE},
         ok({"peer_id": 42}),
-        User(
-            peer_id=42, first_name="", last_name="", phone="", username="", print_name="", raw={}
-        ),
+        User(peer_id=42, first_name="", last_name="", phone="", username="", print_name="", raw={}),
     ),
     Row(
         "GetDialogList",

@@ -255,6 +255,10 @@ PICKLE_CASES: list[MioGramError] = [
     APIConnectionError("connection reset", None),
     APITimeoutError("read timeout", True),
     APIResponseError("the reply is not JSON", 502, "<html>"),
+    error_for_code(305, "No Credit", "SendMessage"),
+    error_for_code(999, "No Response From Server", "SendMessage"),
+    error_for_code(815, "Session Blocked", "SendMessage", gateway_form=True),
+    error_for_code(304, "Photo Size is High", "SendPhoto"),
 ]
 
 

@@ -946,3 +946,40 @@ def test_plain_and_async_iterables_give_the_same_result(
         return chunks, [list(result.items()), result.duplicates, errors]
 
     assert anyio.run(run, "list") == anyio.run(run, "async")
+
+
+async def test_three_unsent_chunks_in_a_row_halt_the_fan_out() -> None:
+    """A third connect error in a row stops the run with it; the rest stays NOT_ATTEMPTED."""
+    sender = Sender()
+    unreachable = APIConnectionError("could not connect", sent=False)
+    sender.behaviours = {index: raising(unreachable) for index in range(3)}
+    with pytest.raises(MassSendError) as caught:
+        await fan_out([phone(i) for i in range(1000)], sender, normalize=normalize, concurrency=1)
+    assert caught.value.__cause__ is unreachable
+    assert caught.value.cause is unreachable
+    assert len(sender.calls) == 3
+    counts = caught.value.result.counts
+    assert (counts[Outcome.FAILED], counts[Outcome.NOT_ATTEMPTED]) == (300, 700)
+
+
+async def test_any_other_result_resets_the_unsent_count() -> None:
+    """Two connect errors, a reply, two more, a 999: the count restarts and the run finishes."""
+    sender = Sender()
+    unreachable = APIConnectionError("could not connect", sent=False)
+    no_response = NoResponseError(999, "No Response From Server", "SendMessageMass")
+    sender.behaviours = {
+        0: raising(unreachable),
+        1: raising(unreachable),
+        3: raising(unreachable),
+        4: raising(unreachable),
+        5: raising(no_response),
+        6: raising(unreachable),
+        7: raising(unreachable),
+    }
+    result = await fan_out(
+        [phone(i) for i in range(1000)], sender, normalize=normalize, concurrency=1
+    )
+    assert len(sender.calls) == 10
+    assert result.counts[Outcome.FAILED] == 600
+    assert result.counts[Outcome.UNKNOWN] == 100
+    assert result.counts[Outcome.NOT_ATTEMPTED] == 0
