@@ -226,7 +226,7 @@ async def test_e45_a_500_with_an_empty_body_after_a_send_may_have_been_sent() ->
     assert caught.value.sent is None
     assert caught.value.status_code == 500
     assert result.counts[Outcome.UNKNOWN] == 2
-    assert sorted(d.text for d in fake.deliveries) == ["it's both", "it's both", "it's here"]
+    assert sorted(str(d.text) for d in fake.deliveries) == ["it's both", "it's both", "it's here"]
 
 
 async def test_e46_an_empty_dialog_list_and_history_are_empty_lists() -> None:
