@@ -31,8 +31,10 @@ from miogram_async import (
 )
 from miogram_async._actions import BY_FUNC, Retry
 from miogram_async._client import MioGram
-from miogram_async._errors import REFUSAL_CODES, proves_refusal
+from miogram_async._errors import REFUSAL_CODES, error_for_code, proves_refusal
 from miogram_async._retry import RetryPolicy
+from miogram_async.cli._context import translate_error
+from miogram_async.cli._exit import ExitCode
 
 URL = "https://miogram.test/dojob.php"
 
@@ -270,3 +272,15 @@ async def test_gateway_815_stops_a_mass_send() -> None:
     assert isinstance(caught.value.cause, GatewayBlockedError)
     assert counter.calls == 1
     assert caught.value.result.counts[Outcome.NOT_ATTEMPTED] == 150
+
+
+def test_the_cli_never_calls_an_unproven_error_a_refusal() -> None:
+    """A 999 after a send reads 'may have been sent'; a 305 'the service refused'; both exit 1."""
+    unproven = translate_error(error_for_code(999, "No Response From Server", "SendMessage"))
+    refused = translate_error(error_for_code(305, "No Credit", "SendMessage"))
+    read = translate_error(error_for_code(999, "No Response From Server", "APIGetCredits"))
+    assert "may have been sent" in unproven.message
+    assert "refused" not in unproven.message
+    assert refused.message.startswith("the service refused")
+    assert "may have been sent" not in read.message
+    assert unproven.exit_code == refused.exit_code == ExitCode.SERVICE_ERROR
