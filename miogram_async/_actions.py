@@ -19,6 +19,7 @@ import attrs
 
 from ._errors import APIResponseError
 from ._models import Credits, Limits, ReportRecord, as_credits, as_limits, as_reports
+from ._peers import as_chat, as_dialogs, as_history, as_user
 from ._wire import Reply, as_bool, as_flag, as_json, as_str, as_str_list
 
 __all__ = [
@@ -59,13 +60,18 @@ class Action(Generic[_T_co]):
             whose chunks are each decoded against the numbers they carried (`as_mass_map`).
         retry: when a failed attempt may be repeated.
         changes_state: the action changes something on the service or sends something (every
-            action that is not `Retry.READ_ONLY`).
+            action that is not `Retry.READ_ONLY`). After such an action, an error counts as a
+            failure (``sent=False``, Mass ``FAILED``) only when `proves_refusal` says the request
+            was refused before anything was sent; any other error leaves it "may have been sent"
+            (``sent=None``, Mass ``UNKNOWN``), never retried or re-sent automatically.
         secret_bearing: its reply carries the account's secret: the request is shielded from
             cancellation once sent, and the reply is never quoted in an error or a repr.
         media: the `Limits` field bounding its file, ``None`` for an action without one.
         default_format: the file format sent when neither the caller nor the file name gives one.
         not_found_is_false: a 307 ``Number Not Exist or Wrong`` reply means ``False`` ("not
-            delivered", API.md E6 and G2) instead of raising `NumberNotFoundError`.
+            delivered", "not done"; API.md E6, E39 and G2) instead of raising
+            `NumberNotFoundError`: set on every action that takes one number and returns a
+            bool. Actions with a typed result (`GetUserInfo`, `GetHistory`) raise instead.
         mass: the action takes many numbers and goes through the fan-out.
     """
 
@@ -116,7 +122,7 @@ def _read(func: str, method: str, decode: Callable[[Reply], _T_co]) -> Action[_T
 
 
 def _send(func: str, method: str) -> Action[bool]:
-    """A row for a single send whose 307 means "not delivered"."""
+    """A row for a single-number action whose 307 means "not delivered" / "not done" (E39)."""
     return Action(func=func, method=method, decode=as_bool, not_found_is_false=True)
 
 
@@ -143,7 +149,7 @@ def _mass(
 SET_STATUS_ONLINE: Final = Action(
     func="SetStatusOnline", method="set_status_online", decode=as_bool
 )
-SEND_TYPING: Final = Action(func="SendTyping", method="send_typing", decode=as_bool)
+SEND_TYPING: Final = _send("SendTyping", "send_typing")
 SEND_MESSAGE_MASS: Final = _mass("SendMessageMass", "send_message_mass")
 SEND_MESSAGE: Final = _send("SendMessage", "send_message")
 SEND_MESSAGE_WHATSAPP: Final = _send("SendMessageWhatsApp", "send_message_whatsapp")
@@ -151,19 +157,19 @@ SEND_MESSAGE_WHATSAPP_MASS: Final = _mass("SendMessageWhatsAppMass", "send_messa
 CREATE_GROUP_CHAT: Final = Action(
     func="CreateGroupChat", method="create_group_chat", decode=as_bool
 )
-CHAT_INFO: Final = _read("ChatInfo", "chat_info", as_json)
+CHAT_INFO: Final = _read("ChatInfo", "chat_info", as_chat)
 RENAME_CHAT: Final = Action(func="RenameChat", method="rename_chat", decode=as_bool)
-CHAT_ADD_USER: Final = Action(func="ChatAddUser", method="chat_add_user", decode=as_bool)
-CHAT_DELETE_USER: Final = Action(func="ChatDeleteUser", method="chat_delete_user", decode=as_bool)
+CHAT_ADD_USER: Final = _send("ChatAddUser", "chat_add_user")
+CHAT_DELETE_USER: Final = _send("ChatDeleteUser", "chat_delete_user")
 SET_PROFILE_NAME: Final = Action(
     func="SetProfileName", method="set_profile_name", decode=_as_bool_or_object
 )
-BLOCK_USER: Final = Action(func="BlockUser", method="block_user", decode=as_bool)
-UNBLOCK_USER: Final = Action(func="UnBlockUser", method="unblock_user", decode=as_bool)
-MARK_READ: Final = Action(func="MarkRead", method="mark_read", decode=as_bool)
-GET_USER_INFO: Final = _read("GetUserInfo", "get_user_info", as_json)
-GET_DIALOG_LIST: Final = _read("GetDialogList", "get_dialog_list", as_json)
-GET_HISTORY: Final = _read("GetHistory", "get_history", as_json)
+BLOCK_USER: Final = _send("BlockUser", "block_user")
+UNBLOCK_USER: Final = _send("UnBlockUser", "unblock_user")
+MARK_READ: Final = _send("MarkRead", "mark_read")
+GET_USER_INFO: Final = _read("GetUserInfo", "get_user_info", as_user)
+GET_DIALOG_LIST: Final = _read("GetDialogList", "get_dialog_list", as_dialogs)
+GET_HISTORY: Final = _read("GetHistory", "get_history", as_history)
 SET_USERNAME: Final = Action(func="SetUsername", method="set_username", decode=as_bool)
 SET_PROFILE_PHOTO: Final = Action(
     func="SetProfilePhoto",

@@ -22,6 +22,7 @@ from ._mass import send_mass
 from ._models import Credits, Limits, ReportRecord
 from ._options import FanoutOptions, MassOptions, mass_options
 from ._payload import MediaData, Payloads
+from ._peers import Chat, Message, User
 from ._result import MassResult
 from ._retry import RetryPolicy
 from ._session import (
@@ -50,6 +51,12 @@ _T = TypeVar("_T")
 class MioGram:
     """
     An async client for the MioGram.net web service (asyncio and trio).
+
+    After an action that changes state (a send above all), an error proves a failure only when
+    the service refused the request before sending anything: then its ``sent`` is ``False``. Any
+    other error (999 ``No Response From Server``, an HTTP 5xx, an unreadable reply, a read timeout,
+    a connection lost after the request was written) has ``sent`` ``None`` (or ``True``): the
+    message may have been sent (API.md E32, E45), and the client never sends it again by itself.
 
     Args:
         secret: the account's secret key, or a callable (sync or async) returning it, asked before
@@ -80,7 +87,10 @@ class MioGram:
             ``00989...`` with no extra package; another region needs the ``phone`` extra;
             ``None`` accepts international forms (``+...``, ``00...``) only.
         check_limits: load the account's limits (`load_limits`) before the first send and refuse
-            over-long messages and over-size files client-side.
+            over-long messages and over-size files client-side. Only what the SDK can know is
+            checked: a message's own UTF-8 bytes against the limit (an account's advertisement is
+            appended by the service and its text is not published), so nothing the service would
+            take is ever refused.
         http_backend: ``"auto"`` or ``"httpx"`` (httpx's own transport, whatever is installed:
             respx and httpx event hooks see every request), or ``"aiohttp"`` (the ``aiohttp``
             extra's transport on asyncio, for throughput; respx does not see its requests; under
@@ -258,8 +268,10 @@ class MioGram:
         """
         Fetch the account's limits and advertising state (``APIGetLimits``, ``APIGetAds``).
 
-        From then on, message length (UTF-8 bytes, with room for the advertisement) and file sizes
-        are checked before sending, and an over-limit send raises `ValidationError`.
+        From then on, message length and file sizes are checked before sending, and an over-limit
+        send raises `ValidationError`. A message is checked by its own UTF-8 bytes only: when the
+        account has ads, the service appends an advertisement whose text the SDK cannot see, so
+        the service stays the judge of the whole (it may still answer 304).
         """
         limits = await self.api_get_limits()
         ads = await self.api_get_ads()
@@ -285,6 +297,10 @@ class MioGram:
         goes through `api_change_secret`, so that this client switches to the new secret. Only
         the read-only actions of `miogram_async._retry.READ_ONLY_FUNCS` are retried after the
         request may have been sent.
+
+        This is the raw escape hatch: the result is never decoded into a typed model (the
+        methods do that), so it stays ``object``. An action missing from the table counts as
+        changing state: its errors carry ``sent`` as the one rule says (`proves_refusal`).
 
         Raises:
             ValidationError: *func* is empty or has spaces or control characters, an element
@@ -462,15 +478,16 @@ class MioGram:
 
     async def chat_info(
         self, chat: str, *, robot: str | None = None, timeout: float | None = None
-    ) -> object:
+    ) -> Chat:
         """
         Information about a chat or group (action ``ChatInfo``).
 
         Returns:
-            The decoded JSON as the service sent it (its shape is undocumented), or ``False``.
+            The chat: its id, title and members, the object as it came in ``raw``.
 
         Raises:
             ValidationError: *chat* is empty or has a comma; nothing was sent.
+            NoDataError: the service answered ``false``: the agent is in no chat of that name.
             PermissionDeniedError: the account lacks canGet (309).
         """
         return await self._run(
@@ -604,15 +621,17 @@ class MioGram:
 
     async def get_user_info(
         self, phone: str, *, robot: str | None = None, timeout: float | None = None
-    ) -> object:
+    ) -> User:
         """
         Information about the user *phone* (action ``GetUserInfo``).
 
         Returns:
-            The decoded JSON as the service sent it (its shape is undocumented), or ``False``.
+            The user: names, phone, username, the object as it came in ``raw``.
 
         Raises:
             ValidationError: *phone* is malformed; nothing was sent.
+            NumberNotFoundError: the service answered ``false`` or ``Number Not Exist or Wrong``
+                (307, E39): no Telegram user has this number.
             PermissionDeniedError: the account lacks canGet (309).
         """
         return await self._run(
@@ -621,12 +640,13 @@ class MioGram:
 
     async def get_dialog_list(
         self, *, robot: str | None = None, timeout: float | None = None
-    ) -> object:
+    ) -> list[User | Chat]:
         """
         The agent's dialogs (action ``GetDialogList``).
 
         Returns:
-            The decoded JSON as the service sent it (its shape is undocumented), or ``False``.
+            The users and chats the agent talks with, in the service's order; ``[]`` when it has
+            none (the server code answers ``false`` then, E46).
 
         Raises:
             PermissionDeniedError: the account lacks canGet (309).
@@ -639,21 +659,25 @@ class MioGram:
         *,
         offset: int = 0,
         limit: int = 100,
-        limit_first: bool = False,
+        limit_first: bool = True,
         robot: str | None = None,
         timeout: float | None = None,
-    ) -> object:
+    ) -> list[Message]:
         """
         Messages exchanged with *phone* (action ``GetHistory``).
 
-        ``Misc`` is sent as ``offset,limit``, the document's order; the service's own code reads it
-        the other way round (API.md A17, E17): pass ``limit_first=True`` to send ``limit,offset``.
+        ``Misc`` is sent as ``limit,offset``: that is how the service's own code reads it (API.md
+        E34; the document's ``offset,limit`` with the defaults answers ``false``). Pass
+        ``limit_first=False`` to send the document's order instead.
 
         Returns:
-            The decoded JSON as the service sent it (its shape is undocumented), or ``False``.
+            The messages, in the service's order; ``[]`` when there are none (the server code
+            answers ``false`` for an empty history, E46).
 
         Raises:
-            ValidationError: *phone* is malformed, *offset* < 0 or *limit* < 1; nothing was sent.
+            ValidationError: *phone* is malformed, *offset* < 0 or *limit* < 1, or *limit_first*
+                is not a bool; nothing was sent.
+            NumberNotFoundError: ``Number Not Exist or Wrong`` (307, E39).
             PermissionDeniedError: the account lacks canGet (309).
         """
         number = self._phone(phone)
@@ -945,6 +969,10 @@ class MioGram:
         """
         Send a geographic location to *phone* (action ``SendLocation``).
 
+        On the service's own code this action cannot work: the gateway hands the coordinates to
+        telegram-cli as a document and always answers ``false`` (API.md E36), so expect
+        ``False`` (not delivered) unless the live service has fixed it.
+
         Raises:
             ValidationError: *phone* is malformed or a coordinate is out of range; nothing was sent.
             CreditError: the account cannot pay for it (305).
@@ -967,8 +995,10 @@ class MioGram:
         """
         Send the contact *name* / *contact_phone* to *phone* (action ``SendContact``).
 
-        ``Misc`` is ``name,contact_phone`` as documented; the service's own code may use the pieces
-        differently (API.md A18, unverified).
+        ``Misc`` is ``name,contact_phone`` as documented. On the service's own code the card does
+        not carry *contact_phone*: it carries the recipient's own number, with *name* as the first
+        name and *contact_phone* as the last name (API.md E35). This action cannot send someone
+        else's number there.
 
         Raises:
             ValidationError: a number is malformed or *name* is empty or has a comma.
@@ -1000,7 +1030,12 @@ class MioGram:
     async def api_get_ip(
         self, *, robot: str | None = None, timeout: float | None = None
     ) -> list[str]:
-        """The IPs allowed to use the account; ``["*"]`` means any (action ``APIGetIP``)."""
+        """
+        The IPs allowed to use the account; ``["*"]`` means any (action ``APIGetIP``).
+
+        On the service's own code this returns the caller's own address, not the stored list
+        (API.md E37).
+        """
         return await self._run(actions.API_GET_IP, robot=robot, timeout=timeout)
 
     async def api_set_ip(
@@ -1017,7 +1052,8 @@ class MioGram:
             ips: addresses (a list, or a comma-separated str), or ``"*"`` to allow any.
 
         Returns:
-            The list the service stored (it may add its own address).
+            The list the service stored: on the service's own code, the given list with the
+            server's own address appended (API.md E37).
 
         Raises:
             ValidationError: an address is malformed; nothing was sent.
@@ -1089,6 +1125,11 @@ class MioGram:
     ) -> list[ReportRecord]:
         """
         The latest message-sending reports (action ``APIGetReport``).
+
+        Reports cannot confirm every send: the service's own code reads the first 1000 stored
+        records (oldest first), so once an account has 1000 of them newer sends are never
+        reported, and a send whose text contains ``'`` is delivered and charged but never
+        logged (API.md E44). A missing record does not prove a message was not sent.
 
         Args:
             count: how many records, 1 to 999; ``None`` sends no ``Misc`` (the service then gives

@@ -14,6 +14,7 @@ from typing import Any, Final, Protocol
 
 __all__ = [
     "ERROR_CLASSES",
+    "REFUSAL_CODES",
     "STOP_CODES",
     "APIConnectionError",
     "APIError",
@@ -26,6 +27,7 @@ __all__ = [
     "CreditError",
     "EmptySecretError",
     "FileTooLargeError",
+    "GatewayBlockedError",
     "GatewayError",
     "GatewayIPError",
     "IPNotAllowedError",
@@ -51,6 +53,7 @@ __all__ = [
     "ValidationError",
     "WhatsAppNotSupportedError",
     "error_for_code",
+    "proves_refusal",
 ]
 
 
@@ -98,13 +101,19 @@ class APIResponseError(MioGramError):
     Attributes:
         status_code: the HTTP status of the reply.
         excerpt: a short, secret-free excerpt of the body.
+        sent: always ``None``: a reply that cannot be read proves nothing, so after a
+            state-changing request its effect (a message sent, a credit charged) is unknown (API.md
+            E32, E45). Present so that every error of a request can be asked the same question.
     """
 
-    def __init__(self, message: str, status_code: int, excerpt: str = "") -> None:
-        super().__init__(message, status_code, excerpt)
+    def __init__(
+        self, message: str, status_code: int, excerpt: str = "", sent: bool | None = None
+    ) -> None:
+        super().__init__(message, status_code, excerpt, sent)
         self.message = message
         self.status_code = status_code
         self.excerpt = excerpt
+        self.sent = sent
 
     def __str__(self) -> str:
         tail = f": {self.excerpt!r}" if self.excerpt else ""
@@ -119,13 +128,18 @@ class APIError(MioGramError):
         code: the service's error code, or ``None`` when the reply carried none that could be read.
         message: the service's message text as it came (secret-free: the service never echoes it).
         func: the action (``Func``) that failed.
+        sent: ``False`` when the action changes state and the code proves the request was refused
+            before anything was sent (`proves_refusal`); ``None`` otherwise: after a
+            state-changing action the message may have been sent anyway (999 above all, API.md
+            E32). Always ``None`` for read-only actions, where nothing can have been sent.
     """
 
-    def __init__(self, code: int | None, message: str, func: str) -> None:
-        super().__init__(code, message, func)
+    def __init__(self, code: int | None, message: str, func: str, sent: bool | None = None) -> None:
+        super().__init__(code, message, func, sent)
         self.code = code
         self.message = message
         self.func = func
+        self.sent = sent
 
     def __str__(self) -> str:
         code = "no code" if self.code is None else f"code {self.code}"
@@ -152,7 +166,7 @@ class PermissionDeniedError(APIError):
 
 
 class GatewayError(APIError):
-    """The service's gateway to its messaging backend failed (813, 814, 301, 999)."""
+    """The service's gateway to its messaging backend failed (813, 814, 301, 999, gateway 815)."""
 
 
 class NoDataError(APIError):
@@ -196,11 +210,14 @@ class UnknownFuncError(InvalidRequestError):
 
 
 class FileTooLargeError(InvalidRequestError):
-    """303 ``File Size is Too High``."""
+    """
+    303 ``File Size is Too High`` (front), or the gateway's size 304 ``Photo Size is High`` (also
+    Video, Audio, Text, File, Document; API.md E40).
+    """
 
 
 class MessageTooLongError(InvalidRequestError):
-    """304 ``Message Length is Too High`` (the gateway also uses 304 for over-size files)."""
+    """304 ``Message Length is Too High`` (a 304 about a file's size is `FileTooLargeError`)."""
 
 
 class NumberNotFoundError(InvalidRequestError):
@@ -236,7 +253,28 @@ class NoUserIDError(GatewayError):
 
 
 class NoResponseError(GatewayError):
-    """999 ``No Response From Server``: the service could not reach its gateway."""
+    """
+    999 ``No Response From Server``: the front stopped waiting for its gateway (60 s).
+
+    The gateway goes on: after a send its message may well be delivered (API.md E32), so the
+    request is never retried or counted as failed (``sent`` is ``None``).
+    """
+
+
+class GatewayBlockedError(GatewayError):
+    """
+    815 ``Session Blocked`` in the gateway's form (``Error 815 :``, no ``Code``; API.md E41).
+
+    The service's gateway has blocked the service's own front after repeated token/IP errors
+    (813/814) from any account: every account gets this until the operators lift it. It is not
+    the caller's IP (that is the front's 815, `SessionBlockedError`); retry later.
+    """
+
+    def __str__(self) -> str:
+        return (
+            f"{self.func} failed: {self.message} (code 815): the service's gateway has blocked the "
+            "whole service, for every account (not your IP); retry later"
+        )
 
 
 ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = {
@@ -278,10 +316,88 @@ the same gateway.
 """
 
 
-def error_for_code(code: int | None, message: str, func: str) -> APIError:
-    """Build the typed error for a service *code*; an unknown or missing one gives `APIError`."""
+REFUSAL_CODES: Final[frozenset[int]] = frozenset(
+    {
+        # The front script's own checks, made before it calls the gateway (E22): 800-827.
+        800,
+        801,
+        802,
+        812,
+        815,
+        826,
+        827,
+        302,
+        303,
+        304,
+        305,
+        306,
+        309,
+        330,
+        # The gateway's refusals that come before any delivery: token, IP, file (E6, E40).
+        813,
+        814,
+        400,
+    }
+)
+"""Codes that prove a state-changing request was refused before anything was sent.
+
+Every other code (999, 301, 101, 307, 111, an unknown one) and every reply without one may follow
+a delivery: see `proves_refusal`. 304 counts in both of its forms (a message too long for the
+front, a file too large for the gateway), 815 in both too (the front blocks the caller's IP, the
+gateway blocks the front): each refuses the request as a whole before sending.
+"""
+
+# The gateway's size errors, "Error 304 : Photo Size is High" and the like (E40), lower-cased.
+_SIZE_TEXTS: Final = frozenset(
+    f"{kind} size is high" for kind in ("photo", "video", "audio", "text", "file", "document")
+)
+
+
+def proves_refusal(error: BaseException) -> bool:
+    """
+    Whether *error*, raised for a state-changing request, proves nothing was sent.
+
+    The one rule for "may have been sent" (issue 10): a service error whose code is in
+    `REFUSAL_CODES`, a connection error with ``sent is False`` (the request never left), and an
+    error raised before sending (`ValidationError`, `ClientClosedError`). Everything else, 999,
+    an HTTP 5xx, an empty, HTML, truncated or unreadable body, a read timeout, a connection dropped
+    after the body was written, an unknown code, means the request may have been acted upon: its
+    outcome is unknown, it is never retried and never re-sent without the user asking.
+    """
+    if isinstance(error, APIError):
+        return error.code in REFUSAL_CODES
+    if isinstance(error, APIConnectionError):
+        return error.sent is False
+    return isinstance(error, ValidationError | ClientClosedError)
+
+
+def error_for_code(
+    code: int | None,
+    message: str,
+    func: str,
+    *,
+    changes_state: bool = True,
+    gateway_form: bool = False,
+) -> APIError:
+    """
+    Build the typed error for a service *code*; an unknown or missing one gives `APIError`.
+
+    Args:
+        code: the service code, or ``None``.
+        message: the message text without its ``Error NNN :`` prefix.
+        func: the action.
+        changes_state: the action's row says it changes state: ``sent`` is ``False`` when the
+            code proves a refusal (`REFUSAL_CODES`), else ``None``; a read gets ``None`` always.
+        gateway_form: the code came from an ``Error NNN :`` prefix with no ``Code`` field: the
+            gateway's form, which tells its 815 (the whole service blocked) from the front's.
+    """
     cls = ERROR_CLASSES.get(code, APIError) if code is not None else APIError
-    return cls(code, message, func)
+    if code == 304 and " ".join(message.split()).lower() in _SIZE_TEXTS:
+        cls = FileTooLargeError
+    elif code == 815 and gateway_form:
+        cls = GatewayBlockedError
+    sent = False if changes_state and code in REFUSAL_CODES else None
+    return cls(code, message, func, sent)
 
 
 class MassOutcomes(Protocol):

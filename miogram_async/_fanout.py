@@ -32,6 +32,7 @@ from ._errors import (
     MassSendError,
     MioGramError,
     ValidationError,
+    proves_refusal,
 )
 from ._options import (
     DEFAULT_CONCURRENCY,
@@ -66,6 +67,10 @@ _RECORD_GRACE = 1.0
 SendChunk = Callable[[Chunk], Awaitable[Mapping[str, bool]]]
 
 _DEFAULT_OPTIONS = MassOptions()
+
+# Chunks in a row whose request provably never left (connect errors) after which the fan-out stops:
+# the service is unreachable, and going on would only mark every later number FAILED (issue 13).
+_UNSENT_STREAK_STOP = 3
 
 
 class _Agents:
@@ -121,6 +126,7 @@ class _FanOut:
         self.errors: dict[str, MioGramError] = {}
         self.duplicates = 0
         self.stop_reason: BaseException | None = None
+        self._unsent_streak = 0  # chunks in a row whose request could not leave (issue 13)
         self._done_by_outcome = dict.fromkeys(Outcome, 0)
         self._done = 0
         self._sent_done = 0
@@ -291,6 +297,7 @@ class _FanOut:
         self, chunk: Chunk, reply: Mapping[str, bool]
     ) -> tuple[dict[str, Outcome], dict[Outcome, int]]:
         """Each number's outcome from the reply, and how many numbers got each outcome."""
+        self._unsent_streak = 0
         outcomes: dict[str, Outcome] = {}
         delivered = undelivered = unknown = 0
         get = reply.get
@@ -316,16 +323,19 @@ class _FanOut:
     def _judge_error(
         self, chunk: Chunk, error: MioGramError
     ) -> tuple[dict[str, Outcome], dict[str, MioGramError], dict[Outcome, int]]:
-        if isinstance(error, APIError):
-            outcome = Outcome.FAILED
-            if error.code in STOP_CODES:
+        # The one rule (issue 10): FAILED only when the error proves the request was refused
+        # before anything was sent; 999, a 5xx, an unreadable reply, a timeout... may follow a
+        # delivery (API.md E32, E45), so those numbers are UNKNOWN, never retried here.
+        outcome = Outcome.FAILED if proves_refusal(error) else Outcome.UNKNOWN
+        if isinstance(error, APIError) and error.code in STOP_CODES:
+            self._halt(error)
+        if isinstance(error, APIConnectionError) and error.sent is False:
+            # The service cannot be reached: stop before every chunk fails the same way.
+            self._unsent_streak += 1
+            if self._unsent_streak >= _UNSENT_STREAK_STOP:
                 self._halt(error)
-        elif isinstance(error, APIConnectionError):
-            outcome = Outcome.FAILED if error.sent is False else Outcome.UNKNOWN
-        elif isinstance(error, ValidationError):
-            outcome = Outcome.FAILED
-        else:  # e.g. APIResponseError: the service may have acted on a reply we could not read
-            outcome = Outcome.UNKNOWN
+        else:
+            self._unsent_streak = 0
         outcomes = dict.fromkeys(chunk.numbers, outcome)
         return outcomes, dict.fromkeys(chunk.numbers, error), {outcome: len(outcomes)}
 
@@ -453,9 +463,12 @@ async def fan_out(
     (``options.concurrency``, else `DEFAULT_CONCURRENCY`).
 
     A reply maps ``true`` to ``DELIVERED`` and ``false`` to ``UNDELIVERED``; a number missing from
-    it is ``UNKNOWN``. A chunk error gives ``FAILED`` when it proves nothing was sent (`APIError`,
-    `ValidationError`, `APIConnectionError` with ``sent is False``) and ``UNKNOWN`` otherwise;
-    either way the error is kept in `MassResult.errors`. Nothing is ever retried here.
+    it is ``UNKNOWN``. A chunk error gives ``FAILED`` only when it proves the request was refused
+    before anything was sent (`proves_refusal`: a refusal code, a connection that never left, a
+    `ValidationError`) and ``UNKNOWN`` otherwise (999, HTTP 5xx, an unreadable reply, a timeout:
+    the numbers may have been delivered); either way the error is kept in `MassResult.errors`.
+    Nothing is ever retried here. Three chunks in a row whose connection could not be made stop
+    the fan-out with that error.
 
     ``on_progress`` is called after each chunk (awaited if it returns an awaitable), and once more
     at the end if no call so far knew the total; ``hooks`` are awaited around each chunk. If the
@@ -467,7 +480,8 @@ async def fan_out(
         Every distinct input with its outcome.
 
     Raises:
-        MassSendError: an error doomed every later chunk (a code in `STOP_CODES`), or a hook, the
+        MassSendError: an error doomed every later chunk (a code in `STOP_CODES`, or the third
+            chunk in a row that could not connect), or a hook, the
             progress callback, *send_chunk* or the input itself raised something unexpected
             (chained as ``__cause__``). No chunk started after it, chunks in flight finished, the
             rest of the input was drained as ``NOT_ATTEMPTED`` or ``INVALID``: ``.result`` has all.

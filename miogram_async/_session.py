@@ -328,6 +328,7 @@ class Session:
                 response.status_code,
                 response.content,
                 secret_bearing=action.secret_bearing,
+                changes_state=action.changes_state,
             )
             return decode(reply)
         except (APIResponseError, APIError) as error:
@@ -412,11 +413,11 @@ def _scrub(error: APIResponseError | APIError, secret: str) -> APIResponseError 
         message, excerpt = _blank(error.message, secret), _blank(error.excerpt, secret)
         if (message, excerpt) == (error.message, error.excerpt):
             return error
-        return APIResponseError(message, error.status_code, excerpt)
+        return APIResponseError(message, error.status_code, excerpt, error.sent)
     message = _blank(error.message, secret)
     if message == error.message:
         return error
-    return type(error)(error.code, message, error.func)
+    return type(error)(error.code, message, error.func, error.sent)
 
 
 def _without_frames(error: BaseException) -> BaseException:

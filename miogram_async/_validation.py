@@ -186,14 +186,16 @@ def check_message(message: str, *, max_bytes: int | None = None, ad_bytes: int =
 
     Args:
         message: the text (UTF-8 on the wire; may contain spaces and new lines).
-        max_bytes: when given, the service's limit (``Limits.message``); the service counts UTF-8
-            bytes after appending its advertisement (E12).
-        ad_bytes: the UTF-8 length of the account's advertisement; when positive, that many bytes
-            plus one for the newline before it are reserved.
+        max_bytes: when given and positive, the service's limit (``Limits.message``), compared
+            with the message's own UTF-8 bytes (E12).
+        ad_bytes: positive when the account has ads. The service appends its advertisement to the
+            message before it compares, but its text is not published: the SDK cannot know how
+            long it is, so it reserves nothing for it (a guess refused messages the service took,
+            issue 10) and only says, when refusing, that the service adds more.
 
     Raises:
         ValidationError: not a string, empty or blank, with a NUL or a lone surrogate, or longer
-            than *max_bytes*.
+            than *max_bytes* on its own.
     """
     if not isinstance(message, str):
         raise ValidationError(f"expected a message as a str, got {_type_name(message)}")
@@ -202,14 +204,13 @@ def check_message(message: str, *, max_bytes: int | None = None, ad_bytes: int =
     _require_encodable(message, "a message")
     if "\x00" in message:
         raise ValidationError(f"expected a message without NUL characters, got {_show(message)}")
-    if max_bytes is not None:
-        headroom = ad_bytes + 1 if ad_bytes > 0 else 0
+    # A limit of 0 or less is none the service enforces as such: never a negative budget.
+    if max_bytes is not None and max_bytes > 0:
         size = len(message.encode("utf-8"))
-        if size + headroom > max_bytes:
-            room = max_bytes - headroom
-            advert = f" (the advertisement takes {headroom} of {max_bytes})" if headroom else ""
+        if size > max_bytes:
+            advert = " (and the service appends its advertisement to it)" if ad_bytes > 0 else ""
             raise ValidationError(
-                f"expected a message of at most {room} UTF-8 bytes{advert}, got {size} bytes"
+                f"expected a message of at most {max_bytes} UTF-8 bytes{advert}, got {size} bytes"
             )
     return message
 

@@ -258,19 +258,24 @@ def _normalize_text(text: str) -> str:
     return " ".join(text.strip().rstrip("*").split()).lower()
 
 
-def _resolve_code(code_field: object, message: str | None) -> tuple[int | None, str | None]:
-    """Find the service code (A1) and the message text without an ``Error NNN :`` prefix."""
+def _resolve_code(code_field: object, message: str | None) -> tuple[int | None, str | None, bool]:
+    """
+    Find the service code (A1), the message text without an ``Error NNN :`` prefix, and whether
+    the code came from that prefix alone (the gateway's form, E4, E41).
+    """
     code = _parse_code(code_field)
     text = message
+    gateway_form = False
     if message is not None:
         prefixed = _ERROR_PREFIX.match(message)
         if prefixed is not None:
             text = prefixed.group(2)
             if code is None:
                 code = int(prefixed.group(1))
+                gateway_form = True
         if code is None:
             code = _TEXT_CODES.get(_normalize_text(message))
-    return code, text
+    return code, text, gateway_form
 
 
 def _field(envelope: Mapping[str, object], name: str) -> tuple[bool, object]:
@@ -292,21 +297,46 @@ def _as_text(value: object) -> str | None:
     return json_excerpt(value)
 
 
+_DECODER: Final = json.JSONDecoder()
+_LEADING_SPACE: Final = re.compile(r"[ \t\n\r]*")
+
+
+def _leading_json(text: str) -> object:
+    """
+    The JSON value at the start of *text*, whatever follows it.
+
+    Some gateway replies print the script's exit status after the JSON body (``{...}302``, API.md
+    E40). A body that does not start with a complete JSON value (empty, HTML, truncated) raises
+    `ValueError`.
+    """
+    start = _LEADING_SPACE.match(text)
+    value, _ = _DECODER.raw_decode(text, start.end() if start is not None else 0)
+    return value
+
+
 def decode_reply(
-    func: str, http_status: int, body: bytes, *, secret_bearing: bool = False
+    func: str,
+    http_status: int,
+    body: bytes,
+    *,
+    secret_bearing: bool = False,
+    changes_state: bool = True,
 ) -> Reply:
     """
     Decode one reply body, raising for anything that is not a success.
 
     *secret_bearing* (the action row's flag) keeps the body out of every excerpt and repr: such a
-    reply carries a secret.
+    reply carries a secret. *changes_state* (the row's flag too) decides the ``sent`` of a raised
+    `APIError`: ``False`` when its code proves a refusal (`REFUSAL_CODES`), else ``None``.
 
-    The body is parsed as UTF-8 JSON whatever the HTTP status and ``Content-Type`` (A24). A JSON
-    object is the documented envelope; a top-level JSON array is accepted as a bare result
-    (``APIGetReport``, E9).
+    The body is parsed as UTF-8 JSON whatever the HTTP status and ``Content-Type`` (A24); only its
+    leading JSON value is read, so bytes after it are ignored (E40). A JSON object is the
+    documented envelope; a top-level JSON array is accepted as a bare result (``APIGetReport``,
+    E9).
 
     Raises:
-        APIResponseError: the body is not JSON, or not a JSON object or array.
+        APIResponseError: the body does not start with a JSON value (empty, HTML, truncated), or
+            that value is not a JSON object or array; its ``sent`` is ``None``.
         APIError: ``Status`` is ``error``, or ``fail`` with a documented error code, or unknown
             or absent with a ``Message`` and no ``Result`` (407/409 never raise); the subclass is
             chosen by the service code (``Code``, an ``Error NNN :`` prefix, or the message text).
@@ -314,7 +344,7 @@ def decode_reply(
     # utf-8-sig: a PHP script saved with a byte-order mark prints it before the JSON.
     text = body.decode("utf-8-sig", errors="replace")
     try:
-        decoded: object = json.loads(text)
+        decoded: object = _leading_json(text)
     except (ValueError, RecursionError):
         problem = "the reply is empty" if not text.strip() else "the reply is not JSON"
         raise APIResponseError(problem, http_status, _safe_excerpt(secret_bearing, text)) from None
@@ -352,7 +382,7 @@ def decode_reply(
     if status in ("", "null"):
         status = None
     message = _as_text(message_value)
-    code, text_only = _resolve_code(code_value, message)
+    code, text_only, gateway_form = _resolve_code(code_value, message)
 
     # A2: an unknown Status is an error when it brings a Message and no Result. A reply with no
     # Status at all is read the same way (the API* reads that omit Status always carry a Result).
@@ -367,7 +397,13 @@ def decode_reply(
         or (status not in _SUCCESS_STATUSES and message is not None and not has_result)
     )
     if is_error:
-        raise error_for_code(code, (text_only or "").strip().rstrip("*").rstrip(), func)
+        raise error_for_code(
+            code,
+            (text_only or "").strip().rstrip("*").rstrip(),
+            func,
+            changes_state=changes_state,
+            gateway_form=gateway_form,
+        )
     return Reply(
         func=func,
         http_status=http_status,

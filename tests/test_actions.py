@@ -13,6 +13,7 @@ import respx
 from miogram_async._client import MioGram
 from miogram_async._fanout import Outcome
 from miogram_async._models import MEGABYTE, Credits, Limits, ReportRecord
+from miogram_async._peers import Chat, User
 
 URL = "https://miogram.test/dojob.php"
 SECRET = "x32nv86ss5z-table"
@@ -113,7 +114,7 @@ ROWS: tuple[Row, ...] = (
         {},
         {"Misc": "My Group"},
         ok({"id": 5, "title": "My Group"}),
-        {"id": 5, "title": "My Group"},
+        Chat(peer_id=None, title="My Group", members=[], raw={}),
     ),
     Row("RenameChat", "rename_chat", ("Old", "New"), {}, {"Misc": "Old,New"}, ok(1), True),
     Row(
@@ -154,17 +155,36 @@ ROWS: tuple[Row, ...] = (
         {},
         {"Phone": ONE},
         ok({"peer_id": 42}),
-        {"peer_id": 42},
+        User(peer_id=42, first_name="", last_name="", phone="", username="", print_name="", raw={}),
     ),
-    Row("GetDialogList", "get_dialog_list", (), {}, {}, ok([{"peer": "x"}]), [{"peer": "x"}]),
+    Row(
+        "GetDialogList",
+        "get_dialog_list",
+        (),
+        {},
+        {},
+        ok([{"peer": "x"}]),
+        [
+            User(
+                peer_id=None,
+                first_name="",
+                last_name="",
+                phone="",
+                username="",
+                print_name="",
+                raw={},
+            )
+        ],
+    ),
     Row(
         "GetHistory",
         "get_history",
         (ONE,),
         {"offset": 10, "limit": 20},
-        {"Phone": ONE, "Misc": "10,20"},
+        # limit first, as the server code reads it (API.md E34); false is no message (E46).
+        {"Phone": ONE, "Misc": "20,10"},
         ok(False),
-        False,
+        [],
     ),
     Row("SetUsername", "set_username", ("ali_r",), {}, {"Misc": "ali_r"}, ok(True), True),
     Row(

@@ -117,6 +117,12 @@ def test_media_mass_and_not_found_rules_sit_on_the_rows() -> None:
     }
     not_found_false = {row.func for row in ACTIONS if row.not_found_is_false}
     assert not_found_false == {
+        "SendTyping",
+        "ChatAddUser",
+        "ChatDeleteUser",
+        "BlockUser",
+        "UnBlockUser",
+        "MarkRead",
         "SendMessage",
         "SendMessageWhatsApp",
         "SendPhoto",

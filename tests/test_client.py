@@ -487,23 +487,37 @@ async def test_single_send_to_a_number_that_does_not_exist_is_not_delivered(
     assert len(recorder.forms) == 1
 
 
-async def test_number_not_found_still_raises_outside_message_sends() -> None:
-    """Actions that are not message sends keep the typed 307 error."""
+async def test_number_not_found_is_false_on_every_single_number_bool_action() -> None:
+    """A 307 is False on block_user, mark_read, send_typing... (one rule, E39)."""
+    recorder = Recorder(NOT_FOUND)
+    async with MioGram("s", transport=recorder.transport()) as client:
+        assert await client.block_user(PHONE) is False
+        assert await client.unblock_user(PHONE) is False
+        assert await client.mark_read(PHONE) is False
+        assert await client.send_typing(PHONE) is False
+        assert await client.chat_delete_user("Team", PHONE) is False
+
+
+async def test_number_not_found_still_raises_for_typed_results() -> None:
+    """get_user_info and get_history raise NumberNotFoundError on a 307 (E39)."""
     recorder = Recorder(NOT_FOUND)
     async with MioGram("s", transport=recorder.transport()) as client:
         with pytest.raises(NumberNotFoundError):
-            await client.block_user(PHONE)
+            await client.get_user_info(PHONE)
+        with pytest.raises(NumberNotFoundError):
+            await client.get_history(PHONE)
 
 
-async def test_get_history_can_send_limit_first() -> None:
-    """limit_first=True sends Misc as limit,offset (the server code's order, A17)."""
+async def test_get_history_sends_limit_first_by_default() -> None:
+    """Misc is limit,offset by default (E34); limit_first=False sends the document's order."""
     recorder = Recorder({"Result": [], "Status": "success"})
     async with MioGram("s", transport=recorder.transport()) as client:
         await client.get_history(PHONE, offset=10, limit=20)
-        await client.get_history(PHONE, offset=10, limit=20, limit_first=True)
+        await client.get_history(PHONE, offset=10, limit=20, limit_first=False)
+        await client.get_history(PHONE)
         with pytest.raises(ValidationError, match="limit_first"):
             await client.get_history(PHONE, limit_first="yes")  # type: ignore[arg-type]
-    assert [f["Misc"] for f in recorder.forms] == ["10,20", "20,10"]
+    assert [f["Misc"] for f in recorder.forms] == ["20,10", "10,20", "100,0"]
 
 
 # -- call() -------------------------------------------------------------------------------------
@@ -582,13 +596,25 @@ async def test_check_limits_refuses_long_messages_and_large_files() -> None:
         )
     )
     async with MioGram("s", transport=fake.transport(), check_limits=True) as client:
-        with pytest.raises(ValidationError, match="UTF-8 bytes"):
-            await client.send_message(PHONE, "x" * 200)
+        with pytest.raises(ValidationError, match="at most 300 UTF-8 bytes"):
+            await client.send_message(PHONE, "x" * 301)
         with pytest.raises(ValidationError, match="bytes"):
             await client.send_photo(PHONE, b"x" * (1024 * 1024 + 1))
         assert client.limits is not None
         assert client.limits.message == 300
         await client.send_message(PHONE, "short")
+    assert fake.funcs() == ["APIGetLimits", "APIGetAds", "SendMessage"]
+
+
+async def test_check_limits_with_ads_sends_what_the_service_takes() -> None:
+    """With ads on, 69 bytes of a 100-byte limit go out (they were refused as -101 before)."""
+    from miogram_async.testing import LimitsConfig  # noqa: PLC0415
+
+    fake = FakeMioGram(
+        AccountConfig(secret="s", ads="Sent with MioGram", limits=LimitsConfig(message=100))
+    )
+    async with MioGram("s", transport=fake.transport(), check_limits=True) as client:
+        assert await client.send_message(PHONE, "x" * 69) is True
     assert fake.funcs() == ["APIGetLimits", "APIGetAds", "SendMessage"]
 
 

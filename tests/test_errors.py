@@ -18,6 +18,7 @@ from miogram_async import (
     CreditError,
     EmptySecretError,
     FileTooLargeError,
+    GatewayBlockedError,
     GatewayError,
     GatewayIPError,
     InvalidFileError,
@@ -116,6 +117,8 @@ def test_gateway_form_error_prefix(
 ) -> None:
     """{"Status":"error","Message":"Error NNN : text"} without Code maps by the prefix (E4)."""
     error = raised_by({"Status": "error", "Message": f"Error {code} : {text.rstrip('*')} "})
+    if code == 815:  # the gateway's 815 blocks the whole service, not the caller (E41)
+        cls, group = GatewayBlockedError, GatewayError
     assert type(error) is cls
     assert isinstance(error, group)
     assert (error.code, error.message) == (code, text.rstrip("*"))
@@ -147,12 +150,12 @@ def test_text_only_invalid_ip_address_is_802() -> None:
         ("Bad Request of Functions", UnknownFuncError),
         ("Bad Request of Func ", UnknownFuncError),
         ("Message Length is High", MessageTooLongError),
-        ("Photo Size is High", MessageTooLongError),
-        ("Video Size is High", MessageTooLongError),
-        ("Audio Size is High", MessageTooLongError),
-        ("Text Size is High", MessageTooLongError),
-        ("File Size is High", MessageTooLongError),
-        ("Document Size is High", MessageTooLongError),
+        ("Photo Size is High", FileTooLargeError),
+        ("Video Size is High", FileTooLargeError),
+        ("Audio Size is High", FileTooLargeError),
+        ("Text Size is High", FileTooLargeError),
+        ("File Size is High", FileTooLargeError),
+        ("Document Size is High", FileTooLargeError),
         ("Not Valid File", InvalidFileError),
         ("Number   Not Exist or Wrong", NumberNotFoundError),
     ],
@@ -252,6 +255,10 @@ PICKLE_CASES: list[MioGramError] = [
     APIConnectionError("connection reset", None),
     APITimeoutError("read timeout", True),
     APIResponseError("the reply is not JSON", 502, "<html>"),
+    error_for_code(305, "No Credit", "SendMessage"),
+    error_for_code(999, "No Response From Server", "SendMessage"),
+    error_for_code(815, "Session Blocked", "SendMessage", gateway_form=True),
+    error_for_code(304, "Photo Size is High", "SendPhoto"),
 ]
 
 

@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from miogram_async import InvalidSecretError, MioGram, NoCreditError, Outcome
+from miogram_async._peers import Chat, Message, User
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,
@@ -60,8 +61,8 @@ async def test_every_action_against_the_fake(mode: str) -> None:
         assert await client.send_typing(ALICE) is True
         assert await client.create_group_chat("Team", [ALICE, BOB]) is True
         info = await client.chat_info("Team")
-        assert isinstance(info, dict)
-        assert info["members_num"] == 2
+        assert isinstance(info, Chat)
+        assert (info.title, len(info.members), info.raw["members_num"]) == ("Team", 2, 2)
         assert await client.rename_chat("Team", "Crew") is True
         assert await client.chat_delete_user("Crew", BOB) is True
         assert await client.chat_add_user("Crew", BOB, forward_count=0) is True
@@ -82,12 +83,14 @@ async def test_every_action_against_the_fake(mode: str) -> None:
         # 15-18: reading back what was sent
         assert await client.mark_read(ALICE) is True
         user = await client.get_user_info(ALICE)
-        assert isinstance(user, dict)
-        assert user["phone"] == ALICE[1:]
+        assert isinstance(user, User)
+        assert user.phone == ALICE[1:]
         dialogs = await client.get_dialog_list()
-        assert isinstance(dialogs, list)
+        assert dialogs
+        assert all(isinstance(dialog, User | Chat) for dialog in dialogs)
         history = await client.get_history(ALICE, offset=0, limit=100)
-        assert isinstance(history, list)
+        assert history
+        assert all(isinstance(message, Message) for message in history)
         # 21-31: media, location, contact
         for send_one in (
             client.send_photo,

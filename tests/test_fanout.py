@@ -33,6 +33,7 @@ from miogram_async import (
     APIResponseError,
     APITimeoutError,
     Chunk,
+    InvalidFileError,
     InvalidSecretError,
     MassProgress,
     MassResult,
@@ -42,6 +43,7 @@ from miogram_async import (
     NoResponseError,
     NumberNotFoundError,
     Outcome,
+    UnknownFuncError,
     ValidationError,
     _fanout,
 )
@@ -304,8 +306,8 @@ async def test_stop_error_finishes_in_flight_and_reports_the_rest_not_attempted(
     assert sum(result.counts.values()) == len(result) == 1_001
 
 
-async def test_non_stop_errors_fail_only_their_chunk() -> None:
-    """A 307 or a 999 fails its own chunk (FAILED, error kept) and the others still go out."""
+async def test_non_stop_errors_leave_only_their_chunk_unknown() -> None:
+    """A 307 or a 999 leaves its own chunk UNKNOWN (error kept) and the others still go out."""
     sender = Sender()
     not_found = NumberNotFoundError(307, "Number Not Exist or Wrong", "SendMessageMass")
     no_response = NoResponseError(999, "No Response From Server", "SendMessageMass")
@@ -313,10 +315,11 @@ async def test_non_stop_errors_fail_only_their_chunk() -> None:
     result = await fan_out([phone(i) for i in range(500)], sender, normalize=normalize)
     assert len(sender.calls) == 5
     by_index = {chunk.index: chunk for chunk in sender.calls}
-    assert result.failed == [*by_index[1].numbers, *by_index[3].numbers]
+    assert result.unknown == [*by_index[1].numbers, *by_index[3].numbers]
+    assert result.failed == []
     assert result.errors[by_index[1].numbers[0]] is not_found
     assert result.errors[by_index[3].numbers[-1]] is no_response
-    assert result.counts[Outcome.FAILED] == 200
+    assert result.counts[Outcome.UNKNOWN] == 200
     assert result.counts[Outcome.DELIVERED] + result.counts[Outcome.UNDELIVERED] == 300
 
 
@@ -329,7 +332,11 @@ async def test_non_stop_errors_fail_only_their_chunk() -> None:
         (APITimeoutError("read timed out", sent=None), Outcome.UNKNOWN),
         (APIResponseError("not the envelope", 502, "<html>"), Outcome.UNKNOWN),
         (ValidationError("message too long"), Outcome.FAILED),
-        (APIError(None, "odd", "SendMessageMass"), Outcome.FAILED),
+        (APIError(None, "odd", "SendMessageMass"), Outcome.UNKNOWN),
+        (APIError(1234, "unknown code", "SendMessageMass"), Outcome.UNKNOWN),
+        (NoResponseError(999, "No Response From Server", "SendMessageMass"), Outcome.UNKNOWN),
+        (InvalidFileError(400, "Not Valid File", "SendPhotoMass"), Outcome.FAILED),
+        (UnknownFuncError(302, "Bad Request of Func", "SendMessageMass"), Outcome.FAILED),
     ],
 )
 async def test_chunk_errors_map_to_honest_outcomes(error: MioGramError, expected: Outcome) -> None:
@@ -939,3 +946,40 @@ def test_plain_and_async_iterables_give_the_same_result(
         return chunks, [list(result.items()), result.duplicates, errors]
 
     assert anyio.run(run, "list") == anyio.run(run, "async")
+
+
+async def test_three_unsent_chunks_in_a_row_halt_the_fan_out() -> None:
+    """A third connect error in a row stops the run with it; the rest stays NOT_ATTEMPTED."""
+    sender = Sender()
+    unreachable = APIConnectionError("could not connect", sent=False)
+    sender.behaviours = {index: raising(unreachable) for index in range(3)}
+    with pytest.raises(MassSendError) as caught:
+        await fan_out([phone(i) for i in range(1000)], sender, normalize=normalize, concurrency=1)
+    assert caught.value.__cause__ is unreachable
+    assert caught.value.cause is unreachable
+    assert len(sender.calls) == 3
+    counts = caught.value.result.counts
+    assert (counts[Outcome.FAILED], counts[Outcome.NOT_ATTEMPTED]) == (300, 700)
+
+
+async def test_any_other_result_resets_the_unsent_count() -> None:
+    """Two connect errors, a reply, two more, a 999: the count restarts and the run finishes."""
+    sender = Sender()
+    unreachable = APIConnectionError("could not connect", sent=False)
+    no_response = NoResponseError(999, "No Response From Server", "SendMessageMass")
+    sender.behaviours = {
+        0: raising(unreachable),
+        1: raising(unreachable),
+        3: raising(unreachable),
+        4: raising(unreachable),
+        5: raising(no_response),
+        6: raising(unreachable),
+        7: raising(unreachable),
+    }
+    result = await fan_out(
+        [phone(i) for i in range(1000)], sender, normalize=normalize, concurrency=1
+    )
+    assert len(sender.calls) == 10
+    assert result.counts[Outcome.FAILED] == 600
+    assert result.counts[Outcome.UNKNOWN] == 100
+    assert result.counts[Outcome.NOT_ATTEMPTED] == 0

@@ -18,10 +18,12 @@ from miogram_async import (
     MassSendError,
     MioGram,
     MioGramError,
+    NoResponseError,
     Outcome,
     normalize_phone,
 )
 from miogram_async._actions import SEND_MESSAGE_MASS
+from miogram_async._errors import proves_refusal
 from miogram_async._fanout import MassOptions, fan_out
 from miogram_async._wire import as_mass_map
 from miogram_async.testing import (
@@ -125,6 +127,7 @@ async def test_faults_never_deliver_twice_and_every_input_has_one_outcome() -> N
         FaultRule(kind=FaultKind.TRUNCATED_JSON, funcs="SendMessageMass", rate=0.05),
         FaultRule(kind=FaultKind.HTTP_ERROR, funcs="SendMessageMass", rate=0.05),
         FaultRule(kind=FaultKind.NO_RESPONSE, funcs="SendMessageMass", rate=0.05),
+        FaultRule(kind=FaultKind.BAD_REQUEST, funcs="SendMessageMass", rate=0.05),
         seed=7,
     )
     fake = FakeMioGram(
@@ -144,6 +147,10 @@ async def test_faults_never_deliver_twice_and_every_input_has_one_outcome() -> N
     assert not set(result.failed) & set(log)
     assert not set(result.undelivered) & set(log)
     assert set(result.errors) == set(result.failed) | set(result.unknown)
+    # FAILED only where the error proves a refusal (the 302s); a 999 leaves its numbers UNKNOWN.
+    assert all(proves_refusal(result.errors[n]) for n in result.failed)
+    assert not any(isinstance(result.errors[n], NoResponseError) for n in result.failed)
+    assert any(isinstance(result.errors[n], NoResponseError) for n in result.unknown)
     assert result.counts[Outcome.FAILED] > 0
     assert result.counts[Outcome.UNKNOWN] > 0
 

@@ -300,15 +300,25 @@ def test_check_message_counts_utf8_bytes() -> None:
         check_message("سلام", max_bytes=7)
 
 
-def test_check_message_reserves_room_for_the_advert() -> None:
-    """With ad_bytes, the newline and the advertisement are reserved (E30)."""
-    assert check_message("x" * 10, max_bytes=15, ad_bytes=4) == "x" * 10
+def test_check_message_with_ads_checks_only_its_own_bytes() -> None:
+    """With ads, only the message's own bytes count: the ad text is unknown (issue 10)."""
+    assert check_message("x" * 15, max_bytes=15, ad_bytes=200) == "x" * 15
+    assert check_message("x" * 69, max_bytes=100, ad_bytes=200) == "x" * 69
     with pytest.raises(ValidationError) as caught:
-        check_message("x" * 11, max_bytes=15, ad_bytes=4)
+        check_message("x" * 16, max_bytes=15, ad_bytes=200)
     assert str(caught.value) == (
-        "expected a message of at most 10 UTF-8 bytes (the advertisement takes 5 of 15), "
-        "got 11 bytes"
+        "expected a message of at most 15 UTF-8 bytes (and the service appends its "
+        "advertisement to it), got 16 bytes"
     )
+
+
+def test_check_message_never_states_a_negative_budget() -> None:
+    """A limit smaller than any ad headroom never gives 'at most -N bytes'; 0 means unchecked."""
+    assert check_message("x" * 99, max_bytes=100, ad_bytes=200) == "x" * 99
+    assert check_message("hello", max_bytes=0, ad_bytes=200) == "hello"
+    with pytest.raises(ValidationError) as caught:
+        check_message("x" * 101, max_bytes=100, ad_bytes=200)
+    assert "at most 100 UTF-8 bytes" in str(caught.value)
 
 
 # check_misc_piece

@@ -326,7 +326,11 @@ class Campaign:
             on_progress: called with a `MassProgress` after each chunk.
             resend_unknown: also send ``UNKNOWN`` and in-doubt numbers again (they may be
                 delivered twice).
-            retry_failed: also send ``FAILED`` numbers again.
+            retry_failed: also send ``FAILED`` numbers again. A number is ``FAILED`` only when the
+                service refused its request before sending anything (`proves_refusal`: credit,
+                permission, size...), so this never sends a number twice; a 999 or any reply that
+                proves nothing leaves its numbers ``UNKNOWN`` (API.md E32), which only
+                *resend_unknown* sends again.
 
         Raises:
             CampaignError: the media file changed since the campaign was created, or a run of this

@@ -19,6 +19,7 @@ import anyio
 import attrs
 import click
 
+from .._actions import row_for
 from .._client import DEFAULT_BASE_URL, MioGram
 from .._errors import (
     APIConnectionError,
@@ -27,6 +28,7 @@ from .._errors import (
     APITimeoutError,
     MioGramError,
     ValidationError,
+    proves_refusal,
 )
 from ._exit import CLIError, ExitCode
 from ._output import Output
@@ -113,6 +115,13 @@ def translate_error(exc: MioGramError, url: str = DEFAULT_BASE_URL) -> CLIError:
     if isinstance(exc, ValidationError):
         return CLIError(str(exc), ExitCode.USAGE, "validation")
     if isinstance(exc, APIError):
+        if row_for(exc.func).changes_state and not proves_refusal(exc):
+            # 999 and the like do not prove a refusal: the message may have gone (API.md E32).
+            return CLIError(
+                f"no answer proving the outcome: {exc} (the request may have been sent)",
+                ExitCode.SERVICE_ERROR,
+                "api_error",
+            )
         return CLIError(f"the service refused: {exc}", ExitCode.SERVICE_ERROR, "api_error")
     if isinstance(exc, APIConnectionError):
         return CLIError(connection_message(exc, url), ExitCode.SERVICE_ERROR, "connection")
