@@ -16,14 +16,10 @@ from ._actions import Action
 from ._models import Limits
 from ._validation import Media, check_media_size, check_message, load_media
 
-__all__ = ["AD_HEADROOM_BYTES", "MediaData", "Payloads"]
+__all__ = ["MediaData", "Payloads"]
 
 MediaData = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 """File data for the media actions: the bytes, a path, or a binary file object."""
-
-# The service appends the account's advertisement (a newline and its text) to every message when
-# APIGetAds is true (E30), and its length is not published: reserve this many bytes for it.
-AD_HEADROOM_BYTES: Final = 200
 
 # Media up to this size is base64-encoded on the event loop; larger data in a worker thread.
 _INLINE_MEDIA_BYTES: Final = 1 << 20
@@ -66,7 +62,7 @@ class Payloads:
         return check_message(
             message,
             max_bytes=self.limits.message,
-            ad_bytes=AD_HEADROOM_BYTES if self._ads else 0,
+            ads=self._ads,
         )
 
     async def media_elements(

@@ -180,7 +180,7 @@ def _parse_national(compact: str, region_code: str) -> str | None:
     return formatted if isinstance(formatted, str) and PHONE_PATTERN.match(formatted) else None
 
 
-def check_message(message: str, *, max_bytes: int | None = None, ad_bytes: int = 0) -> str:
+def check_message(message: str, *, max_bytes: int | None = None, ads: bool = False) -> str:
     """
     Check a message text; it is returned unchanged.
 
@@ -188,10 +188,10 @@ def check_message(message: str, *, max_bytes: int | None = None, ad_bytes: int =
         message: the text (UTF-8 on the wire; may contain spaces and new lines).
         max_bytes: when given and positive, the service's limit (``Limits.message``), compared
             with the message's own UTF-8 bytes (E12).
-        ad_bytes: positive when the account has ads. The service appends its advertisement to the
-            message before it compares, but its text is not published: the SDK cannot know how
-            long it is, so it reserves nothing for it (a guess refused messages the service took,
-            issue 10) and only says, when refusing, that the service adds more.
+        ads: the account has ads. The service appends its advertisement to the message before it
+            compares (E12, E30), but the ad's text is not published: the SDK cannot know how long
+            it is, so it reserves nothing for it (a guess would refuse messages the service takes)
+            and only says, when refusing, that the service adds more.
 
     Raises:
         ValidationError: not a string, empty or blank, with a NUL or a lone surrogate, or longer
@@ -208,7 +208,7 @@ def check_message(message: str, *, max_bytes: int | None = None, ad_bytes: int =
     if max_bytes is not None and max_bytes > 0:
         size = len(message.encode("utf-8"))
         if size > max_bytes:
-            advert = " (and the service appends its advertisement to it)" if ad_bytes > 0 else ""
+            advert = " (and the service appends its advertisement to it)" if ads else ""
             raise ValidationError(
                 f"expected a message of at most {max_bytes} UTF-8 bytes{advert}, got {size} bytes"
             )

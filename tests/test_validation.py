@@ -302,10 +302,10 @@ def test_check_message_counts_utf8_bytes() -> None:
 
 def test_check_message_with_ads_checks_only_its_own_bytes() -> None:
     """With ads, only the message's own bytes count: the ad text is unknown (issue 10)."""
-    assert check_message("x" * 15, max_bytes=15, ad_bytes=200) == "x" * 15
-    assert check_message("x" * 69, max_bytes=100, ad_bytes=200) == "x" * 69
+    assert check_message("x" * 15, max_bytes=15, ads=True) == "x" * 15
+    assert check_message("x" * 69, max_bytes=100, ads=True) == "x" * 69
     with pytest.raises(ValidationError) as caught:
-        check_message("x" * 16, max_bytes=15, ad_bytes=200)
+        check_message("x" * 16, max_bytes=15, ads=True)
     assert str(caught.value) == (
         "expected a message of at most 15 UTF-8 bytes (and the service appends its "
         "advertisement to it), got 16 bytes"
@@ -314,10 +314,10 @@ def test_check_message_with_ads_checks_only_its_own_bytes() -> None:
 
 def test_check_message_never_states_a_negative_budget() -> None:
     """A limit smaller than any ad headroom never gives 'at most -N bytes'; 0 means unchecked."""
-    assert check_message("x" * 99, max_bytes=100, ad_bytes=200) == "x" * 99
-    assert check_message("hello", max_bytes=0, ad_bytes=200) == "hello"
+    assert check_message("x" * 99, max_bytes=100, ads=True) == "x" * 99
+    assert check_message("hello", max_bytes=0, ads=True) == "hello"
     with pytest.raises(ValidationError) as caught:
-        check_message("x" * 101, max_bytes=100, ad_bytes=200)
+        check_message("x" * 101, max_bytes=100, ads=True)
     assert "at most 100 UTF-8 bytes" in str(caught.value)
 
 

@@ -15,8 +15,7 @@ from .._errors import (
     APIConnectionError,
     APIError,
     MioGramError,
-    NoResponseError,
-    ValidationError,
+    proves_refusal,
 )
 from .._result import Chunk, Outcome
 from ._journal import ChunkEnd, Journal, OutcomeGroup
@@ -58,16 +57,10 @@ def _proves_refusal(error: MioGramError | None) -> bool:
     """
     Whether *error* proves the service refused its chunk's request, so FAILED is the truth.
 
-    A service error with a code proves it, except 999 (the front gave up waiting for the gateway,
-    which goes on sending: API.md E32); so does a request refused before it left. Anything else (no
-    error, a lost or unreadable reply, a connection that may have carried the request) may have
-    been sent: the journal keeps such a number UNKNOWN, whatever the fan-out called it.
+    The package's one rule (`proves_refusal`); no error at all proves nothing either. Anything else
+    may have been sent: the journal keeps such a number UNKNOWN, whatever the fan-out called it.
     """
-    if isinstance(error, APIError):
-        return error.code is not None and not isinstance(error, NoResponseError)
-    if isinstance(error, APIConnectionError):
-        return error.sent is False
-    return isinstance(error, ValidationError)
+    return error is not None and proves_refusal(error)
 
 
 class _Start:
