@@ -1,0 +1,115 @@
+"""Campaigns kept in PostgreSQL: create, run, resume, status and export, against a real server."""
+
+from __future__ import annotations
+
+import collections
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from postgres_support import campaign_url
+
+from miogram_async import MioGram
+from miogram_async.campaign import Campaign, CampaignError, CampaignInUseError, NumberState
+from miogram_async.campaign._postgres import PostgresJournal, split_url
+from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
+
+SECRET = "pg-campaign-secret-5e1b"
+MESSAGE = "Hello from PostgreSQL"
+NUMBERS = [f"+98912{i:07d}" for i in range(300)]
+MISSING = set(NUMBERS[::9])
+
+
+@pytest.fixture
+async def fake_client() -> AsyncIterator[tuple[FakeMioGram, MioGram]]:
+    """A fake service and a client bound to it in process."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET, numbers=NumberBook.except_for(MISSING)))
+    async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+        yield fake, client
+
+
+def test_the_url_names_the_campaign_and_hides_the_password() -> None:
+    """The campaign parameter is taken out of the libpq URL, and the shown URL has no password."""
+    conninfo, name, shown = split_url(
+        "postgresql://me:hunter2@db:5432/app?campaign=spring&sslmode=require"
+    )
+    assert name == "spring"
+    assert "campaign" not in conninfo
+    assert "sslmode=require" in conninfo
+    assert "hunter2" in conninfo
+    assert "hunter2" not in shown
+    assert shown == "postgresql://me@db:5432/app?sslmode=require&campaign=spring"
+    assert split_url("postgresql://db/app")[1] == "default"
+
+
+async def test_a_postgres_campaign_sends_every_number_once(
+    postgres_url: str, fake_client: tuple[FakeMioGram, MioGram]
+) -> None:
+    """A run delivers each valid number once and records invalid items and repeats."""
+    fake, client = fake_client
+    url = campaign_url(postgres_url, "once")
+    inputs = [*NUMBERS, "not-a-number", NUMBERS[0], "0098 912 000 0003"]
+    with Campaign.create(url, inputs, message=MESSAGE, chunk_size=40) as campaign:
+        assert campaign.location.endswith("campaign=once")
+        summary = await campaign.run(client)
+        by_state = summary.status.by_state
+    assert by_state[NumberState.DELIVERED] == len(NUMBERS) - len(MISSING)
+    assert by_state[NumberState.UNDELIVERED] == len(MISSING)
+    assert by_state[NumberState.INVALID] == 1
+    assert by_state[NumberState.DUPLICATE] == 2
+    assert by_state[NumberState.PENDING] == 0
+    sent = collections.Counter(d.number for d in fake.deliveries)
+    assert max(sent.values()) == 1
+    assert len(sent) == len(NUMBERS) - len(MISSING)
+    with Campaign.open(url, read_only=True) as reader:
+        status = reader.status()
+        out = io.StringIO()
+        rows = reader.export(out)
+    assert status.by_state == by_state
+    assert status.last_run == "finished"
+    assert rows == len(inputs)
+    assert "not-a-number" in out.getvalue()
+    with Campaign.open(url) as again:  # a resume has nothing left to send
+        await again.run(client)
+    assert collections.Counter(d.number for d in fake.deliveries) == sent
+
+
+def test_an_existing_campaign_is_not_replaced_without_overwrite(postgres_url: str) -> None:
+    """Creating a campaign that exists is refused; overwrite replaces it."""
+    url = campaign_url(postgres_url, "twice")
+    Campaign.create(url, NUMBERS[:5], message=MESSAGE).close()
+    with pytest.raises(CampaignError, match="already exists"):
+        Campaign.create(url, NUMBERS[:5], message=MESSAGE)
+    with Campaign.create(url, NUMBERS[:3], message=MESSAGE, overwrite=True) as campaign:
+        assert campaign.status().total == 3
+
+
+def test_a_missing_campaign_and_an_unreachable_server_are_named(postgres_url: str) -> None:
+    """Opening a campaign that does not exist, or a server that does not answer, says which."""
+    with pytest.raises(CampaignError, match="no campaign"):
+        Campaign.open(campaign_url(postgres_url, "never-made"))
+    with pytest.raises(CampaignError, match="unreachable") as caught:
+        Campaign.open("postgresql://me:pw-9f2@127.0.0.1:1/nowhere?connect_timeout=2")
+    assert "pw-9f2" not in str(caught.value)
+
+
+async def test_a_campaign_a_worker_runs_cannot_be_overwritten(postgres_url: str) -> None:
+    """While a run holds the campaign, create(overwrite=True) is refused and status says running."""
+    url = campaign_url(postgres_url, "held")
+    journal = PostgresJournal.create(
+        url,
+        meta={"kind": "message", "chunk_size": "10", "robots": "null", "message": "x"},
+        inputs=NUMBERS[:20],
+        normalize=str,
+    )
+    try:
+        run = journal.begin_run()
+        with pytest.raises(CampaignInUseError):
+            Campaign.create(url, NUMBERS[:5], message=MESSAGE, overwrite=True)
+        with Campaign.open(url, read_only=True) as reader:
+            assert reader.status().last_run == "running"
+        journal.end_run(run, "finished")
+    finally:
+        journal.close()
+    with Campaign.open(url, read_only=True) as reader:
+        assert reader.status().last_run == "finished"
