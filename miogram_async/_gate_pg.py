@@ -9,7 +9,12 @@ a process takes the first one free.
 
 A process that dies frees its slot: its connection ends and PostgreSQL drops the session's locks
 (at once when the process dies on a live host; if the host vanishes, after the TCP keepalives this
-module asks the server for: about 20 s).
+module asks the server for: about 20 s). But its last request may still be in the service (the
+gateway goes on with a request whose sender is gone, API.md E32), so the slot is not simply
+handed on: each slot has a row in ``miogram_gate_slots`` marked busy while it is held and idle when
+it is given back. A process that takes a slot still marked busy knows that its holder died
+holding it, and waits `dead_holder_wait` seconds (holding the slot, so nobody else sends) before
+its own request.
 
 Waiting is polling with ``pg_try_advisory_lock`` (a short pause doubling up to `max_poll`),
 never a blocking ``pg_advisory_lock``: a waiting task can be cancelled at any moment without a
@@ -39,8 +44,13 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresSendGate", "gate_key"]
 
-#: First key of every gate lock ("MioG"); the second is `gate_key`.
+#: First key of every gate lock ("MioG"); the second is `gate_key` (0: creating the table).
 GATE_LOCK_SPACE: Final = 0x4D696F47
+_SLOTS_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS miogram_gate_slots ("
+    " key integer PRIMARY KEY, name text NOT NULL, busy boolean NOT NULL,"
+    " since timestamptz NOT NULL)"
+)
 
 
 def gate_key(name: str, slot: int) -> int:
@@ -61,6 +71,8 @@ class PostgresSendGate:
         limit: slots (1: one request at a time, what the gateway needs).
         poll: the first pause between two tries while every slot is taken, in seconds.
         max_poll: the longest pause between two tries.
+        dead_holder_wait: seconds to wait, holding the slot, after taking one whose holder died
+            while holding it: the longest its last request may keep the service busy.
 
     Use ``async with gate.slot(): ...`` around one state-changing request, and `aclose` (or
     ``async with gate``) at the end.
@@ -74,6 +86,7 @@ class PostgresSendGate:
         limit: int = 1,
         poll: float = 0.002,
         max_poll: float = 0.05,
+        dead_holder_wait: float = 120.0,
     ) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValidationError(f"expected a send gate limit >= 1, got {limit!r}")
@@ -81,6 +94,11 @@ class PostgresSendGate:
             raise ValidationError(f"expected a non-empty send gate name, got {name!r}")
         if not (poll > 0 and max_poll >= poll):
             raise ValidationError(f"expected 0 < poll <= max_poll, got {poll!r} and {max_poll!r}")
+        if not dead_holder_wait >= 0:
+            raise ValidationError(f"expected dead_holder_wait >= 0, got {dead_holder_wait!r}")
+        self.dead_holder_wait = dead_holder_wait
+        #: How many slots this gate took from a holder that had died (each cost a wait).
+        self.taken_from_the_dead = 0
         self._url = url
         self.name = name
         self.limit = limit
@@ -106,21 +124,25 @@ class PostgresSendGate:
                 was sent.
         """
         async with self._local:
-            key = await self._acquire()
+            key, after_death = await self._acquire()
             try:
+                if after_death:
+                    self.taken_from_the_dead += 1
+                    await anyio.sleep(self.dead_holder_wait)
                 yield
             finally:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self._release, key)
 
-    async def _acquire(self) -> int:
+    async def _acquire(self) -> tuple[int, bool]:
+        """(the key taken, whether its holder had died holding it)."""
         pause = self._poll
         while True:
             # Shielded: a lock granted by this call is recorded before a cancellation lands.
             with anyio.CancelScope(shield=True):
-                key = await anyio.to_thread.run_sync(self._try_keys)
-            if key is not None:
-                return key
+                taken = await anyio.to_thread.run_sync(self._try_keys)
+            if taken is not None:
+                return taken
             await anyio.sleep(pause)
             pause = min(pause * 2, self._max_poll)
 
@@ -141,6 +163,9 @@ class PostgresSendGate:
                 conninfo = psycopg.conninfo.make_conninfo(self._url, **KEEPALIVES)
                 conn = psycopg.Connection.connect(conninfo, autocommit=True)
                 conn.execute(SERVER_KEEPALIVES)
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (GATE_LOCK_SPACE,))
+                    conn.execute(_SLOTS_TABLE)
             except psycopg.Error as exc:
                 raise self._unreachable(exc) from None
             self._conn = conn
@@ -153,8 +178,8 @@ class PostgresSendGate:
             sent=False,
         )
 
-    def _try_keys(self) -> int | None:
-        """Take the first free slot, or None; in a worker thread."""
+    def _try_keys(self) -> tuple[int, bool] | None:
+        """Take the first free slot (see `_acquire`), or None; in a worker thread."""
         import psycopg  # noqa: PLC0415 - present once a connection exists
 
         with self._lock:
@@ -168,11 +193,21 @@ class PostgresSendGate:
                     ).fetchone()
                     if row is not None and row[0]:
                         self._held.add(key)
-                        return key
+                        return key, self._mark_busy(conn, key)
             except psycopg.Error as exc:
                 self._drop()
                 raise self._unreachable(exc) from None
         return None
+
+    def _mark_busy(self, conn: psycopg.Connection[Any], key: int) -> bool:
+        """Mark the slot *key* (its lock held) busy; whether it was busy already (a dead holder)."""
+        row = conn.execute("SELECT busy FROM miogram_gate_slots WHERE key = %s", (key,)).fetchone()
+        conn.execute(
+            "INSERT INTO miogram_gate_slots (key, name, busy, since) VALUES (%s, %s, true, now()) "
+            "ON CONFLICT (key) DO UPDATE SET busy = true, since = now()",
+            (key, self.name),
+        )
+        return row is not None and bool(row[0])
 
     def _release(self, key: int) -> None:
         """Give *key* back; in a worker thread. A lost connection has dropped it already."""
@@ -182,6 +217,10 @@ class PostgresSendGate:
             if key not in self._held or self._conn is None:
                 return
             try:
+                self._conn.execute(
+                    "UPDATE miogram_gate_slots SET busy = false, since = now() WHERE key = %s",
+                    (key,),
+                )
                 self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (GATE_LOCK_SPACE, key))
                 self._held.discard(key)
             except psycopg.Error:

@@ -63,9 +63,12 @@ async def test_four_processes_never_have_two_sends_in_flight(postgres_url: str) 
 async def test_a_slot_is_held_until_released_and_a_dead_session_frees_it(
     postgres_url: str,
 ) -> None:
-    """With limit 1 a second gate waits; closing the holder's connection frees the slot."""
+    """
+    With limit 1 a second gate waits; closing the holder's connection frees the slot, and the
+    taker knows its holder died in it (and waits out its request).
+    """
     first = PostgresSendGate(postgres_url, name="acct-dead")
-    second = PostgresSendGate(postgres_url, name="acct-dead")
+    second = PostgresSendGate(postgres_url, name="acct-dead", dead_holder_wait=0.05)
     entered = anyio.Event()
     try:
         async with first.slot(), anyio.create_task_group() as group:
@@ -80,6 +83,10 @@ async def test_a_slot_is_held_until_released_and_a_dead_session_frees_it(
             await first.aclose()  # as a process that dies: its session ends
             with anyio.fail_after(10):
                 await entered.wait()
+        assert second.taken_from_the_dead == 1
+        async with second.slot():  # given back normally: no wait for a dead holder this time
+            pass
+        assert second.taken_from_the_dead == 1
     finally:
         await first.aclose()
         await second.aclose()
