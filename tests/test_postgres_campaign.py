@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from postgres_support import campaign_url
 
-from miogram_async import MioGram
+from miogram_async import MassSendError, MioGram
 from miogram_async.campaign import Campaign, CampaignError, CampaignInUseError, NumberState
 from miogram_async.campaign._postgres import PostgresJournal, split_url
-from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
+from miogram_async.testing import AccountConfig, CreditsConfig, FakeMioGram, NumberBook
 
 SECRET = "pg-campaign-secret-5e1b"
 MESSAGE = "Hello from PostgreSQL"
@@ -113,3 +113,46 @@ async def test_a_campaign_a_worker_runs_cannot_be_overwritten(postgres_url: str)
         journal.close()
     with Campaign.open(url, read_only=True) as reader:
         assert reader.status().last_run == "finished"
+
+
+async def test_a_dead_workers_chunk_stays_in_doubt_and_its_unstarted_claims_are_sent(
+    postgres_url: str, fake_client: tuple[FakeMioGram, MioGram]
+) -> None:
+    """A run that dies holding claims: its started chunk is never re-sent, the rest is sent once."""
+    fake, client = fake_client
+    url = campaign_url(postgres_url, "dead-worker")
+    Campaign.create(url, NUMBERS, message=MESSAGE, chunk_size=20).close()
+    dead = PostgresJournal.open(url)
+    run = dead.begin_run()
+    claimed = dead.claim(run, [NumberState.PENDING], 60)
+    started = [number for _, number in claimed[:20]]
+    dead.chunk_started(run, 0, None, started)
+    dead.close()  # the session ends without end_run: as a SIGKILLed worker
+    with Campaign.open(url) as campaign:
+        summary = await campaign.run(client)
+    by_state = summary.status.by_state
+    sent = collections.Counter(d.number for d in fake.deliveries)
+    assert not set(started) & set(sent)  # the in-doubt chunk was not sent again
+    assert by_state[NumberState.UNKNOWN] == len(started)  # the report never saw it
+    assert by_state[NumberState.PENDING] == by_state[NumberState.SENDING] == 0
+    assert len(sent) == len(NUMBERS) - len(started) - len(MISSING - set(started))
+    assert summary.status.runs == 2
+
+
+async def test_a_stopped_run_gives_back_what_it_claimed(postgres_url: str) -> None:
+    """Out of credit, the run stops; every number it claimed but did not send is claimable again."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET, credits=CreditsConfig(message=100)))
+    url = campaign_url(postgres_url, "stopped")
+    with Campaign.create(url, NUMBERS, message=MESSAGE, chunk_size=30) as campaign:
+        async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
+            with pytest.raises(MassSendError):
+                await campaign.run(client, concurrency=1)
+        status = campaign.status()
+    assert status.by_state[NumberState.PENDING] == len(NUMBERS) - 90
+    other = PostgresJournal.open(url)
+    try:
+        run = other.begin_run()
+        assert len(other.claim(run, [NumberState.PENDING], 1000)) == len(NUMBERS) - 90
+        other.end_run(run, "finished")
+    finally:
+        other.close()

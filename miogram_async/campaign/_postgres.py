@@ -65,6 +65,11 @@ _SCHEMA_LOCK: Final = (RUN_LOCK_SPACE, 0)
 _PAGE: Final = 2000
 #: Numbers one claim takes at most.
 _CLAIM_MAX: Final = 500
+#: Claimed numbers whose chunk is not answered yet, beyond which a run claims no more. A running
+#: fan-out holds at most about (2 x concurrency + 2) chunks; only a stopped one, which reads its
+#: input to the end without sending, gets here: it must not take the whole campaign from the other
+#: workers (its claims go back when the run ends).
+_CLAIMED_MAX: Final = 50_000
 #: Asked of the server for this session, so a worker whose host vanished is found dead (and its
 #: locks dropped) within about idle + interval * count seconds.
 KEEPALIVES: Final = {
@@ -784,6 +789,8 @@ class ClaimedNumbers:
         return self
 
     async def __anext__(self) -> str:
+        if not self._page and not self._done and len(self._seqs) >= _CLAIMED_MAX:
+            self._done = True
         if not self._page and not self._done:
             # Shielded: a claim that commits is known here, whatever cancels the run meanwhile
             # (its numbers are given back when the run ends).
