@@ -11,6 +11,8 @@ the tests that need it fail (never skip).
 from __future__ import annotations
 
 import concurrent.futures
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,14 +35,22 @@ def _start(directory: Path) -> Any:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """The URL of a running PostgreSQL server (unix socket), stopped and deleted at the end."""
-    directory = tmp_path_factory.mktemp("pgdata")
+    # Not under pytest's own temporary directory: as root the server runs as another user, who
+    # must traverse to its data, and every pytest session takes group and other permissions off
+    # /tmp/pytest-of-<user> again.
+    parent = Path(tempfile.mkdtemp(prefix="miogram-pg-"))
+    directory = parent / "pgdata"
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
         server = pool.submit(_start, directory).result(timeout=_START_WITHIN)
     except concurrent.futures.TimeoutError:
+        shutil.rmtree(parent, ignore_errors=True)
         pytest.fail(f"PostgreSQL (pgserver) did not start within {_START_WITHIN:.0f} s")
+    except BaseException:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise
     finally:
         pool.shutdown(wait=False)
     try:
@@ -49,3 +59,4 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)

@@ -6,11 +6,18 @@ import collections
 import io
 from collections.abc import AsyncIterator
 
+import psycopg
 import pytest
 from postgres_support import campaign_url
 
-from miogram_async import MassSendError, MioGram
-from miogram_async.campaign import Campaign, CampaignError, CampaignInUseError, NumberState
+from miogram_async import MassProgress, MassSendError, MioGram
+from miogram_async.campaign import (
+    Campaign,
+    CampaignError,
+    CampaignInUseError,
+    CampaignStorageError,
+    NumberState,
+)
 from miogram_async.campaign._postgres import PostgresJournal, split_url
 from miogram_async.testing import AccountConfig, CreditsConfig, FakeMioGram, NumberBook
 
@@ -156,3 +163,34 @@ async def test_a_stopped_run_gives_back_what_it_claimed(postgres_url: str) -> No
         other.end_run(run, "finished")
     finally:
         other.close()
+
+
+async def test_a_worker_that_loses_its_database_stops_and_sends_nothing_more(
+    postgres_url: str, fake_client: tuple[FakeMioGram, MioGram]
+) -> None:
+    """Its session killed mid-run, a run stops (CampaignStorageError); a resume sends the rest."""
+    fake, client = fake_client
+    url = campaign_url(postgres_url, "lost-connection")
+    campaign = Campaign.create(url, NUMBERS, message=MESSAGE, chunk_size=20)
+    journal = campaign._journal
+    assert isinstance(journal, PostgresJournal)
+    backend = journal._conn.info.backend_pid
+
+    def cut(snapshot: MassProgress) -> None:
+        if snapshot.chunks_done == 2:
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+
+    with pytest.raises(MassSendError) as stopped:
+        await campaign.run(client, concurrency=1, on_progress=cut)
+    campaign.close()
+    assert isinstance(stopped.value.cause, CampaignStorageError)
+    assert stopped.value.cause.reason == "I/O error"
+    before = collections.Counter(d.number for d in fake.deliveries)
+    assert 0 < len(before) < len(NUMBERS) - len(MISSING)
+    with Campaign.open(url) as again:
+        summary = await again.run(client)
+    sent = collections.Counter(d.number for d in fake.deliveries)
+    assert max(sent.values()) == 1
+    assert summary.status.by_state[NumberState.PENDING] == 0
+    assert summary.status.by_state[NumberState.SENDING] == 0
