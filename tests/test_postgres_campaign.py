@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
+import trio
 from postgres_support import campaign_url
 
 from miogram_async import MassProgress, MassSendError, MioGram
+from miogram_async._gate_pg import PostgresSendGate
 from miogram_async.campaign import (
     Campaign,
     CampaignError,
@@ -194,3 +196,23 @@ async def test_a_worker_that_loses_its_database_stops_and_sends_nothing_more(
     assert max(sent.values()) == 1
     assert summary.status.by_state[NumberState.PENDING] == 0
     assert summary.status.by_state[NumberState.SENDING] == 0
+
+
+def test_a_postgres_campaign_and_gate_run_under_trio(postgres_url: str) -> None:
+    """The PostgreSQL storage and send gate work under trio (blocking calls in worker threads)."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET))
+    url = campaign_url(postgres_url, "trio")
+
+    async def main() -> dict[NumberState, int]:
+        async with PostgresSendGate(postgres_url, name="trio-account") as gate:
+            async with gate.slot():
+                pass
+            with Campaign.create(url, NUMBERS[:50], message=MESSAGE, chunk_size=10) as campaign:
+                client = MioGram(secret=SECRET, transport=fake.transport(), max_retries=0)
+                async with client:
+                    summary = await campaign.run(client)
+        return dict(summary.status.by_state)
+
+    by_state = trio.run(main)
+    assert by_state[NumberState.DELIVERED] == 50
+    assert len(fake.deliveries) == 50
