@@ -1,10 +1,11 @@
 """
 Send single messages through a PostgreSQL send gate; the gate tests run this as a child.
 
-    python tests/gate_sender.py BASE_URL GATE_URL GATE_NAME FIRST COUNT TASKS
+    python tests/gate_sender.py BASE_URL GATE GATE_NAME FIRST COUNT TASKS
 
 Sends ``SendMessage`` to COUNT numbers from +98935<FIRST...>, TASKS at a time, every one inside
-``gate.slot()`` (through `GatedTransport`). The secret comes from ``MIOGRAM_SECRET``. Prints
+``gate.slot()`` (through `GatedTransport`). GATE is a ``postgresql://`` URL (`PostgresSendGate`)
+or a directory (`FileSendGate`). The secret comes from ``MIOGRAM_SECRET``. Prints
 ``ready`` once the gate is connected and ``done N`` (messages sent) at the end.
 """
 
@@ -17,6 +18,7 @@ import httpx
 from postgres_support import GatedTransport
 
 from miogram_async import MioGram
+from miogram_async._gate_file import FileSendGate
 from miogram_async._gate_pg import PostgresSendGate
 
 MESSAGE = "Gated hello"
@@ -25,7 +27,12 @@ MESSAGE = "Gated hello"
 async def _main(args: list[str]) -> int:
     base_url, gate_url, name = args[:3]
     first, count, tasks = (int(value) for value in args[3:6])
-    async with PostgresSendGate(gate_url, name=name) as gate:
+    gate: PostgresSendGate | FileSendGate
+    if gate_url.startswith("postgresql://"):
+        gate = PostgresSendGate(gate_url, name=name)
+    else:
+        gate = FileSendGate(gate_url, name=name)
+    async with gate:
         async with gate.slot():  # connects, and proves the gate answers
             pass
         sys.stdout.write("ready\n")
