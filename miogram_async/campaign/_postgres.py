@@ -33,6 +33,7 @@ without it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -374,6 +375,20 @@ class PostgresJournal:
                 self._closed = True
                 self._conn.close()
 
+    @contextlib.contextmanager
+    def _transaction(self, *, synced: bool = True) -> Iterator[None]:
+        """
+        One transaction; not *synced*: its commit does not wait for the WAL flush.
+
+        Only for writes whose loss in a server crash costs nothing (a claim, an outcome, a
+        release): the next synced commit (a chunk start) flushes them too, the WAL being written
+        in order. A chunk's ``attempting`` row is always committed synced.
+        """
+        with self._conn.transaction():
+            if not synced:
+                self._conn.execute("SET LOCAL synchronous_commit = off")
+            yield
+
     # Liveness and leases
 
     def _sweep(self) -> list[int]:
@@ -393,26 +408,34 @@ class PostgresJournal:
         return dead
 
     @_db_errors("claim numbers of")
-    def claim(self, run: int, states: Sequence[NumberState], limit: int) -> list[tuple[int, str]]:
+    def claim(
+        self, run: int, states: Sequence[NumberState], limit: int, after: int = 0
+    ) -> list[tuple[int, str]]:
         """
         Claim up to *limit* numbers in *states* that no run holds, for *run*; (seq, number).
 
-        Rows another worker is claiming at the same moment are skipped, never waited for. When
-        nothing is left, the runs that died are swept and the claim is tried once more.
+        Looked for after seq *after* first (where this run's last claim ended: the index entries
+        of the numbers before it are mostly dead row versions, and scanning them again on every
+        claim would cost a whole campaign each time), then from the start. Rows another worker is
+        claiming at the same moment are skipped, never waited for. When nothing is left, the
+        runs that died are swept and the claim is tried once more from the start.
         """
         wanted = [str(state) for state in states]
-        with self._lock:
-            for attempt in range(2):
-                if attempt:
+        with self._lock, self._transaction(synced=False):
+            starts = [after, 0] if after > 0 else [0]
+            for attempt, start in enumerate([*starts, 0]):
+                if attempt == len(starts):
                     self._sweep()
+                # An array of seqs, not a join: the update is primary-key lookups whatever the
+                # planner believes about the table.
                 rows = self._conn.execute(
-                    "WITH picked AS ("
-                    " SELECT seq FROM miogram_numbers"
-                    " WHERE campaign = %(c)s AND state = ANY(%(states)s) AND claimed_by IS NULL"
-                    " ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-                    " UPDATE miogram_numbers AS n SET claimed_by = %(run)s FROM picked"
-                    " WHERE n.campaign = %(c)s AND n.seq = picked.seq RETURNING n.seq, n.number",
-                    {"c": self.name, "states": wanted, "limit": limit, "run": run},
+                    "UPDATE miogram_numbers SET claimed_by = %(run)s"
+                    " WHERE campaign = %(c)s AND seq = ANY(ARRAY("
+                    "  SELECT seq FROM miogram_numbers"
+                    "  WHERE campaign = %(c)s AND state = ANY(%(states)s) AND claimed_by IS NULL"
+                    "  AND seq > %(after)s ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED))"
+                    " RETURNING seq, number",
+                    {"c": self.name, "states": wanted, "limit": limit, "run": run, "after": start},
                 ).fetchall()
                 if rows:
                     return sorted((int(seq), str(number)) for seq, number in rows)
@@ -607,7 +630,7 @@ class PostgresJournal:
         Numbers it claimed but never started go back to their state; those of its chunks still
         attempting (outcome not recorded) stay ``sending``: in doubt, for any worker to settle.
         """
-        with self._lock, self._conn.transaction():
+        with self._lock, self._transaction(synced=False):
             self._conn.execute(
                 "UPDATE miogram_numbers SET claimed_by = NULL WHERE claimed_by = %s", (run,)
             )
@@ -628,7 +651,11 @@ class PostgresJournal:
         nothing is recorded and `CampaignError` is raised, so none of those chunks is sent.
         """
         now = time.time()
-        with self._lock, self._conn.transaction(), self._conn.cursor() as cursor:
+        with (
+            self._lock,
+            self._transaction(synced=bool(started)),
+            self._conn.cursor() as cursor,
+        ):
             for index, groups in finished:
                 found = cursor.execute(
                     "UPDATE miogram_chunks SET state = 'done', finished_at = %s "
@@ -672,7 +699,7 @@ class PostgresJournal:
     def settle(self, updates: Iterable[NumberUpdate], chunks: Iterable[int]) -> None:
         """Apply reconciled outcomes and mark *chunks* done once none of theirs is in doubt."""
         now = time.time()
-        with self._lock, self._conn.transaction(), self._conn.cursor() as cursor:
+        with self._lock, self._transaction(synced=False), self._conn.cursor() as cursor:
             cursor.executemany(
                 "UPDATE miogram_numbers SET state = %s, error_code = %s, error = %s, "
                 "updated_at = %s WHERE campaign = %s AND number = %s AND claimed_by IS NULL",
@@ -727,6 +754,8 @@ def _fill(
             [(name, key, value) for key, value in meta.items()],
         )
     _insert_inputs(conn, name, inputs, normalize)
+    # Fresh statistics for the planner: the table may just have grown by millions of rows.
+    conn.execute("ANALYZE miogram_numbers")
 
 
 def _keys(name: str) -> dict[str, object]:
@@ -784,6 +813,7 @@ class ClaimedNumbers:
         self._size = page
         self._page: list[str] = []
         self._done = False
+        self._after = 0
 
     def __aiter__(self) -> Self:
         return self
@@ -796,8 +826,10 @@ class ClaimedNumbers:
             # (its numbers are given back when the run ends).
             with anyio.CancelScope(shield=True):
                 rows = await anyio.to_thread.run_sync(
-                    self._journal.claim, self._run, self._states, self._size
+                    self._journal.claim, self._run, self._states, self._size, self._after
                 )
+            if rows:
+                self._after = rows[-1][0]
             self._page = [number for _, number in reversed(rows)]
             self._seqs.update({number: seq for seq, number in rows})
             self._done = not rows
