@@ -60,7 +60,8 @@ def _hash_file(path: Path) -> tuple[str, int]:
 
 class Campaign:
     """
-    A durable Mass send: every number, chunk and outcome is journalled in one SQLite file.
+    A durable Mass send: every number, chunk and outcome is journalled in one SQLite file, or in
+    a PostgreSQL database where several workers run it together (a ``postgresql://`` URL).
 
     Make one with `Campaign.create`, reopen it with `Campaign.open`, send with `run` (again after
     a crash, Ctrl-C or an error: it continues where it stopped and never sends a number twice), and
@@ -141,7 +142,8 @@ class Campaign:
         *numbers* is streamed, so any size works.
 
         Args:
-            path: the journal file to create.
+            path: the journal file to create, or ``postgresql://.../DB?campaign=NAME`` to keep
+                the campaign in PostgreSQL (needs the ``postgres`` extra).
             numbers: the recipients.
             kind: ``"message"``, ``"whatsapp"`` (need *message*), ``"photo"``, ``"video"`` or
                 ``"file"`` (need *media*).
@@ -217,7 +219,8 @@ class Campaign:
         Open an existing campaign journal.
 
         Args:
-            path: the journal file.
+            path: the journal file, or the campaign's ``postgresql://`` URL (any number of
+                processes may open one to run it together).
             read_only: only read it (`status`, `export`): no lock is taken and nothing waits, so
                 this works while another process runs the campaign, and answers at once with the
                 last committed state. Such a campaign cannot `run`.
@@ -225,8 +228,9 @@ class Campaign:
         Raises:
             CampaignError: missing, not a journal (the file is left untouched), corrupt, of an
                 unknown schema version, or copied without its ``-wal`` file after a crash.
-            CampaignInUseError: (not *read_only*) another process or open holds the journal.
-            CampaignStorageError: the disk is full, or the file or its directory is read-only.
+            CampaignInUseError: (not *read_only*, a file) another process or open holds it.
+            CampaignStorageError: the disk is full, the file or its directory is read-only, or
+                the database is unreachable or refuses the user.
         """
         journal: Journal | PostgresJournal
         if is_database_url(path):
