@@ -146,6 +146,12 @@ async def test_a_dead_workers_chunk_stays_in_doubt_and_its_unstarted_claims_are_
     assert by_state[NumberState.PENDING] == by_state[NumberState.SENDING] == 0
     assert len(sent) == len(NUMBERS) - len(started) - len(MISSING - set(started))
     assert summary.status.runs == 2
+    with Campaign.open(url) as campaign:  # asked for: the unknown ones are sent, once
+        again = await campaign.run(client, resend_unknown=True)
+    sent = collections.Counter(d.number for d in fake.deliveries)
+    assert max(sent.values()) == 1
+    assert set(started) - MISSING <= set(sent)
+    assert again.status.by_state[NumberState.UNKNOWN] == 0
 
 
 async def test_a_stopped_run_gives_back_what_it_claimed(postgres_url: str) -> None:
