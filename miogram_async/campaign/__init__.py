@@ -1,4 +1,4 @@
-"""Durable, resumable Mass sends recorded in an SQLite journal."""
+"""Durable, resumable Mass sends recorded in an SQLite journal or a PostgreSQL database."""
 
 from ._campaign import Campaign
 from ._model import (

@@ -22,10 +22,12 @@ from .._errors import MassSendError, MioGramError, NoDataError, ValidationError
 from .._options import MassOptions, ProgressCallback
 from .._validation import check_file_format, check_message, normalize_phone
 from ._export import ExportFormat, write_rows
-from ._hooks import JournalHooks, JournalNumbers
+from ._hooks import JournalHooks
 from ._journal import Journal, NumberUpdate
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
+from ._postgres import PostgresJournal
 from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
+from ._storage import is_database_url
 
 if TYPE_CHECKING:
     from .._client import MioGram
@@ -58,7 +60,8 @@ def _hash_file(path: Path) -> tuple[str, int]:
 
 class Campaign:
     """
-    A durable Mass send: every number, chunk and outcome is journalled in one SQLite file.
+    A durable Mass send: every number, chunk and outcome is journalled in one SQLite file, or in
+    a PostgreSQL database where several workers run it together (a ``postgresql://`` URL).
 
     Make one with `Campaign.create`, reopen it with `Campaign.open`, send with `run` (again after
     a crash, Ctrl-C or an error: it continues where it stopped and never sends a number twice), and
@@ -69,7 +72,7 @@ class Campaign:
     a worker thread (``anyio.to_thread.run_sync``) when the journal is large.
     """
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal | PostgresJournal) -> None:
         """Wrap an open journal (use `create` or `open`)."""
         self._journal = journal
         meta = journal.meta
@@ -79,7 +82,7 @@ class Campaign:
             robots = json.loads(meta.get("robots", "null"))
         except (KeyError, ValueError) as exc:
             raise CampaignError(
-                f"campaign journal {str(journal.path)!r} is incomplete: {exc}"
+                f"campaign journal {journal.location!r} is incomplete: {exc}"
             ) from None
         self.robots: Sequence[str] | str | None = robots
         self.message: str | None = meta.get("message")
@@ -95,11 +98,26 @@ class Campaign:
 
     @property
     def path(self) -> Path:
-        """The journal file."""
-        return self._journal.path
+        """
+        The journal file.
+
+        Raises:
+            CampaignError: the campaign is kept in PostgreSQL (see `location`).
+        """
+        file = self._journal.file
+        if file is None:
+            raise CampaignError(
+                f"campaign {self.location} is kept in PostgreSQL: it has no file (see location)"
+            )
+        return file
+
+    @property
+    def location(self) -> str:
+        """The journal file's path, or the PostgreSQL URL (without its password)."""
+        return self._journal.location
 
     def __repr__(self) -> str:
-        return f"<Campaign {self.kind.value} {str(self.path)!r}>"
+        return f"<Campaign {self.kind.value} {self.location!r}>"
 
     @classmethod
     def create(
@@ -124,7 +142,8 @@ class Campaign:
         *numbers* is streamed, so any size works.
 
         Args:
-            path: the journal file to create.
+            path: the journal file to create, or ``postgresql://.../DB?campaign=NAME`` to keep
+                the campaign in PostgreSQL (needs the ``postgres`` extra).
             numbers: the recipients.
             kind: ``"message"``, ``"whatsapp"`` (need *message*), ``"photo"``, ``"video"`` or
                 ``"file"`` (need *media*).
@@ -185,9 +204,15 @@ class Campaign:
         def normalize(raw: str) -> str:
             return normalize_phone(raw, default_region=default_region)
 
-        journal = Journal.create(
-            path, meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
-        )
+        journal: Journal | PostgresJournal
+        if is_database_url(path):
+            journal = PostgresJournal.create(
+                str(path), meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
+            )
+        else:
+            journal = Journal.create(
+                path, meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
+            )
         return cls(journal)
 
     @classmethod
@@ -196,7 +221,8 @@ class Campaign:
         Open an existing campaign journal.
 
         Args:
-            path: the journal file.
+            path: the journal file, or the campaign's ``postgresql://`` URL (any number of
+                processes may open one to run it together).
             read_only: only read it (`status`, `export`): no lock is taken and nothing waits, so
                 this works while another process runs the campaign, and answers at once with the
                 last committed state. Such a campaign cannot `run`.
@@ -204,10 +230,15 @@ class Campaign:
         Raises:
             CampaignError: missing, not a journal (the file is left untouched), corrupt, of an
                 unknown schema version, or copied without its ``-wal`` file after a crash.
-            CampaignInUseError: (not *read_only*) another process or open holds the journal.
-            CampaignStorageError: the disk is full, or the file or its directory is read-only.
+            CampaignInUseError: (not *read_only*, a file) another process or open holds it.
+            CampaignStorageError: the disk is full, the file or its directory is read-only, or
+                the database is unreachable or refuses the user.
         """
-        journal = Journal.open(path, read_only=read_only)
+        journal: Journal | PostgresJournal
+        if is_database_url(path):
+            journal = PostgresJournal.open(str(path), read_only=read_only)
+        else:
+            journal = Journal.open(path, read_only=read_only)
         try:
             return cls(journal)
         except BaseException:
@@ -237,7 +268,7 @@ class Campaign:
             if last_run == "interrupted" and self.read_only and self._journal.held_by_a_run():
                 last_run = "running"
         return CampaignStatus(
-            path=str(self.path),
+            path=self.location,
             kind=self.kind,
             total=sum(by_state.values()),
             by_state=by_state,
@@ -263,8 +294,8 @@ class Campaign:
         Raises:
             CampaignError: *out* is the journal itself (or one of its WAL files).
         """
-        if isinstance(out, str | os.PathLike):
-            journal = Path(self._journal.path).resolve()
+        if isinstance(out, str | os.PathLike) and self._journal.file is not None:
+            journal = Path(self._journal.file).resolve()
             target = Path(out).resolve()
             own_files = {journal.with_name(journal.name + end) for end in ("", "-wal", "-shm")}
             if target in own_files:
@@ -339,9 +370,9 @@ class Campaign:
                 journalled and the rest stays pending for the next run.
         """
         if self._running:
-            raise CampaignError(f"campaign {str(self.path)!r} is already running")
+            raise CampaignError(f"campaign {self.location!r} is already running")
         if self.read_only:
-            raise CampaignError(f"campaign {str(self.path)!r} was opened read-only: it cannot run")
+            raise CampaignError(f"campaign {self.location!r} was opened read-only: it cannot run")
         self._running = True
         try:
             sent, reconciled, report_error = await self._run(
@@ -392,6 +423,13 @@ class Campaign:
                     on_progress=on_progress,
                 )
             await hooks.flush()
+            if journal.shared:
+                # Other workers may have died while this one sent: settle their chunks now, so
+                # that a finished campaign leaves nothing in doubt that a report can prove.
+                more, later_error = await self._reconcile(client)
+                for state, count in more.items():
+                    reconciled[state] = reconciled.get(state, 0) + count
+                report_error = report_error or later_error
         except BaseException as exc:
             if isinstance(exc, MassSendError):
                 outcome = f"stopped: {exc.cause!s}" if exc.cause else "stopped"
@@ -437,7 +475,7 @@ class Campaign:
             on_progress=on_progress,
             hooks=hooks,
         )
-        numbers = JournalNumbers(self._journal, states, hooks.seqs)
+        numbers = self._journal.source(hooks.run, states, hooks.seqs)
         file_format = self.media.file_format if self.media else None
         await client._run_mass(  # the package's typed Mass entry point
             _MASS_ACTIONS[self.kind], numbers, payload, file_format=file_format, options=options

@@ -5,7 +5,7 @@ A campaign run's bridge to the fan-out: hooks that journal every chunk, and the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 
 import anyio
 import anyio.to_thread
@@ -18,8 +18,11 @@ from .._errors import (
     proves_refusal,
 )
 from .._result import Chunk, Outcome
-from ._journal import ChunkEnd, Journal, OutcomeGroup
+from ._journal import ChunkEnd, OutcomeGroup
 from ._model import NumberState
+
+if TYPE_CHECKING:
+    from ._storage import Storage
 
 __all__ = ["JournalHooks", "JournalNumbers"]
 
@@ -87,7 +90,7 @@ class JournalHooks:
     doubt).
     """
 
-    def __init__(self, journal: Journal, run: int) -> None:
+    def __init__(self, journal: Storage, run: int) -> None:
         self.journal = journal
         self.run = run
         self.sent = 0
@@ -211,7 +214,7 @@ class JournalNumbers:
     """The numbers of a run, read page by page from the journal in input order."""
 
     def __init__(
-        self, journal: Journal, states: Sequence[NumberState], seqs: dict[str, int] | None = None
+        self, journal: Storage, states: Sequence[NumberState], seqs: dict[str, int] | None = None
     ) -> None:
         """Read the numbers in *states*; note each one's seq in *seqs* as it is read."""
         self._journal = journal

@@ -42,7 +42,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Concatenate, Final, ParamSpec, TypeVar
 
@@ -262,6 +262,9 @@ def _fsync_path(path: Path, *, directory: bool = False) -> None:
 class Journal:
     """An open journal: one SQLite connection, used from any thread under one lock."""
 
+    #: One process runs a journal at a time (its run lock): no other run's chunks fall in doubt.
+    shared = False
+
     def __init__(
         self, path: Path, conn: sqlite3.Connection, run_lock: RunLock | None = None
     ) -> None:
@@ -410,6 +413,24 @@ class Journal:
             finally:
                 if self._run_lock is not None:
                     self._run_lock.release()
+
+    @property
+    def location(self) -> str:
+        """The journal file's path, as given."""
+        return str(self.path)
+
+    @property
+    def file(self) -> Path | None:
+        """The journal file."""
+        return self.path
+
+    def source(
+        self, run: int, states: Sequence[NumberState], seqs: dict[str, int]
+    ) -> AsyncIterator[str]:
+        """The numbers in *states*, read page by page in input order (see `JournalNumbers`)."""
+        from ._hooks import JournalNumbers  # noqa: PLC0415 - _hooks imports this module
+
+        return JournalNumbers(self, states, seqs)
 
     # Reads
 

@@ -23,6 +23,8 @@ from ..campaign import (
     CampaignStatus,
     CampaignStorageError,
 )
+from ..campaign._postgres import split_url
+from ..campaign._storage import is_database_url
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
 from ._numbers import NumbersReader, open_numbers
@@ -51,6 +53,22 @@ def _robots(value: str | None) -> list[str] | str | None:
     if not names:
         raise CLIError(f"--robots: expected 'all' or agent names like a,b, got {value!r}")
     return names
+
+
+def _journal_target(ctx: click.Context, param: click.Parameter, value: str) -> Path | str:
+    """A journal file (a `Path`) or a ``postgresql://`` URL (kept as given, a `str`)."""
+    if is_database_url(value):
+        return value
+    if not value:
+        raise click.BadParameter("expected a journal file or a postgresql:// URL, got ''")
+    return Path(value)
+
+
+def _shown(journal: Path | str) -> str:
+    """*journal* as it may be printed: a database URL loses its password."""
+    if isinstance(journal, str):
+        return split_url(journal)[2]
+    return str(journal)
 
 
 def _journal_error(exc: CampaignError) -> CLIError:
@@ -155,8 +173,10 @@ _text_file = click.Path(exists=True, dir_okay=False, readable=True, allow_dash=T
     "--journal",
     "-j",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The journal file to create (SQLite); it must not exist.",
+    callback=_journal_target,
+    help="The journal to create: a file (SQLite) that must not exist, or a "
+    "postgresql://.../DB?campaign=NAME URL (password from PGPASSWORD or ~/.pgpass) for workers "
+    "on several machines.",
 )
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Requests at once [8].")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
@@ -182,7 +202,7 @@ def campaign_run(
     whatsapp: bool,
     file_format: str | None,
     column: str | None,
-    journal: Path,
+    journal: Path | str,
     concurrency: int | None,
     rate: float | None,
     robots: str | None,
@@ -207,7 +227,7 @@ def campaign_run(
         whatsapp=whatsapp,
     )
     agents = _robots(robots)
-    if journal.exists():
+    if isinstance(journal, Path) and journal.exists():
         raise CLIError(
             f"the journal {str(journal)!r} already exists; continue it with "
             f"'miogram campaign resume {journal}' or choose another file"
@@ -251,12 +271,12 @@ def campaign_run(
             except CampaignError as exc:
                 raise _journal_error(exc) from None
             except (OSError, sqlite3.Error) as exc:
-                raise CLIError(f"cannot create the journal {str(journal)!r}: {exc}") from None
+                raise CLIError(f"cannot create the journal {_shown(journal)!r}: {exc}") from None
             warning = reader.mostly_invalid()
             if warning is not None:
                 settings.output.note(warning)
             options = _run_options(concurrency, rate, robots)
-            resume = resume_command(settings, str(journal), options)
+            resume = resume_command(settings, _shown(journal), options)
             if interrupted:
                 return await report_interrupted(
                     settings, opened, resume=resume, title="Campaign summary"
@@ -286,7 +306,7 @@ async def _report_unreachable(
 
 
 @campaign.command("resume")
-@click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("journal", callback=_journal_target)
 @click.option(
     "--resend-unknown",
     is_flag=True,
@@ -305,7 +325,7 @@ async def _report_unreachable(
 def campaign_resume(
     settings: Settings,
     *,
-    journal: Path,
+    journal: Path | str,
     resend_unknown: bool,
     retry_failed: bool,
     concurrency: int | None,
@@ -323,7 +343,7 @@ def campaign_resume(
             options.append("--resend-unknown")
         if retry_failed:
             options.append("--retry-failed")
-        resume = resume_command(settings, str(journal), options)
+        resume = resume_command(settings, _shown(journal), options)
         try:
             async with _client(settings, secret, concurrency, rate) as client:
                 media = Path(opened.media.path) if opened.media is not None else None
@@ -352,7 +372,7 @@ def campaign_resume(
     settings.run(work)
 
 
-async def _open(journal: Path, *, read_only: bool = False) -> Campaign:
+async def _open(journal: Path | str, *, read_only: bool = False) -> Campaign:
     try:
         return await anyio.to_thread.run_sync(
             functools.partial(Campaign.open, journal, read_only=read_only)
@@ -390,7 +410,7 @@ async def _run_and_report(
 
 
 @campaign.command("status")
-@click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("journal", callback=_journal_target)
 @click.option(
     "--export",
     "export_format",
@@ -406,12 +426,12 @@ async def _run_and_report(
 @json_option
 @pass_settings
 def campaign_status(
-    settings: Settings, *, journal: Path, export_format: str | None, output: Path | None
+    settings: Settings, *, journal: Path | str, export_format: str | None, output: Path | None
 ) -> None:
     """Show where the campaign in JOURNAL stands; needs no secret and sends nothing."""
     if output is not None and export_format is None:
         raise CLIError("--output is where --export writes: give --export csv or --export json")
-    if output is not None and _is_journal_file(output, journal):
+    if output is not None and isinstance(journal, Path) and _is_journal_file(output, journal):
         raise CLIError(
             f"--output {str(output)!r} is the journal itself (or one of its files): "
             "choose another file for the export"
@@ -441,7 +461,7 @@ def campaign_status(
                 if output is None:
                     return ExitCode.OK
                 settings.output.note(f"wrote {rows:,} rows to {output}")
-        _report_status(settings, status, resume_command(settings, str(journal), []))
+        _report_status(settings, status, resume_command(settings, _shown(journal), []))
         return ExitCode.OK
 
     settings.run(work)
