@@ -89,6 +89,9 @@ _HTTPX_DEFAULT_AGENT: Final = "python-httpx/"
 _SENDING_EVENTS: Final = ("http11.send_request_headers.started", "http2.send_request_headers.")
 _CONNECTING_EVENT: Final = "connection."
 
+# Closing a reply never waits for the server; this only bounds a transport that would.
+_CLOSE_SECONDS: Final = 5.0
+
 SecretSource = str | Callable[[], str] | Callable[[], Awaitable[str]]
 """A secret, or a callable (sync or async) returning it, asked before every request."""
 
@@ -514,7 +517,10 @@ class Session:
                 try:
                     content = await self._read_capped(response, func)
                 finally:
-                    await response.aclose()
+                    # Closing gives the connection back (or drops a half-read one); a deadline
+                    # or a cancellation must not cut that short and leak a pool slot.
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_SECONDS):
+                        await response.aclose()
         finally:
             del request  # it holds the body
         if scope.cancelled_caught:
