@@ -276,3 +276,20 @@ def test_cli_bad_input_is_a_clear_error_without_traceback(tmp_path: Path) -> Non
     assert code == 2
     assert "field limit" in output
     gc.collect()  # the leaked file's warning belongs here, not to a later test
+
+
+def test_under_trio_a_second_run_is_refused_and_a_view_works() -> None:
+    """Under trio too: a view shares the client's pool, and another trio.run() is refused."""
+    import trio  # noqa: PLC0415 - only this test needs it
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"Result": True, "Status": "success"})
+
+    client = MioGram(SECRET, transport=httpx.MockTransport(answer))
+
+    async def use() -> bool:
+        return await client.with_options(robot="A2").api_get_ads()
+
+    assert trio.run(use) is True
+    with pytest.raises(MioGramError, match="one client per event loop"):
+        trio.run(use)

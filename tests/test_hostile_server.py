@@ -45,12 +45,21 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
 async def raw_server(answer: Writer) -> AsyncIterator[str]:
     """A raw TCP server on 127.0.0.1 that reads a request and lets *answer* write the reply."""
 
+    handlers: set[asyncio.Task[None]] = set()
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
         try:
             await _read_request(reader)
             await answer(writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client hung up: what these tests provoke
+        except asyncio.CancelledError:
+            # Stopped below, at the end of the test: end quietly (asyncio 3.11's stream server
+            # logs a handler that ends cancelled as an error).
+            pass
         finally:
             writer.close()
 
@@ -60,7 +69,9 @@ async def raw_server(answer: Writer) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}/dojob.php"
     finally:
         server.close()
-        # Handlers still trickling or sleeping are cancelled with the loop's other tasks.
+        for task in handlers:
+            task.cancel()  # handlers still trickling or sleeping
+        await asyncio.gather(*handlers, return_exceptions=True)
 
 
 def _reply(raw: bytes) -> Writer:
