@@ -7,12 +7,17 @@ Every action method checks its input (a `ValidationError`: nothing was sent), th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
+import enum
 import os
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Coroutine, Iterable
 from types import TracebackType
-from typing import Self, TypeVar, Unpack, cast
+from typing import Final, Literal, Self, TypeVar, Unpack, cast
 
 import httpx
+import sniffio
 
 from . import _actions as actions
 from ._actions import Action
@@ -27,8 +32,13 @@ from ._result import MassResult
 from ._retry import RetryPolicy
 from ._session import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_REPLY_BYTES,
+    SEND_MARK,
     SecretCallback,
     SecretSource,
+    SendMark,
+    check_robot,
+    is_seconds,
 )
 from ._transport import DEFAULT_TIMEOUT, HttpBackend
 from ._validation import (
@@ -46,6 +56,13 @@ from ._wire import as_json
 __all__ = ["DEFAULT_BASE_URL", "MediaData", "MioGram", "SecretSource"]
 
 _T = TypeVar("_T")
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
 
 
 class MioGram:
@@ -97,6 +114,11 @@ class MioGram:
             trio httpx's). Ignored with *http_client* or *transport*.
         retry_policy: backoff and deadline of retries; its ``max_retries`` is replaced by
             *max_retries*.
+        max_reply_bytes: the largest reply body read (8 MiB by default); a larger one raises
+            `APIResponseError` (for a state-changing action, its effect is unknown).
+
+    A client belongs to the event loop it is first used in: using it from another one (a second
+    ``asyncio.run()``) raises `MioGramError`. Create one client per event loop.
 
     Raises:
         ValidationError: (a `MioGramError` and a `ValueError`) no secret was given and
@@ -123,7 +145,14 @@ class MioGram:
         check_limits: bool = False,
         http_backend: HttpBackend = "auto",
         retry_policy: RetryPolicy | None = None,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
+        if (
+            isinstance(max_reply_bytes, bool)
+            or not isinstance(max_reply_bytes, int)
+            or max_reply_bytes < 1
+        ):
+            raise ValidationError(f"max_reply_bytes must be an int >= 1, got {max_reply_bytes!r}")
         self._session = build_session(
             secret,
             robot=robot,
@@ -139,6 +168,7 @@ class MioGram:
             retry_policy=retry_policy,
             on_secret_change=on_secret_change,
         )
+        self._session.max_reply_bytes = max_reply_bytes
         self._normalize = phone_normalizer(default_region)
         self._payloads = Payloads(check_limits=check_limits, load=self.load_limits)
 
@@ -170,6 +200,53 @@ class MioGram:
         """Whether `aclose` was called."""
         return self._session.closed
 
+    def with_options(
+        self,
+        *,
+        robot: str | Literal[_Unset.UNSET] | None = _UNSET,
+        timeout: float | httpx.Timeout | Literal[_Unset.UNSET] = _UNSET,
+        max_retries: int | Literal[_Unset.UNSET] = _UNSET,
+    ) -> MioGram:
+        """
+        A light view of this client with other defaults, sharing its connection pool.
+
+        The view shares the pool, the secret (a secret change through either is seen by both),
+        the rate limit and the loaded limits. Closing the view (``aclose``, ``async with``)
+        closes nothing of this client's; closing this client closes the view's pool too.
+
+        Args:
+            robot: the view's default agent (``None``: the account's first).
+            timeout: seconds, or an `httpx.Timeout`, for every request of the view.
+            max_retries: retries after the first attempt.
+
+        Raises:
+            ValidationError: an option is of the wrong type or out of range.
+        """
+        session = self._session
+        if robot is _UNSET:
+            robot = session.robot
+        elif robot is not None and not isinstance(robot, str):
+            raise ValidationError(f"robot must be a str, got {type(robot).__name__}")
+        else:
+            robot = check_robot(robot) or None
+        timeouts = session.timeout
+        if timeout is not _UNSET:
+            if isinstance(timeout, httpx.Timeout):
+                timeouts = timeout
+            elif is_seconds(timeout):
+                timeouts = httpx.Timeout(timeout)
+            else:
+                raise ValidationError(
+                    f"timeout must be a positive number of seconds, got {timeout!r}"
+                )
+        if max_retries is _UNSET:
+            max_retries = session.max_retries
+        elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        view = copy.copy(self)
+        view._session = session.derive(robot=robot, timeout=timeouts, max_retries=max_retries)
+        return view
+
     async def __aenter__(self) -> Self:
         self._session.http_client()
         return self
@@ -198,6 +275,10 @@ class MioGram:
     ) -> _T:
         """Send one *action* with *elements* (as `call`) and return its row's decoded result."""
         assert action.decode is not None, "a Mass action goes through _run_mass"
+        if action.secret_bearing:
+            return await _finish_despite_cancellation(
+                self._change_secret(action, robot=robot, timeout=timeout, elements=elements)
+            )
         try:
             result = await self._session.request(
                 action, action.decode, elements, robot=robot, read_timeout=timeout
@@ -208,8 +289,22 @@ class MioGram:
             # The gateway answers a number it cannot resolve with 307 (API.md E6) where the
             # document promises false (G2): both mean "not delivered", and neither was charged.
             return cast("_T", False)
-        if action.secret_bearing:
-            await self._session.adopt_secret(result)
+        return result
+
+    async def _change_secret(
+        self,
+        action: Action[_T],
+        *,
+        robot: str | None,
+        timeout: float | None,
+        elements: dict[str, str | None],
+    ) -> _T:
+        """Send the secret-changing *action*, then adopt the new secret and run the callback."""
+        assert action.decode is not None
+        result = await self._session.request(
+            action, action.decode, elements, robot=robot, read_timeout=timeout
+        )
+        await self._session.adopt_secret(result)
         return result
 
     async def _run_media(
@@ -1071,9 +1166,16 @@ class MioGram:
 
         On success the old secret stops working at once: this client switches to the new one
         (even when it was built with a callable) and awaits ``on_secret_change(new)`` before
-        returning. Cancelling the caller does not cut the request off once it is being sent
-        (it is bounded by the client's timeouts), nor the switch and the callback after it: a
-        reply lost would leave the account with a secret nobody knows.
+        returning. No cancellation (anyio's, trio's, or asyncio's own: ``Task.cancel()``,
+        ``asyncio.wait_for``) cuts the exchange off: the client finishes it (bounded by the
+        client's timeouts), switches to the new secret, runs the callback, and only then
+        re-raises the cancellation. A reply lost would leave the account with a secret nobody
+        knows.
+
+        If the process dies between the service's switch and the callback (a kill, a power cut),
+        the new secret is lost to the program but not to the account: read it from the account
+        panel on MioGram.net (the user panel shows the current secret) and give it to the
+        client (``MIOGRAM_SECRET``). Until then every request fails with `InvalidSecretError`.
 
         Returns:
             The new secret.
@@ -1141,3 +1243,35 @@ class MioGram:
         """
         misc = None if count is None else check_report_count(count)
         return await self._run(actions.API_GET_REPORT, misc=misc, robot=robot, timeout=timeout)
+
+
+async def _finish_despite_cancellation(work: Coroutine[object, object, _T]) -> _T:
+    """
+    Await *work*; once its request has started to leave, finish it whatever cancels the caller.
+
+    An anyio shield (in the request path) holds off anyio's and trio's cancellation, but not a
+    native asyncio one (``Task.cancel()``, ``asyncio.wait_for``): under asyncio *work* runs in a
+    task of its own, which the caller waits for through `asyncio.shield`. A cancellation before
+    the request leaves (waiting for the rate limit or the secret) cancels *work* too; one after
+    waits for *work* to end (bounded by the client's timeouts), then goes on.
+    """
+    if sniffio.current_async_library() != "asyncio":
+        return await work
+    mark = SendMark()
+    token = SEND_MARK.set(mark)
+    try:
+        task = asyncio.ensure_future(work)  # the task's context holds the mark
+    finally:
+        SEND_MARK.reset(token)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not mark.leaving:
+            task.cancel()
+        # However often the cancellation is repeated (anyio repeats it), wait for the task.
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+        if not task.cancelled():
+            task.exception()  # seen: the cancellation wins, the task's outcome goes with it
+        raise

@@ -304,7 +304,9 @@ class _FanOut:
         for number in chunk.numbers:
             said = get(number)
             if said is None:
-                # The request was handled, but the reply says nothing about this number.
+                # The request was handled, but the reply says nothing certain about this number
+                # (left out after "success", or answered both ways, `as_mass_map`): it may have
+                # been sent, so it is UNKNOWN, never UNDELIVERED (API.md A4).
                 outcomes[number] = Outcome.UNKNOWN
                 unknown += 1
             elif said:

@@ -4,38 +4,60 @@ attempt, and keeping the secret out of what an attempt leaves behind.
 
 `Session.request` is the only place in the package that sends: every action of `MioGram`, Mass
 chunks and ``call()`` come here with their `Action` row. An attempt POSTs through httpx's public
-API (``AsyncClient.post`` with ``follow_redirects=False``) in `Session._exchange`, the single place
-where the HTTP exchange of an action happens.
+API (``AsyncClient.send`` of a built request, streamed, with ``follow_redirects=False``) in
+`Session._exchange`, the single place where the HTTP exchange of an action happens. Each attempt
+has a total deadline (its read timeout: connect, headers and body) and reads at most
+``max_reply_bytes`` of reply.
 """
 
 # ASYNC109: every action takes ``timeout=`` (seconds to wait for the service's reply) by contract
-# (SURFACE.md); it is handed to httpx per request, not implemented with a cancel scope, because
-# cancelling an in-flight send would make its outcome unknown.
+# (SURFACE.md). It is handed to httpx per request and is also the attempt's total deadline (a
+# cancel scope around send and read): an attempt cut off after its request may have left raises
+# APITimeoutError with ``sent`` not False, so its outcome is unknown, never failed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import copy
 import inspect
+import json
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Final, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import anyio
+import attrs
 import httpx
+import sniffio
 
 from ._actions import API_CHANGE_SECRET, Action
-from ._errors import APIError, APIResponseError, ClientClosedError, MioGramError, ValidationError
+from ._errors import (
+    APIError,
+    APIResponseError,
+    APITimeoutError,
+    ClientClosedError,
+    MioGramError,
+    ValidationError,
+)
+from ._logging import OK, log_request
 from ._ratelimit import TokenBucket
 from ._retry import RetryPolicy
-from ._transport import HttpBackend, build_http_client, map_transport_error
+from ._transport import HttpBackend, build_http_client, is_transport_error, map_transport_error
+from ._version import USER_AGENT
 from ._wire import FORM_HEADERS, Reply, decode_reply, encode_form
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_REPLY_BYTES",
+    "SEND_MARK",
     "SecretCallback",
     "SecretSource",
+    "SendMark",
     "Session",
     "check_base_url",
     "check_robot",
@@ -54,6 +76,21 @@ logger: Final = logging.getLogger("miogram_async")
 logger.addHandler(logging.NullHandler())
 
 DEFAULT_BASE_URL: Final = "https://miogram.net/dojob.php"
+
+DEFAULT_MAX_REPLY_BYTES: Final = 8 * 1024 * 1024
+"""The largest reply body read (after content decoding): the service's biggest replies (reports,
+histories) are far smaller, and an endless or huge body must not take the client's memory."""
+
+# httpx's own User-Agent: a borrowed client that still sends it gets the SDK's per request; one
+# the application named itself keeps its name (a proxy or a server log may rely on it).
+_HTTPX_DEFAULT_AGENT: Final = "python-httpx/"
+
+# httpcore's trace events that say the request started to leave / a connection was being made.
+_SENDING_EVENTS: Final = ("http11.send_request_headers.started", "http2.send_request_headers.")
+_CONNECTING_EVENT: Final = "connection."
+
+# Closing a reply never waits for the server; this only bounds a transport that would.
+_CLOSE_SECONDS: Final = 5.0
 
 SecretSource = str | Callable[[], str] | Callable[[], Awaitable[str]]
 """A secret, or a callable (sync or async) returning it, asked before every request."""
@@ -124,6 +161,18 @@ def check_base_url(url: str) -> str:
     return url
 
 
+class SendMark:
+    """Set by the request path when a request starts to leave: from then on, it may arrive."""
+
+    def __init__(self) -> None:
+        self.leaving = False
+
+
+SEND_MARK: Final[ContextVar[SendMark | None]] = ContextVar("miogram_send_mark", default=None)
+"""The mark of the current task's request, for code that must tell "not sent yet" from "may have
+been sent" from outside the task (`MioGram.api_change_secret` under asyncio)."""
+
+
 class Session:
     """
     One client's connection pool and request path.
@@ -157,7 +206,7 @@ class Session:
         http_backend: HttpBackend,
         on_secret_change: SecretCallback | None,
     ) -> None:
-        self.secret: SecretSource = secret
+        self._secret: SecretSource = secret
         self.robot = robot
         self.base_url = base_url
         self.timeout = timeout
@@ -170,7 +219,41 @@ class Session:
         self._http = http_client
         self._owns_http = http_client is None
         self._on_secret_change = on_secret_change
+        self.max_reply_bytes = DEFAULT_MAX_REPLY_BYTES
         self.closed = False
+        # A view (`derive`) shares its root's pool, secret, loop and everything else it does
+        # not override; a root is its own.
+        self._root: Session = self
+        self._loop: object = None
+        self._headers: Mapping[str, str] = FORM_HEADERS
+
+    @property
+    def secret(self) -> SecretSource:
+        """The secret, or the callable asked for it; shared by a client and its views."""
+        return self._root._secret
+
+    @secret.setter
+    def secret(self, value: SecretSource) -> None:
+        self._root._secret = value
+
+    def derive(self, *, robot: str | None, timeout: httpx.Timeout, max_retries: int) -> Session:
+        """
+        A view of this session with other defaults, sharing its pool, secret and everything else.
+
+        Closing the view closes nothing of its root's.
+        """
+        view = copy.copy(self)
+        view._root = self._root
+        view.robot = robot
+        view.timeout = timeout
+        view._retry = attrs.evolve(self._retry, max_retries=max_retries)
+        view.closed = False
+        return view
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        return self._retry.max_retries
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -178,6 +261,20 @@ class Session:
         """The shared HTTP client, built on first use inside the running event loop."""
         if self.closed:
             raise ClientClosedError("this MioGram client is closed; create a new one")
+        root = self._root
+        if root is not self:
+            return root.http_client()
+        loop = _running_loop()
+        if root._loop is None:
+            root._loop = loop
+        elif loop is not root._loop:
+            # A pool's connections belong to the loop that opened them: used from another loop
+            # they hang or fail deep inside the transport.
+            raise MioGramError(
+                "this MioGram client was first used in another event loop: use one client per "
+                "event loop (create the client inside the loop, e.g. inside the function that "
+                "asyncio.run() runs)"
+            )
         if self._http is None:
             self._http = build_http_client(
                 concurrency=self.concurrency,
@@ -185,13 +282,18 @@ class Session:
                 backend=self._http_backend,
                 transport=self._transport,
             )
+        agent = self._http.headers.get("User-Agent", "")
+        if not self._owns_http and agent.startswith(_HTTPX_DEFAULT_AGENT):
+            self._headers = {**FORM_HEADERS, "User-Agent": USER_AGENT}
         return self._http
 
     async def aclose(self) -> None:
-        """Close the pool (unless it was borrowed); calling it again does nothing."""
+        """Close the pool (unless borrowed, or this is a view); calling it again does nothing."""
         if self.closed:
             return
         self.closed = True
+        if self._root is not self:
+            return  # a view: the pool is its root's
         http, self._http = self._http, None
         if http is not None and self._owns_http:
             await http.aclose()
@@ -227,8 +329,9 @@ class Session:
         assert isinstance(secret, str)
         self.secret = secret
         logger.info("%s: the client now uses the new secret", _SECRET_ACTION)
-        if self._on_secret_change is not None:
-            outcome = self._on_secret_change(secret)
+        callback = self._root._on_secret_change
+        if callback is not None:
+            outcome = callback(secret)
             if inspect.isawaitable(outcome):
                 with anyio.CancelScope(shield=True):
                     await outcome
@@ -313,15 +416,16 @@ class Session:
         # No local other than `secret` may hold it: it is deleted below.
         secret = self.secret if isinstance(self.secret, str) else await self.resolve_secret()
         body = encode_form(secret, func, elements, robot)
-        debug = logger.isEnabledFor(logging.DEBUG)
-        started = anyio.current_time() if debug else 0.0
-        outcome = "ok"
+        started = anyio.current_time()
+        outcome = OK
         try:
             try:
                 response = await self._exchange(http, action, body, timeouts)
-            except httpx.HTTPError as error:
-                # httpx's frames hold the body (and so the secret) as locals: keep the chain's
-                # exceptions for their types and texts, without their frames.
+            except Exception as error:
+                if not is_transport_error(error):
+                    raise
+                # The transport's frames hold the body (and so the secret) as locals: keep the
+                # chain's exceptions for their types and texts, without their frames.
                 raise map_transport_error(error, func) from _without_frames(error)
             reply = decode_reply(
                 func,
@@ -338,19 +442,22 @@ class Session:
                 raise
         except BaseException as error:  # logged, never swallowed: cancellation included
             outcome = describe(error)
+            if not isinstance(error, Exception) or isinstance(error, _cancelled_class()):
+                # A cancellation passing through the transport: its frames below this one hold
+                # the body (``asyncio.wait_for`` keeps it as its TimeoutError's cause).
+                _without_frames(error)
             raise
         finally:
             # Error trackers (Sentry, loguru's diagnose, rich) show the locals of every frame of
             # a traceback, this one included.
             del secret, body
-            if debug:
-                logger.debug(
-                    "%s attempt %d: %s in %.3fs",
-                    func,
-                    attempt,
-                    outcome,
-                    anyio.current_time() - started,
-                )
+            log_request(
+                func=func,
+                attempt=attempt,
+                duration=anyio.current_time() - started,
+                outcome=outcome,
+                robot=robot,
+            )
         # Raised outside the handler so that the unscrubbed error is not kept as its context.
         raise scrubbed
 
@@ -367,36 +474,127 @@ class Session:
         Waiting for the rate limit or the secret happens before and stays cancellable; what must
         hold around the exchange of an action (its row says which) is taken here, so that a
         per-client gate for ``action.changes_state`` goes around this one call.
+
+        The reply's ``read`` timeout is also the attempt's total deadline, from connecting to
+        the body's last byte (a server trickling bytes resets httpx's per-read timeout forever),
+        and the body is read up to `max_reply_bytes`. Returns the reply with its body read.
         """
         # A reply carrying the account's secret must not be lost to a cancellation once sent.
         shield = action.secret_bearing
         with anyio.CancelScope(shield=True) if shield else contextlib.nullcontext():
-            # Never follow a redirect, a borrowed client's setting notwithstanding: a 301/302
-            # turns the POST into a GET, which the service counts towards blocking the caller's
-            # IP (API.md E23).
             try:
-                return await http.post(
-                    self._url,
-                    content=body,
-                    headers=FORM_HEADERS,
-                    timeout=timeouts,
-                    follow_redirects=False,
-                )
+                return await self._post(http, action.func, body, timeouts)
             finally:
                 del body  # the secret stays out of this frame's locals in a traceback
 
+    async def _post(
+        self, http: httpx.AsyncClient, func: str, body: bytes, timeouts: httpx.Timeout
+    ) -> httpx.Response:
+        """POST *body* and read the reply within the attempt's deadline and the size cap."""
+        events: list[str] = []
+
+        async def trace(event: str, info: object) -> None:
+            if event.startswith((*_SENDING_EVENTS, _CONNECTING_EVENT)):
+                events.append(event)
+
+        # Never follow a redirect, a borrowed client's setting notwithstanding: a 301/302 turns
+        # the POST into a GET, which the service counts towards blocking the caller's IP (E23).
+        request = http.build_request(
+            "POST",
+            self._url,
+            content=body,
+            headers=self._root._headers,
+            timeout=timeouts,
+            extensions={"trace": trace},
+        )
+        del body
+        mark = SEND_MARK.get()
+        if mark is not None:
+            mark.leaving = True  # no await between here and the send
+        deadline = timeouts.read
+        try:
+            with anyio.move_on_after(deadline if deadline is not None else float("inf")) as scope:
+                response = await http.send(request, stream=True, follow_redirects=False)
+                try:
+                    content = await self._read_capped(response, func)
+                finally:
+                    # Closing gives the connection back (or drops a half-read one); a deadline
+                    # or a cancellation must not cut that short and leak a pool slot.
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_SECONDS):
+                        await response.aclose()
+        finally:
+            del request  # it holds the body
+        if scope.cancelled_caught:
+            sending = any(event.startswith(_SENDING_EVENTS) for event in events)
+            # Only a transport that reports its steps (httpx's own) can prove nothing left.
+            sent = None if sending or not events else False
+            raise APITimeoutError(
+                f"{func}: no complete reply within the {deadline:g} s deadline", sent
+            )
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+    async def _read_capped(self, response: httpx.Response, func: str) -> bytes:
+        """The body of *response*, or `APIResponseError` once it passes `max_reply_bytes`."""
+        cap = self.max_reply_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _too_large(func, response.status_code, cap)
+        pieces: list[bytes] = []
+        size = 0
+        async for piece in response.aiter_bytes():
+            size += len(piece)
+            if size > cap:
+                raise _too_large(func, response.status_code, cap)
+            pieces.append(piece)
+        return b"".join(pieces)
+
+
+def _too_large(func: str, status_code: int, cap: int) -> APIResponseError:
+    return APIResponseError(
+        f"{func}: the reply is larger than {cap} bytes (max_reply_bytes); not read", status_code
+    )
+
+
+def _cancelled_class() -> type[BaseException]:
+    return anyio.get_cancelled_exc_class()
+
+
+def _running_loop() -> object:
+    """The running event loop (asyncio) or run (trio), to tell one from another."""
+    if sniffio.current_async_library() == "asyncio":
+        return asyncio.get_running_loop()
+    import trio  # noqa: PLC0415 - only under trio
+
+    return trio.lowlevel.current_trio_token()
+
+
+def _secret_forms(secret: str) -> list[str]:
+    """
+    The forms an echo of *secret* may take, longest first.
+
+    As given; percent-encoded (``%2F``, or ``+`` for a space, as in a form body); and as a JSON
+    string would write it: Python's or PHP's ``json_encode``, which escapes ``/`` as ``\\/`` and
+    non-ASCII as ``\\u00e9`` unless told not to.
+    """
+    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
+    for ensure_ascii in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
+        forms.update((escaped, escaped.replace("/", "\\/")))
+    return sorted(forms, key=len, reverse=True)
+
 
 def _blank(text: str, secret: str) -> str:
-    """*text* with *secret*, as given or percent-encoded, replaced by ``***``."""
-    forms = sorted({secret, quote(secret, safe="")}, key=len, reverse=True)
-    for form in forms:
-        text = text.replace(form, "***")
+    """*text* with *secret*, in any form of `_secret_forms`, replaced by ``***``."""
+    forms = _secret_forms(secret)
+    # Hex digits of escapes come in either case (%2f, \u00E9): match every form ignoring case.
+    pattern = re.compile("|".join(re.escape(form) for form in forms), re.IGNORECASE)
+    text = pattern.sub("***", text)
     # An excerpt cut to length may end inside the secret: "...Sup3rS…".
     if text.endswith("…"):
         head = text[:-1]
         for form in forms:
             for size in range(min(len(form) - 1, len(head)), _MIN_SECRET_PREFIX - 1, -1):
-                if head.endswith(form[:size]):
+                if head[-size:].lower() == form[:size].lower():
                     return head[:-size] + "***…"
     return text
 

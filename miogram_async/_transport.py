@@ -25,6 +25,7 @@ import sniffio
 
 from ._errors import APIConnectionError, APITimeoutError
 from ._sharded import SHARD_SIZE, ShardedTransport
+from ._version import USER_AGENT
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -34,6 +35,7 @@ __all__ = [
     "aiohttp_available",
     "build_http_client",
     "choose_backend",
+    "is_transport_error",
     "map_transport_error",
     "pool_limits",
 ]
@@ -113,7 +115,7 @@ def build_http_client(
     pools of at most `SHARD_SIZE` connections, as many connections in all as one pool would hold.
     """
     limits = pool_limits(concurrency)
-    headers = {"User-Agent": "miogram-async"}
+    headers = {"User-Agent": USER_AGENT}
     if transport is None:
         if choose_backend(backend) == "aiohttp":
             from httpx_aiohttp import AiohttpTransport  # noqa: PLC0415 - optional extra
@@ -158,6 +160,8 @@ def _aiohttp_row(cause: BaseException) -> tuple[type[APIConnectionError], bool |
         return APITimeoutError, False, "timed out connecting to the service"
     if isinstance(cause, aiohttp.ClientConnectorError):
         return APIConnectionError, False, "could not connect to the service"
+    if isinstance(cause, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+        return APIConnectionError, None, "the reply was malformed"
     if isinstance(cause, aiohttp.SocketTimeoutError):
         return APITimeoutError, True, "timed out waiting for the reply"
     if isinstance(cause, TimeoutError):
@@ -185,15 +189,35 @@ _TRANSPORT_ERRORS: Final[
 )
 
 
-def map_transport_error(error: httpx.HTTPError, func: str) -> APIConnectionError:
+def _from_aiohttp(error: BaseException) -> bool:
+    return type(error).__module__.split(".")[0] == "aiohttp"
+
+
+def is_transport_error(error: BaseException) -> bool:
     """
-    The SDK error for an httpx failure of action *func*.
+    Whether *error* is a transport's failure: an httpx error, or an aiohttp one.
+
+    ``httpx_aiohttp`` wraps only some of aiohttp's exceptions: a bad chunked body, a garbage
+    status line or an over-long header come out as raw ``aiohttp.ClientResponseError`` or
+    ``ClientPayloadError``.
+    """
+    return isinstance(error, httpx.HTTPError) or (
+        isinstance(error, Exception) and _from_aiohttp(error)
+    )
+
+
+def map_transport_error(error: BaseException, func: str) -> APIConnectionError:
+    """
+    The SDK error for a transport failure (`is_transport_error`) of action *func*.
 
     The message names the action and the exception classes only: never the body (which holds the
     secret) nor the exception's own text.
     """
+    if _from_aiohttp(error):
+        sdk_class, sent, what = _aiohttp_row(error)
+        return sdk_class(f"{func}: {what} ({type(error).__name__})", sent)
     cause = error.__cause__
-    if cause is not None and type(cause).__module__.split(".")[0] == "aiohttp":
+    if cause is not None and _from_aiohttp(cause):
         sdk_class, sent, what = _aiohttp_row(cause)
         detail = f"{type(error).__name__} from {type(cause).__name__}"
     else:

@@ -532,11 +532,16 @@ def _matched_mass_map(
 ) -> dict[str, bool]:
     """The reply map matched to the numbers sent by `_number_key`: see `as_mass_map`."""
     by_key: dict[str, bool] = {}
+    conflicting: set[str] = set()
     for key, value in result.items():
         parsed = parse_bool(value)
         if parsed is None:
             raise _unexpected(reply, "true or false for every number")
-        by_key[_number_key(str(key))] = parsed
+        number_key = _number_key(str(key))
+        if by_key.get(number_key, parsed) != parsed:
+            # One number answered true and false under two spellings: which one holds is unknown.
+            conflicting.add(number_key)
+        by_key[number_key] = parsed
     keys = [_number_key(number) for number in sent]
     wanted = set(keys)
     if not wanted <= by_key.keys() and not by_key.keys() <= wanted:
@@ -544,7 +549,19 @@ def _matched_mass_map(
         # in another form. Reading it as false would call a delivered message undelivered,
         # and a caller re-sending undelivered numbers would send it twice.
         raise _unexpected(reply, "keys matching the numbers sent")
-    return {number: by_key.get(key, False) for number, key in zip(sent, keys, strict=True)}
+    # Only a reply still "checking" says that a number it leaves out was not delivered (A4);
+    # after "success" (or no Status) the number's outcome is unknown: it is left out too.
+    absent_is_false = reply.status == "checking"
+    decoded: dict[str, bool] = {}
+    for number, key in zip(sent, keys, strict=True):
+        if key in conflicting:
+            continue
+        said = by_key.get(key)
+        if said is not None:
+            decoded[number] = said
+        elif absent_is_false:
+            decoded[number] = False
+    return decoded
 
 
 def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
@@ -553,9 +570,11 @@ def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
 
     The service keys its map by each number as sent (E8), but keys with the ``+`` or ``00``
     stripped are matched too. A single boolean ``Result`` (WhatsApp Mass) applies to every number;
-    ``Status: fail`` means every number failed; a number the map does not mention is ``False``,
-    unless the map also has keys that match no number sent (`APIResponseError`: the outcome of
-    that number is unknown).
+    ``Status: fail`` means every number failed. A number the map does not mention is ``False``
+    when the ``Status`` is ``checking``; otherwise (``success``, none) it is left out of the
+    decoded map: its outcome is unknown (A4). A number answered both true and false under two
+    spellings (``+98912...`` and ``98912...``) is left out too. A map that also has keys matching
+    no number sent raises `APIResponseError` (that number may be under another form).
     """
     sent = tuple(numbers)
     # Numbers in the wire form ('+' and digits) keep their '+'-less keys apart, so a map keyed by

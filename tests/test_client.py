@@ -702,7 +702,8 @@ async def test_mass_chunk_robot_overrides_call_robot() -> None:
 async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Attempts log Func, number, outcome and duration at DEBUG; retries log a WARNING."""
+    """Attempts log Func, number, agent, outcome and duration (a failed one at INFO); retries
+    log a WARNING."""
     replies = iter(
         [
             httpx.Response(200, json={"Message": "No Response From Server", "Status": "error"}),
@@ -715,10 +716,14 @@ async def test_one_debug_line_per_attempt_and_a_warning_per_retry(
         await client.api_get_username()
     records = [r for r in caplog.records if r.name == "miogram_async"]
     messages = [(r.levelname, r.getMessage()) for r in records]
-    assert [level for level, _ in messages] == ["DEBUG", "WARNING", "DEBUG"]
-    assert re.fullmatch(r"APIGetUsername attempt 1: error 999 in \d+\.\d{3}s", messages[0][1])
+    assert [level for level, _ in messages] == ["INFO", "WARNING", "DEBUG"]
+    assert re.fullmatch(
+        r"APIGetUsername attempt 1 via the first agent: error 999 in \d+\.\d{3}s", messages[0][1]
+    )
     assert messages[1][1].startswith("APIGetUsername attempt 1 failed (error 999); retrying in")
-    assert re.fullmatch(r"APIGetUsername attempt 2: ok in \d+\.\d{3}s", messages[2][1])
+    assert re.fullmatch(
+        r"APIGetUsername attempt 2 via the first agent: ok in \d+\.\d{3}s", messages[2][1]
+    )
 
 
 async def test_no_attempt_line_above_debug(caplog: pytest.LogCaptureFixture) -> None:

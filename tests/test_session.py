@@ -1,4 +1,4 @@
-"""The one request path: every action through Session._exchange and AsyncClient.post; options."""
+"""The one request path: every action through Session._exchange and AsyncClient.send; options."""
 
 from __future__ import annotations
 
@@ -63,21 +63,23 @@ async def test_every_request_goes_through_the_one_exchange(monkeypatch: pytest.M
 async def test_the_owned_client_posts_through_async_client_without_redirects(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The exchange is httpx's public AsyncClient.post to the endpoint, following no redirect."""
+    """The exchange is httpx's public AsyncClient.send, streamed, following no redirect."""
     calls: list[dict[str, Any]] = []
-    original = httpx.AsyncClient.post
+    original = httpx.AsyncClient.send
 
-    async def spy(self: httpx.AsyncClient, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        calls.append({"url": str(url), **kwargs})
-        return await original(self, url, **kwargs)
+    async def spy(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        calls.append({"url": str(request.url), "request": request, **kwargs})
+        return await original(self, request, **kwargs)
 
-    monkeypatch.setattr(httpx.AsyncClient, "post", spy)
+    monkeypatch.setattr(httpx.AsyncClient, "send", spy)
     async with MioGram("s", base_url=URL, transport=httpx.MockTransport(answer)) as client:
         await client.mark_read(PHONE)
     assert len(calls) == 1
     assert calls[0]["url"] == URL
+    assert calls[0]["request"].method == "POST"
     assert calls[0]["follow_redirects"] is False
-    assert calls[0]["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert calls[0]["stream"] is True
+    assert calls[0]["request"].headers["Content-Type"] == "application/x-www-form-urlencoded"
 
 
 def not_found(request: httpx.Request) -> httpx.Response:

@@ -24,6 +24,7 @@ from miogram_async._transport import (
     map_transport_error,
     pool_limits,
 )
+from miogram_async._version import USER_AGENT
 from miogram_async.testing import AccountConfig, FakeMioGram
 
 
@@ -92,7 +93,7 @@ async def test_httpx_backend_is_sharded_with_the_pool_size_in_all(
         assert {limits.keepalive_expiry for limits in transport.pool_limits} == {60.0}
         assert http.follow_redirects is False
         assert http.timeout == DEFAULT_TIMEOUT
-        assert http.headers["User-Agent"] == "miogram-async"
+        assert http.headers["User-Agent"] == USER_AGENT
 
 
 @pytest.mark.parametrize("concurrency", [1, 8, 10])
@@ -440,7 +441,7 @@ async def test_mock_and_fake_transports_get_the_request_as_sent() -> None:
         ("accept", "*/*"),
         ("accept-encoding", defaults["Accept-Encoding"]),
         ("connection", "keep-alive"),
-        ("user-agent", "miogram-async"),
+        ("user-agent", USER_AGENT),
         ("content-type", "application/x-www-form-urlencoded"),
         ("accept-charset", "UTF-8"),
         ("content-length", str(len(seen[0].content))),

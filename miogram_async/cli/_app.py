@@ -75,8 +75,12 @@ def _usage_document(ctx: click.Context, error: click.UsageError, wanted_json: bo
 def _check_base_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """``--base-url`` (or MIOGRAM_BASE_URL) must be an http(s) URL with a host."""
     if value:
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:  # an unclosed IPv6 bracket, a bad port...
+            host = None
+        if host is None or parts.scheme.lower() not in ("http", "https"):
             raise click.BadParameter(
                 f"expected an http:// or https:// URL like https://miogram.net/dojob.php, "
                 f"got {value!r}"
