@@ -27,7 +27,6 @@ from ._result import MassResult
 from ._retry import RetryPolicy
 from ._session import (
     DEFAULT_BASE_URL,
-    DEFAULT_GATEWAY_DRAIN,
     SecretCallback,
     SecretSource,
 )
@@ -79,8 +78,9 @@ class MioGram:
         gateway_drain: seconds per number the gateway may still be working after a
             state-changing request whose outcome is unknown (a 999 after the front's 60 s wait,
             a read timeout, a 5xx; API.md E32): the gate stays closed that long, counted from the
-            request's start, so the next request does not overlap that work (E33). Default 1.5
-            (the gateway spends about 1 s per number); scale it with a fake's time model.
+            request's start, so the next request does not overlap that work (E33). ``None``
+            reads ``MIOGRAM_GATEWAY_DRAIN``, else 1.5 (the gateway spends about 1 s per number);
+            scale it with a fake's time model (0 for its default instant one).
         rate_limit: at most this many requests per second (every attempt counts), shared by all
             calls of this client; ``None`` for no limit.
         rate_burst: how many requests may go at once before *rate_limit* applies; default
@@ -128,7 +128,7 @@ class MioGram:
         http_backend: HttpBackend = "auto",
         retry_policy: RetryPolicy | None = None,
         send_gate: SendGate | None = None,
-        gateway_drain: float = DEFAULT_GATEWAY_DRAIN,
+        gateway_drain: float | None = None,
     ) -> None:
         self._session = build_session(
             secret,

@@ -57,7 +57,7 @@ def build_session(
     retry_policy: RetryPolicy | None,
     on_secret_change: SecretCallback | None,
     send_gate: SendGate | None = None,
-    gateway_drain: float = DEFAULT_GATEWAY_DRAIN,
+    gateway_drain: float | None = None,
 ) -> Session:
     """
     Check the options of ``MioGram(...)`` (see its docstring) and build its `Session`.
@@ -115,6 +115,14 @@ def build_session(
             "send_gate must have async acquire() and release(busy_for) methods (a SendGate), "
             f"got {type(send_gate).__name__}"
         )
+    if gateway_drain is None:
+        from_env = env("MIOGRAM_GATEWAY_DRAIN")
+        try:
+            gateway_drain = DEFAULT_GATEWAY_DRAIN if from_env is None else float(from_env)
+        except ValueError:
+            raise ValidationError(
+                f"MIOGRAM_GATEWAY_DRAIN must be a number of seconds, got {from_env!r}"
+            ) from None
     if (
         isinstance(gateway_drain, bool)
         or not isinstance(gateway_drain, int | float)
