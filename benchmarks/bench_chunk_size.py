@@ -59,7 +59,7 @@ async def one_size(size: int, count: int, scale: float, *, adapt: bool) -> list[
                 targets, "hello", chunk_size=size, front_wait=front_wait
             )
         except MassSendError as stop:
-            result = stop.result
+            result = stop.result  # type: ignore[assignment]  # a MassResult at run time
     await fake.wait_idle()
     wall = time.perf_counter() - began
     chunks = [r for r in fake.requests if r.func == "SendMessageMass"]

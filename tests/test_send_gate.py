@@ -83,13 +83,12 @@ async def test_two_hundred_concurrent_single_sends_go_one_at_a_time() -> None:
 async def test_reads_are_not_held_by_the_gate() -> None:
     """A read goes out while a send holds the gate: the gate is for state-changing requests."""
     fake = server_fake(TimeModel(per_number=0.05))
-    async with fake.client() as client:
-        async with anyio.create_task_group() as group:
-            group.start_soon(client.send_message, numbers(1)[0], "hello")
-            await anyio.sleep(0.01)
-            assert client._session.gate.in_use == 1  # type: ignore[attr-defined]
-            assert await client.api_get_robot() == list(AGENTS)
-            assert client._session.gate.in_use == 1  # type: ignore[attr-defined]
+    async with fake.client() as client, anyio.create_task_group() as group:
+        group.start_soon(client.send_message, numbers(1)[0], "hello")
+        await anyio.sleep(0.01)
+        assert client._session.gate.in_use == 1  # type: ignore[attr-defined]
+        assert await client.api_get_robot() == list(AGENTS)
+        assert client._session.gate.in_use == 1  # type: ignore[attr-defined]
     assert fake.funcs().count("APIGetRobot") == 1
 
 
@@ -136,7 +135,7 @@ async def test_chunks_of_100_are_safe_only_with_the_drain_after_a_999(drain: flo
         try:
             result: MassResult = await client.send_message_mass(targets, "hello", chunk_size=100)
         except MassSendError as stop:  # the broken file's 306 stops it
-            result = stop.result
+            result = stop.result  # type: ignore[assignment]  # a MassResult at run time
     await fake.wait_idle()
     assert fake.max_state_changing_in_flight == 1  # one at a time at the front, either way
     assert result.counts[Outcome.DELIVERED] == 0  # every chunk got 999: no real answer
