@@ -459,7 +459,6 @@ def test_campaign_status_of_a_foreign_file(tmp_path: Path) -> None:
 
 def test_demo_json_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """demo --numbers 300 --json runs a whole campaign in process; every input is accounted for."""
-    monkeypatch.setenv("MIOGRAM_FAKE_PROFILE", "documented")  # documented profile: E32, E33
     journal = tmp_path / "demo.sqlite"
     result = invoke(
         ["demo", "--numbers", "300", "--journal", str(journal), "--json"],
