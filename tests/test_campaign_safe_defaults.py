@@ -80,3 +80,19 @@ def test_a_campaign_knows_its_total_from_the_first_progress(tmp_path: Path) -> N
     assert seen[0].total == 200
     assert seen[0].eta is not None
     assert seen[-1].done == seen[-1].total == 200
+
+
+def test_a_misspelt_agent_in_robots_stops_the_run_before_any_send(tmp_path: Path) -> None:
+    """--robots Agent1,Agnet2 names the unknown and the known agents, and sends nothing."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET, agents=AGENTS))
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("+989100000001\n+989100000002\n", encoding="utf-8")
+    with serving(fake) as url:
+        run = invoke(
+            ["--base-url", url, "campaign", "run", str(numbers), "-m", "hello",
+             "-j", str(tmp_path / "c.sqlite"), "--robots", "Agent1,Agnet2"]
+        )  # fmt: skip
+    assert run.exit_code != 0
+    assert "Agnet2" in run.stderr
+    assert "Agent1, Agent2, Agent3, Agent4" in run.stderr
+    assert not [r for r in fake.requests if r.func == "SendMessageMass"]
