@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> None:
         per_number=args.agent_ms / 1000 / 100,
         serialize_agents=args.agent_ms > 0,
     )
-    fake = FakeMioGram(account, time_model=time_model)
+    # Parallel requests are the explicit opt-in measured here: the documented profile takes them
+    # (the server profile would break its shared credit file, API.md E33).
+    fake = FakeMioGram(account, time_model=time_model, profile="documented")
     with contextlib.suppress(KeyboardInterrupt):
         serve = _serve_shipped if args.as_shipped else _serve_nodelay
         anyio.run(serve, fake, args.max_seconds, backend="asyncio")

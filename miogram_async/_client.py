@@ -23,6 +23,7 @@ from . import _actions as actions
 from ._actions import Action
 from ._config import build_session, check_call, phone_normalizer
 from ._errors import NumberNotFoundError, ValidationError
+from ._gate import SendGate
 from ._mass import send_mass
 from ._models import Credits, Limits, ReportRecord
 from ._options import FanoutOptions, MassOptions, mass_options
@@ -88,7 +89,22 @@ class MioGram:
             reply) to override the read timeout per call.
         max_retries: retries after the first attempt, for failures that may be retried (see
             `miogram_async._retry`); 0 disables them.
-        concurrency: requests one Mass send runs at once (its default), also the pool size.
+        concurrency: state-changing requests (sends, Mass chunks, ``call()`` of an unknown
+            action) this client has in flight at once, from all its tasks together; 1 by default.
+            The service's gateway has no lock and one credit file for all its agents and
+            accounts: two sends in flight at once, even on different agents, corrupt it and every
+            later send fails with 305/306/309 (API.md E33); its own bulk sender sends one request
+            at a time (E48). A value above 1 is an explicit opt-in for a service known to take
+            it. Reads are never limited by it. Also a Mass send's default number of workers.
+        send_gate: the gate state-changing requests pass (a `SendGate`); ``None`` builds an
+            in-process one of capacity *concurrency*. Share one gate between clients (or, with
+            an implementation of your own, between processes) to keep E33's rule across them.
+        gateway_drain: seconds per number the gateway may still be working after a
+            state-changing request whose outcome is unknown (a 999 after the front's 60 s wait,
+            a read timeout, a 5xx; API.md E32): the gate stays closed that long, counted from the
+            request's start, so the next request does not overlap that work (E33). ``None``
+            reads ``MIOGRAM_GATEWAY_DRAIN``, else 1.5 (the gateway spends about 1 s per number);
+            scale it with a fake's time model (0 for its default instant one).
         rate_limit: at most this many requests per second (every attempt counts), shared by all
             calls of this client; ``None`` for no limit.
         rate_burst: how many requests may go at once before *rate_limit* applies; default
@@ -135,7 +151,7 @@ class MioGram:
         base_url: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 2,
-        concurrency: int = 8,
+        concurrency: int = 1,
         rate_limit: float | None = None,
         rate_burst: float | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -146,6 +162,8 @@ class MioGram:
         http_backend: HttpBackend = "auto",
         retry_policy: RetryPolicy | None = None,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        send_gate: SendGate | None = None,
+        gateway_drain: float | None = None,
     ) -> None:
         if (
             isinstance(max_reply_bytes, bool)
@@ -167,10 +185,13 @@ class MioGram:
             http_backend=http_backend,
             retry_policy=retry_policy,
             on_secret_change=on_secret_change,
+            send_gate=send_gate,
+            gateway_drain=gateway_drain,
         )
         self._session.max_reply_bytes = max_reply_bytes
         self._normalize = phone_normalizer(default_region)
         self._payloads = Payloads(check_limits=check_limits, load=self.load_limits)
+        self._agents: tuple[str, ...] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -351,8 +372,14 @@ class MioGram:
             robot=robot,
             read_timeout=timeout,
             options=options,
-            all_robots=self.api_get_robot,
+            all_robots=self._account_agents,
         )
+
+    async def _account_agents(self) -> tuple[str, ...]:
+        """The account's agents, asked once per client (``APIGetRobot``) and kept."""
+        if self._agents is None:
+            self._agents = tuple(await self.api_get_robot())
+        return self._agents
 
     # -- helpers shared by the actions ----------------------------------------------------------
 
@@ -452,15 +479,21 @@ class MioGram:
         """
         Send *message* to any number of *phones*, in chunks (action ``SendMessageMass``).
 
+        With neither *robot*, *robots* nor a client ``robot``, the chunks rotate over all the
+        account's agents (asked once per client with `api_get_robot`), one request at a time,
+        as the service's own bulk sender does (E48).
+
         Args:
             phones: any iterable or async iterable of numbers; streamed, normalised, de-duplicated.
             message: the text, validated once.
             robot: the agent for every chunk unless *robots* is given.
             timeout: seconds to wait for each chunk's reply; default 60 s + 3 s per number.
-            fanout: ``chunk_size`` (100), ``concurrency`` (the client's), ``robots`` (a list of
-                agents, one agent name, or ``"all"`` for every agent `api_get_robot` names),
-                ``per_robot`` (requests per named agent at once, 1), ``on_progress``, ``hooks``.
-                The other ``*_mass`` methods take the same options.
+            fanout: ``chunk_size`` (40, at most 100; API.md E32, E48), ``concurrency`` (the
+                client's, 1: one chunk at a time, E33), ``robots`` (a list of agents, checked
+                against `api_get_robot`, one agent name, or ``"all"``), ``per_robot`` (requests
+                per named agent at once, 1), ``on_progress``, ``hooks``, ``front_wait`` (the
+                front's wait, 60 s: a chunk whose 999 arrives near it makes later chunks
+                smaller). The other ``*_mass`` methods take the same options.
 
         Returns:
             Every number's `Outcome`.

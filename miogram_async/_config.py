@@ -13,10 +13,12 @@ import attrs
 import httpx
 
 from ._errors import ValidationError
+from ._gate import LocalSendGate, SendGate
 from ._ratelimit import TokenBucket
 from ._retry import RetryPolicy
 from ._session import (
     DEFAULT_BASE_URL,
+    DEFAULT_GATEWAY_DRAIN,
     SECRET_NOT_UNICODE,
     SecretCallback,
     SecretSource,
@@ -54,6 +56,8 @@ def build_session(
     http_backend: HttpBackend,
     retry_policy: RetryPolicy | None,
     on_secret_change: SecretCallback | None,
+    send_gate: SendGate | None = None,
+    gateway_drain: float | None = None,
 ) -> Session:
     """
     Check the options of ``MioGram(...)`` (see its docstring) and build its `Session`.
@@ -106,6 +110,27 @@ def build_session(
         raise ValidationError(
             f"on_secret_change must be a callable, got {type(on_secret_change).__name__}"
         )
+    if send_gate is not None and not isinstance(send_gate, SendGate):
+        raise ValidationError(
+            "send_gate must have async acquire() and release(busy_for) methods (a SendGate), "
+            f"got {type(send_gate).__name__}"
+        )
+    if gateway_drain is None:
+        from_env = env("MIOGRAM_GATEWAY_DRAIN")
+        try:
+            gateway_drain = DEFAULT_GATEWAY_DRAIN if from_env is None else float(from_env)
+        except ValueError:
+            raise ValidationError(
+                f"MIOGRAM_GATEWAY_DRAIN must be a number of seconds, got {from_env!r}"
+            ) from None
+    if (
+        isinstance(gateway_drain, bool)
+        or not isinstance(gateway_drain, int | float)
+        or not 0 <= gateway_drain < float("inf")
+    ):
+        raise ValidationError(
+            f"gateway_drain must be a finite number of seconds >= 0, got {gateway_drain!r}"
+        )
     if http_backend == "aiohttp" and not aiohttp_available():
         raise ValidationError(
             "http_backend='aiohttp' needs the aiohttp extra: pip install 'miogram-async[aiohttp]'"
@@ -122,6 +147,8 @@ def build_session(
         transport=transport,
         http_backend=http_backend,
         on_secret_change=on_secret_change,
+        gate=send_gate if send_gate is not None else LocalSendGate(concurrency),
+        gateway_drain=float(gateway_drain),
     )
 
 

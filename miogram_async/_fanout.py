@@ -42,6 +42,7 @@ from ._options import (
     ProgressCallback,
 )
 from ._result import Chunk, MassProgress, MassResult, Outcome
+from ._session import logger
 
 __all__ = [
     "Chunk",
@@ -55,6 +56,10 @@ __all__ = [
     "SendChunk",
     "fan_out",
 ]
+
+# A 999 this late in the front's wait means the gateway was still at work when the front gave up.
+_NEAR_FRONT_WAIT = 0.9
+_NO_RESPONSE = 999
 
 # How many inputs the producer handles between two checkpoints, so that a long run of invalid or
 # duplicate numbers (or the drain after a stop) never starves the event loop.
@@ -113,6 +118,9 @@ class _FanOut:
         on_progress: ProgressCallback | None,
         hooks: FanoutHooks | None,
         cancel_grace: float,
+        front_wait: float = 60.0,
+        total_hint: int | None = None,
+        waited: Callable[[], float] | None = None,
     ) -> None:
         self._send_chunk = send_chunk
         self._normalize = normalize
@@ -121,6 +129,9 @@ class _FanOut:
         self._on_progress = on_progress
         self._hooks = hooks
         self._cancel_grace = cancel_grace
+        self._front_wait = front_wait
+        self._total_hint = total_hint
+        self._waited = waited
         # Keys double as the set of numbers seen; pending numbers hold NOT_ATTEMPTED until sent.
         self.outcomes: dict[str, Outcome] = {}
         self.errors: dict[str, MioGramError] = {}
@@ -156,6 +167,10 @@ class _FanOut:
                         self._seen_inputs += 1
                         if self._seen_inputs % _CHECKPOINT_EVERY == 0:
                             await anyio.lowlevel.checkpoint()
+                        if isinstance(raw, str):
+                            raw = raw.strip()  # noqa: PLW2901 - the line end is no part of it
+                            if not raw or raw[0] == "#":
+                                continue  # a blank line or a comment of an input file
                         if self._admit(raw):
                             await self._emit(chunks)
                 else:
@@ -173,12 +188,15 @@ class _FanOut:
         """The loop of `produce` for a plain iterable: `_admit` inlined, the hot loop of a run."""
         normalize = self._normalize
         outcomes = self.outcomes
-        chunk_size = self._chunk_size
         not_attempted = Outcome.NOT_ATTEMPTED
         for raw in phones:
             self._seen_inputs += 1
             if self._seen_inputs % _CHECKPOINT_EVERY == 0:
                 await anyio.lowlevel.checkpoint()
+            if isinstance(raw, str):
+                raw = raw.strip()  # noqa: PLW2901 - the line end is no part of it
+                if not raw or raw[0] == "#":
+                    continue  # a blank line or a comment of an input file
             try:
                 number = normalize(raw)
             except ValidationError as exc:
@@ -192,12 +210,13 @@ class _FanOut:
                 continue  # draining after a stop: the number stays NOT_ATTEMPTED
             pending = self._pending
             pending.append(number)
-            if len(pending) >= chunk_size:
+            if len(pending) >= self._chunk_size:  # read each time: it may shrink (E32)
                 await self._emit(chunks)
 
     def _admit(self, raw: str) -> bool:
         """
-        Normalise and record one input; whether the pending chunk is now full.
+        Normalise and record one input (stripped, not blank nor a ``#`` comment); whether the
+        pending chunk is now full.
 
         `_produce_from` repeats this inline for plain iterables: keep the two alike.
         """
@@ -266,9 +285,11 @@ class _FanOut:
                 if self._hooks is not None:
                     await self._hooks.chunk_started(chunk)
                 started = True
+                sent_at = anyio.current_time()
                 try:
                     reply = await self._send_chunk(chunk)
                 except MioGramError as exc:
+                    self._adapt(chunk, exc, anyio.current_time() - sent_at)
                     outcomes, errors, counts = self._judge_error(chunk, exc)
                 else:
                     outcomes, counts = self._judge_reply(chunk, reply)
@@ -292,6 +313,28 @@ class _FanOut:
                     await self._report()
             except Exception as exc:
                 self._halt(exc)
+
+    def _adapt(self, chunk: Chunk, error: MioGramError, took: float) -> None:
+        """
+        Make later chunks smaller after a 999 that came at the end of the front's wait.
+
+        Such a 999 says the gateway needed more than ``front_wait`` for this chunk (API.md E32):
+        its numbers are in doubt, and so would the next chunk's be at this size.
+        """
+        if not isinstance(error, APIError) or error.code != _NO_RESPONSE:
+            return
+        if took < _NEAR_FRONT_WAIT * self._front_wait:
+            return  # an early 999: the gateway was not reached, its speed says nothing
+        smaller = max(1, min(self._chunk_size, len(chunk.numbers) * 2 // 3))
+        if smaller < self._chunk_size:
+            logger.warning(
+                "a chunk of %d numbers got 999 after %.1fs (the front's wait, API.md E32): "
+                "later chunks carry at most %d",
+                len(chunk.numbers),
+                took,
+                smaller,
+            )
+            self._chunk_size = smaller
 
     def _judge_reply(
         self, chunk: Chunk, reply: Mapping[str, bool]
@@ -371,7 +414,7 @@ class _FanOut:
         """The current progress."""
         elapsed = anyio.current_time() - self._started_at
         rate = self._sent_done / elapsed if elapsed > 0 else 0.0
-        total = len(self.outcomes) if self._exhausted else None
+        total = len(self.outcomes) if self._exhausted else self._total_hint
         eta: float | None = None
         if total is not None and self.stop_reason is None:
             remaining = total - self._done
@@ -388,6 +431,7 @@ class _FanOut:
             rate=rate,
             elapsed=elapsed,
             eta=eta,
+            waiting=0.0 if self._waited is None else self._waited(),
         )
 
     async def _report(self) -> None:
@@ -453,6 +497,7 @@ async def fan_out(
     options: MassOptions = _DEFAULT_OPTIONS,
     robots: Sequence[str | None] = (None,),
     buffer: int | None = None,
+    waited: Callable[[], float] | None = None,
 ) -> MassResult:
     """
     Send *phones* in chunks through *send_chunk* and merge every number's outcome.
@@ -477,6 +522,8 @@ async def fan_out(
     caller cancels, chunks in flight get ``cancel_grace`` seconds to finish (what is still open
     then is ``UNKNOWN``), ``chunk_finished`` still runs, then the cancellation propagates.
     *buffer* is how many chunks the producer may prepare ahead (default: one per worker).
+    *waited* tells the seconds the chunks spent queued at the client's send gate, for
+    `MassProgress.waiting`. Inputs are stripped; blank ones and ``#`` comments are skipped.
 
     Returns:
         Every distinct input with its outcome.
@@ -509,6 +556,9 @@ async def fan_out(
         on_progress=options.on_progress,
         hooks=options.hooks,
         cancel_grace=options.cancel_grace,
+        front_wait=options.front_wait,
+        total_hint=options.total_hint,
+        waited=waited,
     )
     send, receive = anyio.create_memory_object_stream[Chunk](
         max_buffer_size=workers if buffer is None else buffer

@@ -15,7 +15,10 @@ from ._errors import MioGramError, ValidationError
 from ._result import Chunk, MassProgress, Outcome
 
 __all__ = [
+    "DEFAULT_CHUNK_SIZE",
     "DEFAULT_CONCURRENCY",
+    "DEFAULT_FRONT_WAIT",
+    "MAX_CHUNK_SIZE",
     "FanoutHooks",
     "FanoutOptions",
     "MassOptions",
@@ -23,8 +26,19 @@ __all__ = [
     "mass_options",
 ]
 
-DEFAULT_CONCURRENCY: Final = 8
-"""Requests one Mass send runs at once when neither the call nor the client says otherwise."""
+DEFAULT_CONCURRENCY: Final = 1
+"""Requests one Mass send runs at once when neither the call nor the client says otherwise: one,
+as the service's gateway can take (API.md E33, E48)."""
+
+DEFAULT_CHUNK_SIZE: Final = 40
+"""Numbers per Mass request: the service's own sender's (E48), measured against the fake's model
+of E32 in ``benchmarks/bench_chunk_size.py`` (the figures are in ``benchmarks/RESULTS.md``)."""
+
+MAX_CHUNK_SIZE: Final = 100
+"""The document's batch: no Mass request carries more numbers (and 100 always gets 999, E32)."""
+
+DEFAULT_FRONT_WAIT: Final = 60.0
+"""Seconds the service's front waits for its gateway before it answers 999 (API.md E32)."""
 
 ProgressCallback = Callable[[MassProgress], object]
 
@@ -54,6 +68,7 @@ class FanoutOptions(TypedDict, total=False):
     on_progress: ProgressCallback | None
     hooks: FanoutHooks | None
     cancel_grace: float
+    front_wait: float
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -73,7 +88,18 @@ def _check_concurrency(_: object, attribute: attrs.Attribute[int | None], value:
 def _check_grace(_: object, attribute: attrs.Attribute[float], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
         raise ValidationError(
-            f"expected cancel_grace as a finite number of seconds >= 0, got {value!r}"
+            f"expected {attribute.name} as a finite number of seconds >= 0, got {value!r}"
+        )
+
+
+def _check_chunk_size(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    _positive_int(attribute.name, value)
+    assert isinstance(value, int)
+    if value > MAX_CHUNK_SIZE:
+        raise ValidationError(
+            f"expected chunk_size at most {MAX_CHUNK_SIZE} (the service's batch; a chunk the "
+            f"gateway cannot finish in the front's 60 s gets 999 and is delivered anyway, "
+            f"API.md E32), got {value}"
         )
 
 
@@ -99,18 +125,24 @@ class MassOptions:
     The options of one Mass send, checked when built (`ValidationError` names the bad one).
 
     Attributes:
-        chunk_size: numbers per request.
-        concurrency: requests at once; ``None`` for the client's (`DEFAULT_CONCURRENCY` without
-            a client).
+        chunk_size: numbers per request, at most `MAX_CHUNK_SIZE`; `DEFAULT_CHUNK_SIZE` (40, as
+            the service's own sender, E48) finishes inside the front's wait (E32).
+        concurrency: requests at once; ``None`` for the client's (`DEFAULT_CONCURRENCY`, 1,
+            without a client). More than one is an explicit opt-in (API.md E33).
         robots: ``None`` (the call's agent), ``"all"`` (every agent `api_get_robot` names) or the
             agents to spread the chunks over.
         per_robot: requests per named agent at once.
         on_progress: called with a `MassProgress` after every chunk.
         hooks: awaited around every chunk (the campaign journal).
         cancel_grace: seconds chunks in flight get to finish after a cancellation.
+        front_wait: seconds the service's front waits for its gateway (60, E32; less for a fake
+            with a scaled time model): a chunk whose 999 arrives after 90% of it took the
+            gateway too long, and later chunks get a third smaller.
+        total_hint: how many distinct numbers the input holds, when known beforehand (a
+            campaign's pending count): progress has a total and an ETA from the first chunk.
     """
 
-    chunk_size: int = attrs.field(default=100, validator=_check_count)
+    chunk_size: int = attrs.field(default=DEFAULT_CHUNK_SIZE, validator=_check_chunk_size)
     concurrency: int | None = attrs.field(default=None, validator=_check_concurrency)
     robots: tuple[str, ...] | Literal["all"] | None = attrs.field(
         default=None, converter=_to_robots
@@ -119,6 +151,8 @@ class MassOptions:
     on_progress: ProgressCallback | None = None
     hooks: FanoutHooks | None = None
     cancel_grace: float = attrs.field(default=10.0, validator=_check_grace)
+    front_wait: float = attrs.field(default=DEFAULT_FRONT_WAIT, validator=_check_grace)
+    total_hint: int | None = attrs.field(default=None, validator=_check_concurrency)
 
 
 _OPTION_NAMES: Final = frozenset(attrs.fields_dict(MassOptions))

@@ -50,6 +50,9 @@ class MassProgress:
         elapsed: seconds since the fan-out started.
         eta: estimated seconds left; ``None`` while ``total`` or ``rate`` is unknown, or after a
             stop.
+        waiting: seconds this send's requests spent queued at the client's send gate, behind
+            other state-changing requests or while the gateway may still be at work after an
+            unknown outcome (one request at a time, API.md E33).
     """
 
     done: int
@@ -60,6 +63,7 @@ class MassProgress:
     rate: float
     elapsed: float
     eta: float | None
+    waiting: float = 0.0
 
 
 class MassResult(Mapping[str, Outcome]):

@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from typing import Final, TypeVar
 from urllib.parse import quote, quote_plus
@@ -37,6 +37,7 @@ import sniffio
 
 from ._actions import API_CHANGE_SECRET, Action
 from ._errors import (
+    APIConnectionError,
     APIError,
     APIResponseError,
     APITimeoutError,
@@ -44,6 +45,7 @@ from ._errors import (
     MioGramError,
     ValidationError,
 )
+from ._gate import SendGate
 from ._logging import OK, log_request
 from ._ratelimit import TokenBucket
 from ._retry import RetryPolicy
@@ -53,7 +55,9 @@ from ._wire import FORM_HEADERS, Reply, decode_reply, encode_form
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_GATEWAY_DRAIN",
     "DEFAULT_MAX_REPLY_BYTES",
+    "GATE_WAITS",
     "SEND_MARK",
     "SecretCallback",
     "SecretSource",
@@ -61,6 +65,7 @@ __all__ = [
     "Session",
     "check_base_url",
     "check_robot",
+    "describe",
     "encodable",
     "env",
     "has_space_or_control",
@@ -92,6 +97,17 @@ _CONNECTING_EVENT: Final = "connection."
 # Closing a reply never waits for the server; this only bounds a transport that would.
 _CLOSE_SECONDS: Final = 5.0
 
+DEFAULT_GATEWAY_DRAIN: Final = 1.5
+"""Seconds per number the gateway may still work after the front gave up (E32: >= 1 s each)."""
+
+# Reads are not gated: the pool keeps room for them whatever the client's concurrency.
+_READ_POOL: Final = 10
+
+GATE_WAITS: ContextVar[Callable[[float], object] | None] = ContextVar(
+    "miogram_gate_waits", default=None
+)
+"""Told the seconds every request of the current task spent queued at the send gate (Mass)."""
+
 SecretSource = str | Callable[[], str] | Callable[[], Awaitable[str]]
 """A secret, or a callable (sync or async) returning it, asked before every request."""
 
@@ -105,6 +121,9 @@ SECRET_NOT_UNICODE: Final = (
 )
 
 _SECRET_ACTION: Final = API_CHANGE_SECRET.func
+
+# 999 "No Response From Server": the front stopped waiting; the gateway may go on (API.md E32).
+_NO_RESPONSE: Final = 999
 
 # A shorter piece of the secret left at the end of a cut excerpt gives too little away to blank.
 _MIN_SECRET_PREFIX: Final = 4
@@ -182,7 +201,11 @@ class Session:
         robot: the default agent (``None``: the account's first).
         base_url: the endpoint, already checked.
         timeout: the default timeouts.
-        concurrency: sizes the pool.
+        concurrency: state-changing requests in flight at once (the gate's capacity); the pool
+            holds at least 10 connections for reads.
+        gate: the send gate of state-changing requests (API.md E33).
+        gateway_drain: seconds per number the gate stays closed after a state-changing request
+            whose outcome is unknown (the gateway may still be at work, API.md E32).
         retry: the retry policy.
         bucket: the rate limit, or ``None``.
         http_client: a borrowed client (never closed here), or ``None`` to build one.
@@ -205,7 +228,11 @@ class Session:
         transport: httpx.AsyncBaseTransport | None,
         http_backend: HttpBackend,
         on_secret_change: SecretCallback | None,
+        gate: SendGate,
+        gateway_drain: float = DEFAULT_GATEWAY_DRAIN,
     ) -> None:
+        self.gate = gate
+        self.gateway_drain = gateway_drain
         self._secret: SecretSource = secret
         self.robot = robot
         self.base_url = base_url
@@ -277,7 +304,7 @@ class Session:
             )
         if self._http is None:
             self._http = build_http_client(
-                concurrency=self.concurrency,
+                concurrency=max(self.concurrency, _READ_POOL),
                 timeout=self.timeout,
                 backend=self._http_backend,
                 transport=self._transport,
@@ -381,9 +408,12 @@ class Session:
         attempt = 1
         while True:
             try:
-                return await self._attempt(
+                sending = self._attempt(
                     http, action, decode, elements, robot=agent, timeouts=timeouts, attempt=attempt
                 )
+                if action.changes_state:
+                    return await self._gated(action, _numbers_in(elements), sending)
+                return await sending
             except MioGramError as error:
                 delay = self._retry.backoff(attempt)
                 elapsed = anyio.current_time() - started
@@ -398,6 +428,50 @@ class Session:
                 )
             await anyio.sleep(delay)
             attempt += 1
+
+    async def _gated(
+        self, action: Action[object], numbers: int, attempt: Coroutine[object, None, _R]
+    ) -> _R:
+        """
+        One attempt of a state-changing action through the send gate (API.md E33).
+
+        After an outcome that leaves the gateway possibly still at work (999, a read timeout, a
+        5xx, an unreadable reply, a cancellation), the gate stays closed for the rest of an
+        estimate of that work: *numbers* times `gateway_drain`, counted from the request's start.
+        """
+        try:
+            waited = await self.gate.acquire()
+        except BaseException:
+            attempt.close()  # never started: no "never awaited" warning
+            raise
+        if waited > 0:
+            logger.debug(
+                "%s waited %.3fs at the send gate (one state-changing request at a time, E33)",
+                action.func,
+                waited,
+            )
+            observer = GATE_WAITS.get()
+            if observer is not None:
+                observer(waited)
+        started = anyio.current_time()
+        busy_for = 0.0
+        try:
+            return await attempt
+        except BaseException as error:
+            if _gateway_may_be_busy(error):
+                busy_for = numbers * self.gateway_drain - (anyio.current_time() - started)
+                if busy_for > 0:
+                    logger.debug(
+                        "%s: outcome unknown (%s); the send gate stays closed %.3fs while the "
+                        "gateway may still be at work (E32)",
+                        action.func,
+                        describe(error),
+                        busy_for,
+                    )
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.gate.release(max(0.0, busy_for))
 
     async def _attempt(
         self,
@@ -581,6 +655,30 @@ def _secret_forms(secret: str) -> list[str]:
         escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
         forms.update((escaped, escaped.replace("/", "\\/")))
     return sorted(forms, key=len, reverse=True)
+
+
+def _numbers_in(elements: Mapping[str, str | None]) -> int:
+    """How many numbers a request carries (a Mass chunk's comma-separated list), at least 1."""
+    phone = elements.get("phone")
+    return phone.count(",") + 1 if phone else 1
+
+
+def _gateway_may_be_busy(error: BaseException) -> bool:
+    """
+    Whether the gateway may still be working on a request that ended in *error*.
+
+    Only an answer (an error code of the front or of the gateway) or a failure that proves the
+    request never left says it is not; a 999 (the front gave up waiting, E32), a reply with no
+    readable code, a 5xx, a timeout after sending, a cancellation or anything unexpected may
+    leave it at work.
+    """
+    if isinstance(error, ValidationError | ClientClosedError):
+        return False
+    if isinstance(error, APIConnectionError):
+        return error.sent is not False
+    if isinstance(error, APIError):
+        return error.code is None or error.code == _NO_RESPONSE
+    return True
 
 
 def _blank(text: str, secret: str) -> str:

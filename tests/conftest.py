@@ -1,5 +1,6 @@
 """
-Shared fixtures: one real PostgreSQL server for the whole test session.
+Settings and fixtures shared by the whole test suite: no gateway drain against the instant fake, and
+one real PostgreSQL server for the whole test session.
 
 The server comes from the ``pgserver`` package (a dev dependency: its wheel ships the PostgreSQL
 binaries), so no system package is assumed. It listens on a unix socket in a fresh directory only,
@@ -11,6 +12,7 @@ the tests that need it fail (never skip).
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import shutil
 import tempfile
 import warnings
@@ -19,6 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The fake's default time model is instant: its gateway has finished a request's work before the
+# front answers, so there is nothing to drain after a 999, a timeout or a 5xx (API.md E32), and
+# the default 1.5 s per number would only make fault tests wait. The variable reaches the CLI
+# subprocesses too. Tests of the drain pass gateway_drain= (tests/test_send_gate.py); the default
+# is proven in test_send_gate.test_the_drain_defaults_to_one_and_a_half_seconds_a_number.
+os.environ["MIOGRAM_GATEWAY_DRAIN"] = "0"
 
 #: Seconds the server may take to start (initdb included) before the tests that need it fail.
 _START_WITHIN = 90.0

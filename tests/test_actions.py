@@ -402,6 +402,10 @@ async def test_action_sends_exact_form_and_decodes_reply(row: Row) -> None:
         route = mock.post(URL, data__contains={"Func": row.func}).mock(
             return_value=httpx.Response(200, json=row.reply)
         )
+        if "robots" in row.kwargs:  # named agents are checked against the account's first
+            mock.post(URL, data__contains={"Func": "APIGetRobot"}).mock(
+                return_value=httpx.Response(200, json={"Result": "Stack1,Stack2", "Status": "ok"})
+            )
         async with MioGram(
             SECRET, robot=ROBOT, base_url=URL, max_retries=0, http_backend="httpx"
         ) as client:

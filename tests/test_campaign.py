@@ -225,7 +225,6 @@ async def test_credit_stop_leaves_the_rest_pending_then_resume_completes(tmp_pat
 async def test_cancelled_run_journals_in_flight_chunks_and_resumes(tmp_path: Path) -> None:
     """Cancelling a run lets in-flight chunks finish and journals them; a resume completes."""
     fake = make_fake(agents=("Agent1", "Agent2"))
-    fake.profile = "documented"  # documented profile: chunks in flight at once (E33)
     fake.time_model = TimeModel(per_number=0.002)
     path = tmp_path / "c.db"
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:

@@ -126,7 +126,6 @@ async def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
     journal = tmp_path / "campaign.db"
     Campaign.create(journal, INPUTS, message=MESSAGE, chunk_size=20, robots="all").close()
     fake = make_fake()
-    fake.profile = "documented"  # documented profile: chunks in flight at once (E33)
     rng = random.Random(20261126)
     killed_alive = 0
     async with fake.serve() as url:
@@ -160,7 +159,6 @@ async def test_sigint_stops_gracefully_then_resume(tmp_path: Path) -> None:
     journal = tmp_path / "campaign.db"
     Campaign.create(journal, INPUTS, message=MESSAGE, chunk_size=20, robots="all").close()
     fake = make_fake()
-    fake.profile = "documented"  # documented profile: chunks in flight at once (E33)
     async with fake.serve() as url:
         process, lines = await start_runner(journal, url)
         assert (await lines.receive_until(b"\n", 1000)).startswith(b"chunk")

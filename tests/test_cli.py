@@ -457,9 +457,8 @@ def test_campaign_status_of_a_foreign_file(tmp_path: Path) -> None:
     assert other.read_text(encoding="utf-8") == "hello"
 
 
-def test_demo_json_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_json_end_to_end(tmp_path: Path) -> None:
     """demo --numbers 300 --json runs a whole campaign in process; every input is accounted for."""
-    monkeypatch.setenv("MIOGRAM_FAKE_PROFILE", "documented")  # documented profile: E32, E33
     journal = tmp_path / "demo.sqlite"
     result = invoke(
         ["demo", "--numbers", "300", "--journal", str(journal), "--json"],

@@ -52,14 +52,25 @@ def form(request: httpx.Request) -> dict[str, str]:
 
 
 class Recorder:
-    """A mock transport that records forms and answers with a fixed body."""
+    """
+    A mock transport that records forms and answers with a fixed body.
 
-    def __init__(self, reply: object = None) -> None:
+    ``APIGetRobot`` (which a Mass send asks once per client for the account's agents) gets
+    *agents* and is counted in `agent_lists`, not recorded in `forms`.
+    """
+
+    def __init__(self, reply: object = None, *, agents: tuple[str, ...] = ("Agent1",)) -> None:
         self.forms: list[dict[str, str]] = []
         self.reply: object = {"Result": True, "Status": "success"} if reply is None else reply
+        self.agents = agents
+        self.agent_lists = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.forms.append(form(request))
+        fields = form(request)
+        if fields.get("Func") == "APIGetRobot":
+            self.agent_lists += 1
+            return httpx.Response(200, json={"Result": ",".join(self.agents), "Status": "ok"})
+        self.forms.append(fields)
         return httpx.Response(200, json=self.reply)
 
     def transport(self) -> httpx.MockTransport:
@@ -641,8 +652,8 @@ async def test_mass_send_chunks_and_marks_invalid_numbers() -> None:
         result = await client.send_message_mass(numbers, "hi", chunk_size=2)
     assert len(result) == 6
     assert result["bogus"] == Outcome.INVALID
-    assert fake.funcs() == ["SendMessageMass"] * 3
-    assert all(len(record.elements["Phone"].split(",")) <= 2 for record in fake.requests)
+    assert fake.funcs() == ["APIGetRobot"] + ["SendMessageMass"] * 3  # the agents, asked once
+    assert all(len(record.elements["Phone"].split(",")) <= 2 for record in fake.requests[1:])
 
 
 async def test_mass_robots_all_spreads_over_api_get_robot() -> None:
@@ -661,6 +672,8 @@ async def test_mass_chunk_timeout_scales_with_chunk_size() -> None:
     seen: list[float] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if form(request)["Func"] == "APIGetRobot":
+            return httpx.Response(200, json={"Result": "Agent1", "Status": "ok"})
         timeouts = request.extensions["timeout"]
         seen.append(float(timeouts["read"]))
         numbers = form(request)["Phone"].split(",")
@@ -687,7 +700,7 @@ async def test_mass_stop_error_raises_mass_send_error_with_result() -> None:
 
 async def test_mass_chunk_robot_overrides_call_robot() -> None:
     """Chunk.robot wins over the call's robot; the call's robot wins over the client's."""
-    recorder = Recorder({"Result": True, "Status": "checking"})
+    recorder = Recorder({"Result": True, "Status": "checking"}, agents=("Default", "ChunkRobot"))
     async with MioGram("s", robot="Default", transport=recorder.transport()) as client:
         await client.send_message_mass([PHONE], "a", robot="CallRobot")
         await client.send_message_mass([PHONE], "b", robots=["ChunkRobot"])
@@ -858,7 +871,9 @@ def test_arbitrary_replies_raise_only_sdk_errors(body: object) -> None:
         return httpx.Response(200, json=body)
 
     async def main() -> None:
-        async with MioGram("s", transport=httpx.MockTransport(handler), max_retries=0) as client:
+        async with MioGram(
+            "s", transport=httpx.MockTransport(handler), max_retries=0, gateway_drain=0
+        ) as client:
             actions: list[Callable[[], Awaitable[object]]] = [
                 lambda: client.send_message(PHONE, "hi"),
                 lambda: client.chat_info("Team"),
@@ -932,7 +947,7 @@ def test_properties_and_type_checks() -> None:
 
 async def test_mass_options_are_checked_before_sending() -> None:
     """A bad chunk_size is a ValidationError and nothing is sent; a str robots is one agent."""
-    recorder = Recorder({"Result": True, "Status": "checking"})
+    recorder = Recorder({"Result": True, "Status": "checking"}, agents=("Stack1", "Stack2"))
     async with MioGram("s", transport=recorder.transport()) as client:
         with pytest.raises(ValidationError, match="chunk_size"):
             await client.send_message_mass([PHONE], "hi", chunk_size=0)

@@ -64,7 +64,15 @@ async def fan_out(
     buffer: int | None = None,
     **options: Any,
 ) -> MassResult:
-    """`_fanout.fan_out` with its `MassOptions` given as keywords, as these tests write them."""
+    """
+    `_fanout.fan_out` with its `MassOptions` given as keywords, as these tests write them.
+
+    These tests were written for chunks of 100 and 8 workers, and count on them unless they say
+    otherwise; the defaults themselves (40 and 1, API.md E32, E33) are proven by
+    ``test_session.test_mass_options_have_one_set_of_defaults``.
+    """
+    options.setdefault("chunk_size", 100)
+    options.setdefault("concurrency", 8)
     return await _fanout.fan_out(
         phones,
         send_chunk,
@@ -207,11 +215,11 @@ async def test_invalid_inputs_are_never_sent_and_keep_their_error() -> None:
     raw = [phone(1), "0912 12", phone(2), "", "0912 12"]
     result = await fan_out(raw, sender, normalize=normalize)
     assert sender.sent == [phone(1), phone(2)]
-    assert result.invalid == ["0912 12", ""]
+    assert result.invalid == ["0912 12"]  # the blank input is skipped, not INVALID
     assert result["0912 12"] is Outcome.INVALID
     assert isinstance(result.errors["0912 12"], ValidationError)
     assert result.duplicates == 1
-    assert result.counts[Outcome.INVALID] == 2
+    assert result.counts[Outcome.INVALID] == 1
 
 
 async def test_all_invalid_input_sends_nothing() -> None:
@@ -899,8 +907,9 @@ def test_every_input_gets_exactly_one_honest_outcome(
     result = outcomes
     sent = sender.sent
     assert len(sent) == len(set(sent))
-    assert list(result) == list(dict.fromkeys(inputs))
-    assert result.duplicates == len(inputs) - len(result)
+    kept = [raw for raw in inputs if raw.strip()]  # blank inputs are skipped
+    assert list(result) == list(dict.fromkeys(kept))
+    assert result.duplicates == len(kept) - len(result)
     assert all(len(chunk.numbers) <= chunk_size for chunk in sender.calls)
     assert sender.max_in_flight <= min(concurrency, len(robots) if agents else concurrency)
     for number, outcome in result.items():
@@ -983,3 +992,47 @@ async def test_any_other_result_resets_the_unsent_count() -> None:
     assert result.counts[Outcome.FAILED] == 600
     assert result.counts[Outcome.UNKNOWN] == 100
     assert result.counts[Outcome.NOT_ATTEMPTED] == 0
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_file_lines_are_stripped_and_blank_or_comment_lines_skipped(streamed: bool) -> None:
+    """Lines of a file: line ends stripped, blanks and # comments skipped, invalid keys stripped."""
+    lines = [f"{phone(1)}\n", "\n", "# the list of March\n", f"  {phone(2)}\r\n", "0912 12\n"]
+
+    async def stream() -> AsyncIterator[str]:
+        for line in lines:
+            yield line
+
+    sender = Sender()
+    result = await fan_out(stream() if streamed else iter(lines), sender, normalize=normalize)
+    assert sender.sent == [phone(1), phone(2)]
+    assert list(result) == [phone(1), phone(2), "0912 12"]
+    assert result["0912 12"] is Outcome.INVALID
+    assert result.duplicates == 0
+
+
+async def test_a_late_999_makes_later_chunks_smaller() -> None:
+    """A 999 arriving at the front's wait shrinks later chunks by a third; an early one does not."""
+    calls: list[int] = []
+
+    async def send_chunk(chunk: Chunk) -> Mapping[str, bool]:
+        calls.append(len(chunk.numbers))
+        if chunk.index == 0:
+            await anyio.sleep(0.05)  # past 90% of the 0.05 s front wait
+            raise NoResponseError(999, "No Response From Server", "SendMessageMass")
+        if chunk.index == 2:
+            raise NoResponseError(999, "No Response From Server", "SendMessageMass")
+        return dict.fromkeys(chunk.numbers, True)
+
+    result = await fan_out(
+        [phone(i) for i in range(200)],
+        send_chunk,
+        normalize=normalize,
+        chunk_size=30,
+        concurrency=1,
+        front_wait=0.05,
+    )
+    # Two more chunks were ready (one buffered, one held by the producer) before the 999 came;
+    # the early 999 of chunk 2 (the gateway not reached) shrinks nothing.
+    assert calls == [30, 30, 30, 20, 20, 20, 20, 20, 10]
+    assert len(result.delivered) == 140  # the two 999 chunks are not delivered

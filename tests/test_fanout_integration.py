@@ -7,7 +7,6 @@ from collections.abc import Mapping
 import anyio
 import pytest
 import trio
-from trio.testing import MockClock
 
 from miogram_async import (
     Chunk,
@@ -86,12 +85,13 @@ class Journal:
 
 
 async def test_ten_thousand_numbers_match_the_delivery_log() -> None:
-    """10,000 numbers go out in 100 requests and every outcome agrees with the fake's log."""
+    """10,000 numbers go out in 250 requests of 40 (E48), outcomes agree with the fake's log."""
     fake = fake_service()
     phones = numbers(10_000)
     async with MioGram(secret=SECRET, transport=fake.transport()) as client:
         result = await client.send_message_mass(phones, "hello")
-    assert mass_phone_counts(fake) == [100] * 100
+    assert mass_phone_counts(fake) == [40] * 250
+    assert fake.max_state_changing_in_flight == 1
     delivered = {delivery.number for delivery in fake.deliveries}
     undelivered = {delivery.number for delivery in fake.undelivered}
     assert set(result.delivered) == delivered
@@ -114,7 +114,8 @@ async def test_invalid_and_duplicate_inputs_never_reach_the_service() -> None:
         "12": Outcome.INVALID,
     }
     assert result.duplicates == 1
-    assert [record.elements["Phone"] for record in fake.requests] == ["+989100000001,+989100000002"]
+    sends = [record.elements["Phone"] for record in fake.requests if record.func != "APIGetRobot"]
+    assert sends == ["+989100000001,+989100000002"]
 
 
 async def test_faults_never_deliver_twice_and_every_input_has_one_outcome() -> None:
@@ -162,7 +163,7 @@ async def test_credit_running_out_stops_the_campaign() -> None:
     phones = numbers(1_000)
     async with MioGram(secret=SECRET, transport=fake.transport()) as client:
         with pytest.raises(MassSendError) as caught:
-            await client.send_message_mass(phones, "hello", concurrency=1)
+            await client.send_message_mass(phones, "hello", chunk_size=100)
     result = caught.value.result
     assert isinstance(caught.value.cause, LowCreditError)
     assert result.delivered == phones[:400]
@@ -174,50 +175,66 @@ async def test_credit_running_out_stops_the_campaign() -> None:
 
 
 async def test_in_flight_is_bounded_by_concurrency() -> None:
-    """Without agents named, the fake never sees more requests at once than the concurrency."""
+    """No more requests at once than the client's concurrency; a call's is capped."""
+    fake = fake_service()
+    fake.time_model = TimeModel(base_latency=0.002, serialize_agents=False)
+    async with MioGram(secret=SECRET, transport=fake.transport(), concurrency=3) as client:
+        await client.send_message_mass(numbers(2_000), "hello", concurrency=8)
+    assert fake.max_in_flight == 3
     fake = fake_service()
     fake.time_model = TimeModel(base_latency=0.002, serialize_agents=False)
     async with MioGram(secret=SECRET, transport=fake.transport()) as client:
         await client.send_message_mass(numbers(2_000), "hello", concurrency=3)
-    assert fake.max_in_flight == 3
+    assert fake.max_in_flight == 1  # the default client's gate lets one chunk through at a time
 
 
 async def test_agents_get_one_request_at_a_time() -> None:
     """With four agents, the fake sees at most one request per agent and four in all."""
     fake = fake_service()
     fake.time_model = TimeModel(base_latency=0.002)
-    async with MioGram(secret=SECRET, transport=fake.transport()) as client:
-        await client.send_message_mass(numbers(2_000), "hello", robots=list(AGENTS), concurrency=8)
+    async with MioGram(secret=SECRET, transport=fake.transport(), concurrency=8) as client:
+        await client.send_message_mass(numbers(2_000), "hello", robots=list(AGENTS))
     assert fake.max_in_flight_per_agent() == dict.fromkeys(AGENTS, 1)
     assert fake.max_in_flight <= 4
-    assert {record.robot for record in fake.requests} == set(AGENTS)
+    assert {r.robot for r in fake.requests if r.func == "SendMessageMass"} == set(AGENTS)
 
 
-def test_four_agents_are_much_faster_than_one() -> None:
-    """Spreading chunks over four serialised agents cuts the time to a quarter (virtual clock)."""
-    fake = fake_service()
-    fake.profile = "documented"  # documented profile: chunks in flight at once (E33)
+def test_four_agents_run_four_at_once_only_on_opt_in() -> None:
+    """
+    Defaults: chunks rotate over the four agents one at a time. Opt-in: four at once, in a quarter.
+
+    The fake's gateway keeps its timeline on the machine's monotonic clock, not the event loop's:
+    under trio's MockClock each queued chunk's wait was measured from a clock that does not move,
+    so the old timing of this test (6.1 s for 20 chunks expected to take 0.6 s) summed the
+    queue's waits (0.03 s x (1 + 2 + ... + 20)). What is proven here is what each run put in
+    flight; the time it saves is measured by benchmarks/bench_fanout.py.
+    """
+    fake = fake_service(numbers=NumberBook.everyone())
     fake.time_model = TimeModel(per_number=0.0003, serialize_agents=True)
 
-    async def main() -> tuple[MassResult, float, MassResult, float]:
+    async def main() -> MassResult:
         async with MioGram(secret=SECRET, transport=fake.transport()) as client:
-            began = anyio.current_time()
-            one = await client.send_message_mass(numbers(2_000), "hello", robots=["A1"])
-            single = anyio.current_time() - began
-            began = anyio.current_time()
-            four = await client.send_message_mass(
-                numbers(2_000, prefix="+98911"), "hi", robots="all"
-            )
-            spread = anyio.current_time() - began
-        return one, single, four, spread
+            return await client.send_message_mass(numbers(2_000), "hello")
 
-    # The fake's time model sleeps; trio's MockClock jumps over every sleep when all tasks wait,
-    # so the times below are the model's own, whatever the machine's load.
-    one, single, four, spread = trio.run(main, clock=MockClock(autojump_threshold=0))
-    assert len(one) == len(four) == 2_000
-    assert one.counts[Outcome.FAILED] == four.counts[Outcome.FAILED] == 0
-    assert single == pytest.approx(20 * 100 * 0.0003)
-    assert single / spread == pytest.approx(4)
+    one = trio.run(main)
+    sends = [r for r in fake.requests if r.func == "SendMessageMass"]
+    assert [r.robot for r in sends] == list(AGENTS) * 12 + list(AGENTS)[:2]  # 50 chunks of 40
+    assert fake.max_state_changing_in_flight == 1
+    assert not fake.credit_file_corrupted
+    assert one.counts[Outcome.DELIVERED] == 2_000
+
+    fake = fake_service(numbers=NumberBook.everyone())
+    fake.profile = "documented"  # documented profile: the opt-in to chunks in flight at once (E33)
+    fake.time_model = TimeModel(per_number=0.0003, serialize_agents=True)
+
+    async def opt_in() -> MassResult:
+        async with MioGram(secret=SECRET, transport=fake.transport(), concurrency=4) as client:
+            return await client.send_message_mass(numbers(2_000), "hello", chunk_size=100)
+
+    four = trio.run(opt_in)
+    assert four.counts[Outcome.DELIVERED] == 2_000
+    assert fake.max_state_changing_in_flight == 4
+    assert fake.max_in_flight_per_agent() == dict.fromkeys(AGENTS, 1)
 
 
 @pytest.mark.parametrize("backend", ["httpx", "aiohttp"])

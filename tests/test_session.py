@@ -104,10 +104,11 @@ def test_mass_options_have_one_set_of_defaults() -> None:
     """No options give the documented defaults; the concurrency is the client's until resolved."""
     options = mass_options({})
     assert options == MassOptions()
-    assert (options.chunk_size, options.per_robot, options.cancel_grace) == (100, 1, 10.0)
+    assert (options.chunk_size, options.per_robot, options.cancel_grace) == (40, 1, 10.0)
+    assert (options.front_wait, options.total_hint) == (60.0, None)
     assert options.concurrency is None
     assert options.robots is None
-    assert DEFAULT_CONCURRENCY == 8
+    assert DEFAULT_CONCURRENCY == 1
 
 
 def test_mass_options_read_robots_in_every_form() -> None:

@@ -19,7 +19,7 @@ import anyio.to_thread
 from .. import _actions as actions
 from .._actions import Action
 from .._errors import MassSendError, MioGramError, NoDataError, ValidationError
-from .._options import MassOptions, ProgressCallback
+from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
 from .._validation import check_file_format, check_message, normalize_phone
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
@@ -129,7 +129,7 @@ class Campaign:
         message: str | None = None,
         media: str | os.PathLike[str] | None = None,
         file_format: str | None = None,
-        chunk_size: int = 100,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
         robots: Sequence[str] | str | None = None,
         default_region: str | None = "IR",
         overwrite: bool = False,
@@ -151,8 +151,10 @@ class Campaign:
             media: the file to send; the journal keeps its path, size and SHA-256 (checked before
                 every run), never its content.
             file_format: the extension sent with the media (default: from the file name).
-            chunk_size: numbers per Mass request.
-            robots: agent(s) to spread chunks over, or ``"all"``; ``None`` uses the client's.
+            chunk_size: numbers per Mass request, at most 100; the default 40 finishes inside the
+                front's 60 s wait (API.md E32, E48).
+            robots: agent(s) to spread chunks over, or ``"all"``; ``None`` uses the client's
+                agent, else rotates over all the account's agents.
             default_region: region for national numbers: ``"IR"`` (the default, no extra
                 needed), another region (the ``phone`` extra), or ``None`` for international
                 forms only.
@@ -170,8 +172,14 @@ class Campaign:
         except ValueError:
             kinds = ", ".join(repr(k.value) for k in CampaignKind)
             raise ValidationError(f"expected a campaign kind ({kinds}), got {kind!r}") from None
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValidationError(f"expected a chunk size >= 1, got {chunk_size!r}")
+        if (
+            isinstance(chunk_size, bool)
+            or not isinstance(chunk_size, int)
+            or not 1 <= chunk_size <= MAX_CHUNK_SIZE
+        ):
+            raise ValidationError(
+                f"expected a chunk size from 1 to {MAX_CHUNK_SIZE}, got {chunk_size!r}"
+            )
         meta: dict[str, str] = {
             "kind": campaign_kind.value,
             "chunk_size": str(chunk_size),
@@ -468,12 +476,16 @@ class Campaign:
         on_progress: ProgressCallback | None,
     ) -> None:
         """Hand the numbers in *states* to the client's Mass method, journalled through *hooks*."""
+        counts = await anyio.to_thread.run_sync(self._journal.counts)
         options = MassOptions(
-            chunk_size=self.chunk_size,
+            # A journal of an older version may hold more: no chunk is larger than the batch.
+            chunk_size=min(self.chunk_size, MAX_CHUNK_SIZE),
             concurrency=concurrency,
             robots=self.robots if robots is None else robots,
             on_progress=on_progress,
             hooks=hooks,
+            # Progress knows its total (and an ETA) from the first chunk.
+            total_hint=sum(counts[state] for state in states),
         )
         numbers = self._journal.source(hooks.run, states, hooks.seqs)
         file_format = self.media.file_format if self.media else None

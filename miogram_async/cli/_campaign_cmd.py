@@ -16,6 +16,7 @@ import click
 
 from .._client import MioGram
 from .._errors import APIConnectionError
+from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from ..campaign import (
     Campaign,
     CampaignError,
@@ -178,15 +179,24 @@ _text_file = click.Path(exists=True, dir_okay=False, readable=True, allow_dash=T
     "postgresql://.../DB?campaign=NAME URL (password from PGPASSWORD or ~/.pgpass) for workers "
     "on several machines.",
 )
-@click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Requests at once [8].")
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(min=1),
+    help="State-changing requests at once [1]; more is an opt-in the service's gateway may "
+    "not take (API.md E33).",
+)
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
-@click.option("--robots", help="Agents to spread chunks over: a,b or 'all' [the account's first].")
+@click.option(
+    "--robots", help="Agents to spread chunks over: a,b or 'all' [every agent of the account]."
+)
 @click.option(
     "--chunk-size",
-    type=click.IntRange(min=1),
-    default=100,
+    type=click.IntRange(min=1, max=MAX_CHUNK_SIZE),
+    default=DEFAULT_CHUNK_SIZE,
     show_default=True,
-    help="Numbers per Mass request (the service answers within 60 s only for about 55).",
+    help="Numbers per Mass request, at most 100 (the service answers within its 60 s wait only "
+    "for about 55, API.md E32; its own sender uses 40, E48).",
 )
 @json_option
 @pass_settings
@@ -293,7 +303,7 @@ def campaign_run(
 def _client(
     settings: Settings, secret: str, concurrency: int | None, rate: float | None
 ) -> MioGram:
-    return settings.client(secret, rate_limit=rate, concurrency=concurrency or 8)
+    return settings.client(secret, rate_limit=rate, concurrency=concurrency or 1)
 
 
 async def _report_unreachable(
@@ -317,7 +327,13 @@ async def _report_unreachable(
     is_flag=True,
     help="Also send numbers the service refused (FAILED), e.g. after adding credit.",
 )
-@click.option("--concurrency", "-c", type=click.IntRange(min=1), help="Requests at once [8].")
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(min=1),
+    help="State-changing requests at once [1]; more is an opt-in the service's gateway may "
+    "not take (API.md E33).",
+)
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
 @click.option("--robots", help="Agents to spread chunks over: a,b or 'all' [as created].")
 @json_option
