@@ -19,6 +19,7 @@ from miogram_async.testing import (
     FaultRule,
     Faults,
     NumberBook,
+    TimeModel,
 )
 
 SECRET = "test-secret"
@@ -190,3 +191,16 @@ def test_sdk_and_fake_under_trio() -> None:
     assert (sent, robots) == (True, ["Agent1", "Agent2"])
     assert fake.secret() == secret
     assert [d.agent for d in fake.deliveries] == ["Agent2"]
+
+
+async def test_fake_client_drain_matches_the_time_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fake.client()'s drain is 1.5x the model's time per number (0 if instant), unless given."""
+    monkeypatch.delenv("MIOGRAM_GATEWAY_DRAIN", raising=False)
+    fake = FakeMioGram()
+    async with fake.client() as instant:
+        assert instant._session.gateway_drain == 0.0
+    fake.time_model = TimeModel.realistic(scale=0.01)
+    async with fake.client() as scaled:
+        assert scaled._session.gateway_drain == pytest.approx(0.015)
+    async with fake.client(gateway_drain=2.0) as chosen:
+        assert chosen._session.gateway_drain == 2.0
