@@ -30,10 +30,12 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock, the loop
 SENDER = Path(__file__).with_name("gate_sender.py")
 SECRET = "drain-secret-5d21"
 #: The gateway works this long on one number; the front answers 999 long before (E32).
-WORK = 0.4
+#: Long enough that the other process, once told to go, reaches the gateway while it still works.
+WORK = 1.0
 FRONT_WAIT = 0.05
-#: The client's drain per number: the gate stays closed about 0.75 s after the 999.
-DRAIN = 0.8
+#: The client's drain per number: the gate stays closed until 1.3 s after the request's start,
+#: past the gateway's work on it.
+DRAIN = 1.3
 
 
 def gate_location(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
