@@ -48,6 +48,16 @@ from ._fanout import (
     MassResult,
     Outcome,
 )
+from ._gate import (
+    LocalSendGate,
+    SendGate,
+)
+from ._gate_file import (
+    FileSendGate,
+)
+from ._gate_pg import (
+    PostgresSendGate,
+)
 from ._logging import (
     configure_from_env as _configure_logging_from_env,
 )
@@ -105,6 +115,7 @@ __all__ = [
     "EmptySecretError",
     "FanoutHooks",
     "FanoutOptions",
+    "FileSendGate",
     "FileTooLargeError",
     "GatewayBlockedError",
     "GatewayError",
@@ -116,6 +127,7 @@ __all__ = [
     "InvalidSecretError",
     "InvalidTokenError",
     "Limits",
+    "LocalSendGate",
     "LowCreditError",
     "MassProgress",
     "MassResult",
@@ -135,9 +147,11 @@ __all__ = [
     "NumberState",
     "Outcome",
     "PermissionDeniedError",
+    "PostgresSendGate",
     "ReportRecord",
     "RetryPolicy",
     "RunSummary",
+    "SendGate",
     "SessionBlockedError",
     "UnknownFuncError",
     "User",

@@ -12,8 +12,10 @@ after its 60 s wait, E32; a read timeout; a 5xx): the gateway may still be deliv
 next request would overlap it. The request that saw such an outcome releases its slot with how
 long the gateway may still be busy, and the gate stays closed that long.
 
-`SendGate` is a protocol so that a gate shared by several processes (a file lock, a PostgreSQL
-advisory lock) can be passed as ``MioGram(send_gate=...)``; `LocalSendGate` is the in-process one.
+`SendGate` is a protocol so that a gate shared by several processes can be passed as
+``MioGram(send_gate=...)``: `PostgresSendGate` (advisory locks, processes on any machines) and
+`FileSendGate` (``flock``, the processes of one host) keep both the slots and the drain across
+processes. `LocalSendGate` is the in-process one every client has by default.
 """
 
 from __future__ import annotations

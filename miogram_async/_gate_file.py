@@ -7,10 +7,13 @@ directory and name. Slot *i* is the file ``<directory>/<name>.<i>.slot``; a proc
 while it holds an exclusive ``flock`` on that file. The kernel drops the locks of a process that
 dies, at once.
 
-As with `PostgresSendGate`, a dead holder's last request may still be in the service (API.md E32):
-a holder writes ``busy`` into its slot file when it takes it and ``idle`` when it gives it back,
-and a process that takes a slot reading ``busy`` waits `dead_holder_wait` seconds (holding the
-slot) before its own request.
+The slot file says what its last holder left behind, so that the next one (in any process) knows:
+
+- ``busy``: held. Found by a new holder, it means the holder died holding it, and its last request
+  may still be in the service (API.md E32): the new holder waits `dead_holder_wait` seconds
+  (holding the slot) before its own request.
+- ``idle <time>``: given back; the gateway may be busy until *time* (``time.time()``, one host,
+  one clock), the drain after a request whose outcome is unknown. The next holder waits until then.
 
 POSIX only (``flock``); local file systems only (``flock`` over NFS is not reliable).
 """
@@ -21,6 +24,7 @@ import contextlib
 import os
 import re
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
@@ -35,23 +39,27 @@ __all__ = ["FileSendGate"]
 _NAME: Final = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _BUSY: Final = b"busy"
 _IDLE: Final = b"idle"
+# Longer than any state the file holds ("idle " and a float): read in one call.
+_STATE_BYTES: Final = 64
 
 
 class FileSendGate:
     """
     At most *limit* state-changing requests in flight at once across the processes of one host
-    that use the same *directory* and *name*.
+    that use the same *directory* and *name*: a `SendGate` for ``MioGram(send_gate=...)``.
 
     Args:
         directory: an existing directory on a local file system, writable by every worker.
         name: what the slots are for, usually the account (letters, digits, ``_ . -``).
-        limit: slots (1: one request at a time, what the gateway needs).
+        limit: slots (1: one request at a time, what the gateway needs). Every process should use
+            the same limit.
         poll: the first pause between two tries while every slot is taken, in seconds.
         max_poll: the longest pause between two tries.
         dead_holder_wait: seconds to wait, holding the slot, after taking one whose holder died
             while holding it.
 
-    Use ``async with gate.slot(): ...`` around one state-changing request.
+    A slot is given back by the task that took it. `slot` is the same as a pair of `acquire` and
+    ``release(0.0)`` around its body.
     """
 
     def __init__(
@@ -87,28 +95,75 @@ class FileSendGate:
         self._paths = tuple(folder / f"{name}.{slot}.slot" for slot in range(limit))
         self._poll = poll
         self._max_poll = max_poll
-        self._local = anyio.Semaphore(limit)
+        self._local: anyio.Semaphore | None = None
+        # The descriptors of the slots each task holds, by task id.
+        self._held: dict[int, list[int]] = {}
 
     def __repr__(self) -> str:
         return f"<FileSendGate {self.name!r} limit={self.limit}>"
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    def _slots(self) -> anyio.Semaphore:
+        # Made on first use, in the running event loop (asyncio or trio).
+        if self._local is None:
+            self._local = anyio.Semaphore(self.limit)
+        return self._local
+
+    async def acquire(self) -> float:
         """
-        Hold one slot for the body (one state-changing request).
+        Wait for a slot, then for what its last holder left (a drain, a dead holder's request).
+
+        Returns:
+            The seconds spent waiting (0.0 when a slot was free and the gateway idle).
 
         Raises:
             APIConnectionError: (``sent=False``) a slot file cannot be opened: nothing was sent.
         """
-        async with self._local:
-            fd, after_death = await self._acquire()
-            try:
-                if after_death:
-                    self.taken_from_the_dead += 1
-                    await anyio.sleep(self.dead_holder_wait)
-                yield
-            finally:
-                _release(fd)
+        started = anyio.current_time()
+        local = self._slots()
+        queued = False
+        try:
+            local.acquire_nowait()
+        except anyio.WouldBlock:
+            queued = True
+            await local.acquire()
+        try:
+            fd, waited = await self._take()
+        except BaseException:
+            local.release()
+            raise
+        self._held.setdefault(anyio.get_current_task().id, []).append(fd)
+        return anyio.current_time() - started if queued or waited else 0.0
+
+    async def release(self, busy_for: float) -> None:
+        """
+        Give back a slot the current task holds; no process takes it for *busy_for* seconds.
+
+        Args:
+            busy_for: seconds from now the gateway may still be working (0.0 after an answer).
+        """
+        task = anyio.get_current_task().id
+        held = self._held.get(task)
+        if not held:
+            return
+        fd = held.pop()
+        if not held:
+            del self._held[task]
+        _give_back(fd, time.time() + busy_for if busy_for > 0 else None)
+        self._slots().release()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """
+        Hold one slot for the body (one state-changing request), given back without a drain.
+
+        Raises:
+            APIConnectionError: (``sent=False``) a slot file cannot be opened: nothing was sent.
+        """
+        await self.acquire()
+        try:
+            yield
+        finally:
+            await self.release(0.0)
 
     async def aclose(self) -> None:
         """Nothing to close: each slot's file is closed when the slot is given back."""
@@ -124,17 +179,36 @@ class FileSendGate:
     ) -> None:
         await self.aclose()
 
-    async def _acquire(self) -> tuple[int, bool]:
+    async def _take(self) -> tuple[int, bool]:
+        """Lock a slot file, wait out what it says, mark it busy: (its descriptor, if it waited)."""
         pause = self._poll
-        while True:
-            taken = self._try_slots()  # non-blocking calls on local files: no thread needed
-            if taken is not None:
-                return taken
+        waited = False
+        while (taken := self._try_slots()) is None:  # non-blocking calls on local files
+            waited = True
             await anyio.sleep(pause)
             pause = min(pause * 2, self._max_poll)
+        fd, state = taken
+        reopen_at: float | None = None
+        try:
+            if state == _BUSY:
+                self.taken_from_the_dead += 1
+                reopen_at = time.time() + self.dead_holder_wait
+            elif state.startswith(_IDLE + b" "):
+                with contextlib.suppress(ValueError):
+                    reopen_at = float(state[len(_IDLE) + 1 :])
+            # Holding the lock: nobody else sends while the gateway may be busy.
+            while reopen_at is not None and (left := reopen_at - time.time()) > 0:
+                waited = True
+                await anyio.sleep(left)
+        except BaseException:
+            # Cancelled while waiting: the next holder waits for the rest of it.
+            _give_back(fd, reopen_at)
+            raise
+        _write(fd, _BUSY)
+        return fd, waited
 
-    def _try_slots(self) -> tuple[int, bool] | None:
-        """(descriptor, whether its holder had died in it) of the first free slot, or None."""
+    def _try_slots(self) -> tuple[int, bytes] | None:
+        """(descriptor, what the file said) of the first free slot, locked; or None."""
         import fcntl  # noqa: PLC0415 - POSIX only
 
         for path in self._paths:
@@ -150,14 +224,17 @@ class FileSendGate:
             except BlockingIOError:
                 os.close(fd)
                 continue
-            after_death = os.pread(fd, len(_BUSY), 0) == _BUSY
-            os.pwrite(fd, _BUSY, 0)
-            return fd, after_death
+            return fd, os.pread(fd, _STATE_BYTES, 0).strip()
         return None
 
 
-def _release(fd: int) -> None:
-    """Mark the slot idle and give it back (closing the descriptor drops the lock)."""
+def _write(fd: int, state: bytes) -> None:
     with contextlib.suppress(OSError):
-        os.pwrite(fd, _IDLE, 0)
+        os.pwrite(fd, state, 0)
+        os.ftruncate(fd, len(state))
+
+
+def _give_back(fd: int, reopen_at: float | None) -> None:
+    """Mark the slot idle (until *reopen_at*, a ``time.time()``) and close it, dropping the lock."""
+    _write(fd, _IDLE if reopen_at is None else _IDLE + b" " + repr(reopen_at).encode())
     os.close(fd)

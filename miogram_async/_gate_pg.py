@@ -16,6 +16,10 @@ it is given back. A process that takes a slot still marked busy knows that its h
 holding it, and waits `dead_holder_wait` seconds (holding the slot, so nobody else sends) before
 its own request.
 
+The same row carries the drain (E32): a holder whose request's outcome is unknown gives the slot
+back with ``reopen_at = now() + busy_for``, on the database server's clock, the one clock every
+host shares; the next holder, in any process, waits until then before its request.
+
 Waiting is polling with ``pg_try_advisory_lock`` (a short pause doubling up to `max_poll`),
 never a blocking ``pg_advisory_lock``: a waiting task can be cancelled at any moment without a
 lock being granted to nobody. Within one process the slots are also counted locally, so only as
@@ -49,7 +53,19 @@ GATE_LOCK_SPACE: Final = 0x4D696F47
 _SLOTS_TABLE: Final = (
     "CREATE TABLE IF NOT EXISTS miogram_gate_slots ("
     " key integer PRIMARY KEY, name text NOT NULL, busy boolean NOT NULL,"
-    " since timestamptz NOT NULL)"
+    " since timestamptz NOT NULL, reopen_at timestamptz)"
+)
+# A table made before the drain was kept in it.
+_REOPEN_COLUMN: Final = (
+    "ALTER TABLE miogram_gate_slots ADD COLUMN IF NOT EXISTS reopen_at timestamptz"
+)
+# Idle, and closed to the next holder until *busy_for* seconds from now (server clock), or longer
+# if an earlier holder said so.
+_GIVE_BACK: Final = (
+    "UPDATE miogram_gate_slots SET busy = false, since = now(),"
+    " reopen_at = CASE WHEN %(busy_for)s > 0"
+    " THEN greatest(reopen_at, now() + %(busy_for)s * interval '1 second') ELSE reopen_at END"
+    " WHERE key = %(key)s"
 )
 
 
@@ -62,20 +78,26 @@ def gate_key(name: str, slot: int) -> int:
 class PostgresSendGate:
     """
     At most *limit* state-changing requests in flight at once, across every process that uses a
-    gate of the same *name* on the same database.
+    gate of the same *name* on the same database: a `SendGate` for ``MioGram(send_gate=...)``.
 
     Args:
         url: a libpq URL (``postgresql://user@host/db``; the password from ``PGPASSWORD`` or
             ``~/.pgpass`` rather than the URL).
         name: what the slots are for, usually the account; gates with the same name share slots.
-        limit: slots (1: one request at a time, what the gateway needs).
+        limit: slots (1: one request at a time, what the gateway needs). Every process should use
+            the same limit.
         poll: the first pause between two tries while every slot is taken, in seconds.
         max_poll: the longest pause between two tries.
         dead_holder_wait: seconds to wait, holding the slot, after taking one whose holder died
             while holding it: the longest its last request may keep the service busy.
 
-    Use ``async with gate.slot(): ...`` around one state-changing request, and `aclose` (or
-    ``async with gate``) at the end.
+    The gate connects on first use; `aclose` (or ``async with gate``) closes its connection. A
+    slot is given back by the task that took it. `slot` is the same as a pair of `acquire` and
+    ``release(0.0)`` around its body.
+
+    Raises:
+        ValidationError: a setting is out of range, or psycopg is not installed (the
+            ``postgres`` extra).
     """
 
     def __init__(
@@ -96,6 +118,12 @@ class PostgresSendGate:
             raise ValidationError(f"expected 0 < poll <= max_poll, got {poll!r} and {max_poll!r}")
         if not dead_holder_wait >= 0:
             raise ValidationError(f"expected dead_holder_wait >= 0, got {dead_holder_wait!r}")
+        try:
+            import psycopg  # noqa: F401, PLC0415 - optional: the postgres extra
+        except ImportError:
+            raise ValidationError(
+                "PostgresSendGate needs psycopg: pip install 'miogram-async[postgres]'"
+            ) from None
         self.dead_holder_wait = dead_holder_wait
         #: How many slots this gate took from a holder that had died (each cost a wait).
         self.taken_from_the_dead = 0
@@ -105,60 +133,129 @@ class PostgresSendGate:
         self._poll = poll
         self._max_poll = max_poll
         self._keys = tuple(gate_key(name, slot) for slot in range(limit))
+        # The keys this session holds (under _lock), and the keys each task took, by task id.
         self._held: set[int] = set()
+        self._by_task: dict[int, list[int]] = {}
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
-        self._local = anyio.Semaphore(limit)
+        self._local: anyio.Semaphore | None = None
         self._closed = False
 
     def __repr__(self) -> str:  # never the URL: it may carry a password
         return f"<PostgresSendGate {self.name!r} limit={self.limit}>"
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    def _slots(self) -> anyio.Semaphore:
+        # Made on first use, in the running event loop (asyncio or trio).
+        if self._local is None:
+            self._local = anyio.Semaphore(self.limit)
+        return self._local
+
+    async def acquire(self) -> float:
         """
-        Hold one slot for the body (one state-changing request).
+        Wait for a slot, then for what its last holder left (a drain, a dead holder's request).
+
+        Returns:
+            The seconds spent waiting (0.0 when a slot was free and the gateway idle).
 
         Raises:
             APIConnectionError: (``sent=False``) the gate's database cannot be reached: nothing
                 was sent.
         """
-        async with self._local:
-            key, after_death = await self._acquire()
-            try:
-                if after_death:
-                    self.taken_from_the_dead += 1
-                    await anyio.sleep(self.dead_holder_wait)
-                yield
-            finally:
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(self._release, key)
+        started = anyio.current_time()
+        local = self._slots()
+        queued = False
+        try:
+            local.acquire_nowait()
+        except anyio.WouldBlock:
+            queued = True
+            await local.acquire()
+        try:
+            key, waited = await self._take()
+        except BaseException:
+            local.release()
+            raise
+        self._by_task.setdefault(anyio.get_current_task().id, []).append(key)
+        return anyio.current_time() - started if queued or waited else 0.0
 
-    async def _acquire(self) -> tuple[int, bool]:
-        """(the key taken, whether its holder had died holding it)."""
+    async def release(self, busy_for: float) -> None:
+        """
+        Give back a slot the current task holds; no process takes it for *busy_for* seconds.
+
+        Args:
+            busy_for: seconds from now the gateway may still be working (0.0 after an answer),
+                counted on the database server's clock.
+        """
+        task = anyio.get_current_task().id
+        keys = self._by_task.get(task)
+        if not keys:
+            return
+        key = keys.pop()
+        if not keys:
+            del self._by_task[task]
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._give_back, key, max(0.0, busy_for))
+        finally:
+            self._slots().release()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """
+        Hold one slot for the body (one state-changing request), given back without a drain.
+
+        Raises:
+            APIConnectionError: (``sent=False``) the gate's database cannot be reached: nothing
+                was sent.
+        """
+        await self.acquire()
+        try:
+            yield
+        finally:
+            await self.release(0.0)
+
+    async def _take(self) -> tuple[int, bool]:
+        """Lock a slot, wait out what its row says, mark it busy: (its key, if it waited)."""
         pause = self._poll
+        waited = False
         while True:
             # Shielded: a lock granted by this call is recorded before a cancellation lands.
             with anyio.CancelScope(shield=True):
                 taken = await anyio.to_thread.run_sync(self._try_keys)
             if taken is not None:
-                return taken
+                break
+            waited = True
             await anyio.sleep(pause)
             pause = min(pause * 2, self._max_poll)
+        key, after_death, drain_left = taken
+        wait = drain_left
+        if after_death:
+            self.taken_from_the_dead += 1
+            wait = max(wait, self.dead_holder_wait)
+        began = anyio.current_time()
+        try:
+            # Holding the lock: nobody else sends while the gateway may be busy.
+            if wait > 0:
+                waited = True
+                await anyio.sleep(wait)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._mark_busy, key)
+        except BaseException:
+            # Cancelled while waiting (or the connection lost): the next holder waits the rest.
+            left = wait - (anyio.current_time() - began)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self._give_back, key, max(0.0, left))
+            raise
+        return key, waited
 
     def _connection(self) -> psycopg.Connection[Any]:
         """The gate's connection (under the lock); made on first use or after a failure."""
         if self._closed:
             raise APIConnectionError("the send gate is closed", sent=False)
         if self._conn is None:
+            import psycopg  # noqa: PLC0415 - optional: the postgres extra
+
             from .campaign._postgres import KEEPALIVES, SERVER_KEEPALIVES  # noqa: PLC0415
 
-            try:
-                import psycopg  # noqa: PLC0415 - optional: the postgres extra
-            except ImportError:
-                raise ValidationError(
-                    "PostgresSendGate needs psycopg: pip install 'miogram-async[postgres]'"
-                ) from None
             try:
                 conninfo = psycopg.conninfo.make_conninfo(self._url, **KEEPALIVES)
                 conn = psycopg.Connection.connect(conninfo, autocommit=True)
@@ -166,6 +263,7 @@ class PostgresSendGate:
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (GATE_LOCK_SPACE,))
                     conn.execute(_SLOTS_TABLE)
+                    conn.execute(_REOPEN_COLUMN)
             except psycopg.Error as exc:
                 raise self._unreachable(exc) from None
             self._conn = conn
@@ -178,8 +276,13 @@ class PostgresSendGate:
             sent=False,
         )
 
-    def _try_keys(self) -> tuple[int, bool] | None:
-        """Take the first free slot (see `_acquire`), or None; in a worker thread."""
+    def _try_keys(self) -> tuple[int, bool, float] | None:
+        """
+        Take the first free slot, or None; in a worker thread.
+
+        Returns:
+            (its key, whether its holder died holding it, seconds of drain left on it).
+        """
         import psycopg  # noqa: PLC0415 - present once a connection exists
 
         with self._lock:
@@ -193,34 +296,54 @@ class PostgresSendGate:
                     ).fetchone()
                     if row is not None and row[0]:
                         self._held.add(key)
-                        return key, self._mark_busy(conn, key)
+                        state = conn.execute(
+                            "SELECT busy, coalesce(extract(epoch FROM reopen_at - now()), 0)"
+                            "::float8 FROM miogram_gate_slots WHERE key = %s",
+                            (key,),
+                        ).fetchone()
+                        if state is None:
+                            return key, False, 0.0
+                        return key, bool(state[0]), max(0.0, float(state[1]))
             except psycopg.Error as exc:
                 self._drop()
                 raise self._unreachable(exc) from None
         return None
 
-    def _mark_busy(self, conn: psycopg.Connection[Any], key: int) -> bool:
-        """Mark the slot *key* (its lock held) busy; whether it was busy already (a dead holder)."""
-        row = conn.execute("SELECT busy FROM miogram_gate_slots WHERE key = %s", (key,)).fetchone()
-        conn.execute(
-            "INSERT INTO miogram_gate_slots (key, name, busy, since) VALUES (%s, %s, true, now()) "
-            "ON CONFLICT (key) DO UPDATE SET busy = true, since = now()",
-            (key, self.name),
-        )
-        return row is not None and bool(row[0])
+    def _mark_busy(self, key: int) -> None:
+        """Mark the slot *key* busy (its holder is sending); in a worker thread."""
+        import psycopg  # noqa: PLC0415
 
-    def _release(self, key: int) -> None:
-        """Give *key* back; in a worker thread. A lost connection has dropped it already."""
+        with self._lock:
+            if key not in self._held or self._conn is None:
+                # The connection was lost while waiting: so was the lock, nothing was sent.
+                raise APIConnectionError(
+                    f"send gate {self.name!r}: lost its PostgreSQL connection", sent=False
+                )
+            try:
+                self._conn.execute(
+                    "INSERT INTO miogram_gate_slots (key, name, busy, since) "
+                    "VALUES (%s, %s, true, now()) "
+                    "ON CONFLICT (key) DO UPDATE SET busy = true, since = now()",
+                    (key, self.name),
+                )
+            except psycopg.Error as exc:
+                self._drop()
+                raise self._unreachable(exc) from None
+
+    def _give_back(self, key: int, busy_for: float) -> None:
+        """
+        Mark *key* idle, closed for *busy_for* seconds, and unlock it; in a worker thread.
+
+        A lost connection has dropped the lock already (and left the row busy: the next holder
+        waits as for a dead one).
+        """
         import psycopg  # noqa: PLC0415
 
         with self._lock:
             if key not in self._held or self._conn is None:
                 return
             try:
-                self._conn.execute(
-                    "UPDATE miogram_gate_slots SET busy = false, since = now() WHERE key = %s",
-                    (key,),
-                )
+                self._conn.execute(_GIVE_BACK, {"key": key, "busy_for": busy_for})
                 self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (GATE_LOCK_SPACE, key))
                 self._held.discard(key)
             except psycopg.Error:

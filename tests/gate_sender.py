@@ -1,12 +1,13 @@
 """
-Send single messages through a PostgreSQL send gate; the gate tests run this as a child.
+Send single messages through a cross-process send gate; the gate tests run this as a child.
 
-    python tests/gate_sender.py BASE_URL GATE GATE_NAME FIRST COUNT TASKS
+    python tests/gate_sender.py BASE_URL GATE GATE_NAME FIRST COUNT TASKS [wait]
 
-Sends ``SendMessage`` to COUNT numbers from +98935<FIRST...>, TASKS at a time, every one inside
-``gate.slot()`` (through `GatedTransport`). GATE is a ``postgresql://`` URL (`PostgresSendGate`)
-or a directory (`FileSendGate`). The secret comes from ``MIOGRAM_SECRET``. Prints
-``ready`` once the gate is connected and ``done N`` (messages sent) at the end.
+Sends ``SendMessage`` to COUNT numbers from +98935<FIRST...>, TASKS at a time, through
+``MioGram(send_gate=...)``. GATE is a ``postgresql://`` URL (`PostgresSendGate`) or a directory
+(`FileSendGate`). The secret comes from ``MIOGRAM_SECRET``. Prints ``ready`` once the gate answers
+(with ``wait``: then waits for a line on stdin before sending) and ``done N unknown U`` at the end:
+N messages sent, U of them answered 999 (the front gave up; the gateway may deliver, E32).
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ from __future__ import annotations
 import sys
 
 import anyio
-import httpx
-from postgres_support import GatedTransport
+import anyio.to_thread
 
-from miogram_async import MioGram
-from miogram_async._gate_file import FileSendGate
-from miogram_async._gate_pg import PostgresSendGate
+from miogram_async import FileSendGate, MioGram, NoResponseError, PostgresSendGate
 
 MESSAGE = "Gated hello"
 
@@ -32,28 +30,32 @@ async def _main(args: list[str]) -> int:
         gate = PostgresSendGate(gate_url, name=name)
     else:
         gate = FileSendGate(gate_url, name=name)
+    numbers = [f"+98935{first + i:07d}" for i in range(count)]
+    sent = unknown = 0
     async with gate:
         async with gate.slot():  # connects, and proves the gate answers
             pass
         sys.stdout.write("ready\n")
         sys.stdout.flush()
-        transport = GatedTransport(httpx.AsyncHTTPTransport(), gate.slot)
-        numbers = [f"+98935{first + i:07d}" for i in range(count)]
-        sent = 0
-        async with MioGram(base_url=base_url, transport=transport, max_retries=0) as client:
+        if args[6:] == ["wait"]:
+            await anyio.to_thread.run_sync(sys.stdin.readline)
+        async with MioGram(base_url=base_url, send_gate=gate, max_retries=0) as client:
 
             async def worker(mine: list[str]) -> None:
-                nonlocal sent
+                nonlocal sent, unknown
                 for number in mine:
-                    await client.send_message(number, MESSAGE)
+                    try:
+                        await client.send_message(number, MESSAGE)
+                    except NoResponseError:
+                        unknown += 1
                     sent += 1
 
             async with anyio.create_task_group() as group:
                 for index in range(tasks):
                     group.start_soon(worker, numbers[index::tasks])
-    sys.stdout.write(f"done {sent}\n")
+    sys.stdout.write(f"done {sent} unknown {unknown}\n")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(anyio.run(_main, sys.argv[1:7]))
+    sys.exit(anyio.run(_main, sys.argv[1:]))

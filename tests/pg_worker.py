@@ -4,9 +4,9 @@ One worker of a PostgreSQL campaign; the multi-worker test runs several of these
     python tests/pg_worker.py CAMPAIGN_URL BASE_URL GATE_URL GATE_NAME
 
 Opens the campaign, runs it with concurrency 1 (a gate of one slot lets one request of the
-account be in flight anyway), every state-changing request inside the PostgreSQL send gate's
-``slot()``. The secret comes from ``MIOGRAM_SECRET``. Prints ``running`` once the run began,
-``chunk N`` after every chunk and the final counts as one JSON line.
+account be in flight anyway), every state-changing request through the PostgreSQL send gate
+(``MioGram(send_gate=...)``). The secret comes from ``MIOGRAM_SECRET``. Prints ``running`` once
+the run began, ``chunk N`` after every chunk and the final counts as one JSON line.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ import json
 import sys
 
 import anyio
-import httpx
-from postgres_support import GatedTransport
 
-from miogram_async import MassProgress, MioGram
-from miogram_async._gate_pg import PostgresSendGate
+from miogram_async import MassProgress, MioGram, PostgresSendGate
 from miogram_async.campaign import Campaign
 
 
@@ -32,9 +29,8 @@ async def _main(args: list[str]) -> int:
     campaign_url, base_url, gate_url, gate_name = args
     # The fake answers a request within milliseconds: a dead holder's request is over long before.
     async with PostgresSendGate(gate_url, name=gate_name, dead_holder_wait=0.5) as gate:
-        transport = GatedTransport(httpx.AsyncHTTPTransport(), gate.slot)
         with Campaign.open(campaign_url) as campaign:
-            async with MioGram(base_url=base_url, transport=transport, max_retries=0) as client:
+            async with MioGram(base_url=base_url, send_gate=gate, max_retries=0) as client:
                 _say("running")
 
                 def progress(snapshot: MassProgress) -> None:

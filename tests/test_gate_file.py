@@ -11,8 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from miogram_async import ValidationError
-from miogram_async._gate_file import FileSendGate
+from miogram_async import FileSendGate, ValidationError
 from miogram_async.testing import AccountConfig, FakeMioGram, TimeModel
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import miogram_async
 from miogram_async import (
     APIError,
@@ -74,3 +78,19 @@ def test_public_error_groups_match_the_surface() -> None:
             cls = ERROR_CLASSES[code]
             assert issubclass(cls, group), (code, cls, group)
             assert getattr(miogram_async, cls.__name__) is cls
+
+
+def test_the_send_gates_are_exported_without_needing_psycopg() -> None:
+    """The gates are public names, and importing the package does not import psycopg."""
+    assert {"SendGate", "LocalSendGate", "PostgresSendGate", "FileSendGate"} <= set(
+        miogram_async.__all__
+    )
+    probe = "import sys, miogram_async; print('psycopg' in sys.modules)"
+    shown = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert shown.stdout.strip() == "False"

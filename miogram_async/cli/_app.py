@@ -11,6 +11,7 @@ import click
 
 from .._errors import ValidationError
 from .._validation import normalize_phone
+from ..campaign._storage import is_database_url
 from ._campaign_cmd import campaign
 from ._context import Settings
 from ._demo_cmd import demo
@@ -88,6 +89,24 @@ def _check_base_url(_ctx: click.Context, _param: click.Parameter, value: str | N
     return value
 
 
+def _check_send_gate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--send-gate`` (or MIOGRAM_SEND_GATE): a ``postgresql://`` URL or an existing directory."""
+    if value is None or not value.strip():
+        return None
+    if is_database_url(value):
+        return value
+    if "://" in value:  # never echoed: a URL may carry a password
+        scheme = value.split("://", 1)[0]
+        raise click.BadParameter(
+            f"expected a postgresql:// URL or an existing directory, got a {scheme}:// URL"
+        )
+    if not Path(value).is_dir():
+        raise click.BadParameter(
+            f"expected a postgresql:// URL or an existing directory, got {value!r}"
+        )
+    return value
+
+
 _NO_REGION = ("none", "off", "-")
 
 
@@ -133,6 +152,17 @@ def _check_region(_ctx: click.Context, _param: click.Parameter, value: str | Non
     help="Read the secret from FILE (otherwise MIOGRAM_SECRET, otherwise a hidden prompt).",
 )
 @click.option(
+    "--send-gate",
+    envvar="MIOGRAM_SEND_GATE",
+    callback=_check_send_gate,
+    metavar="URL|DIR",
+    help="Share one send gate with every process given the same one: at most one "
+    "state-changing request in flight across them all (--concurrency N: N), as the service's "
+    "gateway needs. A postgresql:// URL (any machines; the 'postgres' extra) or a directory "
+    "(processes of one host; flock). After an unknown outcome it stays closed for all of them "
+    "while the gateway may still be at work [env MIOGRAM_SEND_GATE].",
+)
+@click.option(
     "--json",
     "json_output",
     is_flag=True,
@@ -151,6 +181,7 @@ def cli(  # noqa: PLR0917 - click passes every option as an argument
     base_url: str | None,
     region: str | None,
     secret_file: Path | None,
+    send_gate: str | None,
     json_output: bool,
     verbose: int,
 ) -> None:
@@ -160,6 +191,7 @@ def cli(  # noqa: PLR0917 - click passes every option as an argument
     source = ctx.get_parameter_source("base_url")
     settings.base_url_from_option = source is click.core.ParameterSource.COMMANDLINE
     settings.secret_file = secret_file
+    settings.send_gate = send_gate
     settings.region = region
     settings.output = Output(json_mode=json_output or settings.output.json_mode)
     if verbose:

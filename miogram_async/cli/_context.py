@@ -30,6 +30,10 @@ from .._errors import (
     ValidationError,
     proves_refusal,
 )
+from .._gate import SendGate
+from .._gate_file import FileSendGate
+from .._gate_pg import PostgresSendGate
+from ..campaign._storage import is_database_url
 from ._exit import CLIError, ExitCode
 from ._output import Output
 from ._secret import resolve_secret
@@ -59,6 +63,13 @@ class Settings:
     output: Output = attrs.field(factory=Output)
     # repr=False: the environment may hold MIOGRAM_SECRET.
     environ: Mapping[str, str] = attrs.field(factory=lambda: dict(os.environ), repr=False)
+    #: ``--send-gate``: a ``postgresql://`` URL or a directory; repr=False: the URL may hold a
+    #: password.
+    send_gate: str | None = attrs.field(default=None, repr=False)
+    #: The gates built for this invocation's clients, closed when it ends.
+    _gates: list[PostgresSendGate | FileSendGate] = attrs.field(
+        factory=list, repr=False, init=False
+    )
 
     def secret(self) -> str:
         """Resolve the secret: ``--secret-file``, ``MIOGRAM_SECRET``, a hidden prompt on a TTY."""
@@ -75,11 +86,33 @@ class Settings:
         return self.base_url or DEFAULT_BASE_URL
 
     def client(self, secret: str | None = None, **options: Any) -> MioGram:
-        """Build a client for the service at ``--base-url``; resolves the secret if not given."""
+        """
+        Build a client for the service at ``--base-url``; resolves the secret if not given.
+
+        With ``--send-gate``, the client's state-changing requests pass the shared gate, whose
+        limit is the client's ``concurrency`` (1 unless the command opted in to more).
+        """
         if secret is None:
             secret = self.secret()
         options.setdefault("default_region", self.region)
+        if "send_gate" not in options:
+            options["send_gate"] = self.gate(limit=options.get("concurrency", 1))
         return MioGram(secret=secret, base_url=self.base_url, **options)
+
+    def gate(self, *, limit: int = 1) -> SendGate | None:
+        """
+        The send gate ``--send-gate`` names, shared with the other processes that name it; None
+        without the option (each client then has its own in-process gate).
+        """
+        if self.send_gate is None:
+            return None
+        gate: PostgresSendGate | FileSendGate
+        if is_database_url(self.send_gate):
+            gate = PostgresSendGate(self.send_gate, limit=limit)
+        else:
+            gate = FileSendGate(self.send_gate, limit=limit)
+        self._gates.append(gate)
+        return gate
 
     def fail_now(self, error: CLIError) -> NoReturn:
         """Report *error* and exit (for checks made before the event loop starts)."""
@@ -88,8 +121,18 @@ class Settings:
 
     def run(self, work: Callable[[], Awaitable[ExitCode | None]]) -> NoReturn:
         """Run *work* on an event loop, report what it raised, and exit with its code."""
+
+        async def main() -> ExitCode | None:
+            try:
+                return await work()
+            finally:
+                # Frees the gate's database connection (and any slot) before the loop ends.
+                gates, self._gates = self._gates, []
+                for gate in gates:
+                    await gate.aclose()
+
         try:
-            code = anyio.run(work) or ExitCode.OK
+            code = anyio.run(main) or ExitCode.OK
         except CLIError as exc:
             self.output.fail(exc)
             code = exc.exit_code
