@@ -97,8 +97,8 @@ class MioGram:
             at a time (E48). A value above 1 is an explicit opt-in for a service known to take
             it. Reads are never limited by it. Also a Mass send's default number of workers.
         send_gate: the gate state-changing requests pass (a `SendGate`); ``None`` builds an
-            in-process one of capacity *concurrency*. Share one gate between clients (or, with
-            an implementation of your own, between processes) to keep E33's rule across them.
+            in-process one of capacity *concurrency*. Share one gate between clients, or between
+            processes (`PostgresSendGate`, `FileSendGate`), to keep E33's rule across them.
         gateway_drain: seconds per number the gateway may still be working after a
             state-changing request whose outcome is unknown (a 999 after the front's 60 s wait,
             a read timeout, a 5xx; API.md E32): the gate stays closed that long, counted from the

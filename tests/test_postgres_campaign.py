@@ -11,8 +11,7 @@ import pytest
 import trio
 from postgres_support import campaign_url
 
-from miogram_async import MassProgress, MassSendError, MioGram
-from miogram_async._gate_pg import PostgresSendGate
+from miogram_async import MassProgress, MassSendError, MioGram, PostgresSendGate
 from miogram_async.campaign import (
     Campaign,
     CampaignError,
