@@ -2,7 +2,8 @@
 `MioGram`: construction, lifecycle, ``call()`` and the 43 actions in the order of the document.
 
 Every action method checks its input (a `ValidationError`: nothing was sent), then makes one
-``self._run(ROW, ...)`` with its row of `_actions`; the request path is `_session.Session`.
+``self._run...(ROW, ...)`` with its row of `_actions` (`_runner.ActionRunner`); the request path
+is `_session.Session`. Option checks live in `_config`, the secret change in `_secret_change`.
 """
 
 from __future__ import annotations
@@ -356,7 +357,7 @@ class MioGram(ActionRunner):
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_MESSAGE_MASS, phones, message, robot=robot, timeout=timeout, options=fanout
+            actions.SEND_MESSAGE_MASS, phones, message, None, robot, timeout, fanout
         )
 
     async def send_message(
@@ -417,12 +418,7 @@ class MioGram(ActionRunner):
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_MESSAGE_WHATSAPP_MASS,
-            phones,
-            message,
-            robot=robot,
-            timeout=timeout,
-            options=fanout,
+            actions.SEND_MESSAGE_WHATSAPP_MASS, phones, message, None, robot, timeout, fanout
         )
 
     async def create_group_chat(
@@ -732,9 +728,7 @@ class MioGram(ActionRunner):
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_PHOTO, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_PHOTO, phone, data, file_format, robot, timeout)
 
     async def send_video(
         self,
@@ -754,9 +748,7 @@ class MioGram(ActionRunner):
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_VIDEO, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_VIDEO, phone, data, file_format, robot, timeout)
 
     async def send_audio(
         self,
@@ -776,9 +768,7 @@ class MioGram(ActionRunner):
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_AUDIO, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_AUDIO, phone, data, file_format, robot, timeout)
 
     async def send_text(
         self,
@@ -798,9 +788,7 @@ class MioGram(ActionRunner):
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_TEXT, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_TEXT, phone, data, file_format, robot, timeout)
 
     async def send_file(
         self,
@@ -820,9 +808,7 @@ class MioGram(ActionRunner):
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_FILE, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_FILE, phone, data, file_format, robot, timeout)
 
     async def send_document(
         self,
@@ -843,12 +829,7 @@ class MioGram(ActionRunner):
             CreditError: the account cannot pay for it (305).
         """
         return await self._run_media(
-            actions.SEND_DOCUMENT,
-            phone,
-            data,
-            file_format=file_format,
-            robot=robot,
-            timeout=timeout,
+            actions.SEND_DOCUMENT, phone, data, file_format, robot, timeout
         )
 
     async def send_photo_mass(
@@ -871,13 +852,7 @@ class MioGram(ActionRunner):
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_PHOTO_MASS,
-            phones,
-            data,
-            file_format=file_format,
-            robot=robot,
-            timeout=timeout,
-            options=fanout,
+            actions.SEND_PHOTO_MASS, phones, data, file_format, robot, timeout, fanout
         )
 
     async def send_video_mass(
@@ -900,13 +875,7 @@ class MioGram(ActionRunner):
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_VIDEO_MASS,
-            phones,
-            data,
-            file_format=file_format,
-            robot=robot,
-            timeout=timeout,
-            options=fanout,
+            actions.SEND_VIDEO_MASS, phones, data, file_format, robot, timeout, fanout
         )
 
     async def send_file_mass(
@@ -929,13 +898,7 @@ class MioGram(ActionRunner):
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_FILE_MASS,
-            phones,
-            data,
-            file_format=file_format,
-            robot=robot,
-            timeout=timeout,
-            options=fanout,
+            actions.SEND_FILE_MASS, phones, data, file_format, robot, timeout, fanout
         )
 
     async def send_location(
