@@ -2,45 +2,32 @@
 `MioGram`: construction, lifecycle, ``call()`` and the 43 actions in the order of the document.
 
 Every action method checks its input (a `ValidationError`: nothing was sent), then makes one
-``self._run(ROW, ...)`` with its row of `_actions`; the request path is `_session.Session`.
+``self._run...(ROW, ...)`` with its row of `_actions` (`_runner.ActionRunner`); the request path
+is `_session.Session`. Option checks live in `_config`, the secret change in `_secret_change`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import copy
-import enum
 import os
-from collections.abc import AsyncIterable, Coroutine, Iterable
+from collections.abc import AsyncIterable, Iterable
 from types import TracebackType
-from typing import Final, Literal, Self, TypeVar, Unpack, cast
+from typing import Literal, Self, TypeVar, Unpack
 
 import httpx
-import sniffio
 
 from . import _actions as actions
-from ._actions import Action
-from ._config import build_session, check_call, phone_normalizer
-from ._errors import NumberNotFoundError, ValidationError
+from ._config import UNSET, Unset, build_session, check_call, derive_session, phone_normalizer
+from ._errors import ValidationError
 from ._gate import SendGate
-from ._mass import send_mass
 from ._models import Credits, Limits, ReportRecord
-from ._options import FanoutOptions, MassOptions, mass_options
+from ._options import FanoutOptions
 from ._payload import MediaData, Payloads
 from ._peers import Chat, Message, User
 from ._result import MassResult
 from ._retry import RetryPolicy
-from ._session import (
-    DEFAULT_BASE_URL,
-    DEFAULT_MAX_REPLY_BYTES,
-    SEND_MARK,
-    SecretCallback,
-    SecretSource,
-    SendMark,
-    check_robot,
-    is_seconds,
-)
+from ._runner import ActionRunner
+from ._session import DEFAULT_BASE_URL, DEFAULT_MAX_REPLY_BYTES, SecretCallback, SecretSource
 from ._transport import DEFAULT_TIMEOUT, HttpBackend
 from ._validation import (
     check_forward_count,
@@ -59,14 +46,7 @@ __all__ = ["DEFAULT_BASE_URL", "MediaData", "MioGram", "SecretSource"]
 _T = TypeVar("_T")
 
 
-class _Unset(enum.Enum):
-    UNSET = enum.auto()
-
-
-_UNSET: Final = _Unset.UNSET
-
-
-class MioGram:
+class MioGram(ActionRunner):
     """
     An async client for the MioGram.net web service (asyncio and trio).
 
@@ -165,12 +145,6 @@ class MioGram:
         send_gate: SendGate | None = None,
         gateway_drain: float | None = None,
     ) -> None:
-        if (
-            isinstance(max_reply_bytes, bool)
-            or not isinstance(max_reply_bytes, int)
-            or max_reply_bytes < 1
-        ):
-            raise ValidationError(f"max_reply_bytes must be an int >= 1, got {max_reply_bytes!r}")
         self._session = build_session(
             secret,
             robot=robot,
@@ -187,8 +161,8 @@ class MioGram:
             on_secret_change=on_secret_change,
             send_gate=send_gate,
             gateway_drain=gateway_drain,
+            max_reply_bytes=max_reply_bytes,
         )
-        self._session.max_reply_bytes = max_reply_bytes
         self._normalize = phone_normalizer(default_region)
         self._payloads = Payloads(check_limits=check_limits, load=self.load_limits)
         self._agents: tuple[str, ...] | None = None
@@ -224,9 +198,9 @@ class MioGram:
     def with_options(
         self,
         *,
-        robot: str | Literal[_Unset.UNSET] | None = _UNSET,
-        timeout: float | httpx.Timeout | Literal[_Unset.UNSET] = _UNSET,
-        max_retries: int | Literal[_Unset.UNSET] = _UNSET,
+        robot: str | Literal[Unset.UNSET] | None = UNSET,
+        timeout: float | httpx.Timeout | Literal[Unset.UNSET] = UNSET,
+        max_retries: int | Literal[Unset.UNSET] = UNSET,
     ) -> MioGram:
         """
         A light view of this client with other defaults, sharing its connection pool.
@@ -243,29 +217,11 @@ class MioGram:
         Raises:
             ValidationError: an option is of the wrong type or out of range.
         """
-        session = self._session
-        if robot is _UNSET:
-            robot = session.robot
-        elif robot is not None and not isinstance(robot, str):
-            raise ValidationError(f"robot must be a str, got {type(robot).__name__}")
-        else:
-            robot = check_robot(robot) or None
-        timeouts = session.timeout
-        if timeout is not _UNSET:
-            if isinstance(timeout, httpx.Timeout):
-                timeouts = timeout
-            elif is_seconds(timeout):
-                timeouts = httpx.Timeout(timeout)
-            else:
-                raise ValidationError(
-                    f"timeout must be a positive number of seconds, got {timeout!r}"
-                )
-        if max_retries is _UNSET:
-            max_retries = session.max_retries
-        elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        session = derive_session(
+            self._session, robot=robot, timeout=timeout, max_retries=max_retries
+        )
         view = copy.copy(self)
-        view._session = session.derive(robot=robot, timeout=timeouts, max_retries=max_retries)
+        view._session = session
         return view
 
     async def __aenter__(self) -> Self:
@@ -283,108 +239,6 @@ class MioGram:
     async def aclose(self) -> None:
         """Close the connection pool (unless it was borrowed); calling it again does nothing."""
         await self._session.aclose()
-
-    # -- one action through the session ---------------------------------------------------------
-
-    async def _run(
-        self,
-        action: Action[_T],
-        *,
-        robot: str | None = None,
-        timeout: float | None = None,
-        **elements: str | None,
-    ) -> _T:
-        """Send one *action* with *elements* (as `call`) and return its row's decoded result."""
-        assert action.decode is not None, "a Mass action goes through _run_mass"
-        if action.secret_bearing:
-            return await _finish_despite_cancellation(
-                self._change_secret(action, robot=robot, timeout=timeout, elements=elements)
-            )
-        try:
-            result = await self._session.request(
-                action, action.decode, elements, robot=robot, read_timeout=timeout
-            )
-        except NumberNotFoundError:
-            if not action.not_found_is_false:
-                raise
-            # The gateway answers a number it cannot resolve with 307 (API.md E6) where the
-            # document promises false (G2): both mean "not delivered", and neither was charged.
-            return cast("_T", False)
-        return result
-
-    async def _change_secret(
-        self,
-        action: Action[_T],
-        *,
-        robot: str | None,
-        timeout: float | None,
-        elements: dict[str, str | None],
-    ) -> _T:
-        """Send the secret-changing *action*, then adopt the new secret and run the callback."""
-        assert action.decode is not None
-        result = await self._session.request(
-            action, action.decode, elements, robot=robot, read_timeout=timeout
-        )
-        await self._session.adopt_secret(result)
-        return result
-
-    async def _run_media(
-        self,
-        action: Action[bool],
-        phone: str,
-        data: MediaData,
-        *,
-        file_format: str | None,
-        robot: str | None,
-        timeout: float | None,
-    ) -> bool:
-        """A single media send: the number, then the file checked against its row's limit."""
-        number = self._phone(phone)
-        media = await self._payloads.media_elements(action, data, file_format)
-        return await self._run(action, phone=number, robot=robot, timeout=timeout, **media)
-
-    async def _run_mass(
-        self,
-        action: Action[dict[str, bool]],
-        phones: Iterable[str] | AsyncIterable[str],
-        payload: str | MediaData,
-        *,
-        file_format: str | None = None,
-        robot: str | None = None,
-        timeout: float | None = None,
-        options: MassOptions | FanoutOptions,
-    ) -> MassResult:
-        """Mass *action* to *phones* with *payload* (message or file); the campaign's entry."""
-        if not isinstance(options, MassOptions):
-            options = mass_options(options)
-        elements: dict[str, str | None]
-        if action.media is None:
-            # check_message refuses anything but a str with a ValidationError.
-            elements = {"message": await self._payloads.message(cast("str", payload))}
-        else:
-            elements = await self._payloads.media_elements(action, payload, file_format)
-        return await send_mass(
-            self._session,
-            action,
-            phones,
-            elements,
-            normalize=self._normalize,
-            robot=robot,
-            read_timeout=timeout,
-            options=options,
-            all_robots=self._account_agents,
-        )
-
-    async def _account_agents(self) -> tuple[str, ...]:
-        """The account's agents, asked once per client (``APIGetRobot``) and kept."""
-        if self._agents is None:
-            self._agents = tuple(await self.api_get_robot())
-        return self._agents
-
-    # -- helpers shared by the actions ----------------------------------------------------------
-
-    def _phone(self, phone: str) -> str:
-        return self._normalize(phone)
 
     async def load_limits(self) -> Limits:
         """
@@ -503,7 +357,7 @@ class MioGram:
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_MESSAGE_MASS, phones, message, robot=robot, timeout=timeout, options=fanout
+            actions.SEND_MESSAGE_MASS, phones, message, None, robot, timeout, fanout
         )
 
     async def send_message(
@@ -564,12 +418,7 @@ class MioGram:
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_MESSAGE_WHATSAPP_MASS,
-            phones,
-            message,
-            robot=robot,
-            timeout=timeout,
-            options=fanout,
+            actions.SEND_MESSAGE_WHATSAPP_MASS, phones, message, None, robot, timeout, fanout
         )
 
     async def create_group_chat(
@@ -879,9 +728,7 @@ class MioGram:
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_PHOTO, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_PHOTO, phone, data, file_format, robot, timeout)
 
     async def send_video(
         self,
@@ -901,9 +748,7 @@ class MioGram:
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_VIDEO, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_VIDEO, phone, data, file_format, robot, timeout)
 
     async def send_audio(
         self,
@@ -923,9 +768,7 @@ class MioGram:
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_AUDIO, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_AUDIO, phone, data, file_format, robot, timeout)
 
     async def send_text(
         self,
@@ -945,9 +788,7 @@ class MioGram:
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_TEXT, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_TEXT, phone, data, file_format, robot, timeout)
 
     async def send_file(
         self,
@@ -967,9 +808,7 @@ class MioGram:
             FileTooLargeError: the file exceeds the account's limit (303).
             CreditError: the account cannot pay for it (305).
         """
-        return await self._run_media(
-            actions.SEND_FILE, phone, data, file_format=file_format, robot=robot, timeout=timeout
-        )
+        return await self._run_media(actions.SEND_FILE, phone, data, file_format, robot, timeout)
 
     async def send_document(
         self,
@@ -990,12 +829,7 @@ class MioGram:
             CreditError: the account cannot pay for it (305).
         """
         return await self._run_media(
-            actions.SEND_DOCUMENT,
-            phone,
-            data,
-            file_format=file_format,
-            robot=robot,
-            timeout=timeout,
+            actions.SEND_DOCUMENT, phone, data, file_format, robot, timeout
         )
 
     async def send_photo_mass(
@@ -1018,13 +852,7 @@ class MioGram:
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_PHOTO_MASS,
-            phones,
-            data,
-            file_format=file_format,
-            robot=robot,
-            timeout=timeout,
-            options=fanout,
+            actions.SEND_PHOTO_MASS, phones, data, file_format, robot, timeout, fanout
         )
 
     async def send_video_mass(
@@ -1047,13 +875,7 @@ class MioGram:
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_VIDEO_MASS,
-            phones,
-            data,
-            file_format=file_format,
-            robot=robot,
-            timeout=timeout,
-            options=fanout,
+            actions.SEND_VIDEO_MASS, phones, data, file_format, robot, timeout, fanout
         )
 
     async def send_file_mass(
@@ -1076,13 +898,7 @@ class MioGram:
             MassSendError: an error doomed every later chunk; ``.result`` holds every outcome.
         """
         return await self._run_mass(
-            actions.SEND_FILE_MASS,
-            phones,
-            data,
-            file_format=file_format,
-            robot=robot,
-            timeout=timeout,
-            options=fanout,
+            actions.SEND_FILE_MASS, phones, data, file_format, robot, timeout, fanout
         )
 
     async def send_location(
@@ -1276,35 +1092,3 @@ class MioGram:
         """
         misc = None if count is None else check_report_count(count)
         return await self._run(actions.API_GET_REPORT, misc=misc, robot=robot, timeout=timeout)
-
-
-async def _finish_despite_cancellation(work: Coroutine[object, object, _T]) -> _T:
-    """
-    Await *work*; once its request has started to leave, finish it whatever cancels the caller.
-
-    An anyio shield (in the request path) holds off anyio's and trio's cancellation, but not a
-    native asyncio one (``Task.cancel()``, ``asyncio.wait_for``): under asyncio *work* runs in a
-    task of its own, which the caller waits for through `asyncio.shield`. A cancellation before
-    the request leaves (waiting for the rate limit or the secret) cancels *work* too; one after
-    waits for *work* to end (bounded by the client's timeouts), then goes on.
-    """
-    if sniffio.current_async_library() != "asyncio":
-        return await work
-    mark = SendMark()
-    token = SEND_MARK.set(mark)
-    try:
-        task = asyncio.ensure_future(work)  # the task's context holds the mark
-    finally:
-        SEND_MARK.reset(token)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        if not mark.leaving:
-            task.cancel()
-        # However often the cancellation is repeated (anyio repeats it), wait for the task.
-        while not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(task)
-        if not task.cancelled():
-            task.exception()  # seen: the cancellation wins, the task's outcome goes with it
-        raise

@@ -5,9 +5,10 @@ them.
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Final, Literal
 
 import attrs
 import httpx
@@ -19,6 +20,7 @@ from ._retry import RetryPolicy
 from ._session import (
     DEFAULT_BASE_URL,
     DEFAULT_GATEWAY_DRAIN,
+    DEFAULT_MAX_REPLY_BYTES,
     SECRET_NOT_UNICODE,
     SecretCallback,
     SecretSource,
@@ -33,7 +35,16 @@ from ._session import (
 from ._transport import HttpBackend, aiohttp_available
 from ._validation import normalize_phone
 
-__all__ = ["build_session", "check_call", "phone_normalizer"]
+__all__ = ["UNSET", "Unset", "build_session", "check_call", "derive_session", "phone_normalizer"]
+
+
+class Unset(enum.Enum):
+    """The type of `UNSET`: an option of `MioGram.with_options` left as the client has it."""
+
+    UNSET = enum.auto()
+
+
+UNSET: Final = Unset.UNSET
 
 # Element names `call()` accepts: the Python names and the wire names.
 _CALL_ELEMENTS: Final = frozenset({"phone", "message", "misc", "data"}) | frozenset(
@@ -58,6 +69,7 @@ def build_session(
     on_secret_change: SecretCallback | None,
     send_gate: SendGate | None = None,
     gateway_drain: float | None = None,
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
 ) -> Session:
     """
     Check the options of ``MioGram(...)`` (see its docstring) and build its `Session`.
@@ -67,6 +79,12 @@ def build_session(
             ``MIOGRAM_SECRET`` is not set, the secret is neither a str nor a callable or is not
             valid Unicode, or an option is of the wrong type or out of range.
     """
+    if (
+        isinstance(max_reply_bytes, bool)
+        or not isinstance(max_reply_bytes, int)
+        or max_reply_bytes < 1
+    ):
+        raise ValidationError(f"max_reply_bytes must be an int >= 1, got {max_reply_bytes!r}")
     if secret is None:
         secret = env("MIOGRAM_SECRET")
     if secret is None or (isinstance(secret, str) and not secret.strip()):
@@ -115,6 +133,32 @@ def build_session(
             "send_gate must have async acquire() and release(busy_for) methods (a SendGate), "
             f"got {type(send_gate).__name__}"
         )
+    drain = _gateway_drain(gateway_drain)
+    if http_backend == "aiohttp" and not aiohttp_available():
+        raise ValidationError(
+            "http_backend='aiohttp' needs the aiohttp extra: pip install 'miogram-async[aiohttp]'"
+        )
+    session = Session(
+        secret=secret.strip() if isinstance(secret, str) else secret,
+        robot=robot or None,
+        base_url=check_base_url(base_url or env("MIOGRAM_BASE_URL") or DEFAULT_BASE_URL),
+        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        concurrency=concurrency,
+        retry=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
+        bucket=bucket,
+        http_client=http_client,
+        transport=transport,
+        http_backend=http_backend,
+        on_secret_change=on_secret_change,
+        gate=send_gate if send_gate is not None else LocalSendGate(concurrency),
+        gateway_drain=drain,
+    )
+    session.max_reply_bytes = max_reply_bytes
+    return session
+
+
+def _gateway_drain(gateway_drain: float | None) -> float:
+    """The ``gateway_drain`` option checked, or ``MIOGRAM_GATEWAY_DRAIN``, or the default."""
     if gateway_drain is None:
         from_env = env("MIOGRAM_GATEWAY_DRAIN")
         try:
@@ -131,25 +175,41 @@ def build_session(
         raise ValidationError(
             f"gateway_drain must be a finite number of seconds >= 0, got {gateway_drain!r}"
         )
-    if http_backend == "aiohttp" and not aiohttp_available():
-        raise ValidationError(
-            "http_backend='aiohttp' needs the aiohttp extra: pip install 'miogram-async[aiohttp]'"
-        )
-    return Session(
-        secret=secret.strip() if isinstance(secret, str) else secret,
-        robot=robot or None,
-        base_url=check_base_url(base_url or env("MIOGRAM_BASE_URL") or DEFAULT_BASE_URL),
-        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-        concurrency=concurrency,
-        retry=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
-        bucket=bucket,
-        http_client=http_client,
-        transport=transport,
-        http_backend=http_backend,
-        on_secret_change=on_secret_change,
-        gate=send_gate if send_gate is not None else LocalSendGate(concurrency),
-        gateway_drain=float(gateway_drain),
-    )
+    return float(gateway_drain)
+
+
+def derive_session(
+    session: Session,
+    *,
+    robot: str | Literal[Unset.UNSET] | None,
+    timeout: float | httpx.Timeout | Literal[Unset.UNSET],
+    max_retries: int | Literal[Unset.UNSET],
+) -> Session:
+    """
+    Check the options of `MioGram.with_options` and derive its view of *session*.
+
+    Raises:
+        ValidationError: an option is of the wrong type or out of range.
+    """
+    if robot is UNSET:
+        robot = session.robot
+    elif robot is not None and not isinstance(robot, str):
+        raise ValidationError(f"robot must be a str, got {type(robot).__name__}")
+    else:
+        robot = check_robot(robot) or None
+    timeouts = session.timeout
+    if timeout is not UNSET:
+        if isinstance(timeout, httpx.Timeout):
+            timeouts = timeout
+        elif is_seconds(timeout):
+            timeouts = httpx.Timeout(timeout)
+        else:
+            raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if max_retries is UNSET:
+        max_retries = session.max_retries
+    elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+    return session.derive(robot=robot, timeout=timeouts, max_retries=max_retries)
 
 
 def check_call(func: object, elements: Mapping[str, object]) -> None:
