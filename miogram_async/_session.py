@@ -21,14 +21,10 @@ import asyncio
 import contextlib
 import copy
 import inspect
-import json
 import logging
-import os
-import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import ContextVar
 from typing import Final, TypeVar
-from urllib.parse import quote, quote_plus
 
 import anyio
 import attrs
@@ -36,6 +32,15 @@ import httpx
 import sniffio
 
 from ._actions import API_CHANGE_SECRET, Action
+from ._checks import (
+    DEFAULT_BASE_URL,
+    check_base_url,
+    check_robot,
+    encodable,
+    env,
+    has_space_or_control,
+    is_seconds,
+)
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -49,6 +54,7 @@ from ._gate import SendGate
 from ._logging import OK, log_request
 from ._ratelimit import TokenBucket
 from ._retry import RetryPolicy
+from ._scrub import scrub, without_frames
 from ._transport import HttpBackend, build_http_client, is_transport_error, map_transport_error
 from ._version import USER_AGENT
 from ._wire import FORM_HEADERS, Reply, decode_reply, encode_form
@@ -80,7 +86,6 @@ logger: Final = logging.getLogger("miogram_async")
 # retry warnings to stderr in programs that never configured logging.
 logger.addHandler(logging.NullHandler())
 
-DEFAULT_BASE_URL: Final = "https://miogram.net/dojob.php"
 
 DEFAULT_MAX_REPLY_BYTES: Final = 8 * 1024 * 1024
 """The largest reply body read (after content decoding): the service's biggest replies (reports,
@@ -124,60 +129,6 @@ _SECRET_ACTION: Final = API_CHANGE_SECRET.func
 
 # 999 "No Response From Server": the front stopped waiting; the gateway may go on (API.md E32).
 _NO_RESPONSE: Final = 999
-
-# A shorter piece of the secret left at the end of a cut excerpt gives too little away to blank.
-_MIN_SECRET_PREFIX: Final = 4
-
-
-def encodable(text: str) -> bool:
-    """Whether *text* can go on the wire (UTF-8): no lone surrogates."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def env(name: str) -> str | None:
-    """The environment variable *name*, stripped, or ``None`` when unset or blank."""
-    value = os.environ.get(name, "").strip()
-    return value or None
-
-
-def has_space_or_control(text: str) -> bool:
-    """Whether *text* has whitespace or a control character (NUL...): not in a name."""
-    return any(char.isspace() or not char.isprintable() for char in text)
-
-
-def is_seconds(value: object) -> bool:
-    """Whether *value* is a positive number (not a bool, not NaN)."""
-    return not isinstance(value, bool) and isinstance(value, int | float) and value > 0
-
-
-def check_robot(robot: str | None) -> str | None:
-    """An agent name as the service wants it: no spaces, commas or control characters (API.md 2)."""
-    if robot is None:
-        return None
-    if not isinstance(robot, str):
-        raise ValidationError(f"expected an agent name as a str, got {type(robot).__name__}")
-    if has_space_or_control(robot) or "," in robot or not encodable(robot):
-        raise ValidationError(
-            f"expected an agent name without spaces or commas, as valid Unicode, got {robot!r}"
-        )
-    return robot
-
-
-def check_base_url(url: str) -> str:
-    """An http(s) URL with a host, or ValidationError (httpx's InvalidURL is no HTTPError)."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValidationError(
-            f"base_url must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}"
-        )
-    return url
 
 
 class SendMark:
@@ -500,7 +451,7 @@ class Session:
                     raise
                 # The transport's frames hold the body (and so the secret) as locals: keep the
                 # chain's exceptions for their types and texts, without their frames.
-                raise map_transport_error(error, func) from _without_frames(error)
+                raise map_transport_error(error, func) from without_frames(error)
             reply = decode_reply(
                 func,
                 response.status_code,
@@ -511,7 +462,7 @@ class Session:
             return decode(reply)
         except (APIResponseError, APIError) as error:
             outcome = describe(error)
-            scrubbed = _scrub(error, secret)
+            scrubbed = scrub(error, secret)
             if scrubbed is error:
                 raise
         except BaseException as error:  # logged, never swallowed: cancellation included
@@ -519,7 +470,7 @@ class Session:
             if not isinstance(error, Exception) or isinstance(error, _cancelled_class()):
                 # A cancellation passing through the transport: its frames below this one hold
                 # the body (``asyncio.wait_for`` keeps it as its TimeoutError's cause).
-                _without_frames(error)
+                without_frames(error)
             raise
         finally:
             # Error trackers (Sentry, loguru's diagnose, rich) show the locals of every frame of
@@ -642,21 +593,6 @@ def _running_loop() -> object:
     return trio.lowlevel.current_trio_token()
 
 
-def _secret_forms(secret: str) -> list[str]:
-    """
-    The forms an echo of *secret* may take, longest first.
-
-    As given; percent-encoded (``%2F``, or ``+`` for a space, as in a form body); and as a JSON
-    string would write it: Python's or PHP's ``json_encode``, which escapes ``/`` as ``\\/`` and
-    non-ASCII as ``\\u00e9`` unless told not to.
-    """
-    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
-    for ensure_ascii in (True, False):
-        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
-        forms.update((escaped, escaped.replace("/", "\\/")))
-    return sorted(forms, key=len, reverse=True)
-
-
 def _numbers_in(elements: Mapping[str, str | None]) -> int:
     """How many numbers a request carries (a Mass chunk's comma-separated list), at least 1."""
     phone = elements.get("phone")
@@ -679,52 +615,6 @@ def _gateway_may_be_busy(error: BaseException) -> bool:
     if isinstance(error, APIError):
         return error.code is None or error.code == _NO_RESPONSE
     return True
-
-
-def _blank(text: str, secret: str) -> str:
-    """*text* with *secret*, in any form of `_secret_forms`, replaced by ``***``."""
-    forms = _secret_forms(secret)
-    # Hex digits of escapes come in either case (%2f, \u00E9): match every form ignoring case.
-    pattern = re.compile("|".join(re.escape(form) for form in forms), re.IGNORECASE)
-    text = pattern.sub("***", text)
-    # An excerpt cut to length may end inside the secret: "...Sup3rS…".
-    if text.endswith("…"):
-        head = text[:-1]
-        for form in forms:
-            for size in range(min(len(form) - 1, len(head)), _MIN_SECRET_PREFIX - 1, -1):
-                if head[-size:].lower() == form[:size].lower():
-                    return head[:-size] + "***…"
-    return text
-
-
-def _scrub(error: APIResponseError | APIError, secret: str) -> APIResponseError | APIError:
-    """
-    *error* with *secret* blanked out of the reply text it quotes.
-
-    The service never echoes the request, but a misbehaving proxy or server might: keep the secret
-    out of exception text anyway, also when it is percent-encoded (a quoted form body) or cut off
-    by the excerpt. Returns *error* itself when there is nothing to blank.
-    """
-    if isinstance(error, APIResponseError):
-        message, excerpt = _blank(error.message, secret), _blank(error.excerpt, secret)
-        if (message, excerpt) == (error.message, error.excerpt):
-            return error
-        return APIResponseError(message, error.status_code, excerpt, error.sent)
-    message = _blank(error.message, secret)
-    if message == error.message:
-        return error
-    return type(error)(error.code, message, error.func, error.sent)
-
-
-def _without_frames(error: BaseException) -> BaseException:
-    """*error* and the exceptions it chains, stripped of their tracebacks."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.__traceback__ = None
-        current = current.__cause__ or current.__context__
-    return error
 
 
 def describe(error: BaseException) -> str:
