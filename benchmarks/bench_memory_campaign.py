@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> None:
         command += "`"
         write_section(
             args.section,
-            "### Peak memory, from a file and with the journal (`bench_memory_campaign.py`)\n\n"
+            f"### Peak memory for {args.count:,} numbers, from a file and with the journal "
+            "(`bench_memory_campaign.py`)\n\n"
             f"{run_stamp()} {command}. Each scenario in its own process; an in-process mock "
             "transport answers every chunk (SDK cost only); one run each.\n\n"
             + markdown_table(header, rows),
