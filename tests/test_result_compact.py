@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import array
 import collections
-import gc
 import pickle
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -296,9 +295,11 @@ def _footprint(thing: object, seen: set[int], depth: int = 4) -> int:
     return size + sum(_footprint(value, seen, depth - 1) for value in values)
 
 
-def _fan_out_footprint() -> int:
-    (state,) = [thing for thing in gc.get_objects() if type(thing) is _FanOut]
-    return _footprint(state, set())
+def _caller_fan_out() -> _FanOut:
+    """The fan-out whose progress report is running (``_FanOut._report`` calls on_progress)."""
+    state = sys._getframe(2).f_locals.get("self")
+    assert isinstance(state, _FanOut), "on_progress is no longer called by a _FanOut method"
+    return state
 
 
 def test_a_journalled_run_holds_no_per_number_state(tmp_path: Path) -> None:
@@ -313,7 +314,7 @@ def test_a_journalled_run_holds_no_per_number_state(tmp_path: Path) -> None:
     def at_the_end(name: str) -> Callable[[MassProgress], None]:
         def watch(progress: MassProgress) -> None:
             if progress.done == _COUNT:
-                held[name] = _fan_out_footprint()
+                held[name] = _footprint(_caller_fan_out(), set())
 
         return watch
 
