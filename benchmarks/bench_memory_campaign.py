@@ -8,7 +8,9 @@ answers every chunk ``true`` (SDK cost only, no server):
 - ``from-file``: ``send_message_mass`` over the lines of a text file, read lazily.
 - ``with-journal``: ``Campaign.create`` from the same file, then ``Campaign.run``.
 
-Run ``python -m benchmarks.bench_memory_campaign [--count N]``; ``--quick`` uses 100,000 numbers.
+Run ``python -m benchmarks.bench_memory_campaign [--numbers N] [--only SCENARIO ...]``;
+``--quick`` uses 100,000 numbers. ``--section NAME`` writes the table under another RESULTS.md
+section (e.g. ``memory-campaign-10m`` for a 10,000,000-number run of ``with-journal`` only).
 """
 
 from __future__ import annotations
@@ -61,11 +63,14 @@ async def _run(scenario: str, source: Path, workdir: Path) -> dict[str, object]:
         created = time.perf_counter() - began
         with campaign:
             summary = await campaign.run(client)
-        journal_mb = (workdir / "campaign.sqlite").stat().st_size / 2**20
+        journal_bytes = (workdir / "campaign.sqlite").stat().st_size
+        total = summary.status.total
         return {
             "delivered": summary.status.by_state[NumberState.DELIVERED],
             "create_s": round(created, 2),
-            "journal_mb": round(journal_mb, 1),
+            "create_rate": round(total / created) if created > 0 else 0,
+            "journal_mb": round(journal_bytes / 2**20, 1),
+            "bytes_per_number": round(journal_bytes / total, 1) if total else 0.0,
         }
 
 
@@ -88,7 +93,9 @@ def child(scenario: str, source: Path, workdir: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run every scenario in its own process, print the table and write it into RESULTS.md."""
     parser = argparse.ArgumentParser(description="peak RSS of file-fed and journalled sends")
-    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--numbers", "--count", dest="count", type=int, default=1_000_000)
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="scenarios to run")
+    parser.add_argument("--section", default="memory-campaign", help="RESULTS.md section")
     parser.add_argument("--quick", action="store_true", help="100,000 numbers")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument(
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         with source.open("w", encoding="utf-8") as out:
             for number in numbers(args.count):
                 out.write(number + "\n")
-        for scenario in SCENARIOS:
+        for scenario in args.only or SCENARIOS:
             workdir = Path(tmp) / scenario
             workdir.mkdir()
             argv_child = [sys.executable, "-m", "benchmarks.bench_memory_campaign"]
@@ -119,7 +126,10 @@ def main(argv: list[str] | None = None) -> None:
             row = json.loads(done.stdout.strip().splitlines()[-1])
             notes = ""
             if "journal_mb" in row:
-                notes = f"create {row['create_s']} s, journal {row['journal_mb']} MiB"
+                notes = (
+                    f"create {row['create_s']} s ({row['create_rate']:,} numbers/s), journal "
+                    f"{row['journal_mb']} MiB ({row['bytes_per_number']} bytes/number)"
+                )
             count = 0 if scenario == "baseline" else args.count
             rows.append(
                 [
@@ -152,11 +162,17 @@ def main(argv: list[str] | None = None) -> None:
             "fan_out client-mock`, each scenario in its own process, one run.\n\n" + stream_table,
         )
     if not args.no_write:
+        command = f"`python -m benchmarks.bench_memory_campaign --numbers {args.count}"
+        if args.only:
+            command += " --only " + " ".join(args.only)
+        command += "`"
         write_section(
-            "memory-campaign",
-            "### Peak memory, from a file and with the journal (`bench_memory_campaign.py`)\n\n"
-            f"{run_stamp()} Each scenario in its own process; an in-process mock transport "
-            "answers every chunk (SDK cost only); one run each.\n\n" + markdown_table(header, rows),
+            args.section,
+            f"### Peak memory for {args.count:,} numbers, from a file and with the journal "
+            "(`bench_memory_campaign.py`)\n\n"
+            f"{run_stamp()} {command}. Each scenario in its own process; an in-process mock "
+            "transport answers every chunk (SDK cost only); one run each.\n\n"
+            + markdown_table(header, rows),
         )
 
 

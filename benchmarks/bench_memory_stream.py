@@ -31,6 +31,7 @@ import httpx
 
 from miogram_async import Chunk, MioGram, Outcome, normalize_phone
 from miogram_async._fanout import fan_out
+from miogram_async._options import DEFAULT_CHUNK_SIZE
 
 SCENARIOS = ("baseline", "dict", "fan_out", "client-mock", "client-fake")
 SECRET = "bench0secret"
@@ -52,6 +53,14 @@ def mock_transport() -> httpx.MockTransport:
 
     def handler(request: httpx.Request) -> httpx.Response:
         form = parse_qs(request.content.decode())
+        if "Phone" not in form:
+            # A read before the send: the Mass send asks for the account's agents (one agent
+            # here, so every chunk goes to it), a campaign for the report (empty).
+            if form.get("Func") == ["APIGetRobot"]:
+                return httpx.Response(200, json={"Result": "agent1", "Status": "success"})
+            return httpx.Response(
+                200, json={"Status": "error", "Code": "111", "Message": "No DATA"}
+            )
         phones = form["Phone"][0].split(",")
         body = {"Result": dict.fromkeys(phones, True), "Status": "checking"}
         return httpx.Response(200, json=body)
@@ -109,7 +118,8 @@ def main() -> None:
     if options.child:
         child(options.child, options.count)
         return
-    print(f"{options.count:,} numbers, chunks of 100, Python {sys.version.split()[0]}")
+    python = sys.version.split()[0]
+    print(f"{options.count:,} numbers, chunks of {DEFAULT_CHUNK_SIZE}, Python {python}")
     print()
     print("| scenario | numbers | delivered | peak RSS MiB | wall s | CPU s | numbers/s |")
     print("|---|---|---|---|---|---|---|")

@@ -41,7 +41,7 @@ from ._options import (
     MassOptions,
     ProgressCallback,
 )
-from ._result import Chunk, MassProgress, MassResult, Outcome
+from ._result import Chunk, KeyIndex, MassProgress, MassResult, Outcome
 from ._session import logger
 
 __all__ = [
@@ -132,9 +132,16 @@ class _FanOut:
         self._front_wait = front_wait
         self._total_hint = total_hint
         self._waited = waited
+        # Hooks that record every outcome themselves (a campaign's journal) and promise distinct
+        # input: then nothing is kept per number, so memory stays flat whatever the input's size.
+        self.records = hooks is not None and getattr(hooks, "records_outcomes", False) is True
         # Keys double as the set of numbers seen; pending numbers hold NOT_ATTEMPTED until sent.
-        self.outcomes: dict[str, Outcome] = {}
+        self.index: KeyIndex | None = None if self.records else KeyIndex()
         self.errors: dict[str, MioGramError] = {}
+        # The index positions of each chunk's numbers, from its making until it is settled.
+        self._positions: dict[int, list[int]] = {}
+        self._pending_positions: list[int] = []
+        self._distinct = 0
         self.duplicates = 0
         self.stop_reason: BaseException | None = None
         self._unsent_streak = 0  # chunks in a row whose request could not leave (issue 13)
@@ -173,10 +180,14 @@ class _FanOut:
                                 continue  # a blank line or a comment of an input file
                         if self._admit(raw):
                             await self._emit(chunks)
+                        elif self.records and self.stop_reason is not None:
+                            return  # the hooks keep the rest as it is: no need to read it
                 else:
                     await self._produce_from(iter(phones), chunks)
             except Exception as exc:  # the input or the normaliser broke: stop, keep what we have
                 self._halt(exc)
+                return
+            if self.records and self.stop_reason is not None:
                 return
             self._exhausted = True
             if self._pending and self.stop_reason is None:
@@ -187,7 +198,8 @@ class _FanOut:
     ) -> None:
         """The loop of `produce` for a plain iterable: `_admit` inlined, the hot loop of a run."""
         normalize = self._normalize
-        outcomes = self.outcomes
+        index = self.index
+        add = None if index is None else index.add
         not_attempted = Outcome.NOT_ATTEMPTED
         for raw in phones:
             self._seen_inputs += 1
@@ -202,14 +214,21 @@ class _FanOut:
             except ValidationError as exc:
                 self._admit_invalid(raw, exc)
                 continue
-            if number in outcomes:
-                self.duplicates += 1
-                continue
-            outcomes[number] = not_attempted
+            if add is None:
+                if self.stop_reason is not None:
+                    return  # the hooks keep the rest as it is: no need to read it
+                position = -2
+            else:
+                position = add(number, not_attempted)
+                if position < 0:
+                    self.duplicates += 1
+                    continue
+            self._distinct += 1
             if self.stop_reason is not None:
                 continue  # draining after a stop: the number stays NOT_ATTEMPTED
             pending = self._pending
             pending.append(number)
+            self._pending_positions.append(position)
             if len(pending) >= self._chunk_size:  # read each time: it may shrink (E32)
                 await self._emit(chunks)
 
@@ -225,29 +244,41 @@ class _FanOut:
         except ValidationError as exc:
             self._admit_invalid(raw, exc)
             return False
-        if number in self.outcomes:
-            self.duplicates += 1
-            return False
-        self.outcomes[number] = Outcome.NOT_ATTEMPTED
+        if self.index is None:
+            if self.stop_reason is not None:
+                return False  # the caller stops reading
+            position = -2
+        else:
+            position = self.index.add(number, Outcome.NOT_ATTEMPTED)
+            if position < 0:
+                self.duplicates += 1
+                return False
+        self._distinct += 1
         if self.stop_reason is not None:
             return False  # draining after a stop: the number stays NOT_ATTEMPTED
         pending = self._pending
         pending.append(number)
+        self._pending_positions.append(position)
         return len(pending) >= self._chunk_size
 
     def _admit_invalid(self, raw: str, error: ValidationError) -> None:
-        if raw in self.outcomes:
-            self.duplicates += 1
-            return
-        self.outcomes[raw] = Outcome.INVALID
-        self.errors[raw] = error
+        if self.index is not None:
+            if self.index.add(raw, Outcome.INVALID) < 0:
+                self.duplicates += 1
+                return
+            self.errors[raw] = error
+        # Else the hooks' input holds no invalid number (a journal keeps those apart): count it.
+        self._distinct += 1
         self._done_by_outcome[Outcome.INVALID] += 1
         self._done += 1
 
     async def _emit(self, chunks: MemoryObjectSendStream[Chunk]) -> None:
         chunk = Chunk(index=self._next_index, numbers=tuple(self._pending), robot=None)
+        if self.index is not None:
+            self._positions[chunk.index] = self._pending_positions
         self._next_index += 1
         self._pending = []
+        self._pending_positions = []
         await chunks.send(chunk)
 
     # -- the workers --------------------------------------------------------------------------
@@ -257,7 +288,10 @@ class _FanOut:
             async with chunks:
                 async for chunk in chunks:
                     if self.stop_reason is not None:
-                        continue  # keep draining the stream so the producer never blocks
+                        # Keep draining the stream so the producer never blocks; the chunk's
+                        # numbers stay NOT_ATTEMPTED.
+                        self._positions.pop(chunk.index, None)
+                        continue
                     # Nothing may start once the caller has cancelled; past here it is shielded.
                     await anyio.lowlevel.checkpoint_if_cancelled()
                     slot = self._agents.acquire()
@@ -275,7 +309,8 @@ class _FanOut:
 
     async def _run(self, chunk: Chunk) -> None:
         self._in_flight += 1
-        self.outcomes.update(dict.fromkeys(chunk.numbers, Outcome.UNKNOWN))
+        if self.index is not None:
+            self.index.set_many(self._positions[chunk.index], Outcome.UNKNOWN)
         outcomes: dict[str, Outcome] | None = None
         counts: dict[Outcome, int] = {}
         errors: dict[str, MioGramError] = {}
@@ -395,14 +430,27 @@ class _FanOut:
     ) -> None:
         """Record a finished chunk; *counts* is how many of *outcomes* have each outcome."""
         self._in_flight -= 1
-        self.outcomes.update(outcomes)
-        self.errors.update(errors)
+        if self.index is not None:
+            positions = self._positions.pop(chunk.index)
+            kinds = [outcome for outcome, count in counts.items() if count]
+            if len(kinds) == 1:
+                # The usual case: one outcome for the whole chunk.
+                self.index.set_many(positions, kinds[0])
+            else:
+                for position, number in zip(positions, chunk.numbers, strict=True):
+                    self.index.set(position, outcomes[number])
+            self.errors.update(errors)
         for outcome, count in counts.items():
             self._done_by_outcome[outcome] += count
         self._done += len(chunk.numbers)
         if sent:
             self._sent_done += len(chunk.numbers)
             self._chunks_done += 1
+
+    @property
+    def sent_numbers(self) -> int:
+        """Numbers of the chunks that were sent, whatever their outcome."""
+        return self._sent_done
 
     def _halt(self, reason: BaseException) -> None:
         if self.stop_reason is None:
@@ -414,7 +462,7 @@ class _FanOut:
         """The current progress."""
         elapsed = anyio.current_time() - self._started_at
         rate = self._sent_done / elapsed if elapsed > 0 else 0.0
-        total = len(self.outcomes) if self._exhausted else self._total_hint
+        total = self._distinct if self._exhausted else self._total_hint
         eta: float | None = None
         if total is not None and self.stop_reason is None:
             remaining = total - self._done
@@ -525,8 +573,14 @@ async def fan_out(
     *waited* tells the seconds the chunks spent queued at the client's send gate, for
     `MassProgress.waiting`. Inputs are stripped; blank ones and ``#`` comments are skipped.
 
+    The result is compact (an integer and a byte per number, see `MassResult`). Hooks whose
+    ``records_outcomes`` attribute is ``True`` (a campaign's journal) take every outcome over and
+    promise distinct input: the fan-out then keeps nothing per number (its memory stays flat, no
+    de-duplication, no draining after a stop: the rest of the input is not read) and returns an
+    empty result; the hooks' store is the record.
+
     Returns:
-        Every distinct input with its outcome.
+        Every distinct input with its outcome (none when the hooks record the outcomes).
 
     Raises:
         MassSendError: an error doomed every later chunk (a code in `STOP_CODES`, or the third
@@ -571,15 +625,23 @@ async def fan_out(
             for _ in range(workers):
                 crew.start_soon(state.work, receive.clone())
     await state.report_end()
-    result = MassResult._adopt(state.outcomes, state.errors, state.duplicates)
+    if state.index is None:
+        result = MassResult(duplicates=state.duplicates)
+    else:
+        result = MassResult._of(state.index, state.errors, state.duplicates)
     reason = state.stop_reason
     if reason is None:
         return result
     cause = reason if isinstance(reason, MioGramError) else None
-    counts = result.counts
-    raise MassSendError(
-        f"the mass send stopped early ({reason!s}): {counts[Outcome.NOT_ATTEMPTED]} of "
-        f"{len(result)} numbers not attempted",
-        result,
-        cause,
-    ) from reason
+    if state.index is None:
+        message = (
+            f"the mass send stopped early ({reason!s}) after {state.sent_numbers} numbers were "
+            "sent; the hooks hold every outcome, and the rest of the input was not read"
+        )
+    else:
+        counts = result.counts
+        message = (
+            f"the mass send stopped early ({reason!s}): {counts[Outcome.NOT_ATTEMPTED]} of "
+            f"{len(result)} numbers not attempted"
+        )
+    raise MassSendError(message, result, cause) from reason

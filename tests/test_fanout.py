@@ -763,7 +763,7 @@ def test_progress_eta_is_unknown_without_rate_or_after_stop() -> None:
             hooks=None,
             cancel_grace=1.0,
         )
-        state.outcomes = {phone(1): Outcome.NOT_ATTEMPTED}
+        assert not state._admit(phone(1))  # one number read, not sent yet
         assert state.snapshot().total is None
         state._exhausted = True
         assert (state.snapshot().total, state.snapshot().eta) == (1, None)

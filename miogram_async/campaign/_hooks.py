@@ -28,8 +28,9 @@ __all__ = ["JournalHooks", "JournalNumbers"]
 
 #: Numbers read from the journal per query while a run streams them to the fan-out.
 _SOURCE_PAGE: Final = 1000
-#: At most this many numbers wait in `JournalHooks.seqs` (after a stop the fan-out reads the rest
-#: of the input without sending it); a chunk with numbers not there is written by number instead.
+#: At most this many numbers wait in `JournalHooks.seqs` (normally only the pages read ahead and
+#: the chunks in flight: a few thousand); a chunk with numbers not there is written by number
+#: instead.
 _SEQS_MAX: Final = 50_000
 
 _OUTCOME_STATES: Final[Mapping[Outcome, NumberState]] = {
@@ -88,7 +89,14 @@ class JournalHooks:
     left in doubt and the next run settles it through the report. A write that fails fails the
     starts it carried (they are not sent) and drops the outcomes it carried (their chunks stay in
     doubt).
+
+    It records every outcome and its input (the journal's numbers, each once) holds no duplicate,
+    so it tells the fan-out (``records_outcomes``) to keep nothing per number: a run's memory stays
+    flat whatever the campaign's size, and its summary is read from the journal.
     """
+
+    #: The fan-out keeps no per-number outcome: this journal records them all (see `fan_out`).
+    records_outcomes: Final = True
 
     def __init__(self, journal: Storage, run: int) -> None:
         self.journal = journal
