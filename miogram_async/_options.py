@@ -44,7 +44,15 @@ ProgressCallback = Callable[[MassProgress], object]
 
 
 class FanoutHooks(Protocol):
-    """Called around every chunk; the campaign journal implements it."""
+    """
+    Called around every chunk; the campaign journal implements it.
+
+    Hooks may also have a ``records_outcomes`` attribute (read with ``getattr``, default
+    ``False``). When it is ``True`` the hooks record every number's outcome themselves and promise
+    that the input holds no duplicates (a journal's numbers are unique): the fan-out then keeps
+    nothing per number (no index, no de-duplication), returns an empty `MassResult`, and after a
+    stop reads no more of the input. That is what keeps a campaign run's memory flat.
+    """
 
     async def chunk_started(self, chunk: Chunk) -> None:
         """Called before the chunk's request is sent."""
