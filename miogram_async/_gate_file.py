@@ -25,14 +25,13 @@ import os
 import re
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
 import anyio
 
 from ._errors import APIConnectionError, ValidationError
+from ._gate_slots import SlotGate
 
 __all__ = ["FileSendGate"]
 
@@ -43,7 +42,7 @@ _IDLE: Final = b"idle"
 _STATE_BYTES: Final = 64
 
 
-class FileSendGate:
+class FileSendGate(SlotGate[int]):
     """
     At most *limit* state-changing requests in flight at once across the processes of one host
     that use the same *directory* and *name*: a `SendGate` for ``MioGram(send_gate=...)``.
@@ -74,110 +73,24 @@ class FileSendGate:
     ) -> None:
         if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
             raise ValidationError("FileSendGate needs flock (POSIX): use PostgresSendGate")
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValidationError(f"expected a send gate limit >= 1, got {limit!r}")
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValidationError(
                 f"expected a send gate name of letters, digits, '_', '.' or '-', got {name!r}"
             )
-        if not (poll > 0 and max_poll >= poll):
-            raise ValidationError(f"expected 0 < poll <= max_poll, got {poll!r} and {max_poll!r}")
-        if not dead_holder_wait >= 0:
-            raise ValidationError(f"expected dead_holder_wait >= 0, got {dead_holder_wait!r}")
+        self._setup(
+            name=name, limit=limit, poll=poll, max_poll=max_poll, dead_holder_wait=dead_holder_wait
+        )
         folder = Path(directory)
         if not folder.is_dir():
             raise ValidationError(f"expected an existing directory for the send gate, got {folder}")
-        self.name = name
-        self.limit = limit
-        self.dead_holder_wait = dead_holder_wait
-        #: How many slots this gate took from a holder that had died (each cost a wait).
-        self.taken_from_the_dead = 0
+        # A slot is the descriptor of its locked file.
         self._paths = tuple(folder / f"{name}.{slot}.slot" for slot in range(limit))
-        self._poll = poll
-        self._max_poll = max_poll
-        self._local: anyio.Semaphore | None = None
-        # The descriptors of the slots each task holds, by task id.
-        self._held: dict[int, list[int]] = {}
 
     def __repr__(self) -> str:
         return f"<FileSendGate {self.name!r} limit={self.limit}>"
 
-    def _slots(self) -> anyio.Semaphore:
-        # Made on first use, in the running event loop (asyncio or trio).
-        if self._local is None:
-            self._local = anyio.Semaphore(self.limit)
-        return self._local
-
-    async def acquire(self) -> float:
-        """
-        Wait for a slot, then for what its last holder left (a drain, a dead holder's request).
-
-        Returns:
-            The seconds spent waiting (0.0 when a slot was free and the gateway idle).
-
-        Raises:
-            APIConnectionError: (``sent=False``) a slot file cannot be opened: nothing was sent.
-        """
-        started = anyio.current_time()
-        local = self._slots()
-        queued = False
-        try:
-            local.acquire_nowait()
-        except anyio.WouldBlock:
-            queued = True
-            await local.acquire()
-        try:
-            fd, waited = await self._take()
-        except BaseException:
-            local.release()
-            raise
-        self._held.setdefault(anyio.get_current_task().id, []).append(fd)
-        return anyio.current_time() - started if queued or waited else 0.0
-
-    async def release(self, busy_for: float) -> None:
-        """
-        Give back a slot the current task holds; no process takes it for *busy_for* seconds.
-
-        Args:
-            busy_for: seconds from now the gateway may still be working (0.0 after an answer).
-        """
-        task = anyio.get_current_task().id
-        held = self._held.get(task)
-        if not held:
-            return
-        fd = held.pop()
-        if not held:
-            del self._held[task]
-        _give_back(fd, time.time() + busy_for if busy_for > 0 else None)
-        self._slots().release()
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """
-        Hold one slot for the body (one state-changing request), given back without a drain.
-
-        Raises:
-            APIConnectionError: (``sent=False``) a slot file cannot be opened: nothing was sent.
-        """
-        await self.acquire()
-        try:
-            yield
-        finally:
-            await self.release(0.0)
-
-    async def aclose(self) -> None:
-        """Nothing to close: each slot's file is closed when the slot is given back."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+    async def _give(self, slot: int, busy_for: float) -> None:
+        _give_back(slot, time.time() + busy_for if busy_for > 0 else None)
 
     async def _take(self) -> tuple[int, bool]:
         """Lock a slot file, wait out what it says, mark it busy: (its descriptor, if it waited)."""

@@ -34,14 +34,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import zlib
-from collections.abc import AsyncIterator
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import anyio.to_thread
 
 from ._errors import APIConnectionError, ValidationError
+from ._gate_slots import SlotGate
 
 if TYPE_CHECKING:
     import psycopg
@@ -75,7 +74,7 @@ def gate_key(name: str, slot: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-class PostgresSendGate:
+class PostgresSendGate(SlotGate[int]):
     """
     At most *limit* state-changing requests in flight at once, across every process that uses a
     gate of the same *name* on the same database: a `SendGate` for ``MioGram(send_gate=...)``.
@@ -110,108 +109,32 @@ class PostgresSendGate:
         max_poll: float = 0.05,
         dead_holder_wait: float = 120.0,
     ) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValidationError(f"expected a send gate limit >= 1, got {limit!r}")
         if not isinstance(name, str) or not name:
             raise ValidationError(f"expected a non-empty send gate name, got {name!r}")
-        if not (poll > 0 and max_poll >= poll):
-            raise ValidationError(f"expected 0 < poll <= max_poll, got {poll!r} and {max_poll!r}")
-        if not dead_holder_wait >= 0:
-            raise ValidationError(f"expected dead_holder_wait >= 0, got {dead_holder_wait!r}")
+        self._setup(
+            name=name, limit=limit, poll=poll, max_poll=max_poll, dead_holder_wait=dead_holder_wait
+        )
         try:
             import psycopg  # noqa: F401, PLC0415 - optional: the postgres extra
         except ImportError:
             raise ValidationError(
                 "PostgresSendGate needs psycopg: pip install 'miogram-async[postgres]'"
             ) from None
-        self.dead_holder_wait = dead_holder_wait
-        #: How many slots this gate took from a holder that had died (each cost a wait).
-        self.taken_from_the_dead = 0
         self._url = url
-        self.name = name
-        self.limit = limit
-        self._poll = poll
-        self._max_poll = max_poll
+        # A slot is its advisory lock's key; the keys this session holds (under _lock).
         self._keys = tuple(gate_key(name, slot) for slot in range(limit))
-        # The keys this session holds (under _lock), and the keys each task took, by task id.
         self._held: set[int] = set()
-        self._by_task: dict[int, list[int]] = {}
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
-        self._local: anyio.Semaphore | None = None
         self._closed = False
 
     def __repr__(self) -> str:  # never the URL: it may carry a password
         return f"<PostgresSendGate {self.name!r} limit={self.limit}>"
 
-    def _slots(self) -> anyio.Semaphore:
-        # Made on first use, in the running event loop (asyncio or trio).
-        if self._local is None:
-            self._local = anyio.Semaphore(self.limit)
-        return self._local
-
-    async def acquire(self) -> float:
-        """
-        Wait for a slot, then for what its last holder left (a drain, a dead holder's request).
-
-        Returns:
-            The seconds spent waiting (0.0 when a slot was free and the gateway idle).
-
-        Raises:
-            APIConnectionError: (``sent=False``) the gate's database cannot be reached: nothing
-                was sent.
-        """
-        started = anyio.current_time()
-        local = self._slots()
-        queued = False
-        try:
-            local.acquire_nowait()
-        except anyio.WouldBlock:
-            queued = True
-            await local.acquire()
-        try:
-            key, waited = await self._take()
-        except BaseException:
-            local.release()
-            raise
-        self._by_task.setdefault(anyio.get_current_task().id, []).append(key)
-        return anyio.current_time() - started if queued or waited else 0.0
-
-    async def release(self, busy_for: float) -> None:
-        """
-        Give back a slot the current task holds; no process takes it for *busy_for* seconds.
-
-        Args:
-            busy_for: seconds from now the gateway may still be working (0.0 after an answer),
-                counted on the database server's clock.
-        """
-        task = anyio.get_current_task().id
-        keys = self._by_task.get(task)
-        if not keys:
-            return
-        key = keys.pop()
-        if not keys:
-            del self._by_task[task]
-        try:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._give_back, key, max(0.0, busy_for))
-        finally:
-            self._slots().release()
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """
-        Hold one slot for the body (one state-changing request), given back without a drain.
-
-        Raises:
-            APIConnectionError: (``sent=False``) the gate's database cannot be reached: nothing
-                was sent.
-        """
-        await self.acquire()
-        try:
-            yield
-        finally:
-            await self.release(0.0)
+    async def _give(self, slot: int, busy_for: float) -> None:
+        # Counted on the database server's clock.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self._give_back, slot, busy_for)
 
     async def _take(self) -> tuple[int, bool]:
         """Lock a slot, wait out what its row says, mark it busy: (its key, if it waited)."""
@@ -367,14 +290,3 @@ class PostgresSendGate:
 
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(close)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
