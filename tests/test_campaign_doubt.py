@@ -14,7 +14,7 @@ from miogram_async import Chunk, MioGram, Outcome, normalize_phone
 from miogram_async.campaign import Campaign, CampaignError, NumberState, _hooks
 from miogram_async.campaign._hooks import JournalHooks
 from miogram_async.campaign._journal import ChunkEnd, ChunkStart, Journal
-from miogram_async.campaign._schema import SCHEMA_VERSION
+from miogram_async.campaign._schema import JOURNAL_VERSION
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
 
 SECRET = "doubt-secret-5e1b"
@@ -36,7 +36,7 @@ def delivered(numbers: Sequence[str]) -> list[tuple[str, NumberState, None, None
 def stored_states(journal: Journal) -> dict[str, tuple[str, int | None]]:
     """number -> (stored state, chunk) straight from the numbers table."""
     rows = journal._conn.execute("SELECT number, state, chunk FROM numbers").fetchall()
-    return {number: (state, chunk) for number, state, chunk in rows}
+    return {f"+{number}": (state, chunk) for number, state, chunk in rows}
 
 
 def test_a_journal_of_schema_version_1_is_refused_untouched(tmp_path: Path) -> None:
@@ -48,10 +48,29 @@ def test_a_journal_of_schema_version_1_is_refused_untouched(tmp_path: Path) -> N
     conn.commit()
     conn.close()
     before = path.read_bytes()
-    with pytest.raises(CampaignError, match=f"schema version '1'.* reads {SCHEMA_VERSION}"):
+    with pytest.raises(CampaignError, match=f"schema version '1'.* reads {JOURNAL_VERSION}"):
         Campaign.open(path)
     assert path.read_bytes() == before
-    assert SCHEMA_VERSION == 2
+    assert JOURNAL_VERSION == 3
+
+
+def test_a_journal_of_schema_version_2_is_refused_with_how_to_finish_it(tmp_path: Path) -> None:
+    """A version 2 journal is refused untouched, naming the older release and the resume command."""
+    path = tmp_path / "c.db"
+    Campaign.create(path, NUMBERS, message="Hi").close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    for read_only in (False, True):
+        with pytest.raises(CampaignError) as caught:
+            Campaign.open(path, read_only=read_only)
+        message = str(caught.value)
+        assert "schema version 2" in message
+        assert "pip install 'miogram-async==0.1.*'" in message
+        assert f"miogram campaign resume {str(path)!r}" in message
+    assert path.read_bytes() == before
 
 
 def test_a_chunk_start_writes_one_row_and_its_numbers_read_as_in_doubt(tmp_path: Path) -> None:

@@ -20,7 +20,13 @@ from .. import _actions as actions
 from .._actions import Action
 from .._errors import MassSendError, MioGramError, NoDataError, ValidationError
 from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
-from .._validation import check_file_format, check_message, normalize_phone
+from .._validation import (
+    _WIRE_PHONE,
+    _is_builtin_region,
+    check_file_format,
+    check_message,
+    normalize_phone,
+)
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
 from ._journal import Journal, NumberUpdate
@@ -218,8 +224,16 @@ class Campaign:
                 str(path), meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
             )
         else:
+            # An item already in the wire form is one normalize_phone returns as it is (under
+            # Iran or no region): the journal then skips the call for it.
+            as_is = _WIRE_PHONE.fullmatch if _is_builtin_region(default_region) else None
             journal = Journal.create(
-                path, meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
+                path,
+                meta=meta,
+                inputs=numbers,
+                normalize=normalize,
+                overwrite=overwrite,
+                as_is=as_is,
             )
         return cls(journal)
 

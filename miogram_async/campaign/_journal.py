@@ -37,11 +37,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import secrets
 import sqlite3
+import sys
 import threading
 import time
+from array import array
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Concatenate, Final, ParamSpec, TypeVar
@@ -53,8 +56,9 @@ from ._schema import (
     APPLICATION_ID,
     FORMAT,
     INDEXES,
+    JOURNAL_VERSION,
+    NUMBER_INDEX,
     SCHEMA,
-    SCHEMA_VERSION,
     SELF_CONTAINED,
     check_header,
     check_journal_file,
@@ -74,7 +78,8 @@ _T = TypeVar("_T")
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-_INSERT_BATCH: Final = 5000
+#: Numbers per bulk INSERT (one JSON array of their digits, expanded by SQLite's json_each).
+_INSERT_BATCH: Final = 20000
 _PAGE: Final = 2000
 #: Numbers per ``IN (...)`` list (SQLite allows at least 999 parameters in one statement).
 _IN_BATCH: Final = 500
@@ -104,6 +109,32 @@ def group_updates(updates: Iterable[NumberUpdate]) -> list[OutcomeGroup]:
     for number, state, code, text in updates:
         groups.setdefault((state, code, text), []).append(number)
     return [(state, code, text, numbers, None) for (state, code, text), numbers in groups.items()]
+
+
+def _digits(number: str) -> int:
+    """The stored form of an E.164 number: its digits as an integer."""
+    return int(number[1:])
+
+
+def _e164(digits: int) -> str:
+    return f"+{digits}"
+
+
+def _pack(numbers: Sequence[str]) -> bytes:
+    """A chunk's numbers as one BLOB: 8-byte little-endian integers."""
+    packed = array("q", [int(number[1:]) for number in numbers])
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack(blob: bytes) -> list[int]:
+    """The numbers (as stored integers) of a chunk's BLOB."""
+    packed = array("q")
+    packed.frombytes(blob)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tolist()
 
 
 @contextlib.contextmanager
@@ -312,11 +343,16 @@ class Journal:
             except BaseException:
                 conn.close()
                 raise
+        return cls._open_writable(journal_path, integrity=True)
+
+    @classmethod
+    def _open_writable(cls, journal_path: Path, *, integrity: bool) -> Journal:
+        """`open` for writing; *integrity*: run SQLite's quick check (not on a file just made)."""
         run_lock = RunLock.acquire(journal_path) if journal_path.is_file() else None
         try:
             if run_lock is not None:
                 _recover_interrupted_write(journal_path)
-            check_journal_file(journal_path)
+            check_journal_file(journal_path, integrity=integrity)
             assert run_lock is not None  # check_journal_file refuses a missing file
             conn = sqlite3.connect(
                 journal_path, timeout=0, check_same_thread=False, isolation_level=None
@@ -344,6 +380,7 @@ class Journal:
         inputs: Iterable[str],
         normalize: Callable[[str], str],
         overwrite: bool = False,
+        as_is: Callable[[str], object] | None = None,
     ) -> Journal:
         """
         Write a new journal with *meta* and every item of *inputs*, then open it.
@@ -373,9 +410,10 @@ class Journal:
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.executescript(SCHEMA)
                 conn.execute("BEGIN")
-                rows = {**meta, "format": FORMAT, "schema_version": str(SCHEMA_VERSION)}
+                rows = {**meta, "format": FORMAT, "schema_version": str(JOURNAL_VERSION)}
                 conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows.items())
-                _insert_inputs(conn, inputs, normalize)
+                _insert_inputs(conn, inputs, normalize, as_is)
+                _index_numbers(conn)
                 for index in INDEXES:
                     conn.execute(index)
                 conn.execute("COMMIT")
@@ -393,7 +431,9 @@ class Journal:
             raise storage_error(exc, journal_path, "create") from None
         finally:
             _remove_quietly(temp, *_sidecars(temp))
-        return cls.open(journal_path)
+        # Its format and version are still checked; SQLite's page-by-page quick check is left out
+        # for the file this call wrote and synced a moment ago.
+        return cls._open_writable(journal_path, integrity=False)
 
     def close(self) -> None:
         """
@@ -476,7 +516,7 @@ class Journal:
         marks = ",".join("?" * len(states))
         with self._lock:
             return [
-                (-1 if chunk is None else int(chunk), str(number))
+                (-1 if chunk is None else int(chunk), _e164(number))
                 for chunk, number in self._conn.execute(
                     f"SELECT chunk, number FROM numbers WHERE state IN ({marks}) ORDER BY seq",
                     [str(state) for state in states],
@@ -492,14 +532,13 @@ class Journal:
         """
         marks = ",".join("?" * len(states))
         with self._lock:
-            return [
-                (int(seq), str(number))
-                for seq, number in self._conn.execute(
-                    f"SELECT seq, number FROM numbers WHERE state IN ({marks}) AND seq > ? "
-                    "ORDER BY seq LIMIT ?",
-                    [*(str(state) for state in states), after_seq, limit],
-                )
-            ]
+            # SQLite spells the numbers ("+" and the digits): no Python work per row.
+            rows: list[tuple[int, str]] = self._conn.execute(
+                f"SELECT seq, '+' || number FROM numbers WHERE state IN ({marks}) AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                [*(str(state) for state in states), after_seq, limit],
+            ).fetchall()
+            return rows
 
     @_sqlite_errors("read")
     def chunk_started_at(self, chunk_ids: Iterable[int]) -> dict[int, float]:
@@ -533,7 +572,8 @@ class Journal:
         while True:
             with self._lock:
                 page = self._conn.execute(
-                    "SELECT n.seq, n.input, n.number, COALESCE(n.number, n.duplicate_of), n.state, "
+                    "SELECT n.seq, COALESCE(n.input, '+' || COALESCE(n.number, n.duplicate_of)), "
+                    "n.number, COALESCE(n.number, n.duplicate_of), n.state, "
                     "n.error_code, n.error, c.robot "
                     "FROM numbers AS n LEFT JOIN chunks AS c ON c.id = n.chunk "
                     "WHERE n.seq > ? ORDER BY n.seq LIMIT ?",
@@ -541,9 +581,10 @@ class Journal:
                 ).fetchall()
             if not page:
                 return
-            for seq, raw, own, number, stored, code, error, robot in page:
-                if own is not None and own in doubt:
-                    yield seq, raw, number, NumberState.SENDING.value, code, error, doubt[own][1]
+            for seq, raw, own, digits, stored, code, error, robot in page:
+                number = None if digits is None else _e164(digits)
+                if own is not None and number is not None and number in doubt:
+                    yield seq, raw, number, NumberState.SENDING.value, code, error, doubt[number][1]
                 else:
                     yield seq, raw, number, stored, code, error, robot
             after = page[-1][0]
@@ -609,9 +650,9 @@ class Journal:
         attempting = self._conn.execute(
             "SELECT id, robot, numbers FROM chunks WHERE state = 'attempting' ORDER BY id"
         ).fetchall()
-        chunk_of: dict[str, tuple[int, str | None]] = {}
+        chunk_of: dict[int, tuple[int, str | None]] = {}
         for chunk_id, robot, numbers in attempting:
-            for number in str(numbers).split(","):
+            for number in _unpack(numbers):
                 chunk_of[number] = (int(chunk_id), robot)
         for batch in _batches(list(chunk_of)):
             rows = self._conn.execute(
@@ -621,7 +662,7 @@ class Journal:
             for number, chunk, state in rows:
                 chunk_id, robot = chunk_of[number]
                 if chunk is None or chunk < chunk_id or (chunk == chunk_id and state == "sending"):
-                    doubt[number] = (chunk_id, robot, NumberState(state))
+                    doubt[_e164(number)] = (chunk_id, robot, NumberState(state))
         return doubt
 
     # Writes (each one transaction)
@@ -639,14 +680,14 @@ class Journal:
         with self._lock, _transaction(self._conn):
             cursor = self._conn.execute("INSERT INTO runs (started_at) VALUES (?)", (now,))
             attempting = self._conn.execute(
-                "SELECT id, numbers, started_at FROM chunks WHERE state = 'attempting' ORDER BY id"
+                "SELECT id, numbers FROM chunks WHERE state = 'attempting' ORDER BY id"
             ).fetchall()
-            for chunk_id, numbers, started_at in attempting:
-                for batch in _batches(str(numbers).split(",")):
+            for chunk_id, numbers in attempting:
+                for batch in _batches(_unpack(numbers)):
                     self._conn.execute(
-                        "UPDATE numbers SET state = 'sending', chunk = ?, updated_at = ? "
+                        "UPDATE numbers SET state = 'sending', chunk = ? "
                         f"WHERE number IN ({_marks(batch)}) AND (chunk IS NULL OR chunk < ?)",
-                        [chunk_id, started_at, *batch, chunk_id],
+                        [chunk_id, *batch, chunk_id],
                     )
             self._conn.executemany(_SETTLE_CHUNK, [(now, row[0]) for row in attempting])
             self._stale = self._still_attempting([int(row[0]) for row in attempting])
@@ -696,7 +737,7 @@ class Journal:
                     "INSERT INTO chunks (run, idx, robot, state, size, numbers, started_at) "
                     "VALUES (?, ?, ?, 'attempting', ?, ?, ?)",
                     [
-                        (run, index, robot, len(numbers), ",".join(numbers), now)
+                        (run, index, robot, len(numbers), _pack(numbers), now)
                         for index, robot, numbers in started
                     ],
                 )
@@ -711,17 +752,16 @@ class Journal:
             (now, run, index),
         ).fetchall()
         chunk_id = int(found[0][0]) if found else None
-        set_fields = (
-            "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ?, updated_at = ?"
-        )
+        set_fields = "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ?"
         for state, code, text, numbers, seqs in groups:
-            fields = (state.value, chunk_id, code, text, now)
+            fields = (state.value, chunk_id, code, text)
             if seqs is not None and seqs and list(range(seqs[0], seqs[0] + len(seqs))) == seqs:
                 self._conn.executemany(
                     f"{set_fields} WHERE seq BETWEEN ? AND ?", [(*fields, seqs[0], seqs[-1])]
                 )
                 continue
-            key, targets = ("seq", seqs) if seqs is not None else ("number", numbers)
+            targets: Sequence[int] = seqs if seqs is not None else [_digits(n) for n in numbers]
+            key = "seq" if seqs is not None else "number"
             for batch in _batches(targets):
                 self._conn.executemany(
                     f"{set_fields} WHERE {key} IN ({_marks(batch)})", [(*fields, *batch)]
@@ -733,9 +773,11 @@ class Journal:
         now = time.time()
         with self._lock, _transaction(self._conn):
             self._conn.executemany(
-                "UPDATE numbers SET state = ?, error_code = ?, error = ?, updated_at = ? "
-                "WHERE number = ?",
-                [(str(state), code, text, now, number) for number, state, code, text in updates],
+                "UPDATE numbers SET state = ?, error_code = ?, error = ? WHERE number = ?",
+                [
+                    (str(state), code, text, _digits(number))
+                    for number, state, code, text in updates
+                ],
             )
             self._conn.executemany(_SETTLE_CHUNK, [(now, chunk) for chunk in chunks])
             stale = self._still_attempting(self._stale)
@@ -767,51 +809,82 @@ def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
 
 
 def _insert_inputs(
-    conn: sqlite3.Connection, inputs: Iterable[str], normalize: Callable[[str], str]
+    conn: sqlite3.Connection,
+    inputs: Iterable[str],
+    normalize: Callable[[str], str],
+    as_is: Callable[[str], object] | None = None,
 ) -> None:
-    """Insert *inputs* in batches; the unique index on ``number`` tells first occurrences apart."""
+    """
+    Insert *inputs* in bulk, a batch at a time; `_index_numbers` then tells repeats apart.
+
+    *as_is*, when given, is true for an item that *normalize* would return unchanged (the E.164
+    form, ``+`` and digits). A batch made only of such items goes in as one JSON array of their
+    digits that SQLite expands (``json_each``) into rows numbered on from the last one: one
+    parameter per batch, not per number, which is most of the speed of reading a clean list. In
+    any other batch each item is normalised and inserted with its seq; one spelled otherwise than
+    its E.164 form keeps its text, an invalid one its text and the reason.
+    """
     seq = 0
-    batch: list[tuple[int, str]] = []
-
-    def flush() -> None:
-        valid: list[tuple[int, str, str]] = []
-        invalid: list[tuple[int, str, str]] = []
-        for item_seq, raw in batch:
-            try:
-                valid.append((item_seq, raw, normalize(raw)))
-            except ValidationError as exc:
-                invalid.append((item_seq, raw, str(exc)))
-        conn.executemany(
-            "INSERT OR IGNORE INTO numbers (seq, input, number, state) VALUES (?, ?, ?, 'pending')",
-            valid,
-        )
-        if valid:
-            inserted = {
-                row[0]
-                for row in conn.execute(
-                    "SELECT seq FROM numbers WHERE seq BETWEEN ? AND ?", (valid[0][0], valid[-1][0])
-                )
-            }
-            conn.executemany(
-                "INSERT INTO numbers (seq, input, duplicate_of, state) "
-                "VALUES (?, ?, ?, 'duplicate')",
-                [row for row in valid if row[0] not in inserted],
+    items = iter(inputs)
+    while batch := list(itertools.islice(items, _INSERT_BATCH)):
+        # Blank items are skipped; one that is not a string is recorded as given (normalize
+        # refuses it), so every input item keeps one outcome.
+        texts = [raw.strip() if isinstance(raw, str) else repr(raw) for raw in batch]
+        if "" in texts:
+            texts = [text for text in texts if text]
+        first = seq + 1
+        seq += len(texts)
+        if not texts:
+            continue
+        if as_is is not None and all(map(as_is, texts)):
+            # Every seq so far has its row, so the new rows' rowids (seqs) run on from `first`.
+            conn.execute(
+                "INSERT INTO numbers (number) SELECT value FROM json_each(?)",
+                ("[" + ",".join([text[1:] for text in texts]) + "]",),
             )
+            last = conn.execute("SELECT max(seq) FROM numbers").fetchone()
+            if last is None or last[0] != seq:
+                raise CampaignError(f"journal numbering went wrong at item {first}: {last!r}")
+            continue
+        rows: list[tuple[int, int | None, str | None, str, str | None]] = []
+        for item_seq, text in enumerate(texts, first):
+            if as_is is not None and as_is(text):
+                rows.append((item_seq, int(text[1:]), None, "pending", None))
+            else:
+                rows.append(_classify(item_seq, text, normalize))
         conn.executemany(
-            "INSERT INTO numbers (seq, input, state, error) VALUES (?, ?, 'invalid', ?)", invalid
+            "INSERT INTO numbers (seq, number, input, state, error) VALUES (?, ?, ?, ?, ?)", rows
         )
-        batch.clear()
 
-    for raw in inputs:
-        if isinstance(raw, str):
-            text = raw.strip()
-            if not text:
-                continue
-        else:
-            # Recorded as given (normalize refuses it), so every input item keeps one outcome.
-            text = repr(raw)
-        seq += 1
-        batch.append((seq, text))
-        if len(batch) >= _INSERT_BATCH:
-            flush()
-    flush()
+
+def _classify(
+    seq: int, text: str, normalize: Callable[[str], str]
+) -> tuple[int, int | None, str | None, str, str | None]:
+    """(seq, number, input, state, error) of the item *text*: normalised, or invalid and why."""
+    try:
+        number = normalize(text)
+    except ValidationError as exc:
+        return seq, None, text, "invalid", str(exc)
+    return seq, int(number[1:]), None if number == text else text, "pending", None
+
+
+def _index_numbers(conn: sqlite3.Connection) -> None:
+    """
+    Make the unique index on ``number``; repeats of a number first become ``duplicate`` rows.
+
+    Building the unique index straight away is one sort; only if it finds a repeat are the repeats
+    (every occurrence after a number's first) moved to ``duplicate_of``, and the index built again.
+    """
+    try:
+        conn.execute(NUMBER_INDEX)
+    except sqlite3.IntegrityError:
+        pass
+    else:
+        return
+    conn.execute(
+        "UPDATE numbers SET duplicate_of = number, number = NULL, state = 'duplicate' "
+        "WHERE seq IN (SELECT n.seq FROM numbers AS n JOIN (SELECT number, min(seq) AS first "
+        "FROM numbers WHERE number IS NOT NULL GROUP BY number HAVING count(*) > 1) AS d "
+        "ON n.number = d.number AND n.seq > d.first)"
+    )
+    conn.execute(NUMBER_INDEX)

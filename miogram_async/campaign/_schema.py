@@ -28,6 +28,9 @@ __all__ = [
     "APPLICATION_ID",
     "FORMAT",
     "INDEXES",
+    "JOURNAL_VERSION",
+    "NUMBER_INDEX",
+    "POSTGRES_SCHEMA_VERSION",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SELF_CONTAINED",
@@ -39,7 +42,14 @@ __all__ = [
 #: ``PRAGMA application_id`` of every journal: "MioC".
 APPLICATION_ID: Final = 0x4D696F43
 FORMAT: Final = "miogram-campaign"
-SCHEMA_VERSION: Final = 2
+#: The SQLite journal's schema version (3: numbers as integers, chunks as packed blobs).
+JOURNAL_VERSION: Final = 3
+#: The PostgreSQL campaign layout's version (its own, unchanged by the SQLite journal's).
+POSTGRES_SCHEMA_VERSION: Final = 2
+#: The name `_postgres` imports its version by; an alias of `POSTGRES_SCHEMA_VERSION`.
+SCHEMA_VERSION: Final = POSTGRES_SCHEMA_VERSION
+#: The package series that still runs version 2 journals to their end.
+_V2_SERIES: Final = "0.1.*"
 
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _HEADER_SIZE: Final = 100
@@ -49,7 +59,7 @@ _USER_VERSION_OFFSET: Final = 60
 _WAL_VERSION_OFFSET: Final = 18
 
 #: ``PRAGMA user_version`` of journals that are rollback-journal files whenever closed (see above).
-SELF_CONTAINED: Final = 0x100 | SCHEMA_VERSION
+SELF_CONTAINED: Final = 0x100 | JOURNAL_VERSION
 
 # Primary SQLite result codes (``sqlite_errorcode & 0xFF``).
 _SQLITE_ERROR: Final = 1
@@ -70,6 +80,13 @@ _SQLITE_READONLY_ROLLBACK: Final = _SQLITE_READONLY | (3 << 8)
 # later chunk recorded an outcome for it (its ``chunk`` is NULL or earlier). Reads derive that; a
 # run writes it into ``numbers`` when it begins, for the chunks earlier runs left attempting.
 # Version 1 wrote ``sending`` for every number when its chunk started.
+#
+# Version 3 is compact: ``number`` (and ``duplicate_of``) hold the E.164 digits as an INTEGER
+# ("+989121234567" is 989121234567, 6 bytes); ``input`` is NULL unless the item as given differs
+# from "+" and those digits (an invalid item keeps its text there, with ``number`` NULL); a chunk's
+# numbers are one BLOB of 8-byte little-endian integers; ``state`` defaults to 'pending', so
+# creating a journal writes only seq and number for a well-formed item. A number keeps no time of
+# its own (version 2's ``updated_at``): its ``chunk`` row has the chunk's start and end.
 SCHEMA: Final = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE runs (
@@ -85,25 +102,26 @@ CREATE TABLE chunks (
     robot TEXT,
     state TEXT NOT NULL CHECK (state IN ('attempting', 'done')),
     size INTEGER NOT NULL,
-    numbers TEXT NOT NULL,
+    numbers BLOB NOT NULL,
     started_at REAL NOT NULL,
     finished_at REAL,
     UNIQUE (run, idx)
 );
 CREATE TABLE numbers (
     seq INTEGER PRIMARY KEY,
-    input TEXT NOT NULL,
-    number TEXT UNIQUE,
-    duplicate_of TEXT,
-    state TEXT NOT NULL,
+    number INTEGER,
+    state TEXT NOT NULL DEFAULT 'pending',
+    input TEXT,
+    duplicate_of INTEGER,
     chunk INTEGER,
     error_code INTEGER,
-    error TEXT,
-    updated_at REAL
+    error TEXT
 );
 """
-# Both partial, so an index entry is written only when a chunk starts or ends or a number goes into
-# or out of doubt, never for each number a chunk delivers. Made after the bulk insert.
+#: Made after the bulk insert (and after duplicates lost their ``number``): the unique index on
+#: ``number``, then two partial ones, so an index entry is written only when a chunk starts or ends
+#: or a number goes into or out of doubt, never for each number a chunk delivers.
+NUMBER_INDEX: Final = "CREATE UNIQUE INDEX numbers_number ON numbers (number)"
 INDEXES: Final = (
     "CREATE INDEX chunks_attempting ON chunks (id) WHERE state = 'attempting'",
     "CREATE INDEX numbers_in_doubt ON numbers (chunk) WHERE state = 'sending'",
@@ -245,8 +263,15 @@ def check_journal_file(path: Path, *, integrity: bool = True) -> None:
         raise CampaignError(
             f"{str(path)!r} is not a campaign journal (format {meta.get('format')!r})"
         )
-    if meta.get("schema_version") != str(SCHEMA_VERSION):
+    if meta.get("schema_version") == "2":
+        raise CampaignError(
+            f"campaign journal {str(path)!r} has schema version 2, written by miogram-async "
+            f"{_V2_SERIES}; this version reads only version {JOURNAL_VERSION}. Finish it with the "
+            f"older version: pip install 'miogram-async=={_V2_SERIES}' then "
+            f"miogram campaign resume {str(path)!r} (the file was not changed)"
+        )
+    if meta.get("schema_version") != str(JOURNAL_VERSION):
         raise CampaignError(
             f"campaign journal {str(path)!r} has schema version {meta.get('schema_version')!r}, "
-            f"this version of miogram-async reads {SCHEMA_VERSION}"
+            f"this version of miogram-async reads {JOURNAL_VERSION}"
         )
