@@ -47,7 +47,7 @@ import anyio.to_thread
 
 from ._journal import ChunkEnd, ChunkStart, NumberUpdate
 from ._model import CampaignError, CampaignInUseError, CampaignStorageError, NumberState
-from ._schema import FORMAT, SCHEMA_VERSION
+from ._schema import FORMAT, POSTGRES_SCHEMA_VERSION
 from ._storage import Row, classify_inputs
 
 if TYPE_CHECKING:
@@ -325,10 +325,10 @@ class PostgresJournal:
             ).fetchone()
         if row is None:
             raise CampaignError(f"no campaign {shown}")
-        if row[0] != FORMAT or row[1] != SCHEMA_VERSION:
+        if row[0] != FORMAT or row[1] != POSTGRES_SCHEMA_VERSION:
             raise CampaignError(
                 f"campaign {shown} has format {row[0]!r} version {row[1]!r}, this version of "
-                f"miogram-async reads {FORMAT!r} version {SCHEMA_VERSION}"
+                f"miogram-async reads {FORMAT!r} version {POSTGRES_SCHEMA_VERSION}"
             )
 
     @classmethod
@@ -753,7 +753,7 @@ def _fill(
     conn.execute(
         "INSERT INTO miogram_campaigns (name, format, schema_version, created_at) "
         "VALUES (%s, %s, %s, %s)",
-        (name, FORMAT, SCHEMA_VERSION, time.time()),
+        (name, FORMAT, POSTGRES_SCHEMA_VERSION, time.time()),
     )
     with conn.cursor() as cursor:
         cursor.executemany(

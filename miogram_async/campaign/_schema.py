@@ -32,7 +32,6 @@ __all__ = [
     "NUMBER_INDEX",
     "POSTGRES_SCHEMA_VERSION",
     "SCHEMA",
-    "SCHEMA_VERSION",
     "SELF_CONTAINED",
     "check_header",
     "check_journal_file",
@@ -46,8 +45,6 @@ FORMAT: Final = "miogram-campaign"
 JOURNAL_VERSION: Final = 3
 #: The PostgreSQL campaign layout's version (its own, unchanged by the SQLite journal's).
 POSTGRES_SCHEMA_VERSION: Final = 2
-#: The name `_postgres` imports its version by; an alias of `POSTGRES_SCHEMA_VERSION`.
-SCHEMA_VERSION: Final = POSTGRES_SCHEMA_VERSION
 #: The package series that still runs version 2 journals to their end.
 _V2_SERIES: Final = "0.1.*"
 
