@@ -11,7 +11,7 @@ import pytest
 
 from miogram_async import MioGram
 from miogram_async.campaign import Campaign, NumberState
-from miogram_async.campaign import _journal as journal_module
+from miogram_async.campaign import _journal_create as journal_create
 from miogram_async.campaign._journal import Journal
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
 
@@ -69,7 +69,7 @@ def test_mixed_inputs_read_back_as_given_whatever_the_batching(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
 ) -> None:
     """Spelled, invalid, repeated, blank and non-string items export as given, in batches or not."""
-    monkeypatch.setattr(journal_module, "_INSERT_BATCH", batch)
+    monkeypatch.setattr(journal_create, "_INSERT_BATCH", batch)
     path = tmp_path / "c.db"
     with Campaign.create(path, MIXED, message=MESSAGE) as campaign:  # type: ignore[arg-type]
         assert exported(campaign) == EXPECTED
@@ -99,7 +99,7 @@ def test_a_clean_list_spanning_batches_is_numbered_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Batches of E.164 items (with blanks between them) number every item on from the last."""
-    monkeypatch.setattr(journal_module, "_INSERT_BATCH", 4)
+    monkeypatch.setattr(journal_create, "_INSERT_BATCH", 4)
     numbers = [f"+98912{i:07d}" for i in range(11)]
     inputs = [*numbers[:4], "", *numbers[4:9], "  ", "bad", *numbers[9:]]
     path = tmp_path / "c.db"

@@ -36,20 +36,29 @@ foreign and corrupt files raise `CampaignError` and are left exactly as they wer
 from __future__ import annotations
 
 import contextlib
-import functools
-import itertools
 import os
 import secrets
 import sqlite3
-import sys
 import threading
 import time
-from array import array
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Concatenate, Final, ParamSpec, TypeVar
+from typing import Final
 
-from .._errors import ValidationError
+from ._journal_create import _index_numbers, _insert_inputs
+from ._journal_records import (
+    ChunkEnd,
+    ChunkStart,
+    NumberUpdate,
+    OutcomeGroup,
+    _batches,
+    _digits,
+    _e164,
+    _marks,
+    _pack,
+    _unpack,
+    group_updates,
+)
 from ._lock import RunLock
 from ._model import CampaignError, CampaignInUseError, NumberState
 from ._schema import (
@@ -57,13 +66,25 @@ from ._schema import (
     FORMAT,
     INDEXES,
     JOURNAL_VERSION,
-    NUMBER_INDEX,
     SCHEMA,
     SELF_CONTAINED,
-    check_header,
     check_journal_file,
     storage_error,
 )
+from ._sqlite_files import (
+    _fsync_path,
+    _place,
+    _recover_interrupted_write,
+    _remove_quietly,
+    _sidecars,
+    _sqlite_errors,
+    _transaction,
+    _unsynced,
+)
+
+# Looked up here at call time, so that tests and benchmarks can replace them in this module.
+from ._sqlite_files import _prepare_for_writing as _prepare_for_writing  # noqa: PLC0414
+from ._sqlite_files import _set_journal_mode as _set_journal_mode  # noqa: PLC0414
 
 __all__ = [
     "ChunkEnd",
@@ -74,17 +95,8 @@ __all__ = [
     "group_updates",
 ]
 
-_T = TypeVar("_T")
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
-#: Numbers per bulk INSERT (one JSON array of their digits, expanded by SQLite's json_each).
-_INSERT_BATCH: Final = 20000
 _PAGE: Final = 2000
-#: Numbers per ``IN (...)`` list (SQLite allows at least 999 parameters in one statement).
-_IN_BATCH: Final = 500
-#: How long switching between WAL and rollback mode may wait for a status reader's read to end.
-_MODE_SWITCH_WAIT_MS: Final = 2000
 
 # Marks a chunk done once none of its numbers is in doubt any more (only for chunks whose numbers
 # `begin_run` wrote down as sending; the partial index numbers_in_doubt answers it).
@@ -92,202 +104,6 @@ _SETTLE_CHUNK: Final = (
     "UPDATE chunks SET state = 'done', finished_at = ? WHERE id = ? AND state = 'attempting' "
     "AND NOT EXISTS (SELECT 1 FROM numbers WHERE chunk = chunks.id AND state = 'sending')"
 )
-
-#: (number, new state, error code, error text) for one number.
-NumberUpdate = tuple[str, NumberState, int | None, str | None]
-#: (chunk index, robot, numbers) of a chunk about to be sent.
-ChunkStart = tuple[int, str | None, Sequence[str]]
-#: (state, error code, error text, numbers, their seqs or None) for numbers that share an outcome.
-OutcomeGroup = tuple[NumberState, int | None, str | None, Sequence[str], Sequence[int] | None]
-#: (chunk index, outcome groups) of a chunk that got its answer.
-ChunkEnd = tuple[int, Sequence[OutcomeGroup]]
-
-
-def group_updates(updates: Iterable[NumberUpdate]) -> list[OutcomeGroup]:
-    """*updates* as outcome groups (numbers only, no seqs)."""
-    groups: dict[tuple[NumberState, int | None, str | None], list[str]] = {}
-    for number, state, code, text in updates:
-        groups.setdefault((state, code, text), []).append(number)
-    return [(state, code, text, numbers, None) for (state, code, text), numbers in groups.items()]
-
-
-def _digits(number: str) -> int:
-    """The stored form of an E.164 number: its digits as an integer."""
-    return int(number[1:])
-
-
-def _e164(digits: int) -> str:
-    return f"+{digits}"
-
-
-def _pack(numbers: Sequence[str]) -> bytes:
-    """A chunk's numbers as one BLOB: 8-byte little-endian integers."""
-    packed = array("q", [int(number[1:]) for number in numbers])
-    if sys.byteorder != "little":
-        packed.byteswap()
-    return packed.tobytes()
-
-
-def _unpack(blob: bytes) -> list[int]:
-    """The numbers (as stored integers) of a chunk's BLOB."""
-    packed = array("q")
-    packed.frombytes(blob)
-    if sys.byteorder != "little":
-        packed.byteswap()
-    return packed.tolist()
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """
-    One explicit transaction (the connection is in autocommit mode otherwise).
-
-    A failed statement or COMMIT is rolled back if SQLite has not already done so itself (it may,
-    on a full disk or an I/O error), so the connection is never left inside a transaction and the
-    error that surfaces is the one that happened.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-@contextlib.contextmanager
-def _unsynced(conn: sqlite3.Connection) -> Iterator[None]:
-    """Commit without syncing (``synchronous=NORMAL``): the next synced commit covers it."""
-    conn.execute("PRAGMA synchronous = NORMAL")
-    try:
-        yield
-    finally:
-        conn.execute("PRAGMA synchronous = FULL")
-
-
-def _remove_quietly(*paths: Path) -> None:
-    for stale in paths:
-        with contextlib.suppress(FileNotFoundError):
-            stale.unlink()
-
-
-def _sidecars(path: Path) -> tuple[Path, Path, Path]:
-    """The files SQLite may keep beside *path* (applied to whatever file has that name)."""
-    return tuple(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))  # type: ignore[return-value]
-
-
-def _sqlite_errors(
-    doing: str,
-) -> Callable[[Callable[Concatenate[Journal, _P], _R]], Callable[Concatenate[Journal, _P], _R]]:
-    """Turn the SQLite errors of a `Journal` method into `CampaignError` (`storage_error`)."""
-
-    def wrap(
-        method: Callable[Concatenate[Journal, _P], _R],
-    ) -> Callable[Concatenate[Journal, _P], _R]:
-        @functools.wraps(method)
-        def guarded(self: Journal, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-            try:
-                return method(self, *args, **kwargs)
-            except sqlite3.Error as exc:
-                raise storage_error(exc, self.path, doing) from None
-
-        return guarded
-
-    return wrap
-
-
-def _set_journal_mode(conn: sqlite3.Connection, mode: str) -> None:
-    """Switch *conn*'s database to journal *mode* (waiting briefly for readers), or raise."""
-    conn.execute(f"PRAGMA busy_timeout = {_MODE_SWITCH_WAIT_MS}")
-    try:
-        row = conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()
-    finally:
-        conn.execute("PRAGMA busy_timeout = 0")
-    if row is None or str(row[0]).lower() != mode.lower():
-        raise CampaignInUseError(
-            f"could not switch the journal to {mode} mode (SQLite kept {row!r}): "
-            "another connection is reading it"
-        )
-
-
-def _recover_interrupted_write(path: Path) -> None:
-    """
-    Roll back what a process killed mid-transaction in rollback mode left (a hot ``-journal``).
-
-    Only while switching modes (opening and closing) is a journal in rollback mode, so this is
-    rare; the read-only checks that come next cannot do it themselves. Only a file with our
-    application id is touched, under the run lock.
-    """
-    hot = path.with_name(path.name + "-journal")
-    if not hot.is_file() or hot.stat().st_size == 0:
-        return
-    check_header(path)
-    try:
-        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
-        try:
-            conn.execute("PRAGMA schema_version").fetchone()  # SQLite rolls the journal back
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise storage_error(exc, path, "recover") from None
-
-
-def _prepare_for_writing(conn: sqlite3.Connection) -> None:
-    """
-    Make *conn* the run's writer: a self-contained journal switched to WAL mode, syncing fully.
-
-    A journal still in WAL mode (its last run was killed, or an older version wrote it) is folded
-    into one file first, so that it is marked `SELF_CONTAINED` in rollback mode, where the mark
-    goes straight into the file.
-    """
-    conn.execute("PRAGMA busy_timeout = 0")
-    mode = conn.execute("PRAGMA journal_mode").fetchone()
-    if mode is not None and str(mode[0]).lower() == "wal":
-        _set_journal_mode(conn, "DELETE")
-    version = conn.execute("PRAGMA user_version").fetchone()
-    if version is None or version[0] != SELF_CONTAINED:
-        conn.execute(f"PRAGMA user_version = {SELF_CONTAINED}")
-    _set_journal_mode(conn, "WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-
-
-def _place(temp: Path, journal_path: Path, *, overwrite: bool) -> None:
-    """Move the finished *temp* journal to *journal_path*."""
-    if overwrite and journal_path.exists():
-        # Never replace a journal a run holds: take its run lock first, and keep it until
-        # the new file is in place (a run that starts meanwhile finds it taken).
-        old = RunLock.acquire(journal_path)
-        try:
-            _remove_quietly(*_sidecars(journal_path))
-            os.replace(temp, journal_path)
-        finally:
-            old.release()
-    else:
-        try:
-            os.link(temp, journal_path)  # fails if something appeared at the path meanwhile
-        except FileExistsError:
-            raise CampaignError(f"{str(journal_path)!r} already exists") from None
-        except OSError:  # no hard links on this file system: check, then move
-            if journal_path.exists():
-                raise CampaignError(f"{str(journal_path)!r} already exists") from None
-            os.replace(temp, journal_path)
-        else:
-            temp.unlink()
-
-
-def _fsync_path(path: Path, *, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:  # directories cannot be opened on every platform
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class Journal:
@@ -796,95 +612,3 @@ class Journal:
                 )
             )
         return frozenset(found)
-
-
-def _marks(batch: Sequence[object]) -> str:
-    return ",".join("?" * len(batch))
-
-
-def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
-    """*items* in slices small enough for one statement's parameters."""
-    for start in range(0, len(items), _IN_BATCH):
-        yield items[start : start + _IN_BATCH]
-
-
-def _insert_inputs(
-    conn: sqlite3.Connection,
-    inputs: Iterable[str],
-    normalize: Callable[[str], str],
-    as_is: Callable[[str], object] | None = None,
-) -> None:
-    """
-    Insert *inputs* in bulk, a batch at a time; `_index_numbers` then tells repeats apart.
-
-    *as_is*, when given, is true for an item that *normalize* would return unchanged (the E.164
-    form, ``+`` and digits). A batch made only of such items goes in as one JSON array of their
-    digits that SQLite expands (``json_each``) into rows numbered on from the last one: one
-    parameter per batch, not per number, which is most of the speed of reading a clean list. In
-    any other batch each item is normalised and inserted with its seq; one spelled otherwise than
-    its E.164 form keeps its text, an invalid one its text and the reason.
-    """
-    seq = 0
-    items = iter(inputs)
-    while batch := list(itertools.islice(items, _INSERT_BATCH)):
-        # Blank items are skipped; one that is not a string is recorded as given (normalize
-        # refuses it), so every input item keeps one outcome.
-        texts = [raw.strip() if isinstance(raw, str) else repr(raw) for raw in batch]
-        if "" in texts:
-            texts = [text for text in texts if text]
-        first = seq + 1
-        seq += len(texts)
-        if not texts:
-            continue
-        if as_is is not None and all(map(as_is, texts)):
-            # Every seq so far has its row, so the new rows' rowids (seqs) run on from `first`.
-            conn.execute(
-                "INSERT INTO numbers (number) SELECT value FROM json_each(?)",
-                ("[" + ",".join([text[1:] for text in texts]) + "]",),
-            )
-            last = conn.execute("SELECT max(seq) FROM numbers").fetchone()
-            if last is None or last[0] != seq:
-                raise CampaignError(f"journal numbering went wrong at item {first}: {last!r}")
-            continue
-        rows: list[tuple[int, int | None, str | None, str, str | None]] = []
-        for item_seq, text in enumerate(texts, first):
-            if as_is is not None and as_is(text):
-                rows.append((item_seq, int(text[1:]), None, "pending", None))
-            else:
-                rows.append(_classify(item_seq, text, normalize))
-        conn.executemany(
-            "INSERT INTO numbers (seq, number, input, state, error) VALUES (?, ?, ?, ?, ?)", rows
-        )
-
-
-def _classify(
-    seq: int, text: str, normalize: Callable[[str], str]
-) -> tuple[int, int | None, str | None, str, str | None]:
-    """(seq, number, input, state, error) of the item *text*: normalised, or invalid and why."""
-    try:
-        number = normalize(text)
-    except ValidationError as exc:
-        return seq, None, text, "invalid", str(exc)
-    return seq, int(number[1:]), None if number == text else text, "pending", None
-
-
-def _index_numbers(conn: sqlite3.Connection) -> None:
-    """
-    Make the unique index on ``number``; repeats of a number first become ``duplicate`` rows.
-
-    Building the unique index straight away is one sort; only if it finds a repeat are the repeats
-    (every occurrence after a number's first) moved to ``duplicate_of``, and the index built again.
-    """
-    try:
-        conn.execute(NUMBER_INDEX)
-    except sqlite3.IntegrityError:
-        pass
-    else:
-        return
-    conn.execute(
-        "UPDATE numbers SET duplicate_of = number, number = NULL, state = 'duplicate' "
-        "WHERE seq IN (SELECT n.seq FROM numbers AS n JOIN (SELECT number, min(seq) AS first "
-        "FROM numbers WHERE number IS NOT NULL GROUP BY number HAVING count(*) > 1) AS d "
-        "ON n.number = d.number AND n.seq > d.first)"
-    )
-    conn.execute(NUMBER_INDEX)

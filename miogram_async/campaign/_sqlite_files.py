@@ -1,0 +1,185 @@
+"""
+The SQLite journal's file handling: transactions, journal modes, recovery, placing and syncing.
+
+These helpers work on a connection or a path, not on an open `Journal`: the explicit transaction
+and the unsynced commit, turning SQLite errors into `CampaignError`, switching between WAL and
+rollback mode (and making a connection the run's writer), rolling back what a killed process left
+in a hot ``-journal``, moving a newly built file into place under the run lock, and syncing a file
+or directory to disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Concatenate, Final, ParamSpec, TypeVar
+
+from ._lock import RunLock
+from ._model import CampaignError, CampaignInUseError
+from ._schema import SELF_CONTAINED, check_header, storage_error
+
+if TYPE_CHECKING:
+    from ._journal import Journal
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+#: How long switching between WAL and rollback mode may wait for a status reader's read to end.
+_MODE_SWITCH_WAIT_MS: Final = 2000
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """
+    One explicit transaction (the connection is in autocommit mode otherwise).
+
+    A failed statement or COMMIT is rolled back if SQLite has not already done so itself (it may,
+    on a full disk or an I/O error), so the connection is never left inside a transaction and the
+    error that surfaces is the one that happened.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+@contextlib.contextmanager
+def _unsynced(conn: sqlite3.Connection) -> Iterator[None]:
+    """Commit without syncing (``synchronous=NORMAL``): the next synced commit covers it."""
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
+
+
+def _remove_quietly(*paths: Path) -> None:
+    for stale in paths:
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
+def _sidecars(path: Path) -> tuple[Path, Path, Path]:
+    """The files SQLite may keep beside *path* (applied to whatever file has that name)."""
+    return tuple(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))  # type: ignore[return-value]
+
+
+def _sqlite_errors(
+    doing: str,
+) -> Callable[[Callable[Concatenate[Journal, _P], _R]], Callable[Concatenate[Journal, _P], _R]]:
+    """Turn the SQLite errors of a `Journal` method into `CampaignError` (`storage_error`)."""
+
+    def wrap(
+        method: Callable[Concatenate[Journal, _P], _R],
+    ) -> Callable[Concatenate[Journal, _P], _R]:
+        @functools.wraps(method)
+        def guarded(self: Journal, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise storage_error(exc, self.path, doing) from None
+
+        return guarded
+
+    return wrap
+
+
+def _set_journal_mode(conn: sqlite3.Connection, mode: str) -> None:
+    """Switch *conn*'s database to journal *mode* (waiting briefly for readers), or raise."""
+    conn.execute(f"PRAGMA busy_timeout = {_MODE_SWITCH_WAIT_MS}")
+    try:
+        row = conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
+    if row is None or str(row[0]).lower() != mode.lower():
+        raise CampaignInUseError(
+            f"could not switch the journal to {mode} mode (SQLite kept {row!r}): "
+            "another connection is reading it"
+        )
+
+
+def _recover_interrupted_write(path: Path) -> None:
+    """
+    Roll back what a process killed mid-transaction in rollback mode left (a hot ``-journal``).
+
+    Only while switching modes (opening and closing) is a journal in rollback mode, so this is
+    rare; the read-only checks that come next cannot do it themselves. Only a file with our
+    application id is touched, under the run lock.
+    """
+    hot = path.with_name(path.name + "-journal")
+    if not hot.is_file() or hot.stat().st_size == 0:
+        return
+    check_header(path)
+    try:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()  # SQLite rolls the journal back
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise storage_error(exc, path, "recover") from None
+
+
+def _prepare_for_writing(conn: sqlite3.Connection) -> None:
+    """
+    Make *conn* the run's writer: a self-contained journal switched to WAL mode, syncing fully.
+
+    A journal still in WAL mode (its last run was killed, or an older version wrote it) is folded
+    into one file first, so that it is marked `SELF_CONTAINED` in rollback mode, where the mark
+    goes straight into the file.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    mode = conn.execute("PRAGMA journal_mode").fetchone()
+    if mode is not None and str(mode[0]).lower() == "wal":
+        _set_journal_mode(conn, "DELETE")
+    version = conn.execute("PRAGMA user_version").fetchone()
+    if version is None or version[0] != SELF_CONTAINED:
+        conn.execute(f"PRAGMA user_version = {SELF_CONTAINED}")
+    _set_journal_mode(conn, "WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+
+
+def _place(temp: Path, journal_path: Path, *, overwrite: bool) -> None:
+    """Move the finished *temp* journal to *journal_path*."""
+    if overwrite and journal_path.exists():
+        # Never replace a journal a run holds: take its run lock first, and keep it until
+        # the new file is in place (a run that starts meanwhile finds it taken).
+        old = RunLock.acquire(journal_path)
+        try:
+            _remove_quietly(*_sidecars(journal_path))
+            os.replace(temp, journal_path)
+        finally:
+            old.release()
+    else:
+        try:
+            os.link(temp, journal_path)  # fails if something appeared at the path meanwhile
+        except FileExistsError:
+            raise CampaignError(f"{str(journal_path)!r} already exists") from None
+        except OSError:  # no hard links on this file system: check, then move
+            if journal_path.exists():
+                raise CampaignError(f"{str(journal_path)!r} already exists") from None
+            os.replace(temp, journal_path)
+        else:
+            temp.unlink()
+
+
+def _fsync_path(path: Path, *, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # directories cannot be opened on every platform
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
