@@ -177,7 +177,7 @@ class PostgresSendGate(SlotGate[int]):
         if self._conn is None:
             import psycopg  # noqa: PLC0415 - optional: the postgres extra
 
-            from .campaign._postgres import KEEPALIVES, SERVER_KEEPALIVES  # noqa: PLC0415
+            from .campaign._postgres_setup import KEEPALIVES, SERVER_KEEPALIVES  # noqa: PLC0415
 
             try:
                 conninfo = psycopg.conninfo.make_conninfo(self._url, **KEEPALIVES)

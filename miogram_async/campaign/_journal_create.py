@@ -92,10 +92,12 @@ def _index_numbers(conn: sqlite3.Connection) -> None:
         pass
     else:
         return
+    # One sort by number (a window), not a join of every row against the repeated numbers: that
+    # join has no index to use yet and costs a scan per row.
     conn.execute(
         "UPDATE numbers SET duplicate_of = number, number = NULL, state = 'duplicate' "
-        "WHERE seq IN (SELECT n.seq FROM numbers AS n JOIN (SELECT number, min(seq) AS first "
-        "FROM numbers WHERE number IS NOT NULL GROUP BY number HAVING count(*) > 1) AS d "
-        "ON n.number = d.number AND n.seq > d.first)"
+        "WHERE seq IN (SELECT seq FROM (SELECT seq, row_number() OVER "
+        "(PARTITION BY number ORDER BY seq) AS nth FROM numbers WHERE number IS NOT NULL) "
+        "WHERE nth > 1)"
     )
     conn.execute(NUMBER_INDEX)

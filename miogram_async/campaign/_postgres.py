@@ -60,8 +60,6 @@ from ._postgres_setup import (
 )
 
 # Imported from here by `_gate_pg`.
-from ._postgres_setup import KEEPALIVES as KEEPALIVES  # noqa: PLC0414
-from ._postgres_setup import SERVER_KEEPALIVES as SERVER_KEEPALIVES  # noqa: PLC0414
 from ._schema import FORMAT, POSTGRES_SCHEMA_VERSION
 from ._storage import Row
 
