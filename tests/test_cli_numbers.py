@@ -83,6 +83,24 @@ def invoke(args: list[str], *, stdin: str | bytes | None = None) -> Result:
     return result
 
 
+def campaign_run(
+    url: str, numbers: Path, journal: Path, message: str, *, json: bool = False
+) -> list[str]:
+    """The arguments of ``miogram --base-url URL [--json] campaign run NUMBERS -m MESSAGE -j J``."""
+    return [
+        "--base-url",
+        url,
+        *(["--json"] if json else []),
+        "campaign",
+        "run",
+        str(numbers),
+        "-m",
+        message,
+        "-j",
+        str(journal),
+    ]
+
+
 def as_json(result: Result) -> dict[str, object]:
     """stdout parsed as the one JSON document it must be."""
     document = json.loads(result.stdout)
@@ -204,19 +222,7 @@ def test_file_without_a_valid_number_is_refused(tmp_path: Path, url: str) -> Non
     """No valid number in the column read: exit 2 naming the column, and no journal is left."""
     numbers = tmp_path / "names.csv"
     numbers.write_text("name,city\nAli,Tehran\nSara,Shiraz\n", encoding="utf-8")
-    result = invoke(
-        [
-            "--base-url",
-            url,
-            "campaign",
-            "run",
-            str(numbers),
-            "-m",
-            "hi",
-            "-j",
-            str(tmp_path / "c.sqlite"),
-        ]
-    )
+    result = invoke(campaign_run(url, numbers, tmp_path / "c.sqlite", "hi"))
     assert result.exit_code == 2
     assert "column 1 'name'" in result.stderr
     assert "'Ali'" in result.stderr
@@ -230,20 +236,7 @@ def test_mostly_invalid_file_warns_with_three_examples(
     """More than half invalid: a warning with three examples; the valid numbers are still sent."""
     numbers = tmp_path / "n.txt"
     numbers.write_text("09121234567\n12\nabc\n0912\n#comment\n\n555\n", encoding="utf-8")
-    result = invoke(
-        [
-            "--base-url",
-            url,
-            "--json",
-            "campaign",
-            "run",
-            str(numbers),
-            "-m",
-            "hi",
-            "-j",
-            str(tmp_path / "c.sqlite"),
-        ]
-    )
+    result = invoke(campaign_run(url, numbers, tmp_path / "c.sqlite", "hi", json=True))
     assert result.exit_code == 0, result.stderr
     assert "warning: 4 of 5 numbers in column 1" in result.stderr
     assert "(e.g. '12', 'abc', '0912')" in result.stderr
@@ -374,19 +367,7 @@ def test_message_over_the_account_limit_is_refused_before_the_journal(tmp_path: 
     numbers = tmp_path / "n.txt"
     numbers.write_text("09121234567\n", encoding="utf-8")
     with serving(fake) as url:
-        result = invoke(
-            [
-                "--base-url",
-                url,
-                "campaign",
-                "run",
-                str(numbers),
-                "-m",
-                "a message of 28 bytes",
-                "-j",
-                str(tmp_path / "c.sqlite"),
-            ]
-        )
+        result = invoke(campaign_run(url, numbers, tmp_path / "c.sqlite", "a message of 28 bytes"))
     assert result.exit_code == 2
     assert "at most 10" in result.stderr
     assert no_journal_files(tmp_path)
@@ -403,18 +384,7 @@ def test_stop_a_resume_cannot_fix_says_how_to_fix_it(tmp_path: Path) -> None:
     numbers.write_text("09121234567\n09121234568\n", encoding="utf-8")
     with serving(fake) as url:
         result = invoke(
-            [
-                "--base-url",
-                url,
-                "--json",
-                "campaign",
-                "run",
-                str(numbers),
-                "-m",
-                "a message of 28 bytes",
-                "-j",
-                str(tmp_path / "c.sqlite"),
-            ]
+            campaign_run(url, numbers, tmp_path / "c.sqlite", "a message of 28 bytes", json=True)
         )
     assert result.exit_code == 1
     assert "resume with" not in result.stderr
@@ -463,20 +433,7 @@ def test_resume_retry_failed_sends_refused_numbers_again(
     journal = tmp_path / "c.sqlite"
     # 302: the front refused the request before forwarding it, a proven refusal (FAILED).
     fake.inject(FaultRule(kind=FaultKind.BAD_REQUEST, funcs="SendMessageMass", times=1))
-    first = invoke(
-        [
-            "--base-url",
-            url,
-            "--json",
-            "campaign",
-            "run",
-            str(numbers),
-            "-m",
-            "hi",
-            "-j",
-            str(journal),
-        ]
-    )
+    first = invoke(campaign_run(url, numbers, journal, "hi", json=True))
     assert first.exit_code == 3, first.stderr
     counts = as_json(first)["counts"]
     assert isinstance(counts, dict)
