@@ -1,11 +1,14 @@
 """
 The user documentation tells the truth: its Python examples run, its commands and options exist.
 
-Every ```python block of README.md, docs/testing.md, docs/cli.md and docs/campaigns.md is run as
-written against the fake service: complete programs and fragments that use a client reach it over
-loopback through ``MIOGRAM_BASE_URL`` and ``MIOGRAM_SECRET`` (the documented way to point a client
-elsewhere), pytest examples get the plugin's own fixtures. A block nobody has classified fails the
-suite, so a new example cannot go untested by accident.
+Every ```python block of README.md and docs/*.md is a complete example: it is type-checked with
+``mypy --strict`` and run as a user would run it, in a subprocess of its own, in a temporary
+folder holding the ``numbers.txt`` it opens. Programs reach a fake service served on loopback
+through ``MIOGRAM_BASE_URL`` and ``MIOGRAM_SECRET`` (the documented way to point a client
+elsewhere); pytest examples run under pytest with the plugin's own fixtures. What an example
+should do is then checked on the fake (`CHECKS`). A block that cannot run on its own (a listing of
+signatures) is marked by an HTML comment ``<!-- fragment -->`` on the line before its fence, and
+is neither run nor type-checked.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from __future__ import annotations
 import ast
 import contextlib
 import inspect
+import json
+import os
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import httpx
@@ -30,26 +37,73 @@ from miogram_async.cli import ExitCode, cli
 from miogram_async.testing import AccountConfig, FakeMioGram
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ("README.md", "docs/testing.md", "docs/cli.md", "docs/campaigns.md")
+DOCS = ("README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")))
+FRAGMENT = "<!-- fragment -->"
 QUICK_START_SECRET = "x32nv86ss5z"  # the secret README's quick start passes
 NUMBERS = ["+989100000001", "+989100000002", "0098 910 000 0003"]
+EXAMPLE_TIMEOUT = 120  # seconds for one example's subprocess
 
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_HEADING = re.compile(r"^#{1,6} +(.*?) *#*$")
+
+# Run in the example's subprocess: the example as a script (``__main__``), then the type of every
+# name it defined, for the checks that look at what an example built.
+_DRIVER = """
+import json, runpy, sys
+namespace = runpy.run_path(sys.argv[1], run_name="__main__")
+with open("namespace.json", "w", encoding="utf-8") as out:
+    json.dump({k: type(v).__name__ for k, v in namespace.items() if not k.startswith("__")}, out)
+"""
 
 
-def blocks(language: str) -> list[tuple[str, str]]:
-    """(file, code) of every fenced block of *language* in the user docs, in order."""
-    found = []
-    for name in DOCS:
-        text = (ROOT / name).read_text(encoding="utf-8")
-        found += [(name, code) for lang, code in _FENCE.findall(text) if lang == language]
+class Example(NamedTuple):
+    """A fenced block of a doc: where it is, its language and code, and whether it is a fragment."""
+
+    name: str  # "README.md: Quick start", "(2)" appended for a later block in the same section
+    language: str
+    code: str
+    fragment: bool
+
+
+def examples(language: str = "python") -> list[Example]:
+    """Every fenced block of *language* in the user docs, in order, named by file and section."""
+    found: list[Example] = []
+    for doc in DOCS:
+        lines = (ROOT / doc).read_text(encoding="utf-8").splitlines()
+        section, index = doc, 0
+        seen: dict[str, int] = {}
+        while index < len(lines):
+            line = lines[index]
+            heading = _HEADING.match(line)
+            if heading:
+                section = heading.group(1)
+            if line.startswith("```"):
+                end = next(
+                    (i for i in range(index + 1, len(lines)) if lines[i].strip() == "```"),
+                    len(lines),
+                )
+                seen[section] = seen.get(section, 0) + 1
+                name = f"{doc}: {section}" + (f" ({seen[section]})" if seen[section] > 1 else "")
+                fragment = index > 0 and lines[index - 1].strip() == FRAGMENT
+                code = "".join(f"{text}\n" for text in lines[index + 1 : end])
+                if line[3:].strip() == language:
+                    found.append(Example(name, language, code, fragment))
+                index = end
+            index += 1
     return found
 
 
-def block_id(block: tuple[str, str]) -> str:
-    """A readable test id: the file and the block's first line."""
-    name, code = block
-    return f"{name}:{code.splitlines()[0]}"
+def is_pytest_module(code: str) -> bool:
+    """Whether *code* defines test functions at top level: it is run by pytest, not as a script."""
+    return bool(defined_tests(code))
+
+
+def defined_tests(code: str) -> list[str]:
+    """The names of the top-level ``test_*`` functions of *code*."""
+    return [
+        node.name
+        for node in ast.parse(code).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    ]
 
 
 @contextlib.contextmanager
@@ -62,94 +116,121 @@ def serving(fake: FakeMioGram) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeMioGram]:
-    """A fake on loopback that MioGram() finds through the environment; cwd holds numbers.txt."""
-    fake = FakeMioGram(
-        [
-            AccountConfig(secret=QUICK_START_SECRET, agents=("Agent1", "Agent2")),
-        ]
+class Ran(NamedTuple):
+    """What an example's subprocess did: its exit status, its output, the folder it ran in."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    folder: Path
+
+    def namespace(self) -> dict[str, str]:
+        """The names a script example defined, with their types' names."""
+        loaded: dict[str, str] = json.loads((self.folder / "namespace.json").read_text("utf-8"))
+        return loaded
+
+
+def example_environment(url: str) -> dict[str, str]:
+    """This process's environment without MIOGRAM_*, pointed at the fake at *url*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIOGRAM_")}
+    env.update(
+        MIOGRAM_BASE_URL=url,
+        MIOGRAM_SECRET=QUICK_START_SECRET,
+        PYTHONDONTWRITEBYTECODE="1",
     )
-    (tmp_path / "numbers.txt").write_text("".join(f"{n}\n" for n in NUMBERS), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MIOGRAM_SECRET", QUICK_START_SECRET)
-    with serving(fake) as url:
-        monkeypatch.setenv("MIOGRAM_BASE_URL", url)
-        yield fake
+    return env
 
 
-def run_program(code: str) -> dict[str, Any]:
-    """Execute a complete program (it starts its own event loop) and return its namespace."""
-    namespace: dict[str, Any] = {"__name__": "__doc_example__"}
-    exec(compile(code, "<doc>", "exec"), namespace)
-    return namespace
+def run_example(example: Example, folder: Path, url: str) -> Ran:
+    """Run *example* as its user would, in *folder*, against the fake at *url*."""
+    if is_pytest_module(example.code):
+        script = folder / "test_example.py"
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", script.name]
+    else:
+        script = folder / "example.py"
+        command = [sys.executable, "-c", _DRIVER, script.name]
+    script.write_text(example.code, encoding="utf-8")
+    done = subprocess.run(
+        command,
+        cwd=folder,
+        env=example_environment(url),
+        capture_output=True,
+        text=True,
+        timeout=EXAMPLE_TIMEOUT,
+        check=False,
+    )
+    return Ran(done.returncode, done.stdout, done.stderr, folder)
 
 
-def run_fragment(code: str, namespace: dict[str, Any]) -> dict[str, Any]:
-    """Execute a fragment that awaits at top level (as in an async REPL) with *namespace* given."""
-    compiled = compile(code, "<doc>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-
-    async def main() -> None:
-        result = eval(compiled, namespace)
-        if inspect.isawaitable(result):
-            await result
-
-    anyio.run(main, backend="asyncio")
-    return namespace
+# -- what each example should do, checked after it ran ------------------------------------------
 
 
-# -- one runner per documented example -------------------------------------------------------
-
-
-def quick_start(code: str, fake: FakeMioGram) -> None:
-    run_program(code)
+def quick_start(ran: Ran, fake: FakeMioGram) -> None:
     assert [d.text for d in fake.deliveries].count("سلام") == 1
     assert sorted(d.number for d in fake.deliveries if d.text == "Hello") == [
         "+989100000001",
         "+989100000002",
         "+989100000003",
     ]
+    assert ran.stdout.startswith("3 [] {}"), ran.stdout
 
 
-def mass_sends(code: str, fake: FakeMioGram) -> None:
-    progress: list[object] = []
-
-    async def with_client() -> None:
-        async with MioGram() as client:
-            namespace: dict[str, Any] = {
-                "client": client,
-                "numbers": list(NUMBERS),
-                "print": progress.append,
-            }
-            result = eval(
-                compile(code, "<doc>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT), namespace
-            )
-            await result
-            assert namespace["result"].delivered == [
-                "+989100000001",
-                "+989100000002",
-                "+989100000003",
-            ]
-
-    anyio.run(with_client, backend="asyncio")
-    assert len(fake.deliveries) == 3
-    assert progress, "on_progress=print was never called"
+def mass_sends(ran: Ran, fake: FakeMioGram) -> None:
+    assert sorted(d.number for d in fake.deliveries) == [
+        "+989100000001",
+        "+989100000002",
+        "+989100000003",
+    ]
+    assert "MassProgress(" in ran.stdout, "on_progress=print was never called"
+    delivered = "['+989100000001', '+989100000002', '+989100000003']"
+    assert ran.stdout.rstrip().endswith(f"{delivered} []"), ran.stdout
 
 
-def campaign_example(code: str, fake: FakeMioGram) -> None:
-    namespace = run_fragment(code, {"print": lambda *args: None})
-    assert namespace["summary"].status.by_state  # the first run's summary
+def campaign_example(ran: Ran, fake: FakeMioGram) -> None:
+    assert "delivered" in ran.stdout  # the first run's summary, by state
     assert sorted(d.number for d in fake.deliveries) == sorted(
         ["+989100000001", "+989100000002", "+989100000003"]
     )
-    exported = Path("spring-results.csv").read_text(encoding="utf-8").splitlines()
-    assert exported[0] == "seq,input,number,state,error_code,error,robot"
+    exported = (ran.folder / "spring-results.csv").read_text(encoding="utf-8").splitlines()
+    assert exported[0].lstrip("\ufeff") == "seq,input,number,state,error_code,error,robot"
     assert len(exported) == 1 + len(NUMBERS)
 
 
-def campaign_api(code: str, fake: FakeMioGram) -> None:
+def builds_a_fake(ran: Ran, fake: FakeMioGram) -> None:
+    """Configuration examples: they must build what they show, and send nothing."""
+    assert ran.namespace()["fake"] == "FakeMioGram"
+    assert fake.deliveries == []
+
+
+def own_fake(ran: Ran, fake: FakeMioGram) -> None:
+    """An example that serves a fake of its own (its asserts ran): the shared one saw nothing."""
+    del ran
+    assert fake.requests == []
+
+
+def pytest_passes(ran: Ran, fake: FakeMioGram) -> None:
+    """A pytest example: every test it defines passed (none skipped), on the plugin's fixtures."""
+    ran_tests = defined_tests((ran.folder / "test_example.py").read_text(encoding="utf-8"))
+    assert re.search(rf"\b{len(ran_tests)} passed\b", ran.stdout), ran.stdout
+    assert "skipped" not in ran.stdout
+    assert fake.requests == []
+
+
+CHECKS: dict[str, Callable[[Ran, FakeMioGram], None]] = {
+    "README.md: Quick start": quick_start,
+    "README.md: Mass sends": mass_sends,
+    "README.md: Testing your code with the fake service": pytest_passes,
+    "docs/campaigns.md: Durable campaigns": campaign_example,
+    "docs/testing.md: pytest fixtures": pytest_passes,
+    "docs/testing.md: A FastAPI app": pytest_passes,
+    "docs/testing.md: Configuring the fake": builds_a_fake,
+    "docs/testing.md: Faults": builds_a_fake,
+    "docs/testing.md: A real server": own_fake,
+}
+
+
+def campaign_api(code: str) -> None:
     """The API listing is signatures, not code: check each documented name and parameter exists."""
-    del fake
     documented: dict[str, Callable[..., Any]] = {
         "create": Campaign.create,
         "open": Campaign.open,
@@ -167,109 +248,104 @@ def campaign_api(code: str, fake: FakeMioGram) -> None:
         assert shown == actual, name
 
 
-def real_server(code: str, fake: FakeMioGram) -> None:
-    """``fake.serve()`` then a client with the fixture secret: run with a fresh default fake."""
-    del fake
-    local = FakeMioGram()
-    run_fragment(
-        code.replace("...", "assert await client.send_message('+989100000001', 'hi')"),
-        {
-            "fake": local,
-            "MioGram": MioGram,
-        },
-    )
-    assert [d.text for d in local.deliveries] == ["hi"]
-
-
-def plain(code: str, fake: FakeMioGram) -> None:
-    """Configuration examples: they must build what they show."""
-    del fake
-    namespace = run_program(code)
-    assert isinstance(namespace["fake"], FakeMioGram)
-
-
-RUNNERS: dict[str, Callable[[str, FakeMioGram], None]] = {
-    "README.md:import anyio": quick_start,
-    "README.md:result = await client.send_message_mass(": mass_sends,
-    "docs/campaigns.md:from miogram_async import MioGram": campaign_example,
-    'docs/campaigns.md:Campaign.create(path, numbers, *, kind="message", message=None, media=None, '
-    "file_format=None,": campaign_api,
-    "docs/testing.md:from miogram_async.testing import (": plain,
-    "docs/testing.md:from miogram_async.testing import FakeMioGram, FaultKind, FaultRule, Faults": (
-        plain
-    ),
-    "docs/testing.md:async with fake.serve() as url:  # http://127.0.0.1:<free port>/dojob.php "
-    "(asyncio only)": real_server,
-}
-
-# pytest examples run with the plugin's fixtures instead (see test_pytest_examples).
-PYTEST_EXAMPLES = {
-    "README.md:async def test_notify(miogram_client, miogram_fake):",
-    "docs/testing.md:async def test_welcome_message(miogram_client, miogram_fake):",
-    "docs/testing.md:from contextlib import asynccontextmanager",
+# Fragments whose content is still checked against the code.
+FRAGMENT_CHECKS: dict[str, Callable[[str], None]] = {
+    "docs/campaigns.md: API": campaign_api,
 }
 
 
-def test_every_python_block_is_classified() -> None:
-    """Each documented Python example has a runner here, so none goes untested."""
-    ids = [block_id(block) for block in blocks("python")]
-    assert ids, "no examples found: the fence pattern is wrong"
-    unclassified = [i for i in ids if i not in RUNNERS and i not in PYTEST_EXAMPLES]
-    assert unclassified == []
-    assert sorted(set(RUNNERS) | PYTEST_EXAMPLES) == sorted(ids)
+def test_examples_are_found() -> None:
+    """The fence parser finds the examples, and every check names an existing one."""
+    found = {example.name: example for example in examples()}
+    assert len(found) >= len(CHECKS) + len(FRAGMENT_CHECKS)
+    assert sorted(name for name in CHECKS if name not in found) == []
+    assert all(not found[name].fragment for name in CHECKS)
+    assert all(found[name].fragment for name in FRAGMENT_CHECKS)
 
 
-def _python_params() -> list[Any]:
+def test_every_runnable_example_has_a_check() -> None:
+    """Each example that runs says what it should do, so a new one cannot just exit 0 unseen."""
+    runnable = [example.name for example in examples() if not example.fragment]
+    assert [name for name in runnable if name not in CHECKS] == []
+
+
+def test_fragments_are_few_and_not_code_in_disguise() -> None:
+    """Fragments are listings (signatures, layouts), never a program that could have been run."""
+    fragments = [example for example in examples() if example.fragment]
+    assert len(fragments) <= 8, [example.name for example in fragments]
+    for example in fragments:
+        assert "anyio.run(" not in example.code, example.name
+        assert "asyncio.run(" not in example.code, example.name
+
+
+@pytest.fixture
+def service() -> Iterator[tuple[FakeMioGram, str]]:
+    """A fake on loopback with the quick start's account and two agents: (fake, URL)."""
+    fake = FakeMioGram([AccountConfig(secret=QUICK_START_SECRET, agents=("Agent1", "Agent2"))])
+    with serving(fake) as url:
+        yield fake, url
+
+
+def _runnable() -> list[Any]:
     return [
-        pytest.param(block, id=block_id(block))
-        for block in blocks("python")
-        if block_id(block) in RUNNERS
+        pytest.param(example, id=example.name) for example in examples() if not example.fragment
     ]
 
 
-@pytest.mark.parametrize("block", _python_params())
-def test_python_example_runs(block: tuple[str, str], service: FakeMioGram) -> None:
-    """The example runs as written against the fake service and does what the text says."""
-    RUNNERS[block_id(block)](block[1], service)
-
-
-def _example(first_line: str) -> str:
-    return next(
-        code for block in blocks("python") if block_id(block) == first_line for code in [block[1]]
-    )
-
-
-async def test_readme_pytest_example(miogram_client: MioGram, miogram_fake: FakeMioGram) -> None:
-    """README's pytest example passes with the plugin's fixtures."""
-    namespace = run_program(
-        _example("README.md:async def test_notify(miogram_client, miogram_fake):")
-    )
-    await namespace["test_notify"](miogram_client, miogram_fake)
-
-
-async def test_testing_md_pytest_example(
-    miogram_client: MioGram, miogram_fake: FakeMioGram
+@pytest.mark.parametrize("example", _runnable())
+def test_python_example_runs(
+    example: Example, service: tuple[FakeMioGram, str], tmp_path: Path
 ) -> None:
-    """docs/testing.md's fixture example passes, given the ``send_welcome`` it stands for."""
-
-    async def send_welcome(client: MioGram, phone: str) -> None:  # "your code under test"
-        await client.send_message(phone, "Welcome!")
-
-    code = _example("docs/testing.md:async def test_welcome_message(miogram_client, miogram_fake):")
-    namespace: dict[str, Any] = {"send_welcome": send_welcome}
-    exec(compile(code, "<doc>", "exec"), namespace)
-    await namespace["test_welcome_message"](miogram_client, miogram_fake)
+    """The example runs as written, in a subprocess, and does what the text says."""
+    fake, url = service
+    (tmp_path / "numbers.txt").write_text("".join(f"{n}\n" for n in NUMBERS), encoding="utf-8")
+    ran = run_example(example, tmp_path, url)
+    assert ran.returncode == 0, f"{example.name}\n{ran.stdout}\n{ran.stderr}"
+    CHECKS[example.name](ran, fake)
 
 
-async def test_fastapi_example(miogram_client: MioGram, miogram_fake: FakeMioGram) -> None:
-    """docs/testing.md's FastAPI example passes (needs fastapi, which is not a dependency)."""
-    pytest.importorskip("fastapi", reason="fastapi is not installed; see test_asgi_app_flow")
-    namespace = run_program(_example("docs/testing.md:from contextlib import asynccontextmanager"))
-    await namespace["test_notify"](miogram_client, miogram_fake)
+def test_python_examples_pass_mypy_strict(tmp_path: Path) -> None:
+    """Every example that is not a fragment passes ``mypy --strict`` as written."""
+    runnable = [example for example in examples() if not example.fragment]
+    files: dict[str, str] = {}
+    for number, example in enumerate(runnable):
+        prefix = "test_" if is_pytest_module(example.code) else ""
+        file = tmp_path / f"{prefix}example_{number}.py"
+        file.write_text(example.code, encoding="utf-8")
+        files[file.name] = example.name
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--config-file=",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            *files,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = done.stdout
+    for file_name, name in files.items():
+        report = report.replace(file_name, name)
+    assert done.returncode == 0, report
+    assert f"no issues found in {len(files)} source files" in done.stdout
+
+
+@pytest.mark.parametrize("name", sorted(FRAGMENT_CHECKS))
+def test_fragment_matches_the_code(name: str) -> None:
+    """A fragment that lists signatures lists the real ones."""
+    (example,) = [example for example in examples() if example.name == name]
+    FRAGMENT_CHECKS[name](example.code)
 
 
 async def test_asgi_app_flow(miogram_client: MioGram, miogram_fake: FakeMioGram) -> None:
-    """The FastAPI example's flow without FastAPI: an ASGI app's handler uses the swapped client."""
+    """The FastAPI example's flow on a bare ASGI app: a handler uses the swapped-in client."""
     clients: dict[str, MioGram] = {"miogram": miogram_client}  # the dependency override
 
     async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
