@@ -198,6 +198,7 @@ RUNNERS: dict[str, Callable[[str, FakeMioGram], None]] = {
     "docs/testing.md:from miogram_async.testing import FakeMioGram, FaultKind, FaultRule, Faults": (
         plain
     ),
+    "docs/testing.md:from miogram_async.testing import FakeMioGram, SlowSpells, TimeModel": plain,
     "docs/testing.md:async with fake.serve() as url:  # http://127.0.0.1:<free port>/dojob.php "
     "(asyncio only)": real_server,
 }
