@@ -600,7 +600,8 @@ async def test_e50_reads_take_a_numbers_time_on_the_agent_and_leave_the_credit_f
     assert [m["text"] for m in replies["history"]["Result"]] == ["q"]
     assert replies["mass"]["Status"] == "checking"
     sends, history = fake.gateway_work
-    assert history.start == pytest.approx(sends.end, abs=1e-9)
+    assert history.start == pytest.approx(max(history.arrived, sends.end), abs=1e-9)
+    assert history.start >= sends.end
     assert history.end - history.start == pytest.approx(0.005, abs=1e-9)
     assert fake.max_state_changing_in_flight == 1
     assert not fake.credit_file_corrupted
