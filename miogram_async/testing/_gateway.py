@@ -19,6 +19,8 @@ on the gateway refuses sends with 305/306 and everything else with 309 until it 
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import itertools
 import math
 import threading
@@ -165,18 +167,20 @@ class Gateway:
     def settle(self, until: float) -> None:
         """Apply every unit and every end due by *until*, in the order they happen."""
         with self._lock:
-            # (moment, 0 for a unit / 1 for an end, request index, unit, job): a job's units
-            # come before its end, and equal moments in arrival order.
-            due: list[tuple[float, int, int, int, GatewayJob]] = []
+            # Per job, in order: (moment, 0 for a unit / 1 for its end, request index, unit,
+            # job). Merged, a job's units come before its end and equal moments go in arrival
+            # order.
+            streams: list[list[tuple[float, int, int, int, GatewayJob]]] = []
             for job in self._jobs:
-                for unit in range(job.applied, job.runs):
-                    if job.marks[unit] > until:
-                        break
-                    due.append((job.marks[unit], 0, job.call.index, unit, job))
+                index = job.call.index
+                stop = bisect.bisect_right(job.marks, until, job.applied, job.runs)
+                due = [(job.marks[unit], 0, index, unit, job) for unit in range(job.applied, stop)]
                 if job.end <= until:
-                    due.append((job.end, 1, job.call.index, job.runs, job))
-            due.sort(key=lambda item: item[:4])
-            for moment, kind, _index, unit, job in due:
+                    due.append((job.end, 1, index, job.runs, job))
+                if due:
+                    streams.append(due)
+            events = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_order)
+            for moment, kind, _index, unit, job in events:
                 if kind == 0:
                     job.applied = unit + 1
                     if job.plan.step is not None:
@@ -324,6 +328,10 @@ class Gateway:
                 total += end - counted_from
                 reach = end
         return total
+
+
+def _order(event: tuple[float, int, int, int, GatewayJob]) -> tuple[float, int, int, int]:
+    return event[:4]
 
 
 def _agent(item: GatewayJob | GatewayWork) -> str:

@@ -188,44 +188,44 @@ def plan_send(call: Call) -> Reply | Plan:
     whatsapp = func in WHATSAPP_FUNCS
     # SendLocation reaches telegram-cli as a broken send_document and always fails (E36).
     broken = call.server and func == "SendLocation"
+    existing = {number: call.exists(number) for number in numbers}
     # WhatsApp is beta: the service cannot tell, so every send counts as delivered (G4).
-    outcome = {number: whatsapp or (call.exists(number) and not broken) for number in numbers}
+    outcome = {number: whatsapp or (existing[number] and not broken) for number in numbers}
     digest = None if media is None else hashlib.sha256(media).hexdigest()
     username = call.account.config.username
+    agent = call.agent
+    text = call.message if func in TEXT_FUNCS else None
+    misc = call.element("Misc") or None
 
     def step(unit: int, at: float) -> None:
         number = numbers[unit]
-        delivered = outcome[number]
         handoff = Handoff(
             request_index=call.index,
             number=number,
-            agent=call.agent.name,
+            agent=agent.name,
             username=username,
             at=at,
             date=call.service.service_time(at),
-            delivered=delivered,
+            delivered=outcome[number],
         )
-        call.service.hand_off(handoff)
         card = _contact(call, number)
         record = Delivery(
             request_index=call.index,
             number=number,
             func=func,
-            agent=call.agent.name,
-            text=call.message if func in TEXT_FUNCS else None,
+            agent=agent.name,
+            text=text,
             data_sha256=digest,
-            misc=call.element("Misc") or None,
+            misc=misc,
             contact=card,
         )
-        call.service.deliver(record, delivered=delivered)
         if whatsapp:
+            call.service.hand_off(handoff, record, agent=None)
             return
-        if call.exists(number):
-            call.agent.add_contact(number, username)
-        if delivered:
-            text = call.message if func in TEXT_FUNCS else ""
-            media_object = _history_media(call, card)
-            call.service.add_history(call.agent, handoff, text=text, media=media_object)
+        if existing[number]:
+            agent.add_contact(number, username)
+        media_object = _history_media(call, card) if handoff.delivered else None
+        call.service.hand_off(handoff, record, agent=agent, text=text or "", media=media_object)
 
     def finish() -> Reply:
         if whatsapp:

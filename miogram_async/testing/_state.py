@@ -299,27 +299,27 @@ class ServiceState:
         with self.lock:
             self.state_changing_in_flight -= 1
 
-    def deliver(self, delivery: Delivery, *, delivered: bool) -> None:
-        """Log one attempted delivery."""
-        with self.lock:
-            (self.deliveries if delivered else self.undelivered).append(delivery)
+    def hand_off(
+        self,
+        handoff: Handoff,
+        delivery: Delivery,
+        *,
+        agent: AgentState | None,
+        text: str = "",
+        media: Mapping[str, object] | None = None,
+    ) -> None:
+        """
+        Log one number a send's gateway worked through, and what it delivered.
 
-    def hand_off(self, handoff: Handoff) -> None:
-        """Log one number handed to the messenger."""
+        A delivered message joins *agent*'s conversation with the number (``None``: another
+        messenger, no Telegram history).
+        """
         with self.lock:
             self.handoffs.append(handoff)
-
-    def add_history(
-        self,
-        agent: AgentState,
-        handoff: Handoff,
-        *,
-        text: str,
-        media: Mapping[str, object] | None,
-    ) -> None:
-        """Append the message *handoff* delivered to *agent*'s conversation with its number."""
-        digits = digits_of(handoff.number)
-        with self.lock:
+            (self.deliveries if handoff.delivered else self.undelivered).append(delivery)
+            if agent is None or not handoff.delivered:
+                return
+            digits = digits_of(handoff.number)
             item = HistoryItem(
                 id=self.next_message_id,
                 number=digits,
@@ -330,4 +330,4 @@ class ServiceState:
                 request_index=handoff.request_index,
             )
             self.next_message_id += 1
-        agent.history.setdefault(digits, []).append(item)
+            agent.history.setdefault(digits, []).append(item)
