@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -342,7 +343,7 @@ SINGLE_NUMBER_FORMS: dict[str, dict[str, str]] = {
     "BlockUser": {},
     "UnBlockUser": {},
     "MarkRead": {},
-    "GetUserInfo": {},
+    # GetUserInfo answers fail instead: test_e51_get_user_info_of_a_missing_number_is_a_bare_fail
     "GetHistory": {"Misc": "100,0"},
 }
 
@@ -493,6 +494,143 @@ async def test_e47_unknown_or_foreign_robot_falls_back_to_the_first_agent() -> N
         ("Nobody", "Mine1"),
         ("Mine2", "Mine2"),
     ]
+
+
+# -- E49-E51 --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("pace", "answered"), [(1.0, True), (2.0, False)])
+async def test_e49_a_40_number_chunk_fits_the_wait_only_at_the_loopback_pace(
+    pace: float, answered: bool
+) -> None:
+    """At 1 s per number 40 numbers get their answer; at 2 s they outlast the 60 s wait: 999."""
+    fake = FakeMioGram(time_model=TimeModel.realistic(scale=0.005, pace=pace))
+    chunk = numbers(40)
+    async with wire(fake) as post:
+        reply = await post(Func="SendMessageMass", Phone=",".join(chunk), Message="pace")
+    await fake.wait_idle()
+    assert (reply.json() == NO_RESPONSE) is not answered
+    assert sorted(d.number for d in fake.deliveries) == sorted(chunk)  # delivered either way
+
+
+THEIRS = "theirs-secret"
+
+
+def two_accounts_on_agent1(**options: Any) -> FakeMioGram:
+    """Account 'tester' (agents Agent1, Agent2) and 'them' (agent Agent1, with an ad)."""
+    return FakeMioGram(
+        [
+            AccountConfig(agents=("Agent1", "Agent2")),
+            AccountConfig(secret=THEIRS, username="them", agents=("Agent1",), ads="Ad line"),
+        ],
+        **options,
+    )
+
+
+async def test_e50_history_and_dialogs_belong_to_the_agent_shared_by_every_account() -> None:
+    """What any account sent through Agent1 is in Agent1's history and dialogs, for both."""
+    fake = two_accounts_on_agent1()
+    async with wire(fake) as post:
+        await post(Func="SendMessage", Phone=ALICE, Message="mine")
+        await post(Func="SendMessageMass", Phone=f"{ALICE},{BOB}", Message="yours", Secret=THEIRS)
+        await post(Func="SendMessage", Phone=ALICE, Message="elsewhere", Robot="Agent2")
+        mine = (await post(Func="GetHistory", Phone=ALICE, Misc="100,0")).json()
+        theirs = (await post(Func="GetHistory", Phone=ALICE, Misc="100,0", Secret=THEIRS)).json()
+        dialogs = (await post(Func="GetDialogList")).json()
+        other_agent = await post(Func="GetHistory", Phone=ALICE, Misc="100,0", Robot="Agent2")
+    assert [(m["text"], m["out"]) for m in mine["Result"]] == [
+        ("mine", True),
+        ("yours\nAd line", True),  # the account's ad, appended by the front (E30)
+    ]
+    assert [m["text"] for m in theirs["Result"]] == ["mine", "yours\nAd line"]
+    assert sorted(d["phone"] for d in dialogs["Result"]) == [ALICE[1:], BOB[1:]]
+    assert [m["text"] for m in other_agent.json()["Result"]] == ["elsewhere"]
+    assert fake.agent("Agent1") is fake.agent("Agent1", username="them")
+    assert [item.username for item in fake.agent("Agent1").history[ALICE[1:]]] == [
+        "tester",
+        "them",
+    ]
+
+
+async def test_e50_history_items_carry_the_sent_text_direction_and_service_date() -> None:
+    """Each message: out true, the exact text (or media object), its date on the service clock."""
+    fake = FakeMioGram(AccountConfig(ads="Sent with MioGram"), clock_offset=-3600.0)
+    photo = base64.b64encode(b"\x89PNG image").decode()
+    async with wire(fake) as post:
+        before = int(time.time()) - 3600
+        await post(Func="SendMessage", Phone=ALICE, Message="Salam, ali!")
+        await post(Func="SendPhoto", Phone=ALICE, Data=photo)
+        await post(Func="SendDocument", Phone=ALICE, Data=photo)
+        await post(Func="SendContact", Phone=ALICE, Misc=f"Ali,{BOB}")
+        await post(Func="SendMessageWhatsApp", Phone=ALICE, Message="not Telegram")
+        after = int(time.time()) - 3600
+        history = (await post(Func="GetHistory", Phone=ALICE, Misc="100,0")).json()["Result"]
+    text, picture, document, contact = history
+    assert text["text"] == "Salam, ali!\nSent with MioGram"
+    assert "media" not in text
+    assert [(m.get("text"), m["media"]["type"]) for m in (picture, document, contact)] == [
+        (None, "photo"),
+        (None, "document"),
+        (None, "contact"),
+    ]
+    assert (contact["media"]["phone"], contact["media"]["last_name"]) == (ALICE[1:], BOB)
+    assert all(m["out"] is True and before <= m["date"] <= after + 1 for m in history)
+    assert text["from"]["peer_id"] == picture["from"]["peer_id"]
+    assert text["to"]["phone"] == ALICE[1:]
+    # The gateway re-adds the number as a contact named after the number and the account.
+    assert (text["to"]["first_name"], text["to"]["last_name"]) == (ALICE, "tester")
+    assert len({m["id"] for m in history}) == 4
+
+
+async def test_e50_reads_take_a_numbers_time_on_the_agent_and_leave_the_credit_file() -> None:
+    """GetHistory waits for the agent's Mass, counts as no state change and breaks nothing."""
+    fake = FakeMioGram(time_model=SCALED)
+    replies: dict[str, Any] = {}
+    async with wire(fake) as post, anyio.create_task_group() as group:
+
+        async def mass() -> None:
+            reply = await post(Func="SendMessageMass", Phone=",".join(numbers(30)), Message="q")
+            replies["mass"] = reply.json()
+
+        group.start_soon(mass)
+        await until_busy(fake)
+        reply = await post(Func="GetHistory", Phone=numbers(30)[-1], Misc="5,0")
+        replies["history"] = reply.json()
+    # It ran after the whole Mass on the agent, so it sees the Mass's last message.
+    assert [m["text"] for m in replies["history"]["Result"]] == ["q"]
+    assert replies["mass"]["Status"] == "checking"
+    sends, history = fake.gateway_work
+    assert history.start == pytest.approx(max(history.arrived, sends.end), abs=1e-9)
+    assert history.start >= sends.end
+    assert history.end - history.start == pytest.approx(0.005, abs=1e-9)
+    assert fake.max_state_changing_in_flight == 1
+    assert not fake.credit_file_corrupted
+
+
+async def test_e51_get_user_info_of_a_missing_number_is_a_bare_fail() -> None:
+    """GetUserInfo of an unresolvable number: {"Result":false,"Status":"fail"}, no Message."""
+    fake = FakeMioGram(AccountConfig(numbers=NumberBook.only([ALICE])))
+    async with wire(fake) as post:
+        missing = await post(Func="GetUserInfo", Phone=NOBODY)
+        found = await post(Func="GetUserInfo", Phone=ALICE)
+    assert missing.content == b'{"Result":false,"Status":"fail"}'
+    assert found.json()["Result"]["phone"] == ALICE[1:]
+
+
+async def test_e51_set_status_online_bad_misc_has_nothing_after_the_json() -> None:
+    """SetStatusOnline's 302 ends with its JSON; SendMessage's and ChatInfo's 302 trail '302'."""
+    fake = FakeMioGram()
+    async with wire(fake) as post:
+        status = await post(Func="SetStatusOnline", Misc="Away")
+        block = await post(Func="BlockUser")
+        message = await post(Func="SendMessage", Message="no phone")
+        chat = await post(Func="ChatInfo")
+        online = await post(Func="SetStatusOnline", Misc="Online")
+    bare = b'{"Message":"Error 302 : Bad Request of Func ","Status":"error"}'
+    assert status.content == block.content == bare
+    assert message.content == chat.content == bare + b"302"
+    assert online.json() == {"Result": True, "Status": "success"}
+    assert fake.agent("Agent1").online
 
 
 # -- the documented profile -----------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -235,3 +236,38 @@ async def test_e46_an_empty_dialog_list_and_history_are_empty_lists() -> None:
     async with fake.client() as client:
         assert await client.get_dialog_list() == []
         assert await client.get_history(ALICE) == []
+
+
+async def test_e50_get_history_holds_every_accounts_sends_through_the_agent() -> None:
+    """get_history reads the agent's history: the other account's texts too, out, service-dated."""
+    fake = FakeMioGram(
+        [AccountConfig(), AccountConfig(secret="theirs", username="them", ads="Ad")],
+        clock_offset=120.0,
+    )
+    before = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=120)
+    async with fake.client() as mine, MioGram("theirs", transport=fake.transport()) as theirs:
+        assert await mine.send_message(ALICE, "mine") is True
+        sent = await theirs.send_message_mass([ALICE, BOB], "yours")
+        history = await mine.get_history(ALICE)
+        their_view = await theirs.get_history(ALICE)
+    after = datetime.now(UTC) + timedelta(seconds=120)
+    assert sent.counts[Outcome.DELIVERED] == 2
+    assert [(m.text, m.out) for m in history] == [("mine", True), ("yours\nAd", True)]
+    assert [m.text for m in their_view] == ["mine", "yours\nAd"]
+    assert all(before <= m.date <= after for m in history)
+    senders = {m.sender.peer_id for m in history if m.sender is not None}
+    assert len(senders) == 1  # both sent by the one agent
+
+
+async def test_e51_missing_user_info_is_not_found_and_a_bad_status_misc_is_302() -> None:
+    """The bare fail of GetUserInfo is NumberNotFoundError; the bare 302 is a proven refusal."""
+    fake = FakeMioGram(AccountConfig(numbers=NumberBook.only([ALICE])))
+    async with fake.client() as client:
+        with pytest.raises(NumberNotFoundError):
+            await client.get_user_info(NOBODY)
+        with pytest.raises(UnknownFuncError) as bad:
+            await client.call("SetStatusOnline", misc="Away")
+        assert await client.set_status_online(True) is True
+        user = await client.get_user_info(ALICE)
+    assert (bad.value.code, bad.value.sent) == (302, False)
+    assert (user.phone, user.last_name) == (ALICE[1:], "tester")

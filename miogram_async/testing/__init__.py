@@ -6,7 +6,8 @@ A faithful fake MioGram service for tests, demos and benchmarks.
 ``async with fake.serve() as url``. By default it answers as the service's server code does (API.md
 sections 11-12: check order, error forms, credits, the front's 60 s wait, the shared credit file);
 ``FakeMioGram(profile="documented")`` answers as the document intends. Faults are seeded and per
-action; time can be made realistic; every request and delivery is kept for assertions.
+action; time can be made realistic (a pace per number that varies by agent, with jitter and slow
+spells); every request, delivery and number handed to the messenger is kept for assertions.
 """
 
 from ._app import FaultSignal, ServiceApp
@@ -20,8 +21,17 @@ from ._config import (
 )
 from ._fake import FakeMioGram
 from ._faults import FaultKind, FaultRule, Faults
-from ._state import AccountState, AgentState, ContactCard, Delivery, RequestRecord
-from ._timing import TimeModel
+from ._gateway import GatewayWork
+from ._state import (
+    AccountState,
+    AgentState,
+    ContactCard,
+    Delivery,
+    Handoff,
+    HistoryItem,
+    RequestRecord,
+)
+from ._timing import Pacer, SlowSpells, TimeModel
 from ._transport import FakeTransport
 
 FakeAccount = AccountConfig
@@ -41,10 +51,15 @@ __all__ = [
     "FaultRule",
     "FaultSignal",
     "Faults",
+    "GatewayWork",
+    "Handoff",
+    "HistoryItem",
     "LimitsConfig",
     "NumberBook",
+    "Pacer",
     "RequestRecord",
     "ServiceApp",
+    "SlowSpells",
     "TimeModel",
     "UndeliveredReply",
 ]

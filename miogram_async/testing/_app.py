@@ -174,8 +174,17 @@ class ServiceApp:
                 return front_error(815)
             await self.time.request_delay()
             gateway_fault = GATEWAY_FAULTS.get(kind) if kind is not None else None
+            dies_after = None
+            if kind is FaultKind.GATEWAY_DIES and fired.rule is not None:
+                dies_after = fired.rule.handed
             reply = await self._process(
-                index, method, form, client_ip, facts, gateway_fault=gateway_fault
+                index,
+                method,
+                form,
+                client_ip,
+                facts,
+                gateway_fault=gateway_fault,
+                dies_after=dies_after,
             )
             if kind is FaultKind.HTTP_ERROR_AFTER and fired.rule is not None:
                 return Reply.html(fired.rule.status)
@@ -214,6 +223,7 @@ class ServiceApp:
         facts: dict[str, str | None],
         *,
         gateway_fault: int | None = None,
+        dies_after: int | None = None,
     ) -> Reply:
         state = self.state
         if method != "POST":
@@ -268,9 +278,11 @@ class ServiceApp:
             refusal = front_send_checks(call)
             if refusal is not None:
                 return refusal
-        return await self._forward(call, gateway_fault)
+        return await self._forward(call, gateway_fault, dies_after)
 
-    async def _forward(self, call: Call, gateway_fault: int | None) -> Reply:
+    async def _forward(
+        self, call: Call, gateway_fault: int | None, dies_after: int | None = None
+    ) -> Reply:
         """The front forwards *call* to the gateway and waits for its answer."""
         gateway = self.gateway
         behaviour = self.behaviour
@@ -292,7 +304,9 @@ class ServiceApp:
         plan = GATEWAY_PLANNERS[call.func](call)
         if isinstance(plan, Reply):
             return plan
-        job = gateway.schedule(call, plan, shared_credit_file=behaviour.shared_credit_file)
+        job = gateway.schedule(
+            call, plan, shared_credit_file=behaviour.shared_credit_file, dies_after=dies_after
+        )
         wait = None
         if behaviour.front_wait:
             wait = self.time.front_wait_seconds()

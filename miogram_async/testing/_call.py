@@ -20,9 +20,15 @@ _B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 _TEHRAN = datetime.timezone(datetime.timedelta(hours=3, minutes=30), "Asia/Tehran")
 
 
-def tehran_now() -> datetime.datetime:
-    """The wall clock in the service's time zone (Iran has kept +03:30 all year since 2022)."""
-    return datetime.datetime.now(_TEHRAN)
+def tehran_now(timestamp: float | None = None) -> datetime.datetime:
+    """
+    The wall clock (or Unix *timestamp*) in the service's time zone.
+
+    Iran has kept +03:30 all year since 2022.
+    """
+    if timestamp is None:
+        return datetime.datetime.now(_TEHRAN)
+    return datetime.datetime.fromtimestamp(timestamp, _TEHRAN)
 
 
 def strict_b64decode(data: str) -> bytes | None:
@@ -75,8 +81,8 @@ class Call:
         return self.behaviour.server
 
     def gateway_error(self, code: int) -> Reply:
-        """The gateway's error *code* in the profile's form."""
-        return gateway_error(code, server=self.server)
+        """The gateway's error *code* in the profile's form, as this action prints it."""
+        return gateway_error(code, server=self.server, func=self.func)
 
     def not_found(self) -> Reply:
         """
@@ -121,7 +127,7 @@ class Call:
         """
         if self.server and ("'" in data or "'" in self.element("Phone")):
             return
-        now = tehran_now()
+        now = tehran_now(self.service.service_time())
         self.account.reports.append(
             {
                 "Username": self.account.config.username,

@@ -2,7 +2,14 @@
 Agent, chat and profile actions (1, 2, 7-20), answered by the gateway.
 
 Object results are shaped like telegram-cli JSON (API.md E19); the service passes them through
-unchanged and documents no field, so these shapes are the fake's own and only plausible.
+unchanged and documents no field, so these shapes follow telegram-cli's JSON output and are only
+plausible in their details.
+
+Everything here is the agent's, shared by every account on it (docs/service.md E50): history and
+dialogs hold what any account sent through the agent. Before it uses a number the gateway re-adds
+it as a contact of the agent, first name the number as given, last name the asking account's
+username, with its 1 s pause (E49), so ``GetHistory`` and ``GetUserInfo`` take the time of one
+number on the agent, one after its other work.
 """
 
 from __future__ import annotations
@@ -26,13 +33,36 @@ def _chat_name(name: str) -> str:
 
 def _user(number: str, agent: AgentState) -> dict[str, object]:
     digits = digits_of(number)
+    user: dict[str, object] = {"peer_type": "user", "peer_id": peer_id_of(digits)}
+    contact = agent.contacts.get(digits)
+    if contact is None:
+        user["print_name"] = f"user_{digits}"
+    else:
+        # telegram-cli names a contact "first_last", spaces as underscores (E16).
+        first, last = contact
+        user["print_name"] = f"{first}_{last}".replace(" ", "_")
+        user["first_name"], user["last_name"] = first, last
+    user["phone"] = digits
+    user["blocked"] = digits in agent.blocked
+    return user
+
+
+def _agent_user(agent: AgentState) -> dict[str, object]:
+    """The agent's own Telegram user, the sender of its outgoing messages."""
+    name = f"{agent.first_name}_{agent.last_name}" if agent.last_name else agent.first_name
     return {
         "peer_type": "user",
-        "peer_id": peer_id_of(digits),
-        "print_name": f"user_{digits}",
-        "phone": digits,
-        "blocked": digits in agent.blocked,
+        "peer_id": peer_id_of(agent.name),
+        "print_name": name.replace(" ", "_") or agent.name,
     }
+
+
+def _resolve(call: Call, phone: str) -> bool:
+    """The gateway's number lookup: whether *phone* exists; if so it is (re-)added as a contact."""
+    if not call.exists(phone):
+        return False
+    call.agent.add_contact(phone, call.account.config.username)
+    return True
 
 
 def _chat(chat: ChatState) -> dict[str, object]:
@@ -47,18 +77,22 @@ def _chat(chat: ChatState) -> dict[str, object]:
 
 
 def _message(item: HistoryItem, agent: AgentState) -> dict[str, object]:
+    """A history item as telegram-cli prints it: ``text`` only when there is text (E50)."""
+    to = _user(item.number, agent)
+    del to["blocked"]
     message: dict[str, object] = {
         "id": item.id,
-        "from": {"peer_type": "user", "peer_id": peer_id_of(agent.name), "print_name": agent.name},
-        "to": {"peer_type": "user", "peer_id": peer_id_of(item.number), "phone": item.number},
-        "out": True,
+        "from": _agent_user(agent),
+        "to": to,
+        "out": item.out,
         "unread": item.unread,
         "service": False,
         "date": item.date,
-        "text": item.text,
     }
+    if item.text:
+        message["text"] = item.text
     if item.media is not None:
-        message["media"] = {"type": item.media}
+        message["media"] = dict(item.media)
     return message
 
 
@@ -76,7 +110,7 @@ def send_typing(call: Call) -> Reply:
     phone = call.element("Phone")
     if not phone:
         return call.gateway_error(302)
-    if not call.exists(phone):
+    if not _resolve(call, phone):
         return call.not_found()
     return call.boolean(True)
 
@@ -87,7 +121,7 @@ def create_group_chat(call: Call) -> Reply:
     if not call.element("Phone") or not name:
         return call.gateway_error(302)
     numbers = call.numbers()
-    members = [digits_of(n) for n in numbers if call.exists(n)]
+    members = [digits_of(n) for n in numbers if _resolve(call, n)]
     if name in call.agent.chats or not members:
         return call.boolean(False)
     call.agent.chats[name] = ChatState(name=name, peer_id=peer_id_of(name), members=members)
@@ -126,7 +160,7 @@ def chat_add_user(call: Call) -> Reply:
     name = _chat_name(call.misc_parts()[0])
     if not phone or not name:
         return call.gateway_error(302)
-    if not call.exists(phone):
+    if not _resolve(call, phone):
         return call.not_found()
     chat = call.agent.chats.get(name)
     digits = digits_of(phone)
@@ -142,7 +176,7 @@ def chat_delete_user(call: Call) -> Reply:
     name = _chat_name(call.element("Misc"))
     if not phone or not name:
         return call.gateway_error(302)
-    if not call.exists(phone):
+    if not _resolve(call, phone):
         return call.not_found()
     chat = call.agent.chats.get(name)
     digits = digits_of(phone)
@@ -173,7 +207,7 @@ def _block(call: Call, *, block: bool) -> Reply:
     phone = call.element("Phone")
     if not phone:
         return call.gateway_error(302)
-    if not call.exists(phone):
+    if not _resolve(call, phone):
         return call.not_found()
     if block:
         call.agent.blocked.add(digits_of(phone))
@@ -197,7 +231,7 @@ def mark_read(call: Call) -> Reply:
     phone = call.element("Phone")
     if not phone:
         return call.gateway_error(302)
-    if not call.exists(phone):
+    if not _resolve(call, phone):
         return call.not_found()
     for item in call.agent.history.get(digits_of(phone), []):
         item.unread = False
@@ -205,17 +239,22 @@ def mark_read(call: Call) -> Reply:
 
 
 def get_user_info(call: Call) -> Reply:
-    """``GetUserInfo``: the user object, or ``false`` for a missing number."""
+    """
+    ``GetUserInfo``: the user object, or ``false`` for a missing number.
+
+    The server code looks the number up without the check behind E39: a number it cannot
+    resolve answers ``{"Result": false, "Status": "fail"}``, with no ``Message`` (E51).
+    """
     phone = call.element("Phone")
     if not phone:
         return call.gateway_error(302)
-    if not call.exists(phone):
-        return call.not_found()
+    if not _resolve(call, phone):
+        return call.boolean(False) if call.server else call.not_found()
     return gateway_result(_user(phone, call.agent), "success")
 
 
 def get_dialog_list(call: Call) -> Reply:
-    """``GetDialogList``: one entry per conversation and per group chat."""
+    """``GetDialogList``: one entry per conversation and per group chat of the agent (E50)."""
     dialogs: list[dict[str, object]] = []
     for digits, items in call.agent.history.items():
         entry = _user(digits, call.agent)
@@ -241,12 +280,13 @@ def get_history(call: Call) -> Reply:
 
     A limit below 1 becomes 1. Messages come oldest first, the newest *offset* ones skipped. As the
     server code answers, an empty window (a short history, or the document's ``0,100`` read as
-    limit 1, offset 100) is ``{"Result": false, "Status": "fail"}`` (E34, E46).
+    limit 1, offset 100) is ``{"Result": false, "Status": "fail"}`` (E34, E46). The history is the
+    agent's: it holds what every account sent that number through the agent (E50).
     """
     phone = call.element("Phone")
     if not phone:
         return call.gateway_error(302)
-    if not call.exists(phone):
+    if not _resolve(call, phone):
         return call.not_found()
     parts = call.misc_parts()
     limit = max(_int(parts[0]), 1)
@@ -302,19 +342,37 @@ CHAT_HANDLERS: Final[dict[str, GatewayHandler]] = {
 }
 
 
-def _units(call: Call) -> int:
-    """Numbers the gateway resolves for *call* (one second each on the real gateway, E24)."""
+#: Actions that look one number up (the 1 s pause, E24, E49, E50).
+_ONE_NUMBER: Final = frozenset(
+    {
+        "SendTyping",
+        "ChatAddUser",
+        "ChatDeleteUser",
+        "BlockUser",
+        "UnBlockUser",
+        "MarkRead",
+        "GetUserInfo",
+        "GetHistory",
+    }
+)
+
+
+def _numbers(call: Call) -> list[str]:
+    """The numbers the gateway looks up for *call*, one after another."""
+    if not call.element("Phone"):
+        return []
     if call.func == "CreateGroupChat":
-        return len(call.numbers()) if call.element("Phone") else 0
-    if call.func in ("SendTyping", "ChatAddUser", "GetUserInfo"):
-        return 1 if call.element("Phone") else 0
-    return 0
+        return call.numbers()
+    if call.func in _ONE_NUMBER:
+        return [call.element("Phone")]
+    return []
 
 
 def plan_chat(call: Call) -> Plan:
     """The gateway's plan for an agent, chat or profile action: it delivers nothing."""
     handler = CHAT_HANDLERS[call.func]
-    return Plan(units=_units(call), delivers=False, finish=lambda: handler(call))
+    numbers = _numbers(call)
+    return Plan(units=len(numbers), delivers=False, finish=lambda: handler(call), numbers=numbers)
 
 
 CHAT_PLANNERS: Final = dict.fromkeys(CHAT_HANDLERS, plan_chat)

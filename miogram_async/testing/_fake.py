@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -12,6 +11,7 @@ from ._app import ServiceApp
 from ._config import PROFILES, AccountConfig, Behaviour
 from ._faults import FaultPlan, FaultRule, Faults
 from ._gateway import Gateway
+from ._inspect import GatewayInspection
 from ._server import serve_loopback
 from ._state import AccountState, AgentState, Delivery, RequestRecord, ServiceState
 from ._timing import TimeModel
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["PROFILE_VARIABLE", "FakeMioGram"]
 
 
-class FakeMioGram:
+class FakeMioGram(GatewayInspection):
     """
     A faithful fake of the MioGram.net web service.
 
@@ -55,6 +55,9 @@ class FakeMioGram:
             nothing charged (E45; server profile only).
         gateway_max_file_bytes: the gateway's own file size limit (decoded bytes), above which it
             answers ``Error 304 : Photo Size is High`` and the like (E40); default none.
+        clock_offset: seconds the service's clock runs ahead of this machine's (negative:
+            behind). Report records (E9) and history dates (E50) are on the service's clock; a
+            client must never compare them with its own.
 
     Raises:
         ValueError: an unknown *profile* (or ``MIOGRAM_FAKE_PROFILE``).
@@ -71,6 +74,7 @@ class FakeMioGram:
         front_wait: bool | None = None,
         php_strict_mysqli: bool = False,
         gateway_max_file_bytes: int | None = None,
+        clock_offset: float = 0.0,
     ) -> None:
         behaviour = _behaviour(
             _profile_name(profile),
@@ -84,7 +88,7 @@ class FakeMioGram:
         elif isinstance(accounts, AccountConfig):
             accounts = [accounts]
         self._configs = list(accounts)
-        self._state = ServiceState()
+        self._state = ServiceState(clock_offset=clock_offset)
         for config in self._configs:
             self._state.add_account(config)
         self.app = ServiceApp(self._state, time_model or TimeModel(), faults or Faults(), behaviour)
@@ -138,6 +142,19 @@ class FakeMioGram:
         self.app.time = value
 
     @property
+    def clock_offset(self) -> float:
+        """Seconds the service's clock runs ahead of this machine's; settable at any time."""
+        return self._state.clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, value: float) -> None:
+        self._state.clock_offset = value
+
+    def service_time(self) -> float:
+        """The service's clock now, in Unix seconds (``time.time()`` plus :attr:`clock_offset`)."""
+        return self._state.service_time()
+
+    @property
     def faults(self) -> Faults:
         """The fault rules in use."""
         return self.app.plan.faults
@@ -167,8 +184,10 @@ class FakeMioGram:
 
         *options* go to ``MioGram`` (``robot=``, ``max_retries=``...). Use it with ``async with``.
         Unless given, ``gateway_drain`` (how long the client waits after an unknown outcome for
-        the gateway to finish, API.md E32) matches this fake's time model: 1.5 times its time per
-        number, 0 for the instant model.
+        the gateway to finish, API.md E32) matches this fake's time model: 1.5 times its
+        ``per_number`` pace (scaled), 0 for the instant model. Per-agent paces, jitter and slow
+        spells are not in it, so a slower agent can outlast it. ``gateway_drain=None`` leaves the
+        SDK's own default (or ``MIOGRAM_GATEWAY_DRAIN``), as against the real service.
         """
         from .._client import MioGram  # noqa: PLC0415 - the fake does not need the SDK otherwise
 
@@ -184,10 +203,6 @@ class FakeMioGram:
 
     # -- inspection --------------------------------------------------------------------------
 
-    def _settle(self) -> None:
-        # Apply what the gateway finished since the last request (its work after a 999, E32).
-        self.app.gateway.settle(time.monotonic())
-
     def account(self, username: str | None = None) -> AccountState:
         """The live state of the account *username* (default: the first account)."""
         self._settle()
@@ -196,8 +211,15 @@ class FakeMioGram:
         return self._state.accounts[username]
 
     def agent(self, name: str, *, username: str | None = None) -> AgentState:
-        """The live state of agent *name* of an account."""
-        return self.account(username).agents[name]
+        """
+        The live state of agent *name*: of any account, or of the account *username*.
+
+        Agents are the service's: two accounts naming the same agent share one (E50).
+        """
+        if username is not None:
+            return self.account(username).agents[name]
+        self._settle()
+        return self._state.agents[name]
 
     def secret(self, username: str | None = None) -> str:
         """The account's current secret (it changes with ``APIChangeSecret``)."""
@@ -256,49 +278,6 @@ class FakeMioGram:
         """State-changing requests being handled right now."""
         return self._state.state_changing_in_flight
 
-    @property
-    def max_gateway_in_flight(self) -> int:
-        """The most requests in flight at the gateway at once (after the front gave up too)."""
-        return self.app.gateway.max_in_flight
-
-    @property
-    def credit_file_corrupted(self) -> bool:
-        """
-        Whether overlapping sends broke the gateway's shared credit file (E33).
-
-        From then on the gateway refuses sends with 305/306 and other actions with 309, for every
-        account, until :meth:`repair_credit_file` or :meth:`reset`.
-        """
-        return self.app.gateway.credit_file_corrupted
-
-    def repair_credit_file(self) -> None:
-        """Mend the gateway's credit file (and nothing else)."""
-        self.app.gateway.credit_file_corrupted = False
-
-    @property
-    def gateway_blocked(self) -> bool:
-        """Whether the gateway blocks the front after four 813/814 errors (E41)."""
-        return self.app.gateway.blocked
-
-    @property
-    def gateway_busy(self) -> bool:
-        """Whether the gateway still works on some request (maybe one the front gave up on)."""
-        return self.app.gateway.busy
-
-    async def wait_idle(self) -> None:
-        """Wait until the gateway has finished all its work, its deliveries recorded (E32)."""
-        await self.app.gateway.wait_idle()
-
-    def max_in_flight_per_agent(self) -> Mapping[str, int]:
-        """The most requests waiting for or running on each agent at once (at the gateway)."""
-        with self._state.lock:
-            return dict(self._state.agent_max_in_flight)
-
-    def max_running_per_agent(self) -> Mapping[str, int]:
-        """The most requests running on each agent at once (1 while agents are serialised)."""
-        with self._state.lock:
-            return dict(self._state.agent_max_running)
-
     def funcs(self) -> list[str]:
         """The ``Func`` of every request, in arrival order."""
         return [record.func for record in self.requests]
@@ -307,10 +286,11 @@ class FakeMioGram:
         """
         Forget every request and delivery and rebuild each account from its configuration.
 
-        The gateway starts afresh too: idle, its credit file intact, not blocked. Work it had not
-        finished is dropped; ``await fake.wait_idle()`` first to keep it.
+        The gateway starts afresh too: idle, its credit file intact, not blocked, the time model's
+        draws from their seed again. Work it had not finished is dropped; ``await
+        fake.wait_idle()`` first to keep it.
         """
-        self._state = ServiceState()
+        self._state = ServiceState(clock_offset=self._state.clock_offset)
         for config in self._configs:
             self._state.add_account(config)
         self.app.state = self._state

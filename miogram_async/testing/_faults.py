@@ -55,6 +55,13 @@ class FaultKind(enum.Enum):
     #: The gateway refuses the front's address: ``Error 814 : Invalid IP Address``; as
     #: :attr:`GATEWAY_TOKEN_ERROR` otherwise.
     GATEWAY_IP_ERROR = "gateway_ip_error"
+    #: The gateway's worker dies part way through the request: it works through the first
+    #: ``handed`` numbers (a send hands each to the messenger, and it is delivered if it exists),
+    #: then stops; the other numbers are never sent and no reply is ever made. The front's read
+    #: of the gateway fails, so it answers 999 ``No Response From Server`` when the gateway dies,
+    #: or at the end of its own wait if that comes first (E32); nothing is charged or logged.
+    #: Fires only on actions the front forwards to the gateway.
+    GATEWAY_DIES = "gateway_dies"
 
 
 #: Faults after which the request was processed (its effect happened).
@@ -93,6 +100,7 @@ class FaultRule:
         times: fire at most this many times (``None``: no limit).
         delay: seconds added by ``LATENCY``.
         status: HTTP status of ``HTTP_ERROR``.
+        handed: numbers ``GATEWAY_DIES`` lets the gateway work through before it dies.
     """
 
     kind: FaultKind
@@ -102,6 +110,7 @@ class FaultRule:
     times: int | None = None
     delay: float = 0.0
     status: int = 502
+    handed: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
     def matches(self, func: str) -> bool:
         """Tell whether this rule applies to *func*."""

@@ -18,6 +18,7 @@ import attrs
 __all__ = [
     "FRONT_TEXTS",
     "GATEWAY_TEXTS",
+    "TRAILING_302_FUNCS",
     "Reply",
     "front_error",
     "gateway_error",
@@ -113,21 +114,26 @@ def front_error(code: int) -> Reply:
     return Reply.front({"Message": FRONT_TEXTS[code], "Status": "error", "Code": str(code)})
 
 
-def gateway_error(code: int, *, server: bool = True) -> Reply:
+#: The actions whose gateway 302 the server code follows with its exit status, ``302``, after
+#: the JSON (E40); every other gateway 302 ends with the JSON (E51: ``SetStatusOnline``).
+TRAILING_302_FUNCS: Final = frozenset(
+    {"SendMessage", "SendMessageWhatsApp", "SendMessageWhatsAppMass", "ChatInfo"}
+)
+
+
+def gateway_error(code: int, *, server: bool = True, func: str = "") -> Reply:
     """
     The gateway's error form: ``"Error NNN : text"`` and no ``Code`` (E4, E6).
 
-    As the server code answers (*server*), there is no ``Result`` key either (E40) and a 302 is
-    followed by the gateway's exit status, ``302``, after the JSON. The document's form (section 4)
-    carries ``"Result": false``.
+    As the server code answers (*server*), there is no ``Result`` key either (E40), and a 302 of
+    the actions in :data:`TRAILING_302_FUNCS` (*func*) is followed by the gateway's exit status,
+    ``302``, after the JSON. The document's form (section 4) carries ``"Result": false``.
     """
     message = f"Error {code} : {GATEWAY_TEXTS[code]}"
     if not server:
         return Reply.gateway({"Result": False, "Status": "error", "Message": message})
     reply = Reply.gateway({"Message": message, "Status": "error"})
-    if code == 302:
-        # The server code prints the exit status after the JSON for some 302s (E40); the fake
-        # does it for every gateway 302, so a client is held to the harder case.
+    if code == 302 and func in TRAILING_302_FUNCS:
         return Reply(body=reply.body + b"302", content_type=reply.content_type)
     return reply
 

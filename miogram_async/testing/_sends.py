@@ -16,13 +16,14 @@ mysqli, kills the front before it charges (E45).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Final
 
 from ._call import Call, decode_file, lenient_b64_size
-from ._config import media_limit_bytes
+from ._config import digits_of, media_limit_bytes
 from ._gateway import Plan
 from ._replies import HTML_TYPE, Reply, front_error, gateway_result, gateway_size_error
-from ._state import ContactCard, Delivery
+from ._state import ContactCard, Delivery, Handoff, peer_id_of
 
 __all__ = ["BUCKETS", "SEND_PLANNERS", "front_send_checks", "plan_send"]
 
@@ -137,8 +138,47 @@ def _contact(call: Call, number: str) -> ContactCard | None:
     return ContactCard(phone=phone, first_name=name, last_name="")
 
 
+#: telegram-cli's media type of what each media action sends (photos; everything else is a file).
+_MEDIA_TYPES: Final = {"SendPhoto": "photo", "SendPhotoMass": "photo"}
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _history_media(call: Call, card: ContactCard | None) -> Mapping[str, object] | None:
+    """The ``media`` object telegram-cli shows for what *call* sends (no caption is ever sent)."""
+    func = call.func
+    if func in MEDIA_FUNCS:
+        return {"type": _MEDIA_TYPES.get(func, "document")}
+    if card is not None:
+        return {
+            "type": "contact",
+            "phone": digits_of(card.phone),
+            "first_name": card.first_name,
+            "last_name": card.last_name,
+            "user_id": peer_id_of(digits_of(card.phone)),
+        }
+    if func == "SendLocation":
+        latitude, longitude = call.misc_parts()[:2]
+        return {"type": "geo", "longitude": _float(longitude), "latitude": _float(latitude)}
+    return None
+
+
 def plan_send(call: Call) -> Reply | Plan:
-    """The gateway's plan for a ``Send*`` action, or its refusal before any delivery."""
+    """
+    The gateway's plan for a ``Send*`` action, or its refusal before any delivery.
+
+    The gateway works through the numbers one after another: each is resolved (re-added as a
+    contact of the agent, named after the number and the account) and its message handed to the
+    messenger at that number's moment on the timeline, so a Mass the front gave up on (E32) has
+    its first numbers delivered before the rest. A delivered Telegram message joins the agent's
+    history with that number, shared by every account on the agent (E50); WhatsApp sends go
+    through another messenger and leave no Telegram history.
+    """
     error, report_data, media = _gateway_checks(call)
     if error is not None:
         return error
@@ -148,29 +188,46 @@ def plan_send(call: Call) -> Reply | Plan:
     whatsapp = func in WHATSAPP_FUNCS
     # SendLocation reaches telegram-cli as a broken send_document and always fails (E36).
     broken = call.server and func == "SendLocation"
+    existing = {number: call.exists(number) for number in numbers}
     # WhatsApp is beta: the service cannot tell, so every send counts as delivered (G4).
-    outcome = {number: whatsapp or (call.exists(number) and not broken) for number in numbers}
+    outcome = {number: whatsapp or (existing[number] and not broken) for number in numbers}
     digest = None if media is None else hashlib.sha256(media).hexdigest()
-    media_label = None
-    if func in MEDIA_FUNCS:
-        media_label = call.element("Misc") or MEDIA_FUNCS[func][1]
+    username = call.account.config.username
+    agent = call.agent
+    text = call.message if func in TEXT_FUNCS else None
+    misc = call.element("Misc") or None
+
+    def step(unit: int, at: float) -> None:
+        number = numbers[unit]
+        handoff = Handoff(
+            request_index=call.index,
+            number=number,
+            agent=agent.name,
+            username=username,
+            at=at,
+            date=call.service.service_time(at),
+            delivered=outcome[number],
+        )
+        card = _contact(call, number)
+        record = Delivery(
+            request_index=call.index,
+            number=number,
+            func=func,
+            agent=agent.name,
+            text=text,
+            data_sha256=digest,
+            misc=misc,
+            contact=card,
+        )
+        if whatsapp:
+            call.service.hand_off(handoff, record, agent=None)
+            return
+        if existing[number]:
+            agent.add_contact(number, username)
+        media_object = _history_media(call, card) if handoff.delivered else None
+        call.service.hand_off(handoff, record, agent=agent, text=text or "", media=media_object)
 
     def finish() -> Reply:
-        for number, delivered in outcome.items():
-            record = Delivery(
-                request_index=call.index,
-                number=number,
-                func=func,
-                agent=call.agent.name,
-                text=call.message if func in TEXT_FUNCS else None,
-                data_sha256=digest,
-                misc=call.element("Misc") or None,
-                contact=_contact(call, number),
-            )
-            call.service.deliver(record, delivered=delivered)
-            if delivered:
-                text = call.message if func in TEXT_FUNCS else call.element("Misc")
-                call.service.add_history(call.agent, number, text, media_label)
         if whatsapp:
             return gateway_result(True, "sent")
         if mass:
@@ -191,7 +248,15 @@ def plan_send(call: Call) -> Reply | Plan:
         call.account.credits[BUCKETS[func]] -= sum(outcome.values())
         return reply
 
-    return Plan(units=len(numbers), delivers=any(outcome.values()), finish=finish, front=front)
+    return Plan(
+        units=len(numbers),
+        delivers=any(outcome.values()),
+        finish=finish,
+        front=front,
+        numbers=numbers,
+        step=step,
+        delivered=[outcome[number] for number in numbers],
+    )
 
 
 SEND_PLANNERS: Final = dict.fromkeys(BUCKETS, plan_send)

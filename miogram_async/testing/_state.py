@@ -24,6 +24,7 @@ __all__ = [
     "ChatState",
     "ContactCard",
     "Delivery",
+    "Handoff",
     "HistoryItem",
     "RequestRecord",
     "ServiceState",
@@ -71,15 +72,56 @@ class Delivery:
     contact: ContactCard | None = None
 
 
+@attrs.frozen(kw_only=True)
+class Handoff:
+    """
+    One number the gateway handed to the messenger: a message was sent to it, or tried.
+
+    Attributes:
+        request_index: the request (``fake.requests[...].index``) whose number it is.
+        number: the number as the request gave it.
+        agent: the agent that sent it.
+        username: the account whose request it was.
+        at: when, on ``time.monotonic()`` (the test's clock).
+        date: when, on the service's clock (Unix seconds, ``clock_offset`` included): the date
+            its history message carries.
+        delivered: whether the messenger delivered it (the number exists).
+    """
+
+    request_index: int
+    number: str
+    agent: str
+    username: str
+    at: float
+    date: float
+    delivered: bool
+
+
 @attrs.define(kw_only=True)
 class HistoryItem:
-    """One message in an agent's conversation with a number, shaped like telegram-cli output."""
+    """
+    One message in an agent's conversation with a number (docs/service.md E50).
+
+    Attributes:
+        id: telegram-cli's message id, counted across the whole fake.
+        number: the number's digits (the conversation's key).
+        text: the text exactly as the messenger sent it (``""`` for media).
+        media: telegram-cli's ``media`` object (``{"type": "photo"}``...), or ``None``.
+        date: when it was sent, Unix seconds on the service's clock.
+        out: whether the agent sent it (always, in the fake).
+        username: the account whose request sent it (the fake's knowledge, not on the wire).
+        request_index: that request's index.
+        unread: not yet read by the number (until ``MarkRead``).
+    """
 
     id: int
     number: str
     text: str
-    media: str | None
+    media: Mapping[str, object] | None
     date: int
+    out: bool = True
+    username: str = ""
+    request_index: int = -1
     unread: bool = True
 
 
@@ -94,7 +136,18 @@ class ChatState:
 
 @attrs.define(kw_only=True)
 class AgentState:
-    """What one agent (messenger session) looks like from outside."""
+    """
+    What one agent (one Telegram account behind one messenger session) looks like from outside.
+
+    Agents belong to the service, not to an account: every account naming the agent ``Agent1``
+    reaches the same session, so its history, dialogs, chats, contacts and profile are shared by
+    all of them (docs/service.md E14, E50).
+
+    Attributes:
+        contacts: the name each number was last added under: the gateway re-adds a number as a
+            contact before it uses it, named after the number and the account that asked
+            (first name, last name).
+    """
 
     name: str
     online: bool = False
@@ -105,6 +158,11 @@ class AgentState:
     blocked: set[str] = attrs.field(factory=set)
     chats: dict[str, ChatState] = attrs.field(factory=dict)
     history: dict[str, list[HistoryItem]] = attrs.field(factory=dict)
+    contacts: dict[str, tuple[str, str]] = attrs.field(factory=dict)
+
+    def add_contact(self, number: str, username: str) -> None:
+        """Re-add *number* as a contact the way the gateway's number lookup does (E49, E50)."""
+        self.contacts[digits_of(number)] = (number.strip(), username)
 
 
 @attrs.define(kw_only=True)
@@ -119,14 +177,17 @@ class AccountState:
     reports: list[dict[str, str]] = attrs.field(factory=list)
 
     @classmethod
-    def from_config(cls, config: AccountConfig) -> AccountState:
-        """Build fresh state from *config*."""
+    def from_config(
+        cls, config: AccountConfig, agents: Mapping[str, AgentState] | None = None
+    ) -> AccountState:
+        """Build fresh state from *config*, with the service's agents of those names if given."""
+        known = agents or {}
         return cls(
             config=config,
             secret=config.secret,
             allowed_ips=config.allowed_ips,
             credits=config.credits.as_buckets(),
-            agents={name: AgentState(name=name) for name in config.agents},
+            agents={name: known.get(name) or AgentState(name=name) for name in config.agents},
         )
 
     def pick_agent(self, robot: str) -> str | None:
@@ -159,9 +220,14 @@ class ServiceState:
     """Everything the fake remembers across requests."""
 
     accounts: dict[str, AccountState] = attrs.field(factory=dict)
+    #: Every agent of every account, by name: one session per name, shared (E50).
+    agents: dict[str, AgentState] = attrs.field(factory=dict)
+    #: Seconds the service's clock is ahead of this machine's (report records, history dates).
+    clock_offset: float = 0.0
     requests: list[RequestRecord] = attrs.field(factory=list)
     deliveries: list[Delivery] = attrs.field(factory=list)
     undelivered: list[Delivery] = attrs.field(factory=list)
+    handoffs: list[Handoff] = attrs.field(factory=list)
     intrusion: dict[str, int] = attrs.field(factory=dict)
     blocked_ips: set[str] = attrs.field(factory=set)
     arrived: int = 0
@@ -181,9 +247,21 @@ class ServiceState:
                 raise ValueError("an account with this secret already exists")
             if config.username in self.accounts:
                 raise ValueError(f"an account named {config.username!r} already exists")
-            state = AccountState.from_config(config)
+            state = AccountState.from_config(config, self.agents)
             self.accounts[config.username] = state
+            self.agents.update(state.agents)
             return state
+
+    def service_time(self, monotonic: float | None = None) -> float:
+        """
+        The service's clock (Unix seconds) now, or at the ``time.monotonic()`` instant given.
+
+        It runs ``clock_offset`` seconds ahead of this machine's clock.
+        """
+        now = time.time() + self.clock_offset
+        if monotonic is None:
+            return now
+        return now + (monotonic - time.monotonic())
 
     def find_by_secret(self, secret: str) -> AccountState | None:
         """Return the account whose current secret is *secret*, compared as the service does."""
@@ -221,20 +299,35 @@ class ServiceState:
         with self.lock:
             self.state_changing_in_flight -= 1
 
-    def deliver(self, delivery: Delivery, *, delivered: bool) -> None:
-        """Log one attempted delivery."""
-        with self.lock:
-            (self.deliveries if delivered else self.undelivered).append(delivery)
+    def hand_off(
+        self,
+        handoff: Handoff,
+        delivery: Delivery,
+        *,
+        agent: AgentState | None,
+        text: str = "",
+        media: Mapping[str, object] | None = None,
+    ) -> None:
+        """
+        Log one number a send's gateway worked through, and what it delivered.
 
-    def add_history(self, agent: AgentState, number: str, text: str, media: str | None) -> None:
-        """Append a sent message to *agent*'s conversation with *number*."""
+        A delivered message joins *agent*'s conversation with the number (``None``: another
+        messenger, no Telegram history).
+        """
         with self.lock:
+            self.handoffs.append(handoff)
+            (self.deliveries if handoff.delivered else self.undelivered).append(delivery)
+            if agent is None or not handoff.delivered:
+                return
+            digits = digits_of(handoff.number)
             item = HistoryItem(
                 id=self.next_message_id,
-                number=digits_of(number),
+                number=digits,
                 text=text,
                 media=media,
-                date=int(time.time()),
+                date=int(handoff.date),
+                username=handoff.username,
+                request_index=handoff.request_index,
             )
             self.next_message_id += 1
-        agent.history.setdefault(digits_of(number), []).append(item)
+            agent.history.setdefault(digits, []).append(item)
