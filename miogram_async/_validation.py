@@ -24,6 +24,7 @@ import attrs
 from ._errors import ValidationError
 
 __all__ = [
+    "WIRE_PHONE",
     "Media",
     "check_file_format",
     "check_forward_count",
@@ -36,6 +37,7 @@ __all__ = [
     "check_online",
     "check_report_count",
     "check_username",
+    "is_builtin_region",
     "load_media",
     "normalize_phone",
 ]
@@ -43,7 +45,7 @@ __all__ = [
 PHONE_PATTERN: Final = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
 # A number already in the wire form: `normalize_phone` returns it as it is, without the clean-up.
-_WIRE_PHONE: Final = re.compile(r"\+[1-9][0-9]{7,14}")
+WIRE_PHONE: Final = re.compile(r"\+[1-9][0-9]{7,14}")
 
 # Persian (U+06F0-06F9) and Arabic-Indic (U+0660-0669) digits -> ASCII.
 _DIGITS: Final = str.maketrans(
@@ -116,12 +118,12 @@ def normalize_phone(phone: str, *, default_region: str | None = "IR") -> str:
             neither ``None`` nor ``"IR"`` and ``phonenumbers`` is not installed or does not know
             the region.
     """
-    if type(phone) is str and _WIRE_PHONE.fullmatch(phone) and _is_builtin_region(default_region):
+    if type(phone) is str and WIRE_PHONE.fullmatch(phone) and is_builtin_region(default_region):
         return phone  # the usual input: `_clean_phone` would return it unchanged
     return _clean_phone(phone, default_region)
 
 
-def _is_builtin_region(region: object) -> bool:
+def is_builtin_region(region: object) -> bool:
     """Whether *region* needs no ``phonenumbers``: none at all, or Iran (handled here)."""
     return region is None or (isinstance(region, str) and region.upper() == _IRAN)
 
@@ -132,7 +134,7 @@ def _clean_phone(phone: str, default_region: str | None) -> str:
         raise ValidationError(
             f"expected a phone like +989100000000 as a str, got {_type_name(phone)}"
         )
-    iran = default_region is not None and _is_builtin_region(default_region)
+    iran = default_region is not None and is_builtin_region(default_region)
     region_code = _check_region(default_region) if default_region is not None and not iran else None
     compact = _PHONE_NOISE.sub("", phone.translate(_DIGITS))
     if compact.startswith("00"):

@@ -5,9 +5,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -18,22 +16,14 @@ import anyio.to_thread
 
 from .. import _actions as actions
 from .._actions import Action
-from .._errors import MassSendError, MioGramError, NoDataError, ValidationError
+from .._errors import MassSendError, MioGramError, NoDataError
 from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
-from .._validation import (
-    _WIRE_PHONE,
-    _is_builtin_region,
-    check_file_format,
-    check_message,
-    normalize_phone,
-)
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
-from ._journal import Journal, NumberUpdate
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
-from ._postgres import PostgresJournal
 from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
-from ._storage import is_database_url
+from ._settings import new_settings, number_readers
+from .storage import NumberUpdate, Storage, create_storage, open_storage
 
 if TYPE_CHECKING:
     from .._client import MioGram
@@ -42,8 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["Campaign"]
 
 _REPORT_COUNT: Final = 999
-#: The ``meta`` key under which a run keeps its `Anchor` (``report_anchor:<run id>``).
-_ANCHOR_KEY: Final = "report_anchor:{run}"
 
 _MASS_ACTIONS: Final[Mapping[CampaignKind, Action[dict[str, bool]]]] = {
     CampaignKind.MESSAGE: actions.SEND_MESSAGE_MASS,
@@ -52,16 +40,6 @@ _MASS_ACTIONS: Final[Mapping[CampaignKind, Action[dict[str, bool]]]] = {
     CampaignKind.VIDEO: actions.SEND_VIDEO_MASS,
     CampaignKind.FILE: actions.SEND_FILE_MASS,
 }
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 class Campaign:
@@ -78,28 +56,17 @@ class Campaign:
     a worker thread (``anyio.to_thread.run_sync``) when the journal is large.
     """
 
-    def __init__(self, journal: Journal | PostgresJournal) -> None:
+    def __init__(self, journal: Storage) -> None:
         """Wrap an open journal (use `create` or `open`)."""
         self._journal = journal
         meta = journal.meta
-        try:
-            self.kind = CampaignKind(meta["kind"])
-            self.chunk_size = int(meta["chunk_size"])
-            robots = json.loads(meta.get("robots", "null"))
-        except (KeyError, ValueError) as exc:
-            raise CampaignError(
-                f"campaign journal {journal.location!r} is incomplete: {exc}"
-            ) from None
-        self.robots: Sequence[str] | str | None = robots
-        self.message: str | None = meta.get("message")
-        self.media: MediaRef | None = None
-        if self.kind.is_media:
-            self.media = MediaRef(
-                path=meta["media_path"],
-                sha256=meta["media_sha256"],
-                size=int(meta["media_size"]),
-                file_format=meta.get("file_format"),
-            )
+        self.kind: CampaignKind = meta.kind
+        self.chunk_size: int = meta.chunk_size
+        self.robots: Sequence[str] | str | None = (
+            list(meta.robots) if isinstance(meta.robots, tuple) else meta.robots
+        )
+        self.message: str | None = meta.message
+        self.media: MediaRef | None = meta.media
         self._running = False
 
     @property
@@ -173,68 +140,19 @@ class Campaign:
         """
         if isinstance(numbers, str):
             raise TypeError("expected an iterable of phone numbers, got a single string")
-        try:
-            campaign_kind = CampaignKind(kind)
-        except ValueError:
-            kinds = ", ".join(repr(k.value) for k in CampaignKind)
-            raise ValidationError(f"expected a campaign kind ({kinds}), got {kind!r}") from None
-        if (
-            isinstance(chunk_size, bool)
-            or not isinstance(chunk_size, int)
-            or not 1 <= chunk_size <= MAX_CHUNK_SIZE
-        ):
-            raise ValidationError(
-                f"expected a chunk size from 1 to {MAX_CHUNK_SIZE}, got {chunk_size!r}"
-            )
-        meta: dict[str, str] = {
-            "kind": campaign_kind.value,
-            "chunk_size": str(chunk_size),
-            "robots": json.dumps(
-                robots if robots is None or isinstance(robots, str) else list(robots)
-            ),
-            "created_at": str(time.time()),
-        }
-        if campaign_kind.is_media:
-            if media is None or message is not None:
-                raise ValidationError(
-                    f"a {campaign_kind.value} campaign takes media=, not message="
-                )
-            media_path = Path(media).absolute()
-            if not media_path.is_file():
-                raise ValidationError(f"expected a readable media file, got {str(media)!r}")
-            sha256, size = _hash_file(media_path)
-            meta |= {"media_path": str(media_path), "media_sha256": sha256, "media_size": str(size)}
-            if file_format is not None:
-                meta["file_format"] = check_file_format(file_format)
-        else:
-            if message is None or media is not None:
-                raise ValidationError(
-                    f"a {campaign_kind.value} campaign takes message=, not media="
-                )
-            meta["message"] = check_message(message)
-        if default_region is not None:
-            meta["default_region"] = default_region
-
-        def normalize(raw: str) -> str:
-            return normalize_phone(raw, default_region=default_region)
-
-        journal: Journal | PostgresJournal
-        if is_database_url(path):
-            journal = PostgresJournal.create(
-                str(path), meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
-            )
-        else:
-            # An item already in the wire form is one normalize_phone returns as it is (under
-            # Iran or no region): the journal then skips the call for it.
-            as_is = _WIRE_PHONE.fullmatch if _is_builtin_region(default_region) else None
-            journal = Journal.create(
-                path,
-                meta=meta,
-                inputs=numbers,
-                normalize=normalize,
-                overwrite=overwrite,
-                as_is=as_is,
-            )
+        meta = new_settings(
+            kind=kind,
+            message=message,
+            media=media,
+            file_format=file_format,
+            chunk_size=chunk_size,
+            robots=robots,
+            default_region=default_region,
+        )
+        normalize, as_is = number_readers(default_region)
+        journal = create_storage(
+            path, meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite, as_is=as_is
+        )
         return cls(journal)
 
     @classmethod
@@ -256,11 +174,7 @@ class Campaign:
             CampaignStorageError: the disk is full, the file or its directory is read-only, or
                 the database is unreachable or refuses the user.
         """
-        journal: Journal | PostgresJournal
-        if is_database_url(path):
-            journal = PostgresJournal.open(str(path), read_only=read_only)
-        else:
-            journal = Journal.open(path, read_only=read_only)
+        journal = open_storage(path, read_only=read_only)
         try:
             return cls(journal)
         except BaseException:
@@ -545,9 +459,7 @@ class Campaign:
         except MioGramError:
             return
         if anchor is not None:
-            await anyio.to_thread.run_sync(
-                self._journal.set_meta, _ANCHOR_KEY.format(run=run), anchor.to_json()
-            )
+            await anyio.to_thread.run_sync(self._journal.set_anchor, run, anchor.to_json())
 
     async def _reconcile(self, client: MioGram) -> tuple[dict[NumberState, int], str | None]:
         """Resolve in-doubt and unknown numbers through the report; returns counts and the error."""
@@ -562,7 +474,7 @@ class Campaign:
         )
         anchors: dict[int, Anchor | None] = {}
         for run in set(chunk_runs.values()):
-            kept = await anyio.to_thread.run_sync(journal.get_meta, _ANCHOR_KEY.format(run=run))
+            kept = await anyio.to_thread.run_sync(journal.anchor, run)
             anchors[run] = None if kept is None else Anchor.from_json(kept)
         in_doubt = {number: anchors.get(chunk_runs.get(chunk, -1)) for chunk, number in candidates}
         report_error: str | None = None

@@ -1,22 +1,59 @@
 """
-Filling a new SQLite journal: every input item in bulk, then repeats told apart.
+Writing a new SQLite journal: its identity, tables and settings, every input item in bulk, then
+repeats told apart.
 
-`Journal.create` builds the file under a temporary name with these and moves it into place.
+`Journal.create` builds the file under a temporary name with `write_journal` and moves it into
+place.
 """
 
 from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Final
 
-from .._errors import ValidationError
-from ._model import CampaignError
-from ._schema import NUMBER_INDEX
+from ...._errors import ValidationError
+from ..._model import CampaignError
+from .._base import FORMAT
+from . import _sql
+from ._format import APPLICATION_ID, JOURNAL_VERSION, SELF_CONTAINED
+
+__all__ = ["write_journal"]
 
 #: Numbers per bulk INSERT (one JSON array of their digits, expanded by SQLite's json_each).
 _INSERT_BATCH: Final = 20000
+
+
+def write_journal(
+    path: Path,
+    meta: Mapping[str, str],
+    inputs: Iterable[str],
+    normalize: Callable[[str], str],
+    as_is: Callable[[str], object] | None,
+) -> None:
+    """
+    Write a complete journal at *path* (a new file): *meta*'s rows and every item of *inputs*.
+
+    Committed with ``synchronous=FULL``; the caller syncs the file and moves it into place.
+    """
+    conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        conn.execute(_sql.SET_APPLICATION_ID.format(app_id=APPLICATION_ID))
+        conn.execute(_sql.SET_USER_VERSION.format(version=SELF_CONTAINED))
+        conn.execute(_sql.SYNC_FULL)
+        conn.executescript(_sql.SCHEMA)
+        conn.execute("BEGIN")
+        rows = {**meta, "format": FORMAT, "schema_version": str(JOURNAL_VERSION)}
+        conn.executemany(_sql.INSERT_META, rows.items())
+        _insert_inputs(conn, inputs, normalize, as_is)
+        _index_numbers(conn)
+        for index in _sql.INDEXES:
+            conn.execute(index)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def _insert_inputs(
@@ -50,10 +87,9 @@ def _insert_inputs(
         if as_is is not None and all(map(as_is, texts)):
             # Every seq so far has its row, so the new rows' rowids (seqs) run on from `first`.
             conn.execute(
-                "INSERT INTO numbers (number) SELECT value FROM json_each(?)",
-                ("[" + ",".join([text[1:] for text in texts]) + "]",),
+                _sql.INSERT_CLEAN_NUMBERS, ("[" + ",".join([text[1:] for text in texts]) + "]",)
             )
-            last = conn.execute("SELECT max(seq) FROM numbers").fetchone()
+            last = conn.execute(_sql.LAST_SEQ).fetchone()
             if last is None or last[0] != seq:
                 raise CampaignError(f"journal numbering went wrong at item {first}: {last!r}")
             continue
@@ -63,9 +99,7 @@ def _insert_inputs(
                 rows.append((item_seq, int(text[1:]), None, "pending", None))
             else:
                 rows.append(_classify(item_seq, text, normalize))
-        conn.executemany(
-            "INSERT INTO numbers (seq, number, input, state, error) VALUES (?, ?, ?, ?, ?)", rows
-        )
+        conn.executemany(_sql.INSERT_ITEM, rows)
 
 
 def _classify(
@@ -87,17 +121,10 @@ def _index_numbers(conn: sqlite3.Connection) -> None:
     (every occurrence after a number's first) moved to ``duplicate_of``, and the index built again.
     """
     try:
-        conn.execute(NUMBER_INDEX)
+        conn.execute(_sql.NUMBER_INDEX)
     except sqlite3.IntegrityError:
         pass
     else:
         return
-    # One sort by number (a window), not a join of every row against the repeated numbers: that
-    # join has no index to use yet and costs a scan per row.
-    conn.execute(
-        "UPDATE numbers SET duplicate_of = number, number = NULL, state = 'duplicate' "
-        "WHERE seq IN (SELECT seq FROM (SELECT seq, row_number() OVER "
-        "(PARTITION BY number ORDER BY seq) AS nth FROM numbers WHERE number IS NOT NULL) "
-        "WHERE nth > 1)"
-    )
-    conn.execute(NUMBER_INDEX)
+    conn.execute(_sql.MARK_REPEATS)
+    conn.execute(_sql.NUMBER_INDEX)
