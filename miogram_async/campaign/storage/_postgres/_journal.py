@@ -41,9 +41,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
-import anyio
-import anyio.to_thread
-
 from ..._model import CampaignError, NumberState
 from .._base import ANCHOR_KEY, FORMAT, ChunkEnd, ChunkStart, NumberUpdate, Row
 from .._meta import CampaignMeta, from_rows, to_rows
@@ -59,22 +56,18 @@ from ._setup import (
     split_url,
     storage_error,
 )
+from ._source import ClaimedNumbers
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["ClaimedNumbers", "PostgresJournal"]
+__all__ = ["PostgresJournal"]
 
 _PAGE: Final = 2000
 #: Numbers one claim takes: about this many chunks' worth (one claim per chunk would make the
 #: claims a run's bottleneck), at most `_CLAIM_MAX`; held only until the run's end or death.
 _CLAIM_CHUNKS: Final = 8
 _CLAIM_MAX: Final = 2000
-#: Claimed numbers whose chunk is not answered yet, beyond which a run claims no more. A running
-#: fan-out holds at most about (2 x concurrency + 2) chunks; only a stopped one, which reads its
-#: input to the end without sending, gets here: it must not take the whole campaign from the other
-#: workers (its claims go back when the run ends).
-_CLAIMED_MAX: Final = 50_000
 
 
 class PostgresJournal:
@@ -457,46 +450,3 @@ class PostgresJournal:
             cursor.execute(
                 _sql.SETTLE_CHUNKS, {"now": now, "chunks": sorted(set(chunks)), "c": self.name}
             )
-
-
-class ClaimedNumbers:
-    """The numbers one run sends, claimed from the campaign a page at a time."""
-
-    def __init__(
-        self,
-        journal: PostgresJournal,
-        run: int,
-        states: Sequence[NumberState],
-        seqs: dict[str, int],
-        page: int,
-    ) -> None:
-        self._journal = journal
-        self._run = run
-        self._states = states
-        self._seqs = seqs
-        self._size = page
-        self._page: list[str] = []
-        self._done = False
-        self._after = 0
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> str:
-        if not self._page and not self._done and len(self._seqs) >= _CLAIMED_MAX:
-            self._done = True
-        if not self._page and not self._done:
-            # Shielded: a claim that commits is known here, whatever cancels the run meanwhile
-            # (its numbers are given back when the run ends).
-            with anyio.CancelScope(shield=True):
-                rows = await anyio.to_thread.run_sync(
-                    self._journal.claim, self._run, self._states, self._size, self._after
-                )
-            if rows:
-                self._after = rows[-1][0]
-            self._page = [number for _, number in reversed(rows)]
-            self._seqs.update({number: seq for seq, number in rows})
-            self._done = not rows
-        if not self._page:
-            raise StopAsyncIteration
-        return self._page.pop()

@@ -1,32 +1,77 @@
 """
-Writing a new SQLite journal: its identity, tables and settings, every input item in bulk, then
-repeats told apart.
-
-`Journal.create` builds the file under a temporary name with `write_journal` and moves it into
-place.
+Making a new SQLite journal file: its identity, tables and settings, every input item in bulk,
+then repeats told apart; built under a temporary name and moved into place once complete.
 """
 
 from __future__ import annotations
 
 import itertools
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
 from ...._errors import ValidationError
-from ..._model import CampaignError
+from ..._model import CampaignError, CampaignInUseError
 from .._base import FORMAT
 from . import _sql
-from ._format import APPLICATION_ID, JOURNAL_VERSION, SELF_CONTAINED
+from ._files import fsync_path, place, remove_quietly, sidecars
+from ._format import APPLICATION_ID, JOURNAL_VERSION, SELF_CONTAINED, storage_error
+from ._lock import RunLock
 
-__all__ = ["write_journal"]
+__all__ = ["create_file"]
 
 #: Numbers per bulk INSERT (one JSON array of their digits, expanded by SQLite's json_each).
 _INSERT_BATCH: Final = 20000
 
 
-def write_journal(
+def create_file(
+    journal_path: Path,
+    meta: Mapping[str, str],
+    inputs: Iterable[str],
+    normalize: Callable[[str], str],
+    *,
+    overwrite: bool,
+    as_is: Callable[[str], object] | None,
+) -> None:
+    """
+    Write a new journal at *journal_path* with the ``meta`` rows *meta* and every item of *inputs*.
+
+    The file is built under a temporary name next to *journal_path*, synced, and moved into place
+    only once complete, so a crash while creating never leaves a half-made journal there.
+
+    Raises:
+        CampaignError: *journal_path* exists and *overwrite* is false, or cannot be made.
+        CampaignInUseError: (*overwrite*) a run holds the journal there.
+    """
+    if journal_path.exists() and not overwrite:
+        raise CampaignError(f"{str(journal_path)!r} already exists (pass overwrite=True)")
+    if journal_path.is_file() and RunLock.is_held(journal_path):  # fail before the work
+        raise CampaignInUseError(
+            f"campaign journal {str(journal_path)!r} is in use by another process: "
+            "it cannot be overwritten while a run holds it"
+        )
+    if not journal_path.parent.is_dir():
+        raise CampaignError(f"cannot create {str(journal_path)!r}: no such directory")
+    temp = journal_path.with_name(f".{journal_path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        _write_file(temp, meta, inputs, normalize, as_is)
+        fsync_path(temp)
+        try:
+            place(temp, journal_path, overwrite=overwrite)
+        except OSError as exc:
+            raise CampaignError(
+                f"cannot create {str(journal_path)!r}: {exc.strerror or exc}"
+            ) from None
+        fsync_path(journal_path.parent, directory=True)
+    except sqlite3.Error as exc:
+        raise storage_error(exc, journal_path, "create") from None
+    finally:
+        remove_quietly(temp, *sidecars(temp))
+
+
+def _write_file(
     path: Path,
     meta: Mapping[str, str],
     inputs: Iterable[str],

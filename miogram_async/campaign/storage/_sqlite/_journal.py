@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -46,24 +45,21 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
-from ..._model import CampaignError, CampaignInUseError, NumberState
+from ..._model import CampaignError, NumberState
 from .._base import ANCHOR_KEY, ChunkEnd, ChunkStart, NumberUpdate, OutcomeGroup, Row
 from .._meta import CampaignMeta, from_rows, to_rows
 from . import _files, _sql
-from ._create import write_journal
+from ._create import create_file
+from ._doubt import numbers_in_doubt, still_attempting, write_down_doubt
 from ._files import (
-    fsync_path,
-    place,
     recover_interrupted_write,
-    remove_quietly,
-    sidecars,
     sqlite_errors,
     transaction,
     unsynced,
 )
 from ._format import check_journal_file, storage_error
 from ._lock import RunLock
-from ._numbers import batches, digits, e164, marks, pack, unpack
+from ._numbers import batches, digits, e164, marks, pack
 from ._source import JournalNumbers
 
 __all__ = ["Journal"]
@@ -181,30 +177,14 @@ class Journal:
             CampaignError: *path* exists and *overwrite* is false.
         """
         journal_path = Path(path)
-        if journal_path.exists() and not overwrite:
-            raise CampaignError(f"{str(journal_path)!r} already exists (pass overwrite=True)")
-        if journal_path.is_file() and RunLock.is_held(journal_path):  # fail before the work
-            raise CampaignInUseError(
-                f"campaign journal {str(journal_path)!r} is in use by another process: "
-                "it cannot be overwritten while a run holds it"
-            )
-        if not journal_path.parent.is_dir():
-            raise CampaignError(f"cannot create {str(journal_path)!r}: no such directory")
-        temp = journal_path.with_name(f".{journal_path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            write_journal(temp, to_rows(meta), inputs, normalize, as_is)
-            fsync_path(temp)
-            try:
-                place(temp, journal_path, overwrite=overwrite)
-            except OSError as exc:
-                raise CampaignError(
-                    f"cannot create {str(journal_path)!r}: {exc.strerror or exc}"
-                ) from None
-            fsync_path(journal_path.parent, directory=True)
-        except sqlite3.Error as exc:
-            raise storage_error(exc, journal_path, "create") from None
-        finally:
-            remove_quietly(temp, *sidecars(temp))
+        create_file(
+            journal_path,
+            to_rows(meta),
+            inputs,
+            normalize,
+            overwrite=overwrite,
+            as_is=as_is,
+        )
         # Its format and version are still checked; SQLite's page-by-page quick check is left out
         # for the file this call wrote and synced a moment ago.
         return cls._open_writable(journal_path, integrity=False)
@@ -252,7 +232,7 @@ class Journal:
         with self._lock:
             rows = self._conn.execute(_sql.COUNTS)
             found = {NumberState(state): count for state, count in rows}
-            doubt = self._in_doubt()
+            doubt = numbers_in_doubt(self._conn)
         for _, _, stored in doubt.values():
             if stored is not NumberState.SENDING:
                 found[stored] -= 1
@@ -307,7 +287,7 @@ class Journal:
         """Every input item in order: (seq, input, number, state, error code, error, robot)."""
         try:
             with self._lock:
-                doubt = self._in_doubt()
+                doubt = numbers_in_doubt(self._conn)
             yield from self._pages(doubt)
         except sqlite3.Error as exc:
             raise storage_error(exc, self.path, "read") from None
@@ -368,27 +348,6 @@ class Journal:
             row = self._conn.execute(_sql.META_VALUE, (ANCHOR_KEY.format(run=run),)).fetchone()
         return None if row is None else str(row[0])
 
-    def _in_doubt(self) -> dict[str, tuple[int, str | None, NumberState]]:
-        """
-        number -> (chunk, robot, stored state) of every number in doubt; under the lock.
-
-        A number is in doubt while a chunk listing it is attempting, unless a later chunk has
-        recorded an outcome for it.
-        """
-        doubt: dict[str, tuple[int, str | None, NumberState]] = {}
-        attempting = self._conn.execute(_sql.ATTEMPTING).fetchall()
-        chunk_of: dict[int, tuple[int, str | None]] = {}
-        for chunk_id, robot, numbers in attempting:
-            for number in unpack(numbers):
-                chunk_of[number] = (int(chunk_id), robot)
-        for batch in batches(list(chunk_of)):
-            rows = self._conn.execute(_sql.NUMBER_STATES.format(marks=marks(batch)), batch)
-            for number, chunk, state in rows:
-                chunk_id, robot = chunk_of[number]
-                if chunk is None or chunk < chunk_id or (chunk == chunk_id and state == "sending"):
-                    doubt[e164(number)] = (chunk_id, robot, NumberState(state))
-        return doubt
-
     # Writes (each one transaction)
 
     @sqlite_errors("write")
@@ -403,14 +362,7 @@ class Journal:
         now = time.time()
         with self._lock, transaction(self._conn):
             cursor = self._conn.execute(_sql.BEGIN_RUN, (now,))
-            attempting = self._conn.execute(_sql.ATTEMPTING).fetchall()
-            for chunk_id, _, numbers in attempting:
-                for batch in batches(unpack(numbers)):
-                    self._conn.execute(
-                        _sql.MARK_IN_DOUBT.format(marks=marks(batch)), [chunk_id, *batch, chunk_id]
-                    )
-            self._conn.executemany(_sql.SETTLE_CHUNK, [(now, row[0]) for row in attempting])
-            self._stale = self._still_attempting([int(row[0]) for row in attempting])
+            self._stale = write_down_doubt(self._conn, now)
         return int(cursor.lastrowid or 0)
 
     @sqlite_errors("write")
@@ -438,7 +390,7 @@ class Journal:
                 self._finish(run, index, groups, now)
             if finished and self._stale:
                 self._conn.executemany(_sql.SETTLE_CHUNK, [(now, chunk) for chunk in self._stale])
-                stale = self._still_attempting(self._stale)
+                stale = still_attempting(self._conn, self._stale)
             if started:
                 self._conn.executemany(
                     _sql.START_CHUNK,
@@ -474,17 +426,8 @@ class Journal:
                 [(str(state), code, text, digits(number)) for number, state, code, text in updates],
             )
             self._conn.executemany(_sql.SETTLE_CHUNK, [(now, chunk) for chunk in chunks])
-            stale = self._still_attempting(self._stale)
+            stale = still_attempting(self._conn, self._stale)
         self._stale = stale
-
-    def _still_attempting(self, chunks: Iterable[int]) -> frozenset[int]:
-        """Those of *chunks* still attempting; under the lock."""
-        wanted = list(chunks)
-        found: set[int] = set()
-        for batch in batches(wanted):
-            query = _sql.STILL_ATTEMPTING.format(marks=marks(batch))
-            found.update(int(row[0]) for row in self._conn.execute(query, batch))
-        return frozenset(found)
 
 
 def _read_meta(conn: sqlite3.Connection, path: Path) -> CampaignMeta:
