@@ -4,9 +4,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self, TextIO
@@ -16,22 +15,20 @@ import anyio.to_thread
 
 from .. import _actions as actions
 from .._actions import Action
-from .._errors import MassSendError, MioGramError, NoDataError
+from .._errors import MassSendError
 from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
-from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
-from ._settings import new_settings, number_readers
-from .storage import NumberUpdate, Storage, create_storage, open_storage
+from ._settings import new_settings, number_readers, read_media
+from ._settle import keep_anchor, settle_from_report
+from .storage import Storage, create_storage, open_storage
 
 if TYPE_CHECKING:
     from .._client import MioGram
-    from .._models import ReportRecord
 
 __all__ = ["Campaign"]
 
-_REPORT_COUNT: Final = 999
 
 _MASS_ACTIONS: Final[Mapping[CampaignKind, Action[dict[str, bool]]]] = {
     CampaignKind.MESSAGE: actions.SEND_MESSAGE_MASS,
@@ -426,91 +423,14 @@ class Campaign:
         if self.media is None:
             assert self.message is not None
             return self.message
-        media = self.media
-
-        def load() -> bytes:
-            try:
-                content = Path(media.path).read_bytes()
-            except OSError as exc:
-                raise CampaignError(f"cannot read the campaign's media file: {exc}") from None
-            digest = hashlib.sha256(content).hexdigest()
-            if len(content) != media.size or digest != media.sha256:
-                raise CampaignError(
-                    f"the campaign's media file {media.path!r} changed since the campaign was "
-                    f"created (expected {media.size} bytes with SHA-256 {media.sha256[:12]}..., "
-                    f"got {len(content)} bytes with {digest[:12]}...)"
-                )
-            return content
-
-        return await anyio.to_thread.run_sync(load)
+        return await anyio.to_thread.run_sync(read_media, self.media)
 
     async def _anchor(self, client: MioGram, run: int) -> None:
-        """
-        Keep where the service's report stands before *run* sends anything (its `Anchor`).
-
-        Records newer than it (on the service's clock) may be this run's; older ones never are. If
-        the report cannot be read, the run goes on without one and its chunks, should they fall
-        in doubt, stay unknown.
-        """
-        try:
-            anchor = Anchor.of(await client.api_get_report(_REPORT_COUNT))
-        except NoDataError:
-            anchor = Anchor(newest=None)
-        except MioGramError:
-            return
-        if anchor is not None:
-            await anyio.to_thread.run_sync(self._journal.set_anchor, run, anchor.to_json())
+        """Keep where the service's report stands before *run* sends anything (`keep_anchor`)."""
+        await keep_anchor(client, self._journal, run)
 
     async def _reconcile(self, client: MioGram) -> tuple[dict[NumberState, int], str | None]:
         """Resolve in-doubt and unknown numbers through the report; returns counts and the error."""
-        journal = self._journal
-        candidates = await anyio.to_thread.run_sync(
-            journal.numbers_in, [NumberState.SENDING, NumberState.UNKNOWN]
+        return await settle_from_report(
+            client, self._journal, media=self.media, message=self.message
         )
-        if not candidates:
-            return {}, None
-        chunk_runs = await anyio.to_thread.run_sync(
-            journal.chunk_runs, [chunk for chunk, _ in candidates]
-        )
-        anchors: dict[int, Anchor | None] = {}
-        for run in set(chunk_runs.values()):
-            kept = await anyio.to_thread.run_sync(journal.anchor, run)
-            anchors[run] = None if kept is None else Anchor.from_json(kept)
-        in_doubt = {number: anchors.get(chunk_runs.get(chunk, -1)) for chunk, number in candidates}
-        report_error: str | None = None
-        records: list[ReportRecord] = []
-        matcher: Callable[[str], bool] | None = None
-        if any(anchor is not None for anchor in in_doubt.values()):
-            try:
-                try:
-                    records = await client.api_get_report(_REPORT_COUNT)
-                except NoDataError:
-                    records = []
-                matcher = await self._matcher(client)
-            except MioGramError as exc:
-                return {}, f"{type(exc).__name__}: {exc}"
-            if matcher is None:
-                report_error = (
-                    "the account appends an ad to every message (APIGetAds), so the report "
-                    "cannot tell this campaign's records from another's: nothing was confirmed"
-                )
-        decided = reconcile(in_doubt, records, payload_matches=matcher)
-        updates: list[NumberUpdate] = [
-            (number, state, None, None if state is not NumberState.UNKNOWN else _UNCONFIRMED)
-            for number, state in decided.items()
-        ]
-        await anyio.to_thread.run_sync(journal.settle, updates, {chunk for chunk, _ in candidates})
-        counts: dict[NumberState, int] = {}
-        for state in decided.values():
-            counts[state] = counts.get(state, 0) + 1
-        return counts, report_error
-
-    async def _matcher(self, client: MioGram) -> Callable[[str], bool] | None:
-        """What certainly is this campaign's payload in a report record (see `_reconcile`)."""
-        if self.media is not None:
-            return media_matcher(self.media.sha256)
-        assert self.message is not None
-        return text_matcher(self.message, ads=await client.api_get_ads())
-
-
-_UNCONFIRMED: Final = "sent, but the service's report does not confirm a delivery"

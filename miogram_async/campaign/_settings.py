@@ -1,6 +1,6 @@
 """
-A new campaign's settings, checked: `Campaign.create`'s arguments as a `CampaignMeta`, and how
-its numbers are read.
+A campaign's settings: `Campaign.create`'s arguments checked into a `CampaignMeta`, how its
+numbers are read, and its media file checked against them before a run.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from .._validation import (
     is_builtin_region,
     normalize_phone,
 )
-from ._model import CampaignKind, MediaRef
+from ._model import CampaignError, CampaignKind, MediaRef
 from .storage import CampaignMeta
 
-__all__ = ["new_settings", "number_readers"]
+__all__ = ["new_settings", "number_readers", "read_media"]
 
 
 def new_settings(
@@ -78,6 +78,27 @@ def number_readers(
         return normalize_phone(raw, default_region=default_region)
 
     return normalize, WIRE_PHONE.fullmatch if is_builtin_region(default_region) else None
+
+
+def read_media(media: MediaRef) -> bytes:
+    """
+    The content of the campaign's media file, after checking it did not change since it was made.
+
+    Raises:
+        CampaignError: the file cannot be read, or its size or SHA-256 differ.
+    """
+    try:
+        content = Path(media.path).read_bytes()
+    except OSError as exc:
+        raise CampaignError(f"cannot read the campaign's media file: {exc}") from None
+    digest = hashlib.sha256(content).hexdigest()
+    if len(content) != media.size or digest != media.sha256:
+        raise CampaignError(
+            f"the campaign's media file {media.path!r} changed since the campaign was "
+            f"created (expected {media.size} bytes with SHA-256 {media.sha256[:12]}..., "
+            f"got {len(content)} bytes with {digest[:12]}...)"
+        )
+    return content
 
 
 def _campaign_kind(kind: CampaignKind | str) -> CampaignKind:
