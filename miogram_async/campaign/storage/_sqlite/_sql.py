@@ -1,5 +1,5 @@
 """
-Every SQL statement of the SQLite journal, by name (transaction control aside: `_files`).
+Every SQL statement of the SQLite journal, by name (BEGIN, COMMIT and ROLLBACK aside).
 
 Statements with ``{marks}`` take an ``IN (...)`` list of ``?`` placeholders (`_numbers.marks`);
 ``{...}`` in a PRAGMA is a number or a mode word this package chooses, never input.
