@@ -42,7 +42,7 @@ from benchmarks._common import (
 from miogram_async import HttpBackend, MioGram, Outcome
 from miogram_async.campaign import Campaign, NumberState
 from miogram_async.campaign import _campaign as campaign_module
-from miogram_async.campaign import _journal as journal_module
+from miogram_async.campaign.storage._sqlite import _files
 
 MESSAGE: Final = "benchmark message"
 
@@ -89,21 +89,21 @@ async def _no_anchor(self: Campaign, client: MioGram, run: int) -> None:
 @contextlib.contextmanager
 def journal_as_before() -> Iterator[None]:
     """The journal as it was before one file at rest: WAL kept, exclusive locking, no anchor."""
-    saved = (journal_module._prepare_for_writing, journal_module._set_journal_mode)
+    saved = (_files.prepare_for_writing, _files.set_journal_mode)
     saved_anchor = campaign_module.Campaign._anchor
-    real_switch = journal_module._set_journal_mode
+    real_switch = _files.set_journal_mode
 
     def switch(conn: sqlite3.Connection, mode: str) -> None:
         if mode != "DELETE":  # closing no longer leaves WAL mode
             real_switch(conn, mode)
 
-    journal_module._prepare_for_writing = _legacy_prepare
-    journal_module._set_journal_mode = switch
+    _files.prepare_for_writing = _legacy_prepare
+    _files.set_journal_mode = switch
     campaign_module.Campaign._anchor = _no_anchor  # type: ignore[method-assign]
     try:
         yield
     finally:
-        journal_module._prepare_for_writing, journal_module._set_journal_mode = saved
+        _files.prepare_for_writing, _files.set_journal_mode = saved
         campaign_module.Campaign._anchor = saved_anchor  # type: ignore[method-assign]
 
 

@@ -24,6 +24,8 @@ import attrs
 from ._errors import ValidationError
 
 __all__ = [
+    "REPORT_MAX",
+    "WIRE_PHONE",
     "Media",
     "check_file_format",
     "check_forward_count",
@@ -36,6 +38,7 @@ __all__ = [
     "check_online",
     "check_report_count",
     "check_username",
+    "is_builtin_region",
     "load_media",
     "normalize_phone",
 ]
@@ -43,7 +46,7 @@ __all__ = [
 PHONE_PATTERN: Final = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
 # A number already in the wire form: `normalize_phone` returns it as it is, without the clean-up.
-_WIRE_PHONE: Final = re.compile(r"\+[1-9][0-9]{7,14}")
+WIRE_PHONE: Final = re.compile(r"\+[1-9][0-9]{7,14}")
 
 # Persian (U+06F0-06F9) and Arabic-Indic (U+0660-0669) digits -> ASCII.
 _DIGITS: Final = str.maketrans(
@@ -74,7 +77,8 @@ _SHOW_CHARS: Final = 40
 _SHOW_INT_BITS: Final = 128
 _PATH_CHARS: Final = 300
 _MAX_FILE_FORMAT: Final = 16
-_REPORT_MAX: Final = 999
+#: The most report records one request may ask for (A20).
+REPORT_MAX: Final = 999
 
 
 def _show(value: object, limit: int = _SHOW_CHARS) -> str:
@@ -116,12 +120,12 @@ def normalize_phone(phone: str, *, default_region: str | None = "IR") -> str:
             neither ``None`` nor ``"IR"`` and ``phonenumbers`` is not installed or does not know
             the region.
     """
-    if type(phone) is str and _WIRE_PHONE.fullmatch(phone) and _is_builtin_region(default_region):
+    if type(phone) is str and WIRE_PHONE.fullmatch(phone) and is_builtin_region(default_region):
         return phone  # the usual input: `_clean_phone` would return it unchanged
     return _clean_phone(phone, default_region)
 
 
-def _is_builtin_region(region: object) -> bool:
+def is_builtin_region(region: object) -> bool:
     """Whether *region* needs no ``phonenumbers``: none at all, or Iran (handled here)."""
     return region is None or (isinstance(region, str) and region.upper() == _IRAN)
 
@@ -132,7 +136,7 @@ def _clean_phone(phone: str, default_region: str | None) -> str:
         raise ValidationError(
             f"expected a phone like +989100000000 as a str, got {_type_name(phone)}"
         )
-    iran = default_region is not None and _is_builtin_region(default_region)
+    iran = default_region is not None and is_builtin_region(default_region)
     region_code = _check_region(default_region) if default_region is not None and not iran else None
     compact = _PHONE_NOISE.sub("", phone.translate(_DIGITS))
     if compact.startswith("00"):
@@ -281,7 +285,7 @@ def _check_int(value: object, what: str, minimum: int, maximum: int | None = Non
 
 def check_report_count(count: int) -> str:
     """The number of report records, 1..999, as a decimal string (A20)."""
-    return str(_check_int(count, "a report count", 1, _REPORT_MAX))
+    return str(_check_int(count, "a report count", 1, REPORT_MAX))
 
 
 def check_forward_count(count: int) -> str:

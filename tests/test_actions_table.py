@@ -182,35 +182,105 @@ def test_no_private_httpx_api_is_used() -> None:
         assert "_transport_for" + "_url" not in text, path
 
 
-def _imports_of(path: Path) -> set[str]:
-    """The package modules *path* imports, TYPE_CHECKING imports included."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and path.parent == PACKAGE:
-            if node.module:
-                found.add(node.module)
-            else:
+def _module_name(package: Path, path: Path) -> str:
+    """The dotted name of the module at *path* in *package* (a package is its ``__init__``)."""
+    parts = [package.name, *path.relative_to(package).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph(package: Path) -> dict[str, set[str]]:
+    """
+    Every module of *package*, subpackages included -> the modules of *package* it imports.
+
+    Relative and absolute imports count wherever they are (TYPE_CHECKING blocks, functions);
+    ``from pkg import name`` imports the module ``pkg.name`` when there is one, else ``pkg``.
+    """
+    paths = {_module_name(package, path): path for path in package.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        own = (name if path.name == "__init__.py" else name.rpartition(".")[0]).split(".")
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("miogram_async"):
-            found.add((node.module or "").removeprefix("miogram_async").lstrip(".") or "__init__")
-    return found
+            elif isinstance(node, ast.ImportFrom):
+                target = node.module or ""
+                if node.level:
+                    base = own[: len(own) - node.level + 1]
+                    target = ".".join([*base, *([node.module] if node.module else [])])
+                for alias in node.names:
+                    submodule = f"{target}.{alias.name}"
+                    found.add(submodule if submodule in paths else target)
+        graph[name] = (found & paths.keys()) - {name}
+    return graph
 
 
-def test_errors_is_a_leaf_and_the_core_has_no_import_cycle() -> None:
-    """_errors imports nothing from the package; the core modules import each other in one order."""
-    modules = {path.stem: path for path in PACKAGE.glob("_*.py") if path.stem != "__init__"}
-    assert _imports_of(modules["_errors"]) == set()
-    graph = {name: _imports_of(path) & modules.keys() for name, path in modules.items()}
+def _a_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of *graph* (its modules in order, the first again at the end), or None."""
     done: set[str] = set()
 
-    def visit(name: str, trail: tuple[str, ...]) -> None:
-        assert name not in trail, " -> ".join((*trail, name))
+    def visit(name: str, trail: tuple[str, ...]) -> list[str] | None:
+        if name in trail:
+            return [*trail[trail.index(name) :], name]
         if name in done:
-            return
-        for imported in graph[name]:
-            visit(imported, (*trail, name))
+            return None
+        for imported in sorted(graph[name]):
+            found = visit(imported, (*trail, name))
+            if found is not None:
+                return found
         done.add(name)
+        return None
 
-    for name in graph:
-        visit(name, ())
-    assert "_direct" not in modules
+    for name in sorted(graph):
+        found = visit(name, ())
+        if found is not None:
+            return found
+    return None
+
+
+def test_errors_is_a_leaf_and_no_module_of_any_subpackage_is_in_an_import_cycle() -> None:
+    """_errors imports nothing of the package; no import cycle anywhere, type-only ones included."""
+    graph = _import_graph(PACKAGE)
+    packages = {
+        _module_name(PACKAGE, path.parent / "__init__.py") for path in PACKAGE.rglob("*.py")
+    }
+    assert {"miogram_async.campaign.storage._sqlite", "miogram_async.cli"} <= packages
+    assert {name.rpartition(".")[0] for name in graph if name not in packages} == packages
+    assert graph["miogram_async._errors"] == set()
+    cycle = _a_cycle(graph)
+    assert cycle is None, " -> ".join(cycle or [])
+    assert "miogram_async._direct" not in graph
+
+
+def test_the_cycle_check_sees_a_type_checking_cycle_deep_in_a_subpackage(tmp_path: Path) -> None:
+    """A cycle across two subpackage levels, closed only by a TYPE_CHECKING import, is found."""
+    deep = tmp_path / "pkg" / "sub" / "deep"
+    deep.mkdir(parents=True)
+    for package in (tmp_path / "pkg", deep.parent, deep):
+        (package / "__init__.py").write_text("", encoding="utf-8")
+    (deep / "_a.py").write_text("from ._b import B\n", encoding="utf-8")
+    closing = "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from .. import _c\n"
+    (deep / "_b.py").write_text(f"{closing}B = 1\n", encoding="utf-8")
+    (deep.parent / "_c.py").write_text("from .deep import _a\n", encoding="utf-8")
+    assert _a_cycle(_import_graph(tmp_path / "pkg")) == [
+        "pkg.sub._c",
+        "pkg.sub.deep._a",
+        "pkg.sub.deep._b",
+        "pkg.sub._c",
+    ]
+    (deep / "_b.py").write_text("B = 1\n", encoding="utf-8")
+    assert _a_cycle(_import_graph(tmp_path / "pkg")) is None
+
+
+def test_no_core_module_imports_the_campaign_the_cli_or_the_fake() -> None:
+    """The core modules (miogram_async._*) import nothing from campaign/, cli/ or testing/."""
+    graph = _import_graph(PACKAGE)
+    users = ("miogram_async.campaign", "miogram_async.cli", "miogram_async.testing")
+    # __init__ re-exports the campaign and __main__ runs the CLI: entry points, not the core.
+    core = [name for name in graph if re.fullmatch(r"miogram_async\._[a-z]\w*", name)]
+    assert "miogram_async._gate_pg" in core
+    leaks = {
+        name: sorted(imported for imported in graph[name] if imported.startswith(users))
+        for name in core
+    }
+    assert {name: found for name, found in leaks.items() if found} == {}

@@ -15,11 +15,12 @@ import anyio
 import attrs
 import pytest
 import trio
+from journal_steps import start_chunk
 
 from miogram_async import MassProgress, MassSendError, MioGram, ValidationError
 from miogram_async.campaign import Campaign, CampaignError, NumberState
-from miogram_async.campaign._journal import Journal
 from miogram_async.campaign._reconcile import Anchor
+from miogram_async.campaign.storage import Journal
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,
@@ -54,7 +55,7 @@ async def fake_client() -> AsyncIterator[tuple[FakeMioGram, MioGram]]:
 def begin_anchored_run(journal: Journal) -> int:
     """Begin a run as `Campaign.run` does before sending: anchored on the (empty) report."""
     run = journal.begin_run()
-    journal.set_meta(f"report_anchor:{run}", Anchor(newest=None).to_json())
+    journal.set_anchor(run, Anchor(newest=None).to_json())
     return run
 
 
@@ -262,8 +263,8 @@ async def test_in_doubt_chunk_is_reconciled_from_the_report(
     # What a process killed mid-request leaves: two chunks attempting, one of them really sent.
     journal = Journal.open(path)
     run = begin_anchored_run(journal)
-    journal.chunk_started(run, 0, None, sent)
-    journal.chunk_started(run, 1, None, lost)
+    start_chunk(journal, run, 0, None, sent)
+    start_chunk(journal, run, 1, None, lost)
     journal.close()
     await client.send_message_mass(sent, MESSAGE)
     with Campaign.open(path) as campaign:
@@ -308,7 +309,7 @@ async def test_unreadable_report_leaves_numbers_in_doubt_and_unsent(tmp_path: Pa
     path = tmp_path / "c.db"
     Campaign.create(path, NUMBERS[:30], message=MESSAGE, chunk_size=10).close()
     journal = Journal.open(path)
-    journal.chunk_started(begin_anchored_run(journal), 0, None, NUMBERS[:10])
+    start_chunk(journal, begin_anchored_run(journal), 0, None, NUMBERS[:10])
     journal.close()
     fake.faults = Faults.of(FaultRule(kind=FaultKind.HTTP_ERROR, funcs="APIGetReport"))
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:

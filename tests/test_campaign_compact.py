@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from miogram_async import MioGram
-from miogram_async.campaign import Campaign, NumberState
-from miogram_async.campaign import _journal_create as journal_create
-from miogram_async.campaign._journal import Journal
+from miogram_async.campaign import Campaign, CampaignKind, NumberState
+from miogram_async.campaign.storage import CampaignMeta, Journal
+from miogram_async.campaign.storage._sqlite import _create as journal_create
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
 
 SECRET = "compact-secret-90d1"
@@ -113,7 +113,10 @@ def test_a_chunk_row_packs_its_numbers_eight_bytes_each(tmp_path: Path) -> None:
     """A started chunk stores its numbers as one 8-byte-per-number blob, read back as in doubt."""
     numbers = [f"+98912{i:07d}" for i in range(40)]
     journal = Journal.create(
-        tmp_path / "c.db", meta={"kind": "message"}, inputs=numbers, normalize=str
+        tmp_path / "c.db",
+        meta=CampaignMeta(kind=CampaignKind.MESSAGE, chunk_size=10),
+        inputs=numbers,
+        normalize=str,
     )
     try:
         run = journal.begin_run()

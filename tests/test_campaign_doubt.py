@@ -9,12 +9,19 @@ from pathlib import Path
 import anyio
 import anyio.lowlevel
 import pytest
+from journal_steps import finish_chunk, start_chunk
 
 from miogram_async import Chunk, MioGram, Outcome, normalize_phone
-from miogram_async.campaign import Campaign, CampaignError, NumberState, _hooks
+from miogram_async.campaign import Campaign, CampaignError, CampaignKind, NumberState
 from miogram_async.campaign._hooks import JournalHooks
-from miogram_async.campaign._journal import ChunkEnd, ChunkStart, Journal
-from miogram_async.campaign._schema import JOURNAL_VERSION
+from miogram_async.campaign.storage import (
+    JOURNAL_VERSION,
+    CampaignMeta,
+    ChunkEnd,
+    ChunkStart,
+    Journal,
+)
+from miogram_async.campaign.storage._sqlite import _source
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
 
 SECRET = "doubt-secret-5e1b"
@@ -24,7 +31,10 @@ NUMBERS = [f"+98912{i:07d}" for i in range(10)]
 def new_journal(tmp_path: Path) -> Journal:
     """A new journal of NUMBERS."""
     return Journal.create(
-        tmp_path / "c.db", meta={"kind": "message"}, inputs=NUMBERS, normalize=normalize_phone
+        tmp_path / "c.db",
+        meta=CampaignMeta(kind=CampaignKind.MESSAGE, chunk_size=10),
+        inputs=NUMBERS,
+        normalize=normalize_phone,
     )
 
 
@@ -77,14 +87,14 @@ def test_a_chunk_start_writes_one_row_and_its_numbers_read_as_in_doubt(tmp_path:
     """Starting a chunk leaves its numbers' rows alone, yet counts and export show them sending."""
     journal = new_journal(tmp_path)
     run = journal.begin_run()
-    journal.chunk_started(run, 0, "robot-a", NUMBERS[:4])
+    start_chunk(journal, run, 0, "robot-a", NUMBERS[:4])
     assert {stored_states(journal)[number] for number in NUMBERS[:4]} == {("pending", None)}
     assert journal.counts()[NumberState.SENDING] == 4
     assert journal.counts()[NumberState.PENDING] == 6
     rows = {row[2]: (row[3], row[6]) for row in journal.rows()}
     assert {rows[number] for number in NUMBERS[:4]} == {("sending", "robot-a")}
     assert {rows[number] for number in NUMBERS[4:]} == {("pending", None)}
-    journal.chunk_finished(run, 0, delivered(NUMBERS[:4]))
+    finish_chunk(journal, run, 0, delivered(NUMBERS[:4]))
     assert journal.counts()[NumberState.SENDING] == 0
     assert journal.counts()[NumberState.DELIVERED] == 4
     assert journal.chunk_counts() == (1, 1, 1)
@@ -94,7 +104,7 @@ def test_a_chunk_start_writes_one_row_and_its_numbers_read_as_in_doubt(tmp_path:
 def test_a_run_writes_down_what_earlier_runs_left_in_doubt(tmp_path: Path) -> None:
     """begin_run stores 'sending' (and the chunk) for numbers of chunks left attempting."""
     journal = new_journal(tmp_path)
-    journal.chunk_started(journal.begin_run(), 0, None, NUMBERS[:3])
+    start_chunk(journal, journal.begin_run(), 0, None, NUMBERS[:3])
     journal.close()
     journal = Journal.open(tmp_path / "c.db")
     journal.begin_run()
@@ -108,12 +118,12 @@ def test_a_run_writes_down_what_earlier_runs_left_in_doubt(tmp_path: Path) -> No
 def test_numbers_sent_again_leave_their_old_chunk_only_once_answered(tmp_path: Path) -> None:
     """In-doubt numbers resent in a later chunk stay in doubt there; once answered, not before."""
     journal = new_journal(tmp_path)
-    journal.chunk_started(journal.begin_run(), 0, None, NUMBERS[:6])
+    start_chunk(journal, journal.begin_run(), 0, None, NUMBERS[:6])
     journal.close()
     # The next run resends half of them and dies before the answer: both chunks attempting.
     journal = Journal.open(tmp_path / "c.db")
     second = journal.begin_run()
-    journal.chunk_started(second, 0, None, NUMBERS[:3])
+    start_chunk(journal, second, 0, None, NUMBERS[:3])
     journal.close()
     journal = Journal.open(tmp_path / "c.db")
     assert journal.counts()[NumberState.SENDING] == 6
@@ -123,8 +133,8 @@ def test_numbers_sent_again_leave_their_old_chunk_only_once_answered(tmp_path: P
     assert journal.chunk_counts() == (2, 0, 3)
     # Resent again and answered: the second chunk is done by its own answer; the first keeps
     # the three numbers nobody resent.
-    journal.chunk_started(third, 0, None, NUMBERS[:3])
-    journal.chunk_finished(third, 0, delivered(NUMBERS[:3]))
+    start_chunk(journal, third, 0, None, NUMBERS[:3])
+    finish_chunk(journal, third, 0, delivered(NUMBERS[:3]))
     assert journal.chunk_counts() == (3, 2, 3)
     journal.close()
     journal = Journal.open(tmp_path / "c.db")
@@ -140,15 +150,15 @@ def test_an_old_chunk_is_settled_when_its_last_number_is_answered_elsewhere(
 ) -> None:
     """A chunk left in doubt is marked done once every number of it got an answer in a later run."""
     journal = new_journal(tmp_path)
-    journal.chunk_started(journal.begin_run(), 0, None, NUMBERS[:4])
+    start_chunk(journal, journal.begin_run(), 0, None, NUMBERS[:4])
     journal.close()
     journal = Journal.open(tmp_path / "c.db")
     run = journal.begin_run()
-    journal.chunk_started(run, 0, None, NUMBERS[:2])
-    journal.chunk_finished(run, 0, delivered(NUMBERS[:2]))
+    start_chunk(journal, run, 0, None, NUMBERS[:2])
+    finish_chunk(journal, run, 0, delivered(NUMBERS[:2]))
     assert journal.chunk_counts() == (2, 1, 2)
-    journal.chunk_started(run, 1, None, NUMBERS[2:4])
-    journal.chunk_finished(run, 1, delivered(NUMBERS[2:4]))
+    start_chunk(journal, run, 1, None, NUMBERS[2:4])
+    finish_chunk(journal, run, 1, delivered(NUMBERS[2:4]))
     assert journal.chunk_counts() == (3, 3, 2)
     assert journal.counts()[NumberState.DELIVERED] == 4
     journal.close()
@@ -158,8 +168,9 @@ def test_outcomes_are_written_per_number_when_they_differ(tmp_path: Path) -> Non
     """A chunk whose numbers got different outcomes and errors records each one as given."""
     journal = new_journal(tmp_path)
     run = journal.begin_run()
-    journal.chunk_started(run, 0, None, NUMBERS[:4])
-    journal.chunk_finished(
+    start_chunk(journal, run, 0, None, NUMBERS[:4])
+    finish_chunk(
+        journal,
         run,
         0,
         [
@@ -262,7 +273,7 @@ async def test_outcomes_land_on_the_right_numbers_around_gaps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seqs_max: int
 ) -> None:
     """Invalid and duplicate inputs between sent numbers keep their state (by seq or by number)."""
-    monkeypatch.setattr(_hooks, "_SEQS_MAX", seqs_max)
+    monkeypatch.setattr(_source, "_SEQS_MAX", seqs_max)
     fake = FakeMioGram(AccountConfig(secret=SECRET, numbers=NumberBook.except_for({NUMBERS[4]})))
     inputs = [NUMBERS[0], "nope", NUMBERS[1], NUMBERS[0], *NUMBERS[2:7], "12", *NUMBERS[7:]]
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:

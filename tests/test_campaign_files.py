@@ -12,9 +12,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from journal_steps import start_chunk
 
 from miogram_async._client import MioGram
 from miogram_async._errors import (
@@ -26,9 +27,10 @@ from miogram_async._errors import (
 )
 from miogram_async._result import Outcome
 from miogram_async.campaign import Campaign, CampaignError, NumberState
-from miogram_async.campaign import _journal as journal_module
 from miogram_async.campaign._hooks import JournalHooks
 from miogram_async.campaign._model import CampaignInUseError, CampaignStorageError
+from miogram_async.campaign.storage import Journal
+from miogram_async.campaign.storage._sqlite import _files
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
 
 SECRET = "files-secret-9b2d"
@@ -75,7 +77,7 @@ def test_a_copy_of_a_running_journal_without_its_wal_is_refused(tmp_path: Path) 
     path = tmp_path / "c.db"
     with Campaign.create(path, NUMBERS[:10], message=MESSAGE) as campaign:
         journal = campaign._journal
-        journal.chunk_started(journal.begin_run(), 0, None, NUMBERS[:10])
+        start_chunk(journal, journal.begin_run(), 0, None, NUMBERS[:10])
         copy = tmp_path / "copy.db"
         shutil.copyfile(path, copy)
         with pytest.raises(CampaignError, match="-wal") as refused:
@@ -147,7 +149,7 @@ async def test_a_read_only_open_reads_a_running_campaign(tmp_path: Path) -> None
 
 
 def _with_page_limit(limit_pages: Callable[[sqlite3.Connection], None]) -> Callable[..., Any]:
-    real = journal_module._prepare_for_writing
+    real = _files.prepare_for_writing
 
     def prepare(conn: sqlite3.Connection) -> None:
         real(conn)
@@ -168,7 +170,7 @@ async def test_a_full_disk_is_named_and_the_campaign_resumes(
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         conn.execute(f"PRAGMA max_page_count = {pages}")
 
-    monkeypatch.setattr(journal_module, "_prepare_for_writing", _with_page_limit(no_room))
+    monkeypatch.setattr(_files, "prepare_for_writing", _with_page_limit(no_room))
     fake = make_fake()
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.open(path) as campaign:
@@ -201,10 +203,11 @@ async def test_a_read_only_journal_is_named_and_the_campaign_resumes(
     fake = make_fake()
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.open(path) as campaign:
+            journal = cast(Journal, campaign._journal)
 
             def turn_read_only(snapshot: Any) -> None:
                 # As when the file system is remounted read-only under the run.
-                campaign._journal._conn.execute("PRAGMA query_only = 1")
+                journal._conn.execute("PRAGMA query_only = 1")
 
             with pytest.raises(MassSendError) as stopped:
                 await campaign.run(client, concurrency=1, on_progress=turn_read_only)

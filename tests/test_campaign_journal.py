@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from journal_steps import finish_chunk, start_chunk
 
 from miogram_async import MassSendError, MioGram, normalize_phone
-from miogram_async.campaign import Campaign, NumberState
-from miogram_async.campaign._journal import ChunkEnd, ChunkStart, Journal
+from miogram_async.campaign import Campaign, CampaignKind, NumberState
 from miogram_async.campaign._model import CampaignStorageError
 from miogram_async.campaign._reconcile import Anchor
+from miogram_async.campaign.storage import CampaignMeta, ChunkEnd, ChunkStart, Journal
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,
@@ -74,7 +75,10 @@ class FaultyConnection:
 def faulty_journal(tmp_path: Path) -> tuple[Journal, FaultyConnection]:
     """A new journal of NUMBERS whose connection can be told to fail."""
     journal = Journal.create(
-        tmp_path / "c.db", meta={"kind": "message"}, inputs=NUMBERS, normalize=normalize_phone
+        tmp_path / "c.db",
+        meta=CampaignMeta(kind=CampaignKind.MESSAGE, chunk_size=10),
+        inputs=NUMBERS,
+        normalize=normalize_phone,
     )
     faulty = FaultyConnection(journal._conn)
     journal._conn = faulty  # type: ignore[assignment]
@@ -87,9 +91,9 @@ def test_a_failed_commit_is_rolled_back_and_the_journal_stays_usable(tmp_path: P
     run = journal.begin_run()
     faulty.fail_commit = True
     with pytest.raises(CampaignStorageError, match="I/O error") as failed:
-        journal.chunk_started(run, 0, None, NUMBERS[:2])
+        start_chunk(journal, run, 0, None, NUMBERS[:2])
     assert failed.value.reason == "I/O error"
-    journal.chunk_started(run, 1, None, NUMBERS[2:4])
+    start_chunk(journal, run, 1, None, NUMBERS[2:4])
     journal.end_run(run, "finished")
     assert journal.counts()[NumberState.PENDING] == 3
     assert journal.counts()[NumberState.SENDING] == 2
@@ -101,14 +105,14 @@ def test_a_write_sqlite_already_rolled_back_raises_its_own_error(tmp_path: Path)
     """When SQLite rolled back by itself (disk full), its error surfaces, not the ROLLBACK's."""
     journal, faulty = faulty_journal(tmp_path)
     run = journal.begin_run()
-    journal.chunk_started(run, 0, None, NUMBERS[:2])
+    start_chunk(journal, run, 0, None, NUMBERS[:2])
     faulty.fail_update_after_rollback = True
     updates = [(number, NumberState.DELIVERED, None, None) for number in NUMBERS[:2]]
     with pytest.raises(CampaignStorageError, match="disk full") as failed:
-        journal.chunk_finished(run, 0, updates)
+        finish_chunk(journal, run, 0, updates)
     assert failed.value.reason == "disk full"
     assert journal.counts()[NumberState.SENDING] == 2
-    journal.chunk_finished(run, 0, updates)
+    finish_chunk(journal, run, 0, updates)
     assert journal.counts()[NumberState.DELIVERED] == 2
     journal.close()
 
@@ -160,8 +164,8 @@ async def test_resending_in_doubt_numbers_settles_their_old_chunk(tmp_path: Path
     # What a process killed mid-request leaves: one chunk attempting, its numbers sending.
     journal = Journal.open(path)
     run = journal.begin_run()
-    journal.set_meta(f"report_anchor:{run}", Anchor(newest=None).to_json())
-    journal.chunk_started(run, 0, None, numbers[:10])
+    journal.set_anchor(run, Anchor(newest=None).to_json())
+    start_chunk(journal, run, 0, None, numbers[:10])
     journal.close()
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.open(path) as campaign:

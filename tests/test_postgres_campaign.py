@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 import trio
+from journal_steps import start_chunk
 from postgres_support import campaign_url
 
 from miogram_async import MassProgress, MassSendError, MioGram, PostgresSendGate
@@ -16,10 +17,11 @@ from miogram_async.campaign import (
     Campaign,
     CampaignError,
     CampaignInUseError,
+    CampaignKind,
     CampaignStorageError,
     NumberState,
 )
-from miogram_async.campaign._postgres import PostgresJournal, split_url
+from miogram_async.campaign.storage import CampaignMeta, PostgresJournal, split_url
 from miogram_async.testing import AccountConfig, CreditsConfig, FakeMioGram, NumberBook
 
 SECRET = "pg-campaign-secret-5e1b"
@@ -106,7 +108,7 @@ async def test_a_campaign_a_worker_runs_cannot_be_overwritten(postgres_url: str)
     url = campaign_url(postgres_url, "held")
     journal = PostgresJournal.create(
         url,
-        meta={"kind": "message", "chunk_size": "10", "robots": "null", "message": "x"},
+        meta=CampaignMeta(kind=CampaignKind.MESSAGE, chunk_size=10, message="x"),
         inputs=NUMBERS[:20],
         normalize=str,
     )
@@ -134,7 +136,7 @@ async def test_a_dead_workers_chunk_stays_in_doubt_and_its_unstarted_claims_are_
     run = dead.begin_run()
     claimed = dead.claim(run, [NumberState.PENDING], 60)
     started = [number for _, number in claimed[:20]]
-    dead.chunk_started(run, 0, None, started)
+    start_chunk(dead, run, 0, None, started)
     dead.close()  # the session ends without end_run: as a SIGKILLed worker
     with Campaign.open(url) as campaign:
         summary = await campaign.run(client)

@@ -4,11 +4,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self, TextIO
@@ -18,32 +15,20 @@ import anyio.to_thread
 
 from .. import _actions as actions
 from .._actions import Action
-from .._errors import MassSendError, MioGramError, NoDataError, ValidationError
+from .._errors import MassSendError
 from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
-from .._validation import (
-    _WIRE_PHONE,
-    _is_builtin_region,
-    check_file_format,
-    check_message,
-    normalize_phone,
-)
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
-from ._journal import Journal, NumberUpdate
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
-from ._postgres import PostgresJournal
-from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
-from ._storage import is_database_url
+from ._settings import new_settings, number_readers, read_media
+from ._settle import keep_anchor, settle_from_report
+from .storage import Storage, create_storage, open_storage
 
 if TYPE_CHECKING:
     from .._client import MioGram
-    from .._models import ReportRecord
 
 __all__ = ["Campaign"]
 
-_REPORT_COUNT: Final = 999
-#: The ``meta`` key under which a run keeps its `Anchor` (``report_anchor:<run id>``).
-_ANCHOR_KEY: Final = "report_anchor:{run}"
 
 _MASS_ACTIONS: Final[Mapping[CampaignKind, Action[dict[str, bool]]]] = {
     CampaignKind.MESSAGE: actions.SEND_MESSAGE_MASS,
@@ -52,16 +37,6 @@ _MASS_ACTIONS: Final[Mapping[CampaignKind, Action[dict[str, bool]]]] = {
     CampaignKind.VIDEO: actions.SEND_VIDEO_MASS,
     CampaignKind.FILE: actions.SEND_FILE_MASS,
 }
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as file:
-        while block := file.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 class Campaign:
@@ -78,28 +53,17 @@ class Campaign:
     a worker thread (``anyio.to_thread.run_sync``) when the journal is large.
     """
 
-    def __init__(self, journal: Journal | PostgresJournal) -> None:
+    def __init__(self, journal: Storage) -> None:
         """Wrap an open journal (use `create` or `open`)."""
         self._journal = journal
         meta = journal.meta
-        try:
-            self.kind = CampaignKind(meta["kind"])
-            self.chunk_size = int(meta["chunk_size"])
-            robots = json.loads(meta.get("robots", "null"))
-        except (KeyError, ValueError) as exc:
-            raise CampaignError(
-                f"campaign journal {journal.location!r} is incomplete: {exc}"
-            ) from None
-        self.robots: Sequence[str] | str | None = robots
-        self.message: str | None = meta.get("message")
-        self.media: MediaRef | None = None
-        if self.kind.is_media:
-            self.media = MediaRef(
-                path=meta["media_path"],
-                sha256=meta["media_sha256"],
-                size=int(meta["media_size"]),
-                file_format=meta.get("file_format"),
-            )
+        self.kind: CampaignKind = meta.kind
+        self.chunk_size: int = meta.chunk_size
+        self.robots: Sequence[str] | str | None = (
+            list(meta.robots) if isinstance(meta.robots, tuple) else meta.robots
+        )
+        self.message: str | None = meta.message
+        self.media: MediaRef | None = meta.media
         self._running = False
 
     @property
@@ -173,68 +137,19 @@ class Campaign:
         """
         if isinstance(numbers, str):
             raise TypeError("expected an iterable of phone numbers, got a single string")
-        try:
-            campaign_kind = CampaignKind(kind)
-        except ValueError:
-            kinds = ", ".join(repr(k.value) for k in CampaignKind)
-            raise ValidationError(f"expected a campaign kind ({kinds}), got {kind!r}") from None
-        if (
-            isinstance(chunk_size, bool)
-            or not isinstance(chunk_size, int)
-            or not 1 <= chunk_size <= MAX_CHUNK_SIZE
-        ):
-            raise ValidationError(
-                f"expected a chunk size from 1 to {MAX_CHUNK_SIZE}, got {chunk_size!r}"
-            )
-        meta: dict[str, str] = {
-            "kind": campaign_kind.value,
-            "chunk_size": str(chunk_size),
-            "robots": json.dumps(
-                robots if robots is None or isinstance(robots, str) else list(robots)
-            ),
-            "created_at": str(time.time()),
-        }
-        if campaign_kind.is_media:
-            if media is None or message is not None:
-                raise ValidationError(
-                    f"a {campaign_kind.value} campaign takes media=, not message="
-                )
-            media_path = Path(media).absolute()
-            if not media_path.is_file():
-                raise ValidationError(f"expected a readable media file, got {str(media)!r}")
-            sha256, size = _hash_file(media_path)
-            meta |= {"media_path": str(media_path), "media_sha256": sha256, "media_size": str(size)}
-            if file_format is not None:
-                meta["file_format"] = check_file_format(file_format)
-        else:
-            if message is None or media is not None:
-                raise ValidationError(
-                    f"a {campaign_kind.value} campaign takes message=, not media="
-                )
-            meta["message"] = check_message(message)
-        if default_region is not None:
-            meta["default_region"] = default_region
-
-        def normalize(raw: str) -> str:
-            return normalize_phone(raw, default_region=default_region)
-
-        journal: Journal | PostgresJournal
-        if is_database_url(path):
-            journal = PostgresJournal.create(
-                str(path), meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
-            )
-        else:
-            # An item already in the wire form is one normalize_phone returns as it is (under
-            # Iran or no region): the journal then skips the call for it.
-            as_is = _WIRE_PHONE.fullmatch if _is_builtin_region(default_region) else None
-            journal = Journal.create(
-                path,
-                meta=meta,
-                inputs=numbers,
-                normalize=normalize,
-                overwrite=overwrite,
-                as_is=as_is,
-            )
+        meta = new_settings(
+            kind=kind,
+            message=message,
+            media=media,
+            file_format=file_format,
+            chunk_size=chunk_size,
+            robots=robots,
+            default_region=default_region,
+        )
+        normalize, as_is = number_readers(default_region)
+        journal = create_storage(
+            path, meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite, as_is=as_is
+        )
         return cls(journal)
 
     @classmethod
@@ -256,11 +171,7 @@ class Campaign:
             CampaignStorageError: the disk is full, the file or its directory is read-only, or
                 the database is unreachable or refuses the user.
         """
-        journal: Journal | PostgresJournal
-        if is_database_url(path):
-            journal = PostgresJournal.open(str(path), read_only=read_only)
-        else:
-            journal = Journal.open(path, read_only=read_only)
+        journal = open_storage(path, read_only=read_only)
         try:
             return cls(journal)
         except BaseException:
@@ -512,93 +423,14 @@ class Campaign:
         if self.media is None:
             assert self.message is not None
             return self.message
-        media = self.media
-
-        def load() -> bytes:
-            try:
-                content = Path(media.path).read_bytes()
-            except OSError as exc:
-                raise CampaignError(f"cannot read the campaign's media file: {exc}") from None
-            digest = hashlib.sha256(content).hexdigest()
-            if len(content) != media.size or digest != media.sha256:
-                raise CampaignError(
-                    f"the campaign's media file {media.path!r} changed since the campaign was "
-                    f"created (expected {media.size} bytes with SHA-256 {media.sha256[:12]}..., "
-                    f"got {len(content)} bytes with {digest[:12]}...)"
-                )
-            return content
-
-        return await anyio.to_thread.run_sync(load)
+        return await anyio.to_thread.run_sync(read_media, self.media)
 
     async def _anchor(self, client: MioGram, run: int) -> None:
-        """
-        Keep where the service's report stands before *run* sends anything (its `Anchor`).
-
-        Records newer than it (on the service's clock) may be this run's; older ones never are. If
-        the report cannot be read, the run goes on without one and its chunks, should they fall
-        in doubt, stay unknown.
-        """
-        try:
-            anchor = Anchor.of(await client.api_get_report(_REPORT_COUNT))
-        except NoDataError:
-            anchor = Anchor(newest=None)
-        except MioGramError:
-            return
-        if anchor is not None:
-            await anyio.to_thread.run_sync(
-                self._journal.set_meta, _ANCHOR_KEY.format(run=run), anchor.to_json()
-            )
+        """Keep where the service's report stands before *run* sends anything (`keep_anchor`)."""
+        await keep_anchor(client, self._journal, run)
 
     async def _reconcile(self, client: MioGram) -> tuple[dict[NumberState, int], str | None]:
         """Resolve in-doubt and unknown numbers through the report; returns counts and the error."""
-        journal = self._journal
-        candidates = await anyio.to_thread.run_sync(
-            journal.numbers_in, [NumberState.SENDING, NumberState.UNKNOWN]
+        return await settle_from_report(
+            client, self._journal, media=self.media, message=self.message
         )
-        if not candidates:
-            return {}, None
-        chunk_runs = await anyio.to_thread.run_sync(
-            journal.chunk_runs, [chunk for chunk, _ in candidates]
-        )
-        anchors: dict[int, Anchor | None] = {}
-        for run in set(chunk_runs.values()):
-            kept = await anyio.to_thread.run_sync(journal.get_meta, _ANCHOR_KEY.format(run=run))
-            anchors[run] = None if kept is None else Anchor.from_json(kept)
-        in_doubt = {number: anchors.get(chunk_runs.get(chunk, -1)) for chunk, number in candidates}
-        report_error: str | None = None
-        records: list[ReportRecord] = []
-        matcher: Callable[[str], bool] | None = None
-        if any(anchor is not None for anchor in in_doubt.values()):
-            try:
-                try:
-                    records = await client.api_get_report(_REPORT_COUNT)
-                except NoDataError:
-                    records = []
-                matcher = await self._matcher(client)
-            except MioGramError as exc:
-                return {}, f"{type(exc).__name__}: {exc}"
-            if matcher is None:
-                report_error = (
-                    "the account appends an ad to every message (APIGetAds), so the report "
-                    "cannot tell this campaign's records from another's: nothing was confirmed"
-                )
-        decided = reconcile(in_doubt, records, payload_matches=matcher)
-        updates: list[NumberUpdate] = [
-            (number, state, None, None if state is not NumberState.UNKNOWN else _UNCONFIRMED)
-            for number, state in decided.items()
-        ]
-        await anyio.to_thread.run_sync(journal.settle, updates, {chunk for chunk, _ in candidates})
-        counts: dict[NumberState, int] = {}
-        for state in decided.values():
-            counts[state] = counts.get(state, 0) + 1
-        return counts, report_error
-
-    async def _matcher(self, client: MioGram) -> Callable[[str], bool] | None:
-        """What certainly is this campaign's payload in a report record (see `_reconcile`)."""
-        if self.media is not None:
-            return media_matcher(self.media.sha256)
-        assert self.message is not None
-        return text_matcher(self.message, ads=await client.api_get_ads())
-
-
-_UNCONFIRMED: Final = "sent, but the service's report does not confirm a delivery"

@@ -9,14 +9,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, TextIO
 
+from .storage import Row
+
 __all__ = ["COLUMNS", "ExportFormat", "write_rows"]
 
 ExportFormat = Literal["csv", "json"]
 
 #: The fields of every exported row, in order.
 COLUMNS = ("seq", "input", "number", "state", "error_code", "error", "robot")
-
-Row = tuple[int, str, str | None, str, int | None, str | None, str | None]
 
 
 def _write(rows: Iterable[Row], out: TextIO, fmt: ExportFormat) -> int:

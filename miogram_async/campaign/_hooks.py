@@ -1,11 +1,11 @@
 """
-A campaign run's bridge to the fan-out: hooks that journal every chunk, and the journal as input.
+A campaign run's bridge to the fan-out: hooks that journal every chunk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Final
 
 import anyio
 import anyio.to_thread
@@ -18,20 +18,13 @@ from .._errors import (
     proves_refusal,
 )
 from .._result import Chunk, Outcome
-from ._journal import ChunkEnd, OutcomeGroup
 from ._model import NumberState
+from .storage import ChunkEnd, OutcomeGroup
 
 if TYPE_CHECKING:
-    from ._storage import Storage
+    from .storage import Storage
 
-__all__ = ["JournalHooks", "JournalNumbers"]
-
-#: Numbers read from the journal per query while a run streams them to the fan-out.
-_SOURCE_PAGE: Final = 1000
-#: At most this many numbers wait in `JournalHooks.seqs` (normally only the pages read ahead and
-#: the chunks in flight: a few thousand); a chunk with numbers not there is written by number
-#: instead.
-_SEQS_MAX: Final = 50_000
+__all__ = ["JournalHooks"]
 
 _OUTCOME_STATES: Final[Mapping[Outcome, NumberState]] = {
     Outcome.DELIVERED: NumberState.DELIVERED,
@@ -216,36 +209,3 @@ class JournalHooks:
             self._writing = False
             written, self._written = self._written, anyio.Event()
             written.set()
-
-
-class JournalNumbers:
-    """The numbers of a run, read page by page from the journal in input order."""
-
-    def __init__(
-        self, journal: Storage, states: Sequence[NumberState], seqs: dict[str, int] | None = None
-    ) -> None:
-        """Read the numbers in *states*; note each one's seq in *seqs* as it is read."""
-        self._journal = journal
-        self._states = states
-        self._seqs = {} if seqs is None else seqs
-        self._after = 0
-        self._page: list[str] = []
-        self._done = False
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> str:
-        if not self._page and not self._done:
-            rows = await anyio.to_thread.run_sync(
-                self._journal.page, self._states, self._after, _SOURCE_PAGE
-            )
-            if rows:
-                self._after = rows[-1][0]
-                self._page = [number for _, number in reversed(rows)]
-                if len(self._seqs) < _SEQS_MAX:
-                    self._seqs.update({number: seq for seq, number in rows})
-            self._done = len(rows) < _SOURCE_PAGE
-        if not self._page:
-            raise StopAsyncIteration
-        return self._page.pop()

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import click
 
 from .._errors import ValidationError
+from .._pg import is_database_url
 from .._validation import normalize_phone
-from ..campaign._storage import is_database_url
 from ._campaign_cmd import campaign
 from ._context import Settings
 from ._demo_cmd import demo

@@ -24,8 +24,7 @@ from ..campaign import (
     CampaignStatus,
     CampaignStorageError,
 )
-from ..campaign._postgres import split_url
-from ..campaign._storage import is_database_url
+from ..campaign.storage import is_database_url, split_url
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
 from ._numbers import NumbersReader, open_numbers

@@ -33,7 +33,7 @@ from .._errors import (
 from .._gate import SendGate
 from .._gate_file import FileSendGate
 from .._gate_pg import PostgresSendGate
-from ..campaign._storage import is_database_url
+from .._pg import is_database_url
 from ._exit import CLIError, ExitCode
 from ._output import Output
 from ._secret import resolve_secret

@@ -1,43 +1,55 @@
 """
-Where a campaign is kept: the storage protocol, and choosing SQLite or PostgreSQL from a target.
+What a campaign's storage is: the `Storage` protocol and the records a run hands to it.
 
-A campaign's storage is either an SQLite journal file (`Journal`, the embedded default) or a
-campaign in a PostgreSQL database (`PostgresJournal`, for workers on several machines). A target
-that starts with ``postgresql://`` or ``postgres://`` is a database URL; anything else is a path.
-
-Every method of a storage is blocking and safe to call from any thread; `Campaign` calls them from
-worker threads. The calls below are the whole contract between a campaign and its storage.
+A campaign is kept either in an SQLite journal file (`Journal`, the embedded default) or in a
+PostgreSQL database (`PostgresJournal`, for workers on several machines). Every method of a storage
+is blocking and safe to call from any thread; `Campaign` calls them from worker threads. The calls
+below are the whole contract between a campaign and its storage; the records are plain tuples, so
+a run writes thousands of them without building objects.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
-from .._errors import ValidationError
-from ._journal import ChunkEnd, ChunkStart, NumberUpdate
-from ._model import NumberState
+from .._model import NumberState
+from ._meta import CampaignMeta
 
-__all__ = ["Storage", "classify_inputs", "is_database_url"]
+__all__ = [
+    "ANCHOR_KEY",
+    "FORMAT",
+    "ChunkEnd",
+    "ChunkStart",
+    "NumberUpdate",
+    "OutcomeGroup",
+    "Row",
+    "Storage",
+]
 
-_URL_SCHEMES = ("postgresql://", "postgres://")
+#: What every campaign's storage says it holds (SQLite: a ``meta`` row; PostgreSQL: a column).
+FORMAT: Final = "miogram-campaign"
+#: The ``meta`` key under which a run's report anchor is kept (see `Storage.set_anchor`).
+ANCHOR_KEY: Final = "report_anchor:{run}"
 
+#: (number, new state, error code, error text) for one number.
+NumberUpdate = tuple[str, NumberState, int | None, str | None]
+#: (chunk index, robot, numbers) of a chunk about to be sent.
+ChunkStart = tuple[int, str | None, Sequence[str]]
+#: (state, error code, error text, numbers, their seqs or None) for numbers that share an outcome.
+OutcomeGroup = tuple[NumberState, int | None, str | None, Sequence[str], Sequence[int] | None]
+#: (chunk index, outcome groups) of a chunk that got its answer.
+ChunkEnd = tuple[int, Sequence[OutcomeGroup]]
 #: (seq, input, number, state, error code, error, robot) of one input item.
 Row = tuple[int, str, str | None, str, int | None, str | None, str | None]
-
-
-def is_database_url(target: str | os.PathLike[str]) -> bool:
-    """Whether *target* names a PostgreSQL database rather than a journal file."""
-    return isinstance(target, str) and target.lower().startswith(_URL_SCHEMES)
 
 
 class Storage(Protocol):
     """What `Campaign` needs from the place a campaign is kept."""
 
-    #: The campaign's settings (kind, message, chunk size...), as strings.
-    meta: Mapping[str, str]
+    #: The campaign's settings (kind, message or media, chunk size...), as created.
+    meta: CampaignMeta
     #: Whether this open may only read (a status open).
     read_only: bool
     #: Whether other processes may run the same campaign at once (their chunks may fall in doubt
@@ -84,11 +96,11 @@ class Storage(Protocol):
     def chunk_runs(self, chunk_ids: Iterable[int]) -> dict[int, int]:
         """The run of each chunk of *chunk_ids*."""
 
-    def set_meta(self, key: str, value: str) -> None:
-        """Store one ``meta`` entry (replacing it)."""
+    def set_anchor(self, run: int, anchor: str) -> None:
+        """Keep the report anchor of *run* (its JSON, see `Anchor.to_json`), replacing it."""
 
-    def get_meta(self, key: str) -> str | None:
-        """One ``meta`` entry as stored now."""
+    def anchor(self, run: int) -> str | None:
+        """The report anchor *run* kept, as stored now, or ``None``."""
 
     def begin_run(self) -> int:
         """Record the start of a run; returns its id."""
@@ -111,30 +123,3 @@ class Storage(Protocol):
         For a shared storage, a number handed out is held by *run* (claimed) until its chunk's
         outcome is recorded or the run ends.
         """
-
-
-def classify_inputs(
-    inputs: Iterable[str], normalize: Callable[[str], str]
-) -> Iterator[tuple[int, str, str | None, str | None]]:
-    """
-    (seq, input as recorded, normalised number or None, why it is invalid or None) per input item.
-
-    Blank items are skipped; an item that is not a string is recorded as its ``repr`` (normalising
-    refuses it), so every item keeps one outcome.
-    """
-    seq = 0
-    for raw in inputs:
-        if isinstance(raw, str):
-            text = raw.strip()
-            if not text:
-                continue
-        else:
-            text = repr(raw)
-        seq += 1
-        number: str | None = None
-        error: str | None = None
-        try:
-            number = normalize(text)
-        except ValidationError as exc:
-            error = str(exc)
-        yield seq, text, number, error

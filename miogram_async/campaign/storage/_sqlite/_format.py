@@ -1,5 +1,5 @@
 """
-The campaign journal's file format: identity, schema, and the checks made before anything writes.
+The SQLite journal's file format: its identity, and the checks made before anything writes.
 
 A journal is an SQLite database marked with its own ``application_id``, a ``format`` and a
 ``schema_version`` in its ``meta`` table. `check_journal_file` reads all three (and runs a quick
@@ -22,16 +22,13 @@ import sqlite3
 from pathlib import Path
 from typing import Final
 
-from ._model import CampaignError, CampaignInUseError, CampaignStorageError
+from ..._model import CampaignError, CampaignInUseError, CampaignStorageError
+from .._base import FORMAT
+from . import _sql
 
 __all__ = [
     "APPLICATION_ID",
-    "FORMAT",
-    "INDEXES",
     "JOURNAL_VERSION",
-    "NUMBER_INDEX",
-    "POSTGRES_SCHEMA_VERSION",
-    "SCHEMA",
     "SELF_CONTAINED",
     "check_header",
     "check_journal_file",
@@ -40,11 +37,8 @@ __all__ = [
 
 #: ``PRAGMA application_id`` of every journal: "MioC".
 APPLICATION_ID: Final = 0x4D696F43
-FORMAT: Final = "miogram-campaign"
-#: The SQLite journal's schema version (3: numbers as integers, chunks as packed blobs).
+#: The SQLite journal's schema version (3: numbers as integers, chunks as packed blobs; see `_sql`).
 JOURNAL_VERSION: Final = 3
-#: The PostgreSQL campaign layout's version (its own, unchanged by the SQLite journal's).
-POSTGRES_SCHEMA_VERSION: Final = 2
 #: The package series that still runs version 2 journals to their end.
 _V2_SERIES: Final = "0.1.*"
 
@@ -71,58 +65,6 @@ _SQLITE_CANTOPEN: Final = 14
 _SQLITE_NOTADB: Final = 26
 #: A read-only connection found a hot rollback journal it may not roll back.
 _SQLITE_READONLY_ROLLBACK: Final = _SQLITE_READONLY | (3 << 8)
-
-# A number's stored state is the last outcome recorded for it; starting a chunk writes only the
-# chunk row. A number is *in doubt* (``sending``) while a chunk listing it is ``attempting`` and no
-# later chunk recorded an outcome for it (its ``chunk`` is NULL or earlier). Reads derive that; a
-# run writes it into ``numbers`` when it begins, for the chunks earlier runs left attempting.
-# Version 1 wrote ``sending`` for every number when its chunk started.
-#
-# Version 3 is compact: ``number`` (and ``duplicate_of``) hold the E.164 digits as an INTEGER
-# ("+989121234567" is 989121234567, 6 bytes); ``input`` is NULL unless the item as given differs
-# from "+" and those digits (an invalid item keeps its text there, with ``number`` NULL); a chunk's
-# numbers are one BLOB of 8-byte little-endian integers; ``state`` defaults to 'pending', so
-# creating a journal writes only seq and number for a well-formed item. A number keeps no time of
-# its own (version 2's ``updated_at``): its ``chunk`` row has the chunk's start and end.
-SCHEMA: Final = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    outcome TEXT
-);
-CREATE TABLE chunks (
-    id INTEGER PRIMARY KEY,
-    run INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    robot TEXT,
-    state TEXT NOT NULL CHECK (state IN ('attempting', 'done')),
-    size INTEGER NOT NULL,
-    numbers BLOB NOT NULL,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    UNIQUE (run, idx)
-);
-CREATE TABLE numbers (
-    seq INTEGER PRIMARY KEY,
-    number INTEGER,
-    state TEXT NOT NULL DEFAULT 'pending',
-    input TEXT,
-    duplicate_of INTEGER,
-    chunk INTEGER,
-    error_code INTEGER,
-    error TEXT
-);
-"""
-#: Made after the bulk insert (and after duplicates lost their ``number``): the unique index on
-#: ``number``, then two partial ones, so an index entry is written only when a chunk starts or ends
-#: or a number goes into or out of doubt, never for each number a chunk delivers.
-NUMBER_INDEX: Final = "CREATE UNIQUE INDEX numbers_number ON numbers (number)"
-INDEXES: Final = (
-    "CREATE INDEX chunks_attempting ON chunks (id) WHERE state = 'attempting'",
-    "CREATE INDEX numbers_in_doubt ON numbers (chunk) WHERE state = 'sending'",
-)
 
 
 def _read_header(path: Path) -> bytes:
@@ -242,10 +184,10 @@ def check_journal_file(path: Path, *, integrity: bool = True) -> None:
         raise storage_error(exc, path, "open") from None
     try:
         if integrity:
-            check = conn.execute("PRAGMA quick_check").fetchone()
+            check = conn.execute(_sql.QUICK_CHECK).fetchone()
             if check is None or check[0] != "ok":
                 raise CampaignError(f"campaign journal {str(path)!r} is corrupt: {check!r}")
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        meta = dict(conn.execute(_sql.META).fetchall())
     except sqlite3.OperationalError as exc:
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
         # SQLITE_ERROR here is a missing table: a database with our id but not our schema.

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Final
 
-from ._model import CampaignError, CampaignInUseError, CampaignStorageError
+from ..._model import CampaignError, CampaignInUseError, CampaignStorageError
 
 __all__ = ["RunLock"]
 

@@ -15,12 +15,12 @@ the chunk as ``attempting`` and its numbers as ``sending``, checking that the ru
 one of them; its outcome clears the claim.
 
 When a run dies (SIGKILL, a lost machine), PostgreSQL ends its session and drops the advisory lock
-(at once when the process dies on a live host; for a vanished host after the TCP keepalive settings
-this module asks the server for, about 20 s). The next claim or reconciliation by any other run
-*sweeps* it: the numbers it claimed but never started go back to their state (they were never
-sent); the numbers of its ``attempting`` chunks stay ``sending``, in doubt, and are settled
-through the service's report exactly like after a crash of an SQLite run: never sent again
-without ``resend_unknown``. Nothing here retries a stalled chunk by itself.
+(at once when the process dies on a live host; for a vanished host after the TCP keepalives every
+connection asks the server for, about 20 s: `miogram_async._pg`). The next claim or reconciliation
+by any other run *sweeps* it: the numbers it claimed but never started go back to their state
+(they were never sent); the numbers of its ``attempting`` chunks stay ``sending``, in doubt, and
+are settled through the service's report exactly like after a crash of an SQLite run: never sent
+again without ``resend_unknown``. Nothing here retries a stalled chunk by itself.
 
 The connection is psycopg 3's synchronous one, used from worker threads under a lock like the
 SQLite journal: the same calling convention for both storages, and it works under trio as well as
@@ -28,7 +28,8 @@ asyncio (psycopg's async connections, like asyncpg, need asyncio). Every commit 
 PostgreSQL's own rules (``synchronous_commit`` on, the default).
 
 The password never leaves the URL it came in: `location` and every error name the database
-without it.
+without it. The statements are in `_sql`; the URL, the connection, the errors and filling a new
+campaign in `_setup`.
 """
 
 from __future__ import annotations
@@ -36,48 +37,37 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
-import anyio
-import anyio.to_thread
-
-from ._journal import ChunkEnd, ChunkStart, NumberUpdate
-from ._model import CampaignError, NumberState
-from ._postgres_setup import (
-    _DEAD_RUNS,
-    _LIVE_RUNS,
-    DEFAULT_CAMPAIGN,
+from ..._model import CampaignError, NumberState
+from .._base import ANCHOR_KEY, FORMAT, ChunkEnd, ChunkStart, NumberUpdate, Row
+from .._meta import CampaignMeta, from_rows, to_rows
+from . import _sql
+from ._setup import (
     RUN_LOCK_SPACE,
-    _connect,
-    _db_errors,
-    _fill,
-    _keys,
-    _psycopg,
+    SCHEMA_VERSION,
+    connect,
+    db_errors,
+    fill,
+    load_psycopg,
+    run_keys,
     split_url,
     storage_error,
 )
-
-# Imported from here by `_gate_pg`.
-from ._schema import FORMAT, POSTGRES_SCHEMA_VERSION
-from ._storage import Row
+from ._source import ClaimedNumbers
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["DEFAULT_CAMPAIGN", "PostgresJournal", "split_url"]
+__all__ = ["PostgresJournal"]
 
 _PAGE: Final = 2000
 #: Numbers one claim takes: about this many chunks' worth (one claim per chunk would make the
 #: claims a run's bottleneck), at most `_CLAIM_MAX`; held only until the run's end or death.
 _CLAIM_CHUNKS: Final = 8
 _CLAIM_MAX: Final = 2000
-#: Claimed numbers whose chunk is not answered yet, beyond which a run claims no more. A running
-#: fan-out holds at most about (2 x concurrency + 2) chunks; only a stopped one, which reads its
-#: input to the end without sending, gets here: it must not take the whole campaign from the other
-#: workers (its claims go back when the run ends).
-_CLAIMED_MAX: Final = 50_000
 
 
 class PostgresJournal:
@@ -102,10 +92,8 @@ class PostgresJournal:
         #: This open's runs, whose advisory locks its session holds.
         self._runs: set[int] = set()
         self._closed = False
-        rows = conn.execute(
-            "SELECT key, value FROM miogram_meta WHERE campaign = %s", (name,)
-        ).fetchall()
-        self.meta: Mapping[str, str] = {str(k): str(v) for k, v in rows}
+        rows = conn.execute(_sql.META, (name,)).fetchall()
+        self.meta: CampaignMeta = from_rows({str(k): str(v) for k, v in rows}, shown)
 
     @property
     def location(self) -> str:
@@ -127,11 +115,11 @@ class PostgresJournal:
             CampaignStorageError: the database is unreachable or refuses this user.
         """
         conninfo, name, shown = split_url(url)
-        conn = _connect(conninfo, shown, read_only=read_only)
+        conn = connect(conninfo, shown, read_only=read_only)
         try:
             cls._check(conn, name, shown)
             return cls(conn, name, shown, read_only=read_only)
-        except _psycopg().Error as exc:
+        except load_psycopg().Error as exc:
             conn.close()
             raise storage_error(exc, shown, "open") from None
         except BaseException:
@@ -141,18 +129,16 @@ class PostgresJournal:
     @staticmethod
     def _check(conn: psycopg.Connection[Any], name: str, shown: str) -> None:
         """Make sure the campaign exists and is of this format and version."""
-        found = conn.execute("SELECT to_regclass('miogram_campaigns') IS NOT NULL").fetchone()
+        found = conn.execute(_sql.TABLES_EXIST).fetchone()
         row = None
         if found is not None and found[0]:
-            row = conn.execute(
-                "SELECT format, schema_version FROM miogram_campaigns WHERE name = %s", (name,)
-            ).fetchone()
+            row = conn.execute(_sql.CAMPAIGN, (name,)).fetchone()
         if row is None:
             raise CampaignError(f"no campaign {shown}")
-        if row[0] != FORMAT or row[1] != POSTGRES_SCHEMA_VERSION:
+        if row[0] != FORMAT or row[1] != SCHEMA_VERSION:
             raise CampaignError(
                 f"campaign {shown} has format {row[0]!r} version {row[1]!r}, this version of "
-                f"miogram-async reads {FORMAT!r} version {POSTGRES_SCHEMA_VERSION}"
+                f"miogram-async reads {FORMAT!r} version {SCHEMA_VERSION}"
             )
 
     @classmethod
@@ -160,13 +146,13 @@ class PostgresJournal:
         cls,
         url: str,
         *,
-        meta: Mapping[str, str],
+        meta: CampaignMeta,
         inputs: Iterable[str],
         normalize: Callable[[str], str],
         overwrite: bool = False,
     ) -> Self:
         """
-        Record a new campaign with *meta* and every item of *inputs*, then open it.
+        Record a new campaign with the settings *meta* and every item of *inputs*, then open it.
 
         One transaction: a failure leaves no half-made campaign. With *overwrite*, an existing
         campaign of that name is replaced, unless a run holds it.
@@ -176,20 +162,20 @@ class PostgresJournal:
             CampaignInUseError: (*overwrite*) a worker is running the campaign.
         """
         conninfo, name, shown = split_url(url)
-        conn = _connect(conninfo, shown)
+        conn = connect(conninfo, shown)
         try:
             with conn.transaction():
-                _fill(
+                fill(
                     conn,
                     name,
                     shown,
-                    meta=meta,
+                    meta=to_rows(meta),
                     inputs=inputs,
                     normalize=normalize,
                     overwrite=overwrite,
                 )
             return cls(conn, name, shown, read_only=False)
-        except _psycopg().Error as exc:
+        except load_psycopg().Error as exc:
             conn.close()
             raise storage_error(exc, shown, "create") from None
         except BaseException:
@@ -214,7 +200,7 @@ class PostgresJournal:
         """
         with self._conn.transaction():
             if not synced:
-                self._conn.execute("SET LOCAL synchronous_commit = off")
+                self._conn.execute(_sql.UNSYNCED)
             yield
 
     # Liveness and leases
@@ -226,16 +212,12 @@ class PostgresJournal:
         Their claimed numbers that never started go back to their state; the numbers of their
         attempting chunks stay ``sending`` (in doubt) and become reconcilable.
         """
-        dead = [int(row[0]) for row in self._conn.execute(_DEAD_RUNS, _keys(self.name))]
+        dead = [int(row[0]) for row in self._conn.execute(_sql.DEAD_RUNS, run_keys(self.name))]
         if dead:
-            self._conn.execute(
-                "UPDATE miogram_numbers SET claimed_by = NULL "
-                "WHERE claimed_by = ANY(%s) AND campaign = %s",
-                (dead, self.name),
-            )
+            self._conn.execute(_sql.RELEASE_DEAD_CLAIMS, (dead, self.name))
         return dead
 
-    @_db_errors("claim numbers of")
+    @db_errors("claim numbers of")
     def claim(
         self, run: int, states: Sequence[NumberState], limit: int, after: int = 0
     ) -> list[tuple[int, str]]:
@@ -254,15 +236,8 @@ class PostgresJournal:
             for attempt, start in enumerate([*starts, 0]):
                 if attempt == len(starts):
                     self._sweep()
-                # An array of seqs, not a join: the update is primary-key lookups whatever the
-                # planner believes about the table.
                 rows = self._conn.execute(
-                    "UPDATE miogram_numbers SET claimed_by = %(run)s"
-                    " WHERE campaign = %(c)s AND seq = ANY(ARRAY("
-                    "  SELECT seq FROM miogram_numbers"
-                    "  WHERE campaign = %(c)s AND state = ANY(%(states)s) AND claimed_by IS NULL"
-                    "  AND seq > %(after)s ORDER BY seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED))"
-                    " RETURNING seq, number",
+                    _sql.CLAIM,
                     {"c": self.name, "states": wanted, "limit": limit, "run": run, "after": start},
                 ).fetchall()
                 if rows:
@@ -273,80 +248,62 @@ class PostgresJournal:
         self, run: int, states: Sequence[NumberState], seqs: dict[str, int]
     ) -> AsyncIterator[str]:
         """The numbers *run* claims, a page at a time (see `ClaimedNumbers`)."""
-        chunk_size = int(self.meta.get("chunk_size", "100"))
-        page = min(_CLAIM_MAX, max(chunk_size, 1) * _CLAIM_CHUNKS)
+        page = min(_CLAIM_MAX, max(self.meta.chunk_size, 1) * _CLAIM_CHUNKS)
         return ClaimedNumbers(self, run, states, seqs, page)
 
     # Reads
 
-    @_db_errors("read")
+    @db_errors("read")
     def counts(self) -> dict[NumberState, int]:
         """Numbers per state, every state present (in doubt and in flight count as SENDING)."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT state, count(*) FROM miogram_numbers WHERE campaign = %s GROUP BY state",
-                (self.name,),
-            ).fetchall()
+            rows = self._conn.execute(_sql.COUNTS, (self.name,)).fetchall()
         found = {NumberState(state): int(count) for state, count in rows}
         return {state: found.get(state, 0) for state in NumberState}
 
-    @_db_errors("read")
+    @db_errors("read")
     def chunk_counts(self) -> tuple[int, int, int]:
         """(all chunks, done chunks, runs)."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT count(*), count(*) FILTER (WHERE state = 'done'), "
-                "(SELECT count(*) FROM miogram_runs WHERE campaign = %(c)s) "
-                "FROM miogram_chunks WHERE campaign = %(c)s",
-                {"c": self.name},
-            ).fetchone()
+            row = self._conn.execute(_sql.CHUNK_COUNTS, {"c": self.name}).fetchone()
         assert row is not None
         return int(row[0]), int(row[1]), int(row[2])
 
-    @_db_errors("read")
+    @db_errors("read")
     def last_run(self) -> str | None:
         """``"running"`` while a worker runs the campaign, else how the latest run ended."""
         with self._lock:
             if self._live_runs():
                 return "running"
-            row = self._conn.execute(
-                "SELECT outcome FROM miogram_runs WHERE campaign = %s ORDER BY id DESC LIMIT 1",
-                (self.name,),
-            ).fetchone()
+            row = self._conn.execute(_sql.LAST_RUN, (self.name,)).fetchone()
         if row is None:
             return None
         return "interrupted" if row[0] is None else str(row[0])
 
     def _live_runs(self) -> bool:
-        row = self._conn.execute(_LIVE_RUNS, _keys(self.name)).fetchone()
+        row = self._conn.execute(_sql.LIVE_RUNS, run_keys(self.name)).fetchone()
         return row is not None
 
-    @_db_errors("read")
+    @db_errors("read")
     def held_by_a_run(self) -> bool:
         """Whether a worker (this open or another process) is running the campaign."""
         with self._lock:
             return self._live_runs()
 
-    @_db_errors("read")
+    @db_errors("read")
     def latest_run(self) -> tuple[float | None, float | None]:
         """
         (numbers answered per second, seconds since its start) since the latest run began,
         counting every worker's chunks; (None, None) before an answered chunk.
         """
         with self._lock:
-            row = self._conn.execute(
-                "SELECT r.started_at, sum(c.size), max(c.finished_at) FROM miogram_chunks AS c, "
-                "(SELECT max(started_at) AS started_at FROM miogram_runs WHERE campaign = %(c)s) "
-                "AS r WHERE c.campaign = %(c)s AND c.state = 'done' "
-                "AND c.started_at >= r.started_at GROUP BY r.started_at",
-                {"c": self.name},
-            ).fetchone()
+            row = self._conn.execute(_sql.LATEST_RUN, {"c": self.name}).fetchone()
         if row is None or row[1] is None or row[2] is None:
             return None, None
         elapsed = float(row[2]) - float(row[0])
         return (float(row[1]) / elapsed if elapsed > 0 else None), elapsed
 
-    @_db_errors("read")
+    @db_errors("read")
     def numbers_in(self, states: Sequence[NumberState]) -> list[tuple[int, str]]:
         """
         (chunk id or -1, number) of every number in *states* that no live run holds.
@@ -357,23 +314,17 @@ class PostgresJournal:
         wanted = [str(state) for state in states]
         with self._lock, self._conn.transaction():
             self._sweep()
-            rows = self._conn.execute(
-                "SELECT chunk, number FROM miogram_numbers WHERE campaign = %s "
-                "AND state = ANY(%s) AND claimed_by IS NULL ORDER BY seq",
-                (self.name, wanted),
-            ).fetchall()
+            rows = self._conn.execute(_sql.NUMBERS_IN, (self.name, wanted)).fetchall()
         return [(-1 if chunk is None else int(chunk), str(number)) for chunk, number in rows]
 
-    @_db_errors("read")
+    @db_errors("read")
     def page(
         self, states: Sequence[NumberState], after_seq: int, limit: int
     ) -> list[tuple[int, str]]:
         """The next *limit* (seq, number) in *states* that no run holds, after *after_seq*."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, number FROM miogram_numbers WHERE campaign = %s "
-                "AND state = ANY(%s) AND claimed_by IS NULL AND seq > %s ORDER BY seq LIMIT %s",
-                (self.name, [str(state) for state in states], after_seq, limit),
+                _sql.PAGE, (self.name, [str(state) for state in states], after_seq, limit)
             ).fetchall()
         return [(int(seq), str(number)) for seq, number in rows]
 
@@ -383,14 +334,8 @@ class PostgresJournal:
         while True:
             try:
                 with self._lock:
-                    page = self._conn.execute(
-                        "SELECT n.seq, n.input, COALESCE(n.number, n.duplicate_of), n.state, "
-                        "n.error_code, n.error, c.robot FROM miogram_numbers AS n "
-                        "LEFT JOIN miogram_chunks AS c ON c.id = n.chunk "
-                        "WHERE n.campaign = %s AND n.seq > %s ORDER BY n.seq LIMIT %s",
-                        (self.name, after, _PAGE),
-                    ).fetchall()
-            except _psycopg().Error as exc:
+                    page = self._conn.execute(_sql.ROWS, (self.name, after, _PAGE)).fetchall()
+            except load_psycopg().Error as exc:
                 raise storage_error(exc, self.location, "read") from None
             if not page:
                 return
@@ -398,39 +343,31 @@ class PostgresJournal:
                 yield int(seq), str(raw), number, str(state), code, error, robot
             after = int(page[-1][0])
 
-    @_db_errors("read")
+    @db_errors("read")
     def chunk_runs(self, chunk_ids: Iterable[int]) -> dict[int, int]:
         """The run of each chunk of *chunk_ids*."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, run FROM miogram_chunks WHERE id = ANY(%s)", (sorted(set(chunk_ids)),)
-            ).fetchall()
+            rows = self._conn.execute(_sql.CHUNK_RUNS, (sorted(set(chunk_ids)),)).fetchall()
         return {int(chunk): int(run) for chunk, run in rows}
 
-    @_db_errors("write")
-    def set_meta(self, key: str, value: str) -> None:
-        """Store one ``meta`` entry (replacing it)."""
+    @db_errors("write")
+    def set_anchor(self, run: int, anchor: str) -> None:
+        """Keep the report anchor of *run* (a ``miogram_meta`` row), replacing it."""
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO miogram_meta (campaign, key, value) VALUES (%s, %s, %s) "
-                "ON CONFLICT (campaign, key) DO UPDATE SET value = EXCLUDED.value",
-                (self.name, key, value),
-            )
-        self.meta = {**self.meta, key: value}
+            self._conn.execute(_sql.SET_META, (self.name, ANCHOR_KEY.format(run=run), anchor))
 
-    @_db_errors("read")
-    def get_meta(self, key: str) -> str | None:
-        """One ``meta`` entry as stored now."""
+    @db_errors("read")
+    def anchor(self, run: int) -> str | None:
+        """The report anchor *run* kept, as stored now, or ``None``."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT value FROM miogram_meta WHERE campaign = %s AND key = %s",
-                (self.name, key),
+                _sql.META_VALUE, (self.name, ANCHOR_KEY.format(run=run))
             ).fetchone()
         return None if row is None else str(row[0])
 
     # Writes
 
-    @_db_errors("write")
+    @db_errors("write")
     def begin_run(self) -> int:
         """
         Record the start of a run of this worker; returns its id.
@@ -441,17 +378,14 @@ class PostgresJournal:
         if self.read_only:
             raise CampaignError(f"campaign {self.location} was opened read-only: it cannot run")
         with self._lock, self._conn.transaction():
-            row = self._conn.execute(
-                "INSERT INTO miogram_runs (campaign, started_at) VALUES (%s, %s) RETURNING id",
-                (self.name, time.time()),
-            ).fetchone()
+            row = self._conn.execute(_sql.BEGIN_RUN, (self.name, time.time())).fetchone()
             assert row is not None
             run = int(row[0])
-            self._conn.execute("SELECT pg_advisory_lock(%s, %s)", (RUN_LOCK_SPACE, run))
+            self._conn.execute(_sql.LOCK_RUN, (RUN_LOCK_SPACE, run))
         self._runs.add(run)
         return run
 
-    @_db_errors("write")
+    @db_errors("write")
     def end_run(self, run: int, outcome: str) -> None:
         """
         Record how *run* ended and give up its claims.
@@ -460,19 +394,12 @@ class PostgresJournal:
         attempting (outcome not recorded) stay ``sending``: in doubt, for any worker to settle.
         """
         with self._lock, self._transaction(synced=False):
-            self._conn.execute(
-                "UPDATE miogram_numbers SET claimed_by = NULL WHERE campaign = %s "
-                "AND claimed_by = %s",
-                (self.name, run),
-            )
-            self._conn.execute(
-                "UPDATE miogram_runs SET finished_at = %s, outcome = %s WHERE id = %s",
-                (time.time(), outcome, run),
-            )
-            self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (RUN_LOCK_SPACE, run))
+            self._conn.execute(_sql.RELEASE_CLAIMS, (self.name, run))
+            self._conn.execute(_sql.END_RUN, (time.time(), outcome, run))
+            self._conn.execute(_sql.UNLOCK_RUN, (RUN_LOCK_SPACE, run))
         self._runs.discard(run)
 
-    @_db_errors("write")
+    @db_errors("write")
     def record(self, run: int, started: Sequence[ChunkStart], finished: Sequence[ChunkEnd]) -> None:
         """
         Record chunks of *run* as done (*finished*) and others as attempting (*started*), at once.
@@ -488,104 +415,38 @@ class PostgresJournal:
             self._conn.cursor() as cursor,
         ):
             for index, groups in finished:
-                found = cursor.execute(
-                    "UPDATE miogram_chunks SET state = 'done', finished_at = %s "
-                    "WHERE run = %s AND idx = %s RETURNING id",
-                    (now, run, index),
-                ).fetchone()
+                found = cursor.execute(_sql.FINISH_CHUNK, (now, run, index)).fetchone()
                 chunk_id = None if found is None else int(found[0])
                 for state, code, text, numbers, seqs in groups:
                     key, targets = ("seq", list(seqs)) if seqs is not None else ("number", numbers)
                     cursor.execute(
-                        "UPDATE miogram_numbers SET state = %s, chunk = %s, error_code = %s, "
-                        "error = %s, updated_at = %s, claimed_by = NULL "
-                        f"WHERE campaign = %s AND {key} = ANY(%s)",
+                        _sql.SET_OUTCOME.format(key=key),
                         (state.value, chunk_id, code, text, now, self.name, list(targets)),
                     )
             for index, robot, numbers in started:
                 row = cursor.execute(
-                    "INSERT INTO miogram_chunks (campaign, run, idx, robot, state, size, "
-                    "started_at) VALUES (%s, %s, %s, %s, 'attempting', %s, %s) RETURNING id",
-                    (self.name, run, index, robot, len(numbers), now),
+                    _sql.START_CHUNK, (self.name, run, index, robot, len(numbers), now)
                 ).fetchone()
                 assert row is not None
-                cursor.execute(
-                    "UPDATE miogram_numbers SET state = 'sending', chunk = %s, updated_at = %s "
-                    "WHERE campaign = %s AND number = ANY(%s) AND claimed_by = %s",
-                    (int(row[0]), now, self.name, list(numbers), run),
-                )
+                cursor.execute(_sql.MARK_SENDING, (int(row[0]), now, self.name, list(numbers), run))
                 if cursor.rowcount != len(numbers):
                     raise CampaignError(
                         f"campaign {self.location}: this worker no longer holds the numbers of "
                         f"chunk {index} (it was taken for dead): nothing of it was sent"
                     )
 
-    def chunk_started(
-        self, run: int, index: int, robot: str | None, numbers: Sequence[str]
-    ) -> None:
-        """Record one chunk as attempting before it is sent (see `record`)."""
-        self.record(run, [(index, robot, numbers)], [])
-
-    @_db_errors("write")
+    @db_errors("write")
     def settle(self, updates: Iterable[NumberUpdate], chunks: Iterable[int]) -> None:
         """Apply reconciled outcomes and mark *chunks* done once none of theirs is in doubt."""
         now = time.time()
         with self._lock, self._transaction(synced=False), self._conn.cursor() as cursor:
             cursor.executemany(
-                "UPDATE miogram_numbers SET state = %s, error_code = %s, error = %s, "
-                "updated_at = %s WHERE campaign = %s AND number = %s AND claimed_by IS NULL",
+                _sql.SETTLE_NUMBER,
                 [
                     (str(state), code, text, now, self.name, number)
                     for number, state, code, text in updates
                 ],
             )
             cursor.execute(
-                "UPDATE miogram_chunks AS c SET state = 'done', finished_at = %(now)s "
-                "WHERE c.id = ANY(%(chunks)s) AND c.state = 'attempting' AND c.id NOT IN ("
-                " SELECT n.chunk FROM miogram_numbers AS n WHERE n.campaign = %(c)s"
-                " AND n.state = 'sending' AND n.chunk IS NOT NULL)",
-                {"now": now, "chunks": sorted(set(chunks)), "c": self.name},
+                _sql.SETTLE_CHUNKS, {"now": now, "chunks": sorted(set(chunks)), "c": self.name}
             )
-
-
-class ClaimedNumbers:
-    """The numbers one run sends, claimed from the campaign a page at a time."""
-
-    def __init__(
-        self,
-        journal: PostgresJournal,
-        run: int,
-        states: Sequence[NumberState],
-        seqs: dict[str, int],
-        page: int,
-    ) -> None:
-        self._journal = journal
-        self._run = run
-        self._states = states
-        self._seqs = seqs
-        self._size = page
-        self._page: list[str] = []
-        self._done = False
-        self._after = 0
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> str:
-        if not self._page and not self._done and len(self._seqs) >= _CLAIMED_MAX:
-            self._done = True
-        if not self._page and not self._done:
-            # Shielded: a claim that commits is known here, whatever cancels the run meanwhile
-            # (its numbers are given back when the run ends).
-            with anyio.CancelScope(shield=True):
-                rows = await anyio.to_thread.run_sync(
-                    self._journal.claim, self._run, self._states, self._size, self._after
-                )
-            if rows:
-                self._after = rows[-1][0]
-            self._page = [number for _, number in reversed(rows)]
-            self._seqs.update({number: seq for seq, number in rows})
-            self._done = not rows
-        if not self._page:
-            raise StopAsyncIteration
-        return self._page.pop()

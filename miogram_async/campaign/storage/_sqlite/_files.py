@@ -2,10 +2,10 @@
 The SQLite journal's file handling: transactions, journal modes, recovery, placing and syncing.
 
 These helpers work on a connection or a path, not on an open `Journal`: the explicit transaction
-and the unsynced commit, turning SQLite errors into `CampaignError`, switching between WAL and
-rollback mode (and making a connection the run's writer), rolling back what a killed process left
-in a hot ``-journal``, moving a newly built file into place under the run lock, and syncing a file
-or directory to disk.
+and the unsynced commit, turning SQLite errors into `CampaignError` (`sqlite_errors`, for any object
+with a ``path``), switching between WAL and rollback mode (and making a connection the run's
+writer), rolling back what a killed process left in a hot ``-journal``, moving a newly built file
+into place under the run lock, and syncing a file or directory to disk.
 """
 
 from __future__ import annotations
@@ -16,15 +16,35 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Concatenate, Final, ParamSpec, TypeVar
+from typing import Concatenate, Final, ParamSpec, Protocol, TypeVar
 
+from ..._model import CampaignError, CampaignInUseError
+from . import _sql
+from ._format import SELF_CONTAINED, check_header, storage_error
 from ._lock import RunLock
-from ._model import CampaignError, CampaignInUseError
-from ._schema import SELF_CONTAINED, check_header, storage_error
 
-if TYPE_CHECKING:
-    from ._journal import Journal
+__all__ = [
+    "fsync_path",
+    "place",
+    "prepare_for_writing",
+    "recover_interrupted_write",
+    "remove_quietly",
+    "set_journal_mode",
+    "sidecars",
+    "sqlite_errors",
+    "transaction",
+    "unsynced",
+]
 
+
+class _OnAFile(Protocol):
+    """What `sqlite_errors` needs of the object whose method failed: the file it works on."""
+
+    @property
+    def path(self) -> Path: ...
+
+
+_S = TypeVar("_S", bound=_OnAFile)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -33,7 +53,7 @@ _MODE_SWITCH_WAIT_MS: Final = 2000
 
 
 @contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """
     One explicit transaction (the connection is in autocommit mode otherwise).
 
@@ -52,36 +72,36 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _unsynced(conn: sqlite3.Connection) -> Iterator[None]:
+def unsynced(conn: sqlite3.Connection) -> Iterator[None]:
     """Commit without syncing (``synchronous=NORMAL``): the next synced commit covers it."""
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(_sql.SYNC_NORMAL)
     try:
         yield
     finally:
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(_sql.SYNC_FULL)
 
 
-def _remove_quietly(*paths: Path) -> None:
+def remove_quietly(*paths: Path) -> None:
     for stale in paths:
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
 
 
-def _sidecars(path: Path) -> tuple[Path, Path, Path]:
+def sidecars(path: Path) -> tuple[Path, Path, Path]:
     """The files SQLite may keep beside *path* (applied to whatever file has that name)."""
     return tuple(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))  # type: ignore[return-value]
 
 
-def _sqlite_errors(
+def sqlite_errors(
     doing: str,
-) -> Callable[[Callable[Concatenate[Journal, _P], _R]], Callable[Concatenate[Journal, _P], _R]]:
+) -> Callable[[Callable[Concatenate[_S, _P], _R]], Callable[Concatenate[_S, _P], _R]]:
     """Turn the SQLite errors of a `Journal` method into `CampaignError` (`storage_error`)."""
 
     def wrap(
-        method: Callable[Concatenate[Journal, _P], _R],
-    ) -> Callable[Concatenate[Journal, _P], _R]:
+        method: Callable[Concatenate[_S, _P], _R],
+    ) -> Callable[Concatenate[_S, _P], _R]:
         @functools.wraps(method)
-        def guarded(self: Journal, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        def guarded(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
             try:
                 return method(self, *args, **kwargs)
             except sqlite3.Error as exc:
@@ -92,13 +112,13 @@ def _sqlite_errors(
     return wrap
 
 
-def _set_journal_mode(conn: sqlite3.Connection, mode: str) -> None:
+def set_journal_mode(conn: sqlite3.Connection, mode: str) -> None:
     """Switch *conn*'s database to journal *mode* (waiting briefly for readers), or raise."""
-    conn.execute(f"PRAGMA busy_timeout = {_MODE_SWITCH_WAIT_MS}")
+    conn.execute(_sql.SET_BUSY_TIMEOUT.format(ms=_MODE_SWITCH_WAIT_MS))
     try:
-        row = conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+        row = conn.execute(_sql.SET_JOURNAL_MODE.format(mode=mode)).fetchone()
     finally:
-        conn.execute("PRAGMA busy_timeout = 0")
+        conn.execute(_sql.SET_BUSY_TIMEOUT.format(ms=0))
     if row is None or str(row[0]).lower() != mode.lower():
         raise CampaignInUseError(
             f"could not switch the journal to {mode} mode (SQLite kept {row!r}): "
@@ -106,7 +126,7 @@ def _set_journal_mode(conn: sqlite3.Connection, mode: str) -> None:
         )
 
 
-def _recover_interrupted_write(path: Path) -> None:
+def recover_interrupted_write(path: Path) -> None:
     """
     Roll back what a process killed mid-transaction in rollback mode left (a hot ``-journal``).
 
@@ -121,14 +141,14 @@ def _recover_interrupted_write(path: Path) -> None:
     try:
         conn = sqlite3.connect(path, timeout=0, isolation_level=None)
         try:
-            conn.execute("PRAGMA schema_version").fetchone()  # SQLite rolls the journal back
+            conn.execute(_sql.SCHEMA_VERSION).fetchone()  # SQLite rolls the journal back
         finally:
             conn.close()
     except sqlite3.Error as exc:
         raise storage_error(exc, path, "recover") from None
 
 
-def _prepare_for_writing(conn: sqlite3.Connection) -> None:
+def prepare_for_writing(conn: sqlite3.Connection) -> None:
     """
     Make *conn* the run's writer: a self-contained journal switched to WAL mode, syncing fully.
 
@@ -136,25 +156,28 @@ def _prepare_for_writing(conn: sqlite3.Connection) -> None:
     into one file first, so that it is marked `SELF_CONTAINED` in rollback mode, where the mark
     goes straight into the file.
     """
-    conn.execute("PRAGMA busy_timeout = 0")
-    mode = conn.execute("PRAGMA journal_mode").fetchone()
+    conn.execute(_sql.SET_BUSY_TIMEOUT.format(ms=0))
+    mode = conn.execute(_sql.JOURNAL_MODE).fetchone()
     if mode is not None and str(mode[0]).lower() == "wal":
-        _set_journal_mode(conn, "DELETE")
-    version = conn.execute("PRAGMA user_version").fetchone()
+        set_journal_mode(conn, "DELETE")
+    version = conn.execute(_sql.USER_VERSION).fetchone()
     if version is None or version[0] != SELF_CONTAINED:
-        conn.execute(f"PRAGMA user_version = {SELF_CONTAINED}")
-    _set_journal_mode(conn, "WAL")
-    conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(_sql.SET_USER_VERSION.format(version=SELF_CONTAINED))
+    set_journal_mode(conn, "WAL")
+    # A first read in WAL mode opens the write-ahead log: from here on ``-wal`` lies beside the
+    # file, so a reader never takes the open journal for one copied without it.
+    conn.execute(_sql.SCHEMA_VERSION).fetchone()
+    conn.execute(_sql.SYNC_FULL)
 
 
-def _place(temp: Path, journal_path: Path, *, overwrite: bool) -> None:
+def place(temp: Path, journal_path: Path, *, overwrite: bool) -> None:
     """Move the finished *temp* journal to *journal_path*."""
     if overwrite and journal_path.exists():
         # Never replace a journal a run holds: take its run lock first, and keep it until
         # the new file is in place (a run that starts meanwhile finds it taken).
         old = RunLock.acquire(journal_path)
         try:
-            _remove_quietly(*_sidecars(journal_path))
+            remove_quietly(*sidecars(journal_path))
             os.replace(temp, journal_path)
         finally:
             old.release()
@@ -171,7 +194,7 @@ def _place(temp: Path, journal_path: Path, *, overwrite: bool) -> None:
             temp.unlink()
 
 
-def _fsync_path(path: Path, *, directory: bool = False) -> None:
+def fsync_path(path: Path, *, directory: bool = False) -> None:
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
     try:
         fd = os.open(path, flags)

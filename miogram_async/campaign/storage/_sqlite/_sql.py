@@ -1,0 +1,167 @@
+"""
+Every SQL statement of the SQLite journal, by name (BEGIN, COMMIT and ROLLBACK aside).
+
+Statements with ``{marks}`` take an ``IN (...)`` list of ``?`` placeholders (`_numbers.marks`);
+``{...}`` in a PRAGMA is a number or a mode word this package chooses, never input.
+
+The tables. A number's stored state is the last outcome recorded for it; starting a chunk writes
+only the chunk row. A number is *in doubt* (``sending``) while a chunk listing it is ``attempting``
+and no later chunk recorded an outcome for it (its ``chunk`` is NULL or earlier). Reads derive
+that; a run writes it into ``numbers`` when it begins, for the chunks earlier runs left attempting.
+Version 1 wrote ``sending`` for every number when its chunk started.
+
+Version 3 is compact: ``number`` (and ``duplicate_of``) hold the E.164 digits as an INTEGER
+("+989121234567" is 989121234567, 6 bytes); ``input`` is NULL unless the item as given differs
+from "+" and those digits (an invalid item keeps its text there, with ``number`` NULL); a chunk's
+numbers are one BLOB of 8-byte little-endian integers; ``state`` defaults to 'pending', so
+creating a journal writes only seq and number for a well-formed item. A number keeps no time of
+its own (version 2's ``updated_at``): its ``chunk`` row has the chunk's start and end.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# The file and the connection
+
+SET_APPLICATION_ID: Final = "PRAGMA application_id = {app_id}"
+USER_VERSION: Final = "PRAGMA user_version"
+SET_USER_VERSION: Final = "PRAGMA user_version = {version}"
+SYNC_FULL: Final = "PRAGMA synchronous = FULL"
+SYNC_NORMAL: Final = "PRAGMA synchronous = NORMAL"
+SET_BUSY_TIMEOUT: Final = "PRAGMA busy_timeout = {ms}"
+JOURNAL_MODE: Final = "PRAGMA journal_mode"
+SET_JOURNAL_MODE: Final = "PRAGMA journal_mode = {mode}"
+#: The smallest read: a read transaction, in which SQLite rolls a hot rollback journal back first
+#: and, in WAL mode, opens the write-ahead log.
+SCHEMA_VERSION: Final = "PRAGMA schema_version"
+QUICK_CHECK: Final = "PRAGMA quick_check"
+
+# The tables
+
+SCHEMA: Final = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outcome TEXT
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    robot TEXT,
+    state TEXT NOT NULL CHECK (state IN ('attempting', 'done')),
+    size INTEGER NOT NULL,
+    numbers BLOB NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    UNIQUE (run, idx)
+);
+CREATE TABLE numbers (
+    seq INTEGER PRIMARY KEY,
+    number INTEGER,
+    state TEXT NOT NULL DEFAULT 'pending',
+    input TEXT,
+    duplicate_of INTEGER,
+    chunk INTEGER,
+    error_code INTEGER,
+    error TEXT
+);
+"""
+#: Made after the bulk insert (and after duplicates lost their ``number``): the unique index on
+#: ``number``, then two partial ones, so an index entry is written only when a chunk starts or ends
+#: or a number goes into or out of doubt, never for each number a chunk delivers.
+NUMBER_INDEX: Final = "CREATE UNIQUE INDEX numbers_number ON numbers (number)"
+INDEXES: Final = (
+    "CREATE INDEX chunks_attempting ON chunks (id) WHERE state = 'attempting'",
+    "CREATE INDEX numbers_in_doubt ON numbers (chunk) WHERE state = 'sending'",
+)
+
+# Filling a new journal
+
+INSERT_META: Final = "INSERT INTO meta (key, value) VALUES (?, ?)"
+#: One JSON array of digits per batch, expanded by SQLite (``json_each``) into rows numbered on.
+INSERT_CLEAN_NUMBERS: Final = "INSERT INTO numbers (number) SELECT value FROM json_each(?)"
+LAST_SEQ: Final = "SELECT max(seq) FROM numbers"
+INSERT_ITEM: Final = "INSERT INTO numbers (seq, number, input, state, error) VALUES (?, ?, ?, ?, ?)"
+#: Every occurrence of a number after its first becomes a ``duplicate``: one sort by number (a
+#: window), not a join of every row against the repeated numbers, which has no index to use yet.
+MARK_REPEATS: Final = (
+    "UPDATE numbers SET duplicate_of = number, number = NULL, state = 'duplicate' "
+    "WHERE seq IN (SELECT seq FROM (SELECT seq, row_number() OVER "
+    "(PARTITION BY number ORDER BY seq) AS nth FROM numbers WHERE number IS NOT NULL) "
+    "WHERE nth > 1)"
+)
+
+# Settings
+
+META: Final = "SELECT key, value FROM meta"
+META_VALUE: Final = "SELECT value FROM meta WHERE key = ?"
+SET_META: Final = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
+
+# Reads
+
+COUNTS: Final = "SELECT state, count(*) FROM numbers GROUP BY state"
+CHUNK_COUNTS: Final = (
+    "SELECT count(*), count(*) FILTER (WHERE state = 'done'), "
+    "(SELECT count(*) FROM runs) FROM chunks"
+)
+LAST_RUN: Final = "SELECT outcome FROM runs ORDER BY id DESC LIMIT 1"
+NUMBERS_IN: Final = "SELECT chunk, number FROM numbers WHERE state IN ({marks}) ORDER BY seq"
+#: SQLite spells the numbers ("+" and the digits): no Python work per row.
+PAGE: Final = (
+    "SELECT seq, '+' || number FROM numbers WHERE state IN ({marks}) AND seq > ? "
+    "ORDER BY seq LIMIT ?"
+)
+ROWS: Final = (
+    "SELECT n.seq, COALESCE(n.input, '+' || COALESCE(n.number, n.duplicate_of)), "
+    "n.number, COALESCE(n.number, n.duplicate_of), n.state, "
+    "n.error_code, n.error, c.robot "
+    "FROM numbers AS n LEFT JOIN chunks AS c ON c.id = n.chunk "
+    "WHERE n.seq > ? ORDER BY n.seq LIMIT ?"
+)
+LATEST_RUN: Final = (
+    "SELECT r.started_at, sum(c.size), max(c.finished_at) FROM runs AS r "
+    "JOIN chunks AS c ON c.run = r.id AND c.state = 'done' "
+    "WHERE r.id = (SELECT max(id) FROM runs)"
+)
+CHUNK_RUNS: Final = "SELECT id, run FROM chunks WHERE id IN ({marks})"
+ATTEMPTING: Final = "SELECT id, robot, numbers FROM chunks WHERE state = 'attempting' ORDER BY id"
+NUMBER_STATES: Final = "SELECT number, chunk, state FROM numbers WHERE number IN ({marks})"
+STILL_ATTEMPTING: Final = "SELECT id FROM chunks WHERE state = 'attempting' AND id IN ({marks})"
+
+# Writes
+
+BEGIN_RUN: Final = "INSERT INTO runs (started_at) VALUES (?)"
+#: The numbers of an attempting chunk that no later chunk answered: written down as in doubt.
+MARK_IN_DOUBT: Final = (
+    "UPDATE numbers SET state = 'sending', chunk = ? "
+    "WHERE number IN ({marks}) AND (chunk IS NULL OR chunk < ?)"
+)
+#: Marks a chunk done once none of its numbers is in doubt any more (only for chunks whose numbers
+#: `begin_run` wrote down as sending; the partial index numbers_in_doubt answers it).
+SETTLE_CHUNK: Final = (
+    "UPDATE chunks SET state = 'done', finished_at = ? WHERE id = ? AND state = 'attempting' "
+    "AND NOT EXISTS (SELECT 1 FROM numbers WHERE chunk = chunks.id AND state = 'sending')"
+)
+END_RUN: Final = "UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?"
+START_CHUNK: Final = (
+    "INSERT INTO chunks (run, idx, robot, state, size, numbers, started_at) "
+    "VALUES (?, ?, ?, 'attempting', ?, ?, ?)"
+)
+FINISH_CHUNK: Final = (
+    "UPDATE chunks SET state = 'done', finished_at = ? WHERE run = ? AND idx = ? RETURNING id"
+)
+#: An outcome for the numbers of a run of consecutive seqs.
+SET_OUTCOME_SEQ_RANGE: Final = (
+    "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ? WHERE seq BETWEEN ? AND ?"
+)
+SET_OUTCOME_BY_SEQ: Final = (
+    "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ? WHERE seq IN ({marks})"
+)
+SET_OUTCOME_BY_NUMBER: Final = (
+    "UPDATE numbers SET state = ?, chunk = ?, error_code = ?, error = ? WHERE number IN ({marks})"
+)
+SETTLE_NUMBER: Final = "UPDATE numbers SET state = ?, error_code = ?, error = ? WHERE number = ?"
