@@ -225,6 +225,7 @@ CHECKS: dict[str, Callable[[Ran, FakeMioGram], None]] = {
     "docs/testing.md: A FastAPI app": pytest_passes,
     "docs/testing.md: Configuring the fake": builds_a_fake,
     "docs/testing.md: Faults": builds_a_fake,
+    "docs/testing.md: The gateway's pace (E49)": builds_a_fake,
     "docs/testing.md: A real server": own_fake,
 }
 
