@@ -24,6 +24,7 @@ import attrs
 from ._errors import ValidationError
 
 __all__ = [
+    "REPORT_MAX",
     "Media",
     "check_file_format",
     "check_forward_count",
@@ -74,7 +75,8 @@ _SHOW_CHARS: Final = 40
 _SHOW_INT_BITS: Final = 128
 _PATH_CHARS: Final = 300
 _MAX_FILE_FORMAT: Final = 16
-_REPORT_MAX: Final = 999
+REPORT_MAX: Final = 999
+"""The most report records one ``APIGetReport`` asks for (A20): a count, not the error 999."""
 
 
 def _show(value: object, limit: int = _SHOW_CHARS) -> str:
@@ -281,7 +283,7 @@ def _check_int(value: object, what: str, minimum: int, maximum: int | None = Non
 
 def check_report_count(count: int) -> str:
     """The number of report records, 1..999, as a decimal string (A20)."""
-    return str(_check_int(count, "a report count", 1, _REPORT_MAX))
+    return str(_check_int(count, "a report count", 1, REPORT_MAX))
 
 
 def check_forward_count(count: int) -> str:

@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import ERROR_CLASSES, APIResponseError, error_for_code
+from ._errors import ERROR_CLASSES, APIResponseError
+from ._outcomes import error_for_code
 
 __all__ = [
     "FORM_HEADERS",
@@ -327,7 +328,7 @@ def decode_reply(
 
     *secret_bearing* (the action row's flag) keeps the body out of every excerpt and repr: such a
     reply carries a secret. *changes_state* (the row's flag too) decides the ``sent`` of a raised
-    `APIError`: ``False`` when its code proves a refusal (`REFUSAL_CODES`), else ``None``.
+    `APIError`: ``False`` when it proves a refusal (`_outcomes.proves_refusal`), else ``None``.
 
     The body is parsed as UTF-8 JSON whatever the HTTP status and ``Content-Type`` (A24); only its
     leading JSON value is read, so bytes after it are ignored (E40). A JSON object is the

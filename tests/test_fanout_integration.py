@@ -22,7 +22,7 @@ from miogram_async import (
     normalize_phone,
 )
 from miogram_async._actions import SEND_MESSAGE_MASS
-from miogram_async._errors import proves_refusal
+from miogram_async._outcomes import proves_refusal
 from miogram_async._fanout import MassOptions, fan_out
 from miogram_async._wire import as_mass_map
 from miogram_async.testing import (

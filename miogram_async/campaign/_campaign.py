@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self, TextIO
@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Final, Self, TextIO
 import anyio
 import anyio.to_thread
 
-from .. import _actions as actions
-from .._actions import Action
 from .._errors import MassSendError, MioGramError, NoDataError, ValidationError
 from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
+from .._runner import send_mass_action
 from .._validation import (
     _WIRE_PHONE,
+    REPORT_MAX,
     _is_builtin_region,
     check_file_format,
     check_message,
@@ -30,7 +30,15 @@ from .._validation import (
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
 from ._journal import Journal, NumberUpdate
-from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
+from ._model import (
+    CampaignError,
+    CampaignKind,
+    CampaignStatus,
+    MediaRef,
+    NumberState,
+    RunSummary,
+    mass_row,
+)
 from ._postgres import PostgresJournal
 from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
 from ._storage import is_database_url
@@ -41,17 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Campaign"]
 
-_REPORT_COUNT: Final = 999
 #: The ``meta`` key under which a run keeps its `Anchor` (``report_anchor:<run id>``).
 _ANCHOR_KEY: Final = "report_anchor:{run}"
-
-_MASS_ACTIONS: Final[Mapping[CampaignKind, Action[dict[str, bool]]]] = {
-    CampaignKind.MESSAGE: actions.SEND_MESSAGE_MASS,
-    CampaignKind.WHATSAPP: actions.SEND_MESSAGE_WHATSAPP_MASS,
-    CampaignKind.PHOTO: actions.SEND_PHOTO_MASS,
-    CampaignKind.VIDEO: actions.SEND_VIDEO_MASS,
-    CampaignKind.FILE: actions.SEND_FILE_MASS,
-}
 
 
 def _hash_file(path: Path) -> tuple[str, int]:
@@ -498,13 +497,16 @@ class Campaign:
             robots=self.robots if robots is None else robots,
             on_progress=on_progress,
             hooks=hooks,
+            # The journal records every outcome and holds each number once: the fan-out keeps
+            # nothing per number.
+            hooks_record_outcomes=True,
             # Progress knows its total (and an ETA) from the first chunk.
             total_hint=sum(counts[state] for state in states),
         )
         numbers = self._journal.source(hooks.run, states, hooks.seqs)
         file_format = self.media.file_format if self.media else None
-        await client._run_mass(  # the package's typed Mass entry point
-            _MASS_ACTIONS[self.kind], numbers, payload, file_format=file_format, options=options
+        await send_mass_action(
+            client, mass_row(self.kind), numbers, payload, file_format=file_format, options=options
         )
 
     async def _payload(self) -> str | bytes:
@@ -539,7 +541,7 @@ class Campaign:
         in doubt, stay unknown.
         """
         try:
-            anchor = Anchor.of(await client.api_get_report(_REPORT_COUNT))
+            anchor = Anchor.of(await client.api_get_report(REPORT_MAX))
         except NoDataError:
             anchor = Anchor(newest=None)
         except MioGramError:
@@ -571,7 +573,7 @@ class Campaign:
         if any(anchor is not None for anchor in in_doubt.values()):
             try:
                 try:
-                    records = await client.api_get_report(_REPORT_COUNT)
+                    records = await client.api_get_report(REPORT_MAX)
                 except NoDataError:
                     records = []
                 matcher = await self._matcher(client)

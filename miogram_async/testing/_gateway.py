@@ -26,7 +26,7 @@ import anyio
 import attrs
 
 from ._call import Call
-from ._replies import Reply, front_error
+from ._replies import NO_RESPONSE, Reply, front_error
 
 __all__ = ["Gateway", "GatewayJob", "Plan"]
 
@@ -155,7 +155,7 @@ class Gateway:
         wake = min(job.end, deadline)
         await anyio.sleep(max(wake - time.monotonic(), 0.0))
         if job.end > deadline:
-            return front_error(999)
+            return front_error(NO_RESPONSE)
         self.settle(job.end)
         reply = job.reply
         if reply is None:  # pragma: no cover - settle(job.end) always finishes the job
