@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, cast
 
@@ -22,6 +21,8 @@ from ._checks import (
     encodable,
     env,
     has_space_or_control,
+    is_count,
+    is_finite_seconds,
     is_seconds,
 )
 from ._errors import ValidationError
@@ -119,7 +120,7 @@ def _drain_or_env(gateway_drain: float | None) -> float:
 
 def _count(least: int) -> Callable[[object, attrs.Attribute[Any], object], None]:
     def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        if not is_count(value, least):
             raise ValidationError(f"{attribute.name} must be an int >= {least}, got {value!r}")
 
     return check
@@ -200,7 +201,7 @@ def _check_gate(_: object, __: attrs.Attribute[Any], gate: object) -> None:
 
 
 def _check_drain(_: object, __: attrs.Attribute[Any], drain: object) -> None:
-    if isinstance(drain, bool) or not isinstance(drain, int | float) or not 0 <= drain < math.inf:
+    if not is_finite_seconds(drain):
         raise ValidationError(
             f"gateway_drain must be a finite number of seconds >= 0, got {drain!r}"
         )

@@ -5,12 +5,12 @@ the client, the campaign and the fan-out use them, with the one set of defaults.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Final, Literal, Protocol, TypedDict
 
 import attrs
 
+from ._checks import is_count, is_finite_seconds
 from ._errors import MioGramError, ValidationError
 from ._result import Chunk, MassProgress, Outcome
 
@@ -81,7 +81,7 @@ class FanoutOptions(TypedDict, total=False):
 
 
 def _positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_count(value, 1):
         raise ValidationError(f"expected {name} as an int >= 1, got {value!r}")
 
 
@@ -95,7 +95,7 @@ def _check_concurrency(_: object, attribute: attrs.Attribute[int | None], value:
 
 
 def _check_grace(_: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+    if not is_finite_seconds(value):
         raise ValidationError(
             f"expected {attribute.name} as a finite number of seconds >= 0, got {value!r}"
         )

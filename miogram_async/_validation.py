@@ -37,6 +37,7 @@ __all__ = [
     "check_online",
     "check_report_count",
     "check_username",
+    "clean_phone",
     "load_media",
     "normalize_phone",
 ]
@@ -119,8 +120,8 @@ def normalize_phone(phone: str, *, default_region: str | None = "IR") -> str:
             the region.
     """
     if type(phone) is str and _WIRE_PHONE.fullmatch(phone) and _is_builtin_region(default_region):
-        return phone  # the usual input: `_clean_phone` would return it unchanged
-    return _clean_phone(phone, default_region)
+        return phone  # the usual input: `clean_phone` would return it unchanged
+    return clean_phone(phone, default_region)
 
 
 def _is_builtin_region(region: object) -> bool:
@@ -128,8 +129,11 @@ def _is_builtin_region(region: object) -> bool:
     return region is None or (isinstance(region, str) and region.upper() == _IRAN)
 
 
-def _clean_phone(phone: str, default_region: str | None) -> str:
-    """`normalize_phone` without its fast path for input already in the wire form."""
+def clean_phone(phone: str, default_region: str | None) -> str:
+    """
+    `normalize_phone` without its fast path for input already in the wire form: the general
+    reading, which the fast path must equal.
+    """
     if not isinstance(phone, str):
         raise ValidationError(
             f"expected a phone like +989100000000 as a str, got {_type_name(phone)}"
