@@ -249,10 +249,7 @@ class MioGram(ActionRunner):
         account has ads, the service appends an advertisement whose text the SDK cannot see, so
         the service stays the judge of the whole (it may still answer 304).
         """
-        limits = await self.api_get_limits()
-        ads = await self.api_get_ads()
-        self._payloads.adopt(limits, ads)
-        return limits
+        return await self._payloads.load(self._session)
 
     # -- the raw escape hatch -------------------------------------------------------------------
 

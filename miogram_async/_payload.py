@@ -31,7 +31,7 @@ class Payloads:
 
     Args:
         check_limits: load the limits before the first message or file.
-        session: the client's request path, which `load` asks.
+        session: the client's request path, through which they are loaded then.
     """
 
     def __init__(self, *, check_limits: bool, session: Session) -> None:
@@ -45,12 +45,15 @@ class Payloads:
         """Check every later message and file against *limits* (with room for an ad if *ads*)."""
         self.limits, self._ads = limits, ads
 
-    async def load(self) -> Limits:
-        """Ask the account's limits and advertising state (``APIGetLimits``, ``APIGetAds``)."""
+    async def load(self, session: Session) -> Limits:
+        """
+        Ask the account's limits and advertising state through *session* (``APIGetLimits``,
+        ``APIGetAds``) and check every later message and file against them.
+        """
         assert API_GET_LIMITS.decode is not None
         assert API_GET_ADS.decode is not None
-        limits = await self._session.request(API_GET_LIMITS, API_GET_LIMITS.decode, {})
-        ads = await self._session.request(API_GET_ADS, API_GET_ADS.decode, {})
+        limits = await session.request(API_GET_LIMITS, API_GET_LIMITS.decode, {})
+        ads = await session.request(API_GET_ADS, API_GET_ADS.decode, {})
         self.adopt(limits, ads)
         return limits
 
@@ -61,7 +64,7 @@ class Payloads:
             self._lock = anyio.Lock()
         async with self._lock:
             if self.limits is None:
-                await self.load()
+                await self.load(self._session)
 
     async def message(self, message: str) -> str:
         """*message* checked (and against the limit, once loaded)."""

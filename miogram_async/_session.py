@@ -7,9 +7,8 @@ chunks and ``call()`` come here as a `Request` value (their `Action` row, elemen
 deadlines and what the layers above want to hear), made once by the layer that makes the call.
 An attempt POSTs through httpx's public API (``AsyncClient.send`` of a built request, streamed,
 with ``follow_redirects=False``) in `Session._exchange`, the single place where the HTTP exchange
-of an action happens. Each attempt
-has a total deadline (its read timeout: connect, headers and body) and reads at most
-``max_reply_bytes`` of reply.
+of an action happens. Each attempt has a total deadline (its read timeout: connect, headers and
+body) and reads at most ``max_reply_bytes`` of reply.
 """
 
 # ASYNC109: every action takes ``timeout=`` (seconds to wait for the service's reply) by contract
@@ -144,8 +143,7 @@ class Session:
 
     def http_client(self) -> httpx.AsyncClient:
         """The shared HTTP client, built on first use inside the running event loop."""
-        if self.closed:
-            raise ClientClosedError("this MioGram client is closed; create a new one")
+        self._check_open()
         root = self._root
         if root is not self:
             return root.http_client()
@@ -171,6 +169,10 @@ class Session:
         if not self._owns_http and agent.startswith(_HTTPX_DEFAULT_AGENT):
             self._headers = {**FORM_HEADERS, "User-Agent": USER_AGENT}
         return self._http
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ClientClosedError("this MioGram client is closed; create a new one")
 
     async def aclose(self) -> None:
         """Close the pool (unless borrowed, or this is a view); calling it again does nothing."""
@@ -286,8 +288,10 @@ class Session:
             on_leaving: see `Request.on_leaving`.
 
         Raises:
+            ClientClosedError: the client is closed.
             ValidationError: *robot* or *read_timeout* is malformed; nothing was sent.
         """
+        self._check_open()
         return Request(
             action=action,
             decode=decode,

@@ -33,7 +33,7 @@ from miogram_async._options import MassOptions
 from miogram_async._ratelimit import TokenBucket
 from miogram_async._runner import send_mass_action
 from miogram_async._wire import as_bool
-from miogram_async.campaign import mass_row
+from miogram_async.campaign._model import mass_row
 from miogram_async.cli._single import FILE_KINDS
 
 URL = "https://miogram.test/dojob.php"

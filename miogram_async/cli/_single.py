@@ -18,7 +18,7 @@ from ._context import Settings, error_document, json_option, pass_settings, tran
 from ._exit import ExitCode
 from ._text import message_text, phone_argument
 
-__all__ = ["account", "guess_kind", "send", "send_file"]
+__all__ = ["FILE_KINDS", "account", "guess_kind", "send", "send_file"]
 
 #: The kinds ``send-file --kind`` takes: the single file sends of the action table.
 FILE_KINDS = tuple(FILE_SENDS)
