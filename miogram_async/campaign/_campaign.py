@@ -27,18 +27,11 @@ from .._validation import (
     check_message,
     normalize_phone,
 )
+from . import _model
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
 from ._journal import Journal, NumberUpdate
-from ._model import (
-    CampaignError,
-    CampaignKind,
-    CampaignStatus,
-    MediaRef,
-    NumberState,
-    RunSummary,
-    mass_row,
-)
+from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
 from ._postgres import PostgresJournal
 from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
 from ._storage import is_database_url
@@ -505,8 +498,9 @@ class Campaign:
         )
         numbers = self._journal.source(hooks.run, states, hooks.seqs)
         file_format = self.media.file_format if self.media else None
+        row = _model.mass_row(self.kind)  # the Mass action of this campaign's kind
         await send_mass_action(
-            client, mass_row(self.kind), numbers, payload, file_format=file_format, options=options
+            client, row, numbers, payload, file_format=file_format, options=options
         )
 
     async def _payload(self) -> str | bytes:
