@@ -25,9 +25,11 @@ from ._wire import Reply, as_bool, as_flag, as_json, as_str, as_str_list
 __all__ = [
     "ACTIONS",
     "BY_FUNC",
+    "FILE_SENDS",
     "Action",
     "MediaKind",
     "Retry",
+    "file_limit",
     "row_for",
 ]
 
@@ -263,6 +265,29 @@ BY_FUNC: Final[Mapping[str, Action[object]]] = types.MappingProxyType(
     {action.func: action for action in ACTIONS}
 )
 """The rows by wire name."""
+
+
+FILE_SENDS: Final[Mapping[str, Action[bool]]] = types.MappingProxyType(
+    {
+        action.method.removeprefix("send_"): action  # type: ignore[misc]  # decode is as_bool
+        for action in ACTIONS
+        if action.media is not None and action.not_found_is_false and not action.mass
+    }
+)
+"""The single-number file sends by kind (``photo``, ``video``, ``audio``, ``text``, ``file``,
+``document``: their method without ``send_``), in document order: every row with a file limit
+that takes one number and answers whether it was delivered."""
+
+
+def file_limit(action: Action[object], limits: Limits) -> int | None:
+    """
+    The largest file *action* may carry under the account's *limits*, in bytes; ``None`` when it
+    carries no file or the account names no limit (0).
+    """
+    if action.media is None:
+        return None
+    limit: int = getattr(limits, action.media)
+    return limit if limit > 0 else None
 
 
 def row_for(func: str) -> Action[object]:

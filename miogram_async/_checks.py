@@ -4,6 +4,7 @@ Small checks of names, URLs and numbers shared by the client's options and its r
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Final
 
@@ -18,6 +19,8 @@ __all__ = [
     "encodable",
     "env",
     "has_space_or_control",
+    "is_count",
+    "is_finite_seconds",
     "is_seconds",
 ]
 
@@ -47,6 +50,16 @@ def has_space_or_control(text: str) -> bool:
 def is_seconds(value: object) -> bool:
     """Whether *value* is a positive number (not a bool, not NaN)."""
     return not isinstance(value, bool) and isinstance(value, int | float) and value > 0
+
+
+def is_count(value: object, least: int) -> bool:
+    """Whether *value* is an int (not a bool) of at least *least*."""
+    return not isinstance(value, bool) and isinstance(value, int) and value >= least
+
+
+def is_finite_seconds(value: object) -> bool:
+    """Whether *value* is a finite number >= 0 (not a bool, not NaN)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and 0 <= value < math.inf
 
 
 def check_robot(robot: str | None) -> str | None:

@@ -12,12 +12,23 @@ import copy
 import os
 from collections.abc import AsyncIterable, Iterable
 from types import TracebackType
-from typing import Literal, Self, TypeVar, Unpack
+from typing import Any, Literal, Self, TypeVar, Unpack
 
+import attrs
 import httpx
 
 from . import _actions as actions
-from ._config import UNSET, Unset, build_session, check_call, derive_session, phone_normalizer
+from ._checks import DEFAULT_BASE_URL
+from ._config import (
+    DEFAULT_MAX_REPLY_BYTES,
+    UNSET,
+    ClientOptions,
+    SecretCallback,
+    SecretSource,
+    Unset,
+    check_call,
+    phone_normalizer,
+)
 from ._errors import ValidationError
 from ._gate import SendGate
 from ._models import Credits, Limits, ReportRecord
@@ -27,7 +38,7 @@ from ._peers import Chat, Message, User
 from ._result import MassResult
 from ._retry import RetryPolicy
 from ._runner import ActionRunner
-from ._session import DEFAULT_BASE_URL, DEFAULT_MAX_REPLY_BYTES, SecretCallback, SecretSource
+from ._session import Session
 from ._transport import DEFAULT_TIMEOUT, HttpBackend
 from ._validation import (
     check_forward_count,
@@ -145,27 +156,14 @@ class MioGram(ActionRunner):
         send_gate: SendGate | None = None,
         gateway_drain: float | None = None,
     ) -> None:
-        self._session = build_session(
-            secret,
-            robot=robot,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            concurrency=concurrency,
-            rate_limit=rate_limit,
-            rate_burst=rate_burst,
-            http_client=http_client,
-            transport=transport,
-            http_backend=http_backend,
-            retry_policy=retry_policy,
-            on_secret_change=on_secret_change,
-            send_gate=send_gate,
-            gateway_drain=gateway_drain,
-            max_reply_bytes=max_reply_bytes,
-        )
-        self._normalize = phone_normalizer(default_region)
-        self._payloads = Payloads(check_limits=check_limits, load=self.load_limits)
-        self._agents: tuple[str, ...] | None = None
+        # The keywords above are the fields of ClientOptions, which checks them all (and
+        # tests/test_client.py keeps the two alike): the one list of the client's options.
+        given = dict(locals())
+        del given["self"]
+        self._options = ClientOptions(**given)
+        self._session = Session(self._options)
+        self._normalize = phone_normalizer(self._options.default_region)
+        self._payloads = Payloads(check_limits=self._options.check_limits, session=self._session)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -217,11 +215,13 @@ class MioGram(ActionRunner):
         Raises:
             ValidationError: an option is of the wrong type or out of range.
         """
-        session = derive_session(
-            self._session, robot=robot, timeout=timeout, max_retries=max_retries
+        given: dict[str, Any] = {"robot": robot, "timeout": timeout, "max_retries": max_retries}
+        options = attrs.evolve(
+            self._options, **{name: value for name, value in given.items() if value is not UNSET}
         )
         view = copy.copy(self)
-        view._session = session
+        view._options = options
+        view._session = self._session.derive(options)
         return view
 
     async def __aenter__(self) -> Self:
@@ -249,10 +249,7 @@ class MioGram(ActionRunner):
         account has ads, the service appends an advertisement whose text the SDK cannot see, so
         the service stays the judge of the whole (it may still answer 304).
         """
-        limits = await self.api_get_limits()
-        ads = await self.api_get_ads()
-        self._payloads.adopt(limits, ads)
-        return limits
+        return await self._payloads.load(self._session)
 
     # -- the raw escape hatch -------------------------------------------------------------------
 

@@ -1,41 +1,68 @@
 """
-The client's configuration: every ``MioGram(...)`` option checked, and the `Session` built from
-them.
+The client's options: `ClientOptions`, every ``MioGram(...)`` option checked once; the client,
+its `Session` and every ``with_options`` view (``attrs.evolve``) are built from it. Also
+``call()``'s checks and the phone normaliser of the default region.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Mapping
-from typing import Final, Literal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, cast
 
 import attrs
 import httpx
 
-from ._errors import ValidationError
-from ._gate import LocalSendGate, SendGate
-from ._ratelimit import TokenBucket
-from ._retry import RetryPolicy
-from ._session import (
+from ._checks import (
     DEFAULT_BASE_URL,
-    DEFAULT_GATEWAY_DRAIN,
-    DEFAULT_MAX_REPLY_BYTES,
-    SECRET_NOT_UNICODE,
-    SecretCallback,
-    SecretSource,
-    Session,
     check_base_url,
     check_robot,
     encodable,
     env,
     has_space_or_control,
+    is_count,
+    is_finite_seconds,
     is_seconds,
 )
+from ._errors import ValidationError
+from ._gate import SendGate
+from ._ratelimit import TokenBucket
+from ._retry import RetryPolicy
 from ._transport import HttpBackend, aiohttp_available
 from ._validation import normalize_phone
 
-__all__ = ["UNSET", "Unset", "build_session", "check_call", "derive_session", "phone_normalizer"]
+__all__ = [
+    "DEFAULT_GATEWAY_DRAIN",
+    "DEFAULT_MAX_REPLY_BYTES",
+    "SECRET_NOT_UNICODE",
+    "UNSET",
+    "ClientOptions",
+    "SecretCallback",
+    "SecretSource",
+    "Unset",
+    "check_call",
+    "phone_normalizer",
+]
+
+DEFAULT_MAX_REPLY_BYTES: Final = 8 * 1024 * 1024
+"""The largest reply body read (after content decoding): the service's biggest replies (reports,
+histories) are far smaller, and an endless or huge body must not take the client's memory."""
+
+DEFAULT_GATEWAY_DRAIN: Final = 1.5
+"""Seconds per number the gateway may still work after the front gave up (E32: >= 1 s each)."""
+
+SecretSource = str | Callable[[], str] | Callable[[], Awaitable[str]]
+"""A secret, or a callable (sync or async) returning it, asked before every request."""
+
+SecretCallback = Callable[[str], object]
+"""Called (sync or async) with the new secret after the secret-changing action succeeds."""
+
+# Said instead of letting UnicodeEncodeError escape: that error carries the whole string.
+SECRET_NOT_UNICODE: Final = (
+    "expected the secret as valid Unicode text, got one with a character UTF-8 cannot encode "
+    "(an undecodable byte in MIOGRAM_SECRET?)"
+)
 
 
 class Unset(enum.Enum):
@@ -52,42 +79,55 @@ _CALL_ELEMENTS: Final = frozenset({"phone", "message", "misc", "data"}) | frozen
 )
 
 
-def build_session(
-    secret: SecretSource | None,
-    *,
-    robot: str | None,
-    base_url: str | None,
-    timeout: float | httpx.Timeout,
-    max_retries: int,
-    concurrency: int,
-    rate_limit: float | None,
-    rate_burst: float | None,
-    http_client: httpx.AsyncClient | None,
-    transport: httpx.AsyncBaseTransport | None,
-    http_backend: HttpBackend,
-    retry_policy: RetryPolicy | None,
-    on_secret_change: SecretCallback | None,
-    send_gate: SendGate | None = None,
-    gateway_drain: float | None = None,
-    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
-) -> Session:
-    """
-    Check the options of ``MioGram(...)`` (see its docstring) and build its `Session`.
+# -- converters: the environment's and the defaults' values; what is wrong is left to a validator
 
-    Raises:
-        ValidationError: (a `MioGramError` and a `ValueError`) no secret was given and
-            ``MIOGRAM_SECRET`` is not set, the secret is neither a str nor a callable or is not
-            valid Unicode, or an option is of the wrong type or out of range.
-    """
-    if (
-        isinstance(max_reply_bytes, bool)
-        or not isinstance(max_reply_bytes, int)
-        or max_reply_bytes < 1
-    ):
-        raise ValidationError(f"max_reply_bytes must be an int >= 1, got {max_reply_bytes!r}")
+
+def _secret_or_env(secret: SecretSource | None) -> SecretSource:
     if secret is None:
         secret = env("MIOGRAM_SECRET")
-    if secret is None or (isinstance(secret, str) and not secret.strip()):
+    if isinstance(secret, str):
+        return secret.strip()
+    return cast("SecretSource", secret)  # None or another type: `_check_secret` says so
+
+
+def _to_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    if is_seconds(timeout):
+        return httpx.Timeout(timeout)
+    return cast("httpx.Timeout", timeout)  # a Timeout, or what `_check_timeout` refuses
+
+
+def _base_url_or_env(base_url: str | None) -> str:
+    return base_url or env("MIOGRAM_BASE_URL") or DEFAULT_BASE_URL
+
+
+def _drain_or_env(gateway_drain: float | None) -> float:
+    """The ``gateway_drain`` option, or ``MIOGRAM_GATEWAY_DRAIN``, or the default."""
+    if gateway_drain is None:
+        from_env = env("MIOGRAM_GATEWAY_DRAIN")
+        try:
+            return DEFAULT_GATEWAY_DRAIN if from_env is None else float(from_env)
+        except ValueError:
+            raise ValidationError(
+                f"MIOGRAM_GATEWAY_DRAIN must be a number of seconds, got {from_env!r}"
+            ) from None
+    if isinstance(gateway_drain, int) and not isinstance(gateway_drain, bool):
+        return float(gateway_drain)
+    return gateway_drain
+
+
+# -- validators: each raises ValidationError naming its option
+
+
+def _count(least: int) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not is_count(value, least):
+            raise ValidationError(f"{attribute.name} must be an int >= {least}, got {value!r}")
+
+    return check
+
+
+def _check_secret(_: object, __: attrs.Attribute[Any], secret: object) -> None:
+    if secret is None or secret == "":
         raise ValidationError(
             "no secret: pass MioGram(secret=...) or set the MIOGRAM_SECRET environment variable"
         )
@@ -95,121 +135,132 @@ def build_session(
         raise ValidationError(f"secret must be a str or a callable, got {type(secret).__name__}")
     if isinstance(secret, str) and not encodable(secret):
         raise ValidationError(SECRET_NOT_UNICODE)
+
+
+def _check_robot(_: object, __: attrs.Attribute[Any], robot: object) -> None:
     if robot is not None and not isinstance(robot, str):
         raise ValidationError(f"robot must be a str, got {type(robot).__name__}")
     check_robot(robot)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValidationError(f"concurrency must be an int >= 1, got {concurrency!r}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    if not isinstance(timeout, httpx.Timeout) and not is_seconds(timeout):
+
+
+def _check_timeout(_: object, __: attrs.Attribute[Any], timeout: object) -> None:
+    if not isinstance(timeout, httpx.Timeout):
         raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+
+
+def _check_rate_limit(_: object, __: attrs.Attribute[Any], rate_limit: object) -> None:
     if rate_limit is not None and not is_seconds(rate_limit):
         raise ValidationError(
             f"rate_limit must be a positive number per second, got {rate_limit!r}"
         )
-    if rate_burst is not None and rate_limit is None:
+
+
+def _check_rate_burst(
+    options: ClientOptions, _: attrs.Attribute[Any], rate_burst: float | None
+) -> None:
+    if rate_burst is None:
+        return
+    if options.rate_limit is None:
         raise ValidationError("rate_burst needs rate_limit")
-    bucket = None
-    if rate_limit is not None:
-        try:
-            bucket = TokenBucket(rate_limit, burst=rate_burst)
-        except (TypeError, ValueError) as error:
-            raise ValidationError(str(error)) from None
-    if http_client is not None and transport is not None:
+    try:
+        TokenBucket(options.rate_limit, burst=rate_burst)
+    except (TypeError, ValueError) as error:
+        raise ValidationError(str(error)) from None
+
+
+def _check_transport(options: ClientOptions, _: attrs.Attribute[Any], transport: object) -> None:
+    if transport is not None and options.http_client is not None:
         raise ValidationError("pass http_client or transport, not both")
-    if http_backend not in ("auto", "httpx", "aiohttp"):
-        raise ValidationError(f"http_backend must be auto, httpx or aiohttp, got {http_backend!r}")
-    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-        raise ValidationError(
-            f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}"
-        )
-    if on_secret_change is not None and not callable(on_secret_change):
-        raise ValidationError(
-            f"on_secret_change must be a callable, got {type(on_secret_change).__name__}"
-        )
-    if send_gate is not None and not isinstance(send_gate, SendGate):
-        raise ValidationError(
-            "send_gate must have async acquire() and release(busy_for) methods (a SendGate), "
-            f"got {type(send_gate).__name__}"
-        )
-    drain = _gateway_drain(gateway_drain)
-    if http_backend == "aiohttp" and not aiohttp_available():
+
+
+def _check_backend(_: object, __: attrs.Attribute[Any], backend: object) -> None:
+    if backend not in ("auto", "httpx", "aiohttp"):
+        raise ValidationError(f"http_backend must be auto, httpx or aiohttp, got {backend!r}")
+    if backend == "aiohttp" and not aiohttp_available():
         raise ValidationError(
             "http_backend='aiohttp' needs the aiohttp extra: pip install 'miogram-async[aiohttp]'"
         )
-    session = Session(
-        secret=secret.strip() if isinstance(secret, str) else secret,
-        robot=robot or None,
-        base_url=check_base_url(base_url or env("MIOGRAM_BASE_URL") or DEFAULT_BASE_URL),
-        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
-        concurrency=concurrency,
-        retry=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
-        bucket=bucket,
-        http_client=http_client,
-        transport=transport,
-        http_backend=http_backend,
-        on_secret_change=on_secret_change,
-        gate=send_gate if send_gate is not None else LocalSendGate(concurrency),
-        gateway_drain=drain,
-    )
-    session.max_reply_bytes = max_reply_bytes
-    return session
 
 
-def _gateway_drain(gateway_drain: float | None) -> float:
-    """The ``gateway_drain`` option checked, or ``MIOGRAM_GATEWAY_DRAIN``, or the default."""
-    if gateway_drain is None:
-        from_env = env("MIOGRAM_GATEWAY_DRAIN")
-        try:
-            gateway_drain = DEFAULT_GATEWAY_DRAIN if from_env is None else float(from_env)
-        except ValueError:
-            raise ValidationError(
-                f"MIOGRAM_GATEWAY_DRAIN must be a number of seconds, got {from_env!r}"
-            ) from None
-    if (
-        isinstance(gateway_drain, bool)
-        or not isinstance(gateway_drain, int | float)
-        or not 0 <= gateway_drain < float("inf")
-    ):
+def _check_retry_policy(_: object, __: attrs.Attribute[Any], policy: object) -> None:
+    if policy is not None and not isinstance(policy, RetryPolicy):
+        raise ValidationError(f"retry_policy must be a RetryPolicy, got {type(policy).__name__}")
+
+
+def _check_callback(_: object, __: attrs.Attribute[Any], callback: object) -> None:
+    if callback is not None and not callable(callback):
+        raise ValidationError(f"on_secret_change must be a callable, got {type(callback).__name__}")
+
+
+def _check_gate(_: object, __: attrs.Attribute[Any], gate: object) -> None:
+    if gate is not None and not isinstance(gate, SendGate):
         raise ValidationError(
-            f"gateway_drain must be a finite number of seconds >= 0, got {gateway_drain!r}"
+            "send_gate must have async acquire() and release(busy_for) methods (a SendGate), "
+            f"got {type(gate).__name__}"
         )
-    return float(gateway_drain)
 
 
-def derive_session(
-    session: Session,
-    *,
-    robot: str | Literal[Unset.UNSET] | None,
-    timeout: float | httpx.Timeout | Literal[Unset.UNSET],
-    max_retries: int | Literal[Unset.UNSET],
-) -> Session:
+def _check_drain(_: object, __: attrs.Attribute[Any], drain: object) -> None:
+    if not is_finite_seconds(drain):
+        raise ValidationError(
+            f"gateway_drain must be a finite number of seconds >= 0, got {drain!r}"
+        )
+
+
+def _check_base_url(_: object, __: attrs.Attribute[Any], base_url: str) -> None:
+    check_base_url(base_url)
+
+
+def _check_region(_: object, __: attrs.Attribute[Any], region: object) -> None:
+    if region is not None and not (isinstance(region, str) and region.upper() == "IR"):
+        # Reading a number under the region checks it (and that phonenumbers is installed).
+        normalize_phone("+989100000000", default_region=region)  # type: ignore[arg-type]
+
+
+@attrs.frozen(kw_only=True)
+class ClientOptions:
     """
-    Check the options of `MioGram.with_options` and derive its view of *session*.
+    Every option of ``MioGram(...)`` (see its docstring for their meaning), checked when built.
 
-    Raises:
-        ValidationError: an option is of the wrong type or out of range.
+    The fields are checked in the order they are written, each failure a `ValidationError` naming
+    the option. The environment and the defaults are read once, here: ``secret`` is the given
+    one (stripped) or ``MIOGRAM_SECRET``; ``base_url`` the given one, ``MIOGRAM_BASE_URL`` or the
+    public service; ``timeout`` an `httpx.Timeout`; ``gateway_drain`` the given seconds,
+    ``MIOGRAM_GATEWAY_DRAIN`` or `DEFAULT_GATEWAY_DRAIN`. `MioGram.with_options` is
+    ``attrs.evolve`` of these, checked the same way.
     """
-    if robot is UNSET:
-        robot = session.robot
-    elif robot is not None and not isinstance(robot, str):
-        raise ValidationError(f"robot must be a str, got {type(robot).__name__}")
-    else:
-        robot = check_robot(robot) or None
-    timeouts = session.timeout
-    if timeout is not UNSET:
-        if isinstance(timeout, httpx.Timeout):
-            timeouts = timeout
-        elif is_seconds(timeout):
-            timeouts = httpx.Timeout(timeout)
-        else:
-            raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if max_retries is UNSET:
-        max_retries = session.max_retries
-    elif isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValidationError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    return session.derive(robot=robot, timeout=timeouts, max_retries=max_retries)
+
+    max_reply_bytes: int = attrs.field(validator=_count(1))
+    # repr=False: the secret never appears in a repr.
+    secret: SecretSource = attrs.field(
+        converter=_secret_or_env, validator=_check_secret, repr=False
+    )
+    robot: str | None = attrs.field(validator=_check_robot)
+    concurrency: int = attrs.field(validator=_count(1))
+    max_retries: int = attrs.field(validator=_count(0))
+    timeout: httpx.Timeout = attrs.field(converter=_to_timeout, validator=_check_timeout)
+    rate_limit: float | None = attrs.field(validator=_check_rate_limit)
+    rate_burst: float | None = attrs.field(validator=_check_rate_burst)
+    http_client: httpx.AsyncClient | None
+    transport: httpx.AsyncBaseTransport | None = attrs.field(validator=_check_transport)
+    http_backend: HttpBackend = attrs.field(validator=_check_backend)
+    retry_policy: RetryPolicy | None = attrs.field(validator=_check_retry_policy)
+    on_secret_change: SecretCallback | None = attrs.field(validator=_check_callback)
+    send_gate: SendGate | None = attrs.field(validator=_check_gate)
+    gateway_drain: float = attrs.field(converter=_drain_or_env, validator=_check_drain)
+    base_url: str = attrs.field(converter=_base_url_or_env, validator=_check_base_url)
+    default_region: str | None = attrs.field(validator=_check_region)
+    check_limits: bool
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy, with ``max_retries`` as this client has it."""
+        return attrs.evolve(self.retry_policy or RetryPolicy(), max_retries=self.max_retries)
+
+    @property
+    def default_robot(self) -> str | None:
+        """The default agent: ``None`` (and ``""``) for the account's first."""
+        return self.robot or None
 
 
 def check_call(func: object, elements: Mapping[str, object]) -> None:
@@ -237,12 +288,10 @@ def check_call(func: object, elements: Mapping[str, object]) -> None:
 
 def phone_normalizer(default_region: str | None) -> Callable[[str], str]:
     """
-    `normalize_phone` under *default_region* (checked here).
+    `normalize_phone` under *default_region* (checked by `ClientOptions`).
 
     The plain function for Iran, its own default: a partial costs a call per Mass number.
     """
     if isinstance(default_region, str) and default_region.upper() == "IR":
         return normalize_phone
-    if default_region is not None:
-        normalize_phone("+989100000000", default_region=default_region)  # checks the region
     return functools.partial(normalize_phone, default_region=default_region)

@@ -14,8 +14,6 @@ from typing import Any, Final, Protocol
 
 __all__ = [
     "ERROR_CLASSES",
-    "REFUSAL_CODES",
-    "STOP_CODES",
     "APIConnectionError",
     "APIError",
     "APIResponseError",
@@ -52,8 +50,6 @@ __all__ = [
     "UnknownFuncError",
     "ValidationError",
     "WhatsAppNotSupportedError",
-    "error_for_code",
-    "proves_refusal",
 ]
 
 
@@ -129,7 +125,7 @@ class APIError(MioGramError):
         message: the service's message text as it came (secret-free: the service never echoes it).
         func: the action (``Func``) that failed.
         sent: ``False`` when the action changes state and the code proves the request was refused
-            before anything was sent (`proves_refusal`); ``None`` otherwise: after a
+            before anything was sent (`_outcomes.proves_refusal`); ``None`` otherwise: after a
             state-changing action the message may have been sent anyway (999 above all, API.md
             E32). Always ``None`` for read-only actions, where nothing can have been sent.
     """
@@ -301,103 +297,11 @@ ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = {
     827: NoRobotError,
     999: NoResponseError,
 }
-"""Every error code of API.md section 7 (and the undocumented 101), mapped to its class.
+"""Every error code of API.md section 7 (and the undocumented 101), mapped to its class: the error
+table. What an error proves (a refusal, a stop, a busy gateway) is judged in `_outcomes`.
 
 407 ``Secret Changed`` and 409 ``Allow IP Sets`` are success messages (API.md D11) and never errors.
 """
-
-STOP_CODES: Final[frozenset[int]] = frozenset(
-    {101, 303, 304, 305, 306, 309, 800, 801, 802, 812, 813, 814, 815, 826, 827}
-)
-"""Codes that doom every later chunk of a Mass send: the fan-out stops when one comes back.
-
-813 and 814 are the service's own gateway refusing it (token, IP): every later chunk goes through
-the same gateway.
-"""
-
-
-REFUSAL_CODES: Final[frozenset[int]] = frozenset(
-    {
-        # The front script's own checks, made before it calls the gateway (E22): 800-827.
-        800,
-        801,
-        802,
-        812,
-        815,
-        826,
-        827,
-        302,
-        303,
-        304,
-        305,
-        306,
-        309,
-        330,
-        # The gateway's refusals that come before any delivery: token, IP, file (E6, E40).
-        813,
-        814,
-        400,
-    }
-)
-"""Codes that prove a state-changing request was refused before anything was sent.
-
-Every other code (999, 301, 101, 307, 111, an unknown one) and every reply without one may follow
-a delivery: see `proves_refusal`. 304 counts in both of its forms (a message too long for the
-front, a file too large for the gateway), 815 in both too (the front blocks the caller's IP, the
-gateway blocks the front): each refuses the request as a whole before sending.
-"""
-
-# The gateway's size errors, "Error 304 : Photo Size is High" and the like (E40), lower-cased.
-_SIZE_TEXTS: Final = frozenset(
-    f"{kind} size is high" for kind in ("photo", "video", "audio", "text", "file", "document")
-)
-
-
-def proves_refusal(error: BaseException) -> bool:
-    """
-    Whether *error*, raised for a state-changing request, proves nothing was sent.
-
-    The one rule for "may have been sent" (issue 10): a service error whose code is in
-    `REFUSAL_CODES`, a connection error with ``sent is False`` (the request never left), and an
-    error raised before sending (`ValidationError`, `ClientClosedError`). Everything else, 999,
-    an HTTP 5xx, an empty, HTML, truncated or unreadable body, a read timeout, a connection dropped
-    after the body was written, an unknown code, means the request may have been acted upon: its
-    outcome is unknown, it is never retried and never re-sent without the user asking.
-    """
-    if isinstance(error, APIError):
-        return error.code in REFUSAL_CODES
-    if isinstance(error, APIConnectionError):
-        return error.sent is False
-    return isinstance(error, ValidationError | ClientClosedError)
-
-
-def error_for_code(
-    code: int | None,
-    message: str,
-    func: str,
-    *,
-    changes_state: bool = True,
-    gateway_form: bool = False,
-) -> APIError:
-    """
-    Build the typed error for a service *code*; an unknown or missing one gives `APIError`.
-
-    Args:
-        code: the service code, or ``None``.
-        message: the message text without its ``Error NNN :`` prefix.
-        func: the action.
-        changes_state: the action's row says it changes state: ``sent`` is ``False`` when the
-            code proves a refusal (`REFUSAL_CODES`), else ``None``; a read gets ``None`` always.
-        gateway_form: the code came from an ``Error NNN :`` prefix with no ``Code`` field: the
-            gateway's form, which tells its 815 (the whole service blocked) from the front's.
-    """
-    cls = ERROR_CLASSES.get(code, APIError) if code is not None else APIError
-    if code == 304 and " ".join(message.split()).lower() in _SIZE_TEXTS:
-        cls = FileTooLargeError
-    elif code == 815 and gateway_form:
-        cls = GatewayBlockedError
-    sent = False if changes_state and code in REFUSAL_CODES else None
-    return cls(code, message, func, sent)
 
 
 class MassOutcomes(Protocol):

@@ -23,17 +23,11 @@ from types import MappingProxyType
 
 import anyio
 import anyio.lowlevel
+import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._errors import (
-    STOP_CODES,
-    APIConnectionError,
-    APIError,
-    MassSendError,
-    MioGramError,
-    ValidationError,
-    proves_refusal,
-)
+from ._errors import MassSendError, MioGramError, ValidationError
+from ._logging import logger
 from ._options import (
     DEFAULT_CONCURRENCY,
     FanoutHooks,
@@ -41,13 +35,17 @@ from ._options import (
     MassOptions,
     ProgressCallback,
 )
+from ._outcomes import never_left, proves_refusal, shrinks_chunks, stops_fan_out
+from ._request import GateWaits
 from ._result import Chunk, KeyIndex, MassProgress, MassResult, Outcome
-from ._session import logger
 
 __all__ = [
+    "AgentSlots",
     "Chunk",
+    "FanOut",
     "FanoutHooks",
     "FanoutOptions",
+    "MassInput",
     "MassOptions",
     "MassProgress",
     "MassResult",
@@ -55,11 +53,8 @@ __all__ = [
     "ProgressCallback",
     "SendChunk",
     "fan_out",
+    "mass_input",
 ]
-
-# A 999 this late in the front's wait means the gateway was still at work when the front gave up.
-_NEAR_FRONT_WAIT = 0.9
-_NO_RESPONSE = 999
 
 # How many inputs the producer handles between two checkpoints, so that a long run of invalid or
 # duplicate numbers (or the drain after a stop) never starves the event loop.
@@ -78,7 +73,31 @@ _DEFAULT_OPTIONS = MassOptions()
 _UNSENT_STREAK_STOP = 3
 
 
-class _Agents:
+@attrs.frozen
+class MassInput:
+    """The numbers of one Mass send, checked (`mass_input`) to be many numbers, not one string."""
+
+    phones: Iterable[str] | AsyncIterable[str]
+
+
+def mass_input(phones: Iterable[str] | AsyncIterable[str] | MassInput) -> MassInput:
+    """
+    *phones* checked once as the input of a Mass send (a `MassInput` passes as it is).
+
+    Raises:
+        ValidationError: *phones* is a single string (or bytes), not an iterable of numbers.
+    """
+    if isinstance(phones, MassInput):
+        return phones
+    if isinstance(phones, str | bytes):
+        raise ValidationError(
+            "expected an iterable of phone numbers, got a single "
+            f"{type(phones).__name__}: wrap one number in a list"
+        )
+    return MassInput(phones)
+
+
+class AgentSlots:
     """Agent slots: ``per_robot`` requests per named agent; the default agent ``None`` unbounded."""
 
     def __init__(self, robots: Sequence[str | None], per_robot: int, concurrency: int) -> None:
@@ -105,7 +124,7 @@ class _Agents:
         self.busy[slot] -= 1
 
 
-class _FanOut:
+class FanOut:
     """The state of one `fan_out` call."""
 
     def __init__(
@@ -114,13 +133,14 @@ class _FanOut:
         *,
         normalize: Callable[[str], str],
         chunk_size: int,
-        agents: _Agents,
+        agents: AgentSlots,
         on_progress: ProgressCallback | None,
         hooks: FanoutHooks | None,
         cancel_grace: float,
         front_wait: float = 60.0,
         total_hint: int | None = None,
-        waited: Callable[[], float] | None = None,
+        gate_waits: GateWaits | None = None,
+        hooks_record_outcomes: bool = False,
     ) -> None:
         self._send_chunk = send_chunk
         self._normalize = normalize
@@ -131,10 +151,10 @@ class _FanOut:
         self._cancel_grace = cancel_grace
         self._front_wait = front_wait
         self._total_hint = total_hint
-        self._waited = waited
+        self._gate_waits = gate_waits
         # Hooks that record every outcome themselves (a campaign's journal) and promise distinct
         # input: then nothing is kept per number, so memory stays flat whatever the input's size.
-        self.records = hooks is not None and getattr(hooks, "records_outcomes", False) is True
+        self.records = hooks is not None and hooks_record_outcomes
         # Keys double as the set of numbers seen; pending numbers hold NOT_ATTEMPTED until sent.
         self.index: KeyIndex | None = None if self.records else KeyIndex()
         self.errors: dict[str, MioGramError] = {}
@@ -324,7 +344,9 @@ class _FanOut:
                 try:
                     reply = await self._send_chunk(chunk)
                 except MioGramError as exc:
-                    self._adapt(chunk, exc, anyio.current_time() - sent_at)
+                    took = anyio.current_time() - sent_at
+                    if shrinks_chunks(exc, took, self._front_wait):
+                        self._shrink(chunk, took)
                     outcomes, errors, counts = self._judge_error(chunk, exc)
                 else:
                     outcomes, counts = self._judge_reply(chunk, reply)
@@ -349,17 +371,14 @@ class _FanOut:
             except Exception as exc:
                 self._halt(exc)
 
-    def _adapt(self, chunk: Chunk, error: MioGramError, took: float) -> None:
+    def _shrink(self, chunk: Chunk, took: float) -> None:
         """
         Make later chunks smaller after a 999 that came at the end of the front's wait.
 
-        Such a 999 says the gateway needed more than ``front_wait`` for this chunk (API.md E32):
-        its numbers are in doubt, and so would the next chunk's be at this size.
+        Such a 999 (`shrinks_chunks`) says the gateway needed more than ``front_wait`` for this
+        chunk (API.md E32): its numbers are in doubt, and so would the next chunk's be at this
+        size.
         """
-        if not isinstance(error, APIError) or error.code != _NO_RESPONSE:
-            return
-        if took < _NEAR_FRONT_WAIT * self._front_wait:
-            return  # an early 999: the gateway was not reached, its speed says nothing
         smaller = max(1, min(self._chunk_size, len(chunk.numbers) * 2 // 3))
         if smaller < self._chunk_size:
             logger.warning(
@@ -407,9 +426,9 @@ class _FanOut:
         # before anything was sent; 999, a 5xx, an unreadable reply, a timeout... may follow a
         # delivery (API.md E32, E45), so those numbers are UNKNOWN, never retried here.
         outcome = Outcome.FAILED if proves_refusal(error) else Outcome.UNKNOWN
-        if isinstance(error, APIError) and error.code in STOP_CODES:
+        if stops_fan_out(error):
             self._halt(error)
-        if isinstance(error, APIConnectionError) and error.sent is False:
+        if never_left(error):
             # The service cannot be reached: stop before every chunk fails the same way.
             self._unsent_streak += 1
             if self._unsent_streak >= _UNSENT_STREAK_STOP:
@@ -479,7 +498,7 @@ class _FanOut:
             rate=rate,
             elapsed=elapsed,
             eta=eta,
-            waiting=0.0 if self._waited is None else self._waited(),
+            waiting=0.0 if self._gate_waits is None else self._gate_waits.total,
         )
 
     async def _report(self) -> None:
@@ -538,14 +557,14 @@ class _FanOut:
 
 
 async def fan_out(
-    phones: Iterable[str] | AsyncIterable[str],
+    phones: Iterable[str] | AsyncIterable[str] | MassInput,
     send_chunk: SendChunk,
     *,
     normalize: Callable[[str], str],
     options: MassOptions = _DEFAULT_OPTIONS,
     robots: Sequence[str | None] = (None,),
     buffer: int | None = None,
-    waited: Callable[[], float] | None = None,
+    gate_waits: GateWaits | None = None,
 ) -> MassResult:
     """
     Send *phones* in chunks through *send_chunk* and merge every number's outcome.
@@ -570,39 +589,35 @@ async def fan_out(
     caller cancels, chunks in flight get ``cancel_grace`` seconds to finish (what is still open
     then is ``UNKNOWN``), ``chunk_finished`` still runs, then the cancellation propagates.
     *buffer* is how many chunks the producer may prepare ahead (default: one per worker).
-    *waited* tells the seconds the chunks spent queued at the client's send gate, for
+    *gate_waits* adds up the seconds the chunks spent queued at the client's send gate, for
     `MassProgress.waiting`. Inputs are stripped; blank ones and ``#`` comments are skipped.
 
-    The result is compact (an integer and a byte per number, see `MassResult`). Hooks whose
-    ``records_outcomes`` attribute is ``True`` (a campaign's journal) take every outcome over and
-    promise distinct input: the fan-out then keeps nothing per number (its memory stays flat, no
-    de-duplication, no draining after a stop: the rest of the input is not read) and returns an
-    empty result; the hooks' store is the record.
+    The result is compact (an integer and a byte per number, see `MassResult`). With
+    ``options.hooks_record_outcomes`` (a campaign's journal, which opts in explicitly) the hooks
+    take every outcome over and promise distinct input: the fan-out then keeps nothing per number
+    (its memory stays flat, no de-duplication, no draining after a stop: the rest of the input is
+    not read) and returns an empty result; the hooks' store is the record.
 
     Returns:
         Every distinct input with its outcome (none when the hooks record the outcomes).
 
     Raises:
-        MassSendError: an error doomed every later chunk (a code in `STOP_CODES`, or the third
-            chunk in a row that could not connect), or a hook, the
+        MassSendError: an error doomed every later chunk (`stops_fan_out`, or the third chunk in
+            a row that could not connect), or a hook, the
             progress callback, *send_chunk* or the input itself raised something unexpected
             (chained as ``__cause__``). No chunk started after it, chunks in flight finished, the
             rest of the input was drained as ``NOT_ATTEMPTED`` or ``INVALID``: ``.result`` has all.
         ValidationError: *phones* is a single string, or *robots* is empty (the options were
             checked when *options* was built).
     """
-    if isinstance(phones, str | bytes):
-        raise ValidationError(
-            "expected an iterable of phone numbers, got a single "
-            f"{type(phones).__name__}: wrap one number in a list"
-        )
+    source = mass_input(phones).phones
     if not robots:
         raise ValidationError("expected at least one agent in robots, got none")
     concurrency = options.concurrency or DEFAULT_CONCURRENCY
     per_robot = options.per_robot
-    agents = _Agents(robots, per_robot, concurrency)
+    agents = AgentSlots(robots, per_robot, concurrency)
     workers = min(concurrency, sum(agents.capacity))
-    state = _FanOut(
+    state = FanOut(
         send_chunk,
         normalize=normalize,
         chunk_size=options.chunk_size,
@@ -612,7 +627,8 @@ async def fan_out(
         cancel_grace=options.cancel_grace,
         front_wait=options.front_wait,
         total_hint=options.total_hint,
-        waited=waited,
+        gate_waits=gate_waits,
+        hooks_record_outcomes=options.hooks_record_outcomes,
     )
     send, receive = anyio.create_memory_object_stream[Chunk](
         max_buffer_size=workers if buffer is None else buffer
@@ -620,7 +636,7 @@ async def fan_out(
     state.workers_left = workers
     async with anyio.create_task_group() as crew:
         crew.start_soon(state.watch_cancel)
-        crew.start_soon(state.produce, phones, send)
+        crew.start_soon(state.produce, source, send)
         with receive:
             for _ in range(workers):
                 crew.start_soon(state.work, receive.clone())

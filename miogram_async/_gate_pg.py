@@ -46,7 +46,7 @@ from ._pg import connect
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["PostgresSendGate", "gate_key"]
+__all__ = ["GATE_LOCK_SPACE", "PostgresSendGate", "gate_key"]
 
 #: First key of every gate lock ("MioG"); the second is `gate_key` (0: creating the table).
 GATE_LOCK_SPACE: Final = 0x4D696F47

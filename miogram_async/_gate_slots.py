@@ -12,6 +12,7 @@ from typing import Generic, Self, TypeVar
 
 import anyio
 
+from ._checks import is_count
 from ._errors import ValidationError
 
 __all__ = ["SlotGate"]
@@ -38,7 +39,7 @@ class SlotGate(Generic[_Slot]):
         self, *, name: str, limit: int, poll: float, max_poll: float, dead_holder_wait: float
     ) -> None:
         """Check and keep the options every such gate has."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        if not is_count(limit, 1):
             raise ValidationError(f"expected a send gate limit >= 1, got {limit!r}")
         if not (poll > 0 and max_poll >= poll):
             raise ValidationError(f"expected 0 < poll <= max_poll, got {poll!r} and {max_poll!r}")

@@ -26,6 +26,9 @@ OK: Final = "ok"
 """The outcome of a request that got a usable reply."""
 
 logger: Final = logging.getLogger(LOGGER_NAME)
+# A library leaves output to the application: without this, Python's last-resort handler prints
+# retry warnings to stderr in programs that never configured logging.
+logger.addHandler(logging.NullHandler())
 
 _LEVELS: Final = {"debug": logging.DEBUG, "info": logging.INFO}
 _FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"

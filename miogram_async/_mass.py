@@ -1,21 +1,25 @@
 """
-A Mass action over any number of phones: the agents to spread over, each chunk's timeout, and one
-request per chunk through the session, driven by the fan-out.
+A Mass action over any number of phones: the agents to spread over, each chunk's `Request`
+(numbers, agent, timeout), one request per chunk through the session, driven by the fan-out.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import attrs
 
 from ._actions import Action
+from ._checks import check_robot
 from ._errors import MioGramError, ValidationError
-from ._fanout import Chunk, fan_out
+from ._fanout import Chunk, MassInput, fan_out
+from ._logging import logger
 from ._options import MassOptions
+from ._request import GateWaits, Request
 from ._result import MassResult
-from ._session import GATE_WAITS, Session, check_robot, describe, logger
+from ._session import Session, describe
 from ._wire import as_mass_map
 
 __all__ = ["send_mass"]
@@ -28,14 +32,13 @@ _MASS_SECONDS_PER_NUMBER: Final = 3.0
 async def send_mass(
     session: Session,
     action: Action[dict[str, bool]],
-    phones: Iterable[str] | AsyncIterable[str],
+    phones: MassInput,
     elements: Mapping[str, str | None],
     *,
     normalize: Callable[[str], str],
     robot: str | None,
     read_timeout: float | None,
     options: MassOptions,
-    all_robots: Callable[[], Awaitable[Sequence[str]]],
 ) -> MassResult:
     """
     Send Mass *action* with *elements* to *phones*, in chunks, and return every number's outcome.
@@ -43,62 +46,54 @@ async def send_mass(
     Args:
         session: the client's request path.
         action: the Mass action's row.
-        phones: the numbers, streamed.
+        phones: the numbers, checked (`mass_input`), streamed.
         elements: the elements every chunk carries besides its numbers.
         normalize: the client's phone normaliser.
         robot: the call's agent (``None``: the client's default).
         read_timeout: seconds to wait for each chunk's reply; ``None``: 60 s + 3 s per number.
-        options: the parsed fan-out options (``concurrency`` already resolved).
-        all_robots: the account's agents (asked once per client): the chunks rotate over them
-            when no agent is named, and ``robots=`` is checked against them.
+        options: the parsed fan-out options (``concurrency`` ``None``: the client's).
+
+    Raises:
+        ValidationError: *robot*, *read_timeout* or an agent of ``options.robots`` is malformed or
+            unknown; nothing was sent.
     """
     session.http_client()  # a closed client fails here, before anything else
-    session.request_timeout(read_timeout)  # inside a chunk, a bad one would only FAIL every chunk
-    if isinstance(phones, str | bytes):
-        raise ValidationError(
-            "expected an iterable of phone numbers, got a single "
-            f"{type(phones).__name__}: wrap one number in a list"
-        )
-    check_robot(robot)
-    robots = await _agents_for(session, robot, options.robots, all_robots)
+    agent = session.agent(robot)
+    # Checked once here: inside a chunk, a bad one would only FAIL every chunk.
+    timeouts = None if read_timeout is None else session.request_timeout(read_timeout)
+    robots = await _agents_for(session, robot, options.robots)
     if options.concurrency is None:
         options = attrs.evolve(options, concurrency=session.concurrency)
-    waited = [0.0]
-
-    def gate_waited(seconds: float) -> None:
-        waited[0] += seconds
+    waits = GateWaits()
+    on_admitted = options.on_admitted
 
     async def send_chunk(chunk: Chunk) -> dict[str, bool]:
-        chunk_timeout = read_timeout
-        if chunk_timeout is None:
-            chunk_timeout = max(
-                session.timeout.read or 0.0,
-                _MASS_BASE_SECONDS + _MASS_SECONDS_PER_NUMBER * len(chunk.numbers),
-            )
-        GATE_WAITS.set(gate_waited)  # this worker task's requests report their queueing
-        return await session.request(
-            action,
-            as_mass_map(chunk.numbers),
-            {"phone": ",".join(chunk.numbers), **elements},
-            robot=chunk.robot or robot,
-            read_timeout=chunk_timeout,
+        numbers = len(chunk.numbers)
+        request = Request(
+            action=action,
+            decode=as_mass_map(chunk.numbers),
+            elements={"phone": ",".join(chunk.numbers), **elements},
+            robot=chunk.robot or agent,
+            timeouts=timeouts
+            or session.read_timeouts(
+                max(
+                    session.timeout.read or 0.0,
+                    _MASS_BASE_SECONDS + _MASS_SECONDS_PER_NUMBER * numbers,
+                )
+            ),
+            numbers=numbers,
+            on_gate_wait=waits.add,
+            on_admitted=None if on_admitted is None else functools.partial(on_admitted, chunk),
         )
+        return await session.send(request)
 
     return await fan_out(
-        phones,
-        send_chunk,
-        normalize=normalize,
-        options=options,
-        robots=robots,
-        waited=lambda: waited[0],
+        phones, send_chunk, normalize=normalize, options=options, robots=robots, gate_waits=waits
     )
 
 
 async def _agents_for(
-    session: Session,
-    robot: str | None,
-    named: Sequence[str] | str | None,
-    all_robots: Callable[[], Awaitable[Sequence[str]]],
+    session: Session, robot: str | None, named: Sequence[str] | str | None
 ) -> Sequence[str | None]:
     """
     The agents a Mass send's chunks rotate over.
@@ -110,12 +105,12 @@ async def _agents_for(
     one or the service does not say.
     """
     if named == "all":
-        return tuple(await all_robots()) or (robot,)
+        return tuple(await session.account_agents()) or (robot,)
     if named:
         names = tuple(named)
         for name in names:
             check_robot(name)
-        known = tuple(await all_robots())
+        known = await session.account_agents()
         unknown = [name for name in dict.fromkeys(names) if name not in known]
         if unknown:
             raise ValidationError(
@@ -129,7 +124,7 @@ async def _agents_for(
     if session.robot is not None:
         return (session.robot,)
     try:
-        agents = tuple(await all_robots())
+        agents = await session.account_agents()
     except MioGramError as error:
         # Not knowing the agents is no reason not to send: the first one takes every chunk.
         logger.warning(

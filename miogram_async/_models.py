@@ -22,6 +22,7 @@ from ._errors import APIResponseError, ValidationError
 from ._wire import Reply, as_report_list, json_excerpt, parse_bool
 
 __all__ = [
+    "CREDIT_KINDS",
     "MEGABYTE",
     "SERVICE_TIMEZONE",
     "CreditKind",

@@ -5,12 +5,12 @@ the client, the campaign and the fan-out use them, with the one set of defaults.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Final, Literal, Protocol, TypedDict
 
 import attrs
 
+from ._checks import is_count, is_finite_seconds
 from ._errors import MioGramError, ValidationError
 from ._result import Chunk, MassProgress, Outcome
 
@@ -47,11 +47,12 @@ class FanoutHooks(Protocol):
     """
     Called around every chunk; the campaign journal implements it.
 
-    Hooks may also have a ``records_outcomes`` attribute (read with ``getattr``, default
-    ``False``). When it is ``True`` the hooks record every number's outcome themselves and promise
-    that the input holds no duplicates (a journal's numbers are unique): the fan-out then keeps
-    nothing per number (no index, no de-duplication), returns an empty `MassResult`, and after a
-    stop reads no more of the input. That is what keeps a campaign run's memory flat.
+    Hooks given to a ``*_mass`` method see every chunk, and the method still returns the whole
+    `MassResult`. The campaign's journal also records every number's outcome itself and promises
+    that its input holds no duplicates: it says so explicitly (`MassOptions.hooks_record_outcomes`,
+    set by the package), and the fan-out then keeps nothing per number (no index, no
+    de-duplication), returns an empty `MassResult`, and after a stop reads no more of the input.
+    That is what keeps a campaign run's memory flat.
     """
 
     async def chunk_started(self, chunk: Chunk) -> None:
@@ -80,7 +81,7 @@ class FanoutOptions(TypedDict, total=False):
 
 
 def _positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_count(value, 1):
         raise ValidationError(f"expected {name} as an int >= 1, got {value!r}")
 
 
@@ -94,7 +95,7 @@ def _check_concurrency(_: object, attribute: attrs.Attribute[int | None], value:
 
 
 def _check_grace(_: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+    if not is_finite_seconds(value):
         raise ValidationError(
             f"expected {attribute.name} as a finite number of seconds >= 0, got {value!r}"
         )
@@ -109,6 +110,13 @@ def _check_chunk_size(_: object, attribute: attrs.Attribute[int], value: object)
             f"gateway cannot finish in the front's 60 s gets 999 and is delivered anyway, "
             f"API.md E32), got {value}"
         )
+
+
+def _check_recording(options: MassOptions, _: attrs.Attribute[bool], value: object) -> None:
+    if value is not True and value is not False:
+        raise ValidationError(f"expected hooks_record_outcomes as a bool, got {value!r}")
+    if value and options.hooks is None:
+        raise ValidationError("hooks_record_outcomes needs hooks that record the outcomes")
 
 
 def _to_robots(value: object) -> tuple[str, ...] | Literal["all"] | None:
@@ -148,6 +156,12 @@ class MassOptions:
             gateway too long, and later chunks get a third smaller.
         total_hint: how many distinct numbers the input holds, when known beforehand (a
             campaign's pending count): progress has a total and an ETA from the first chunk.
+        hooks_record_outcomes: the *hooks* record every number's outcome themselves and the
+            input holds no duplicates (a campaign's journal): the fan-out keeps nothing per number
+            and returns an empty result. Set by the package only, never by a ``**fanout``
+            keyword: a ``*_mass`` call always returns every outcome.
+        on_admitted: awaited with a chunk once the send gate has let its request through,
+            before the request leaves (`Request.on_admitted`); set by the package only.
     """
 
     chunk_size: int = attrs.field(default=DEFAULT_CHUNK_SIZE, validator=_check_chunk_size)
@@ -161,9 +175,13 @@ class MassOptions:
     cancel_grace: float = attrs.field(default=10.0, validator=_check_grace)
     front_wait: float = attrs.field(default=DEFAULT_FRONT_WAIT, validator=_check_grace)
     total_hint: int | None = attrs.field(default=None, validator=_check_concurrency)
+    hooks_record_outcomes: bool = attrs.field(default=False, validator=_check_recording)
+    on_admitted: Callable[[Chunk], Awaitable[object]] | None = None
 
 
-_OPTION_NAMES: Final = frozenset(attrs.fields_dict(MassOptions))
+# What the package sets for its own runs (the campaign's), never a caller's ``**fanout`` keyword.
+_PACKAGE_ONLY: Final = frozenset({"hooks_record_outcomes", "on_admitted"})
+_OPTION_NAMES: Final = frozenset(attrs.fields_dict(MassOptions)) - _PACKAGE_ONLY
 
 
 def mass_options(fanout: Mapping[str, object]) -> MassOptions:

@@ -6,14 +6,14 @@ the client loads them (``check_limits=True``).
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
 from typing import BinaryIO, Final
 
 import anyio
 import anyio.to_thread
 
-from ._actions import Action
+from ._actions import API_GET_ADS, API_GET_LIMITS, Action, file_limit
 from ._models import Limits
+from ._session import Session
 from ._validation import Media, check_media_size, check_message, load_media
 
 __all__ = ["MediaData", "Payloads"]
@@ -30,13 +30,13 @@ class Payloads:
     The account's limits as far as the client knows them, and the checks made with them.
 
     Args:
-        check_limits: load the limits (through *load*) before the first message or file.
-        load: fetches the limits and the advertising state, and records them with `adopt`.
+        check_limits: load the limits before the first message or file.
+        session: the client's request path, through which they are loaded then.
     """
 
-    def __init__(self, *, check_limits: bool, load: Callable[[], Awaitable[object]]) -> None:
+    def __init__(self, *, check_limits: bool, session: Session) -> None:
         self._check_limits = check_limits
-        self._load = load
+        self._session = session
         self.limits: Limits | None = None
         self._ads = False
         self._lock: anyio.Lock | None = None
@@ -45,6 +45,18 @@ class Payloads:
         """Check every later message and file against *limits* (with room for an ad if *ads*)."""
         self.limits, self._ads = limits, ads
 
+    async def load(self, session: Session) -> Limits:
+        """
+        Ask the account's limits and advertising state through *session* (``APIGetLimits``,
+        ``APIGetAds``) and check every later message and file against them.
+        """
+        assert API_GET_LIMITS.decode is not None
+        assert API_GET_ADS.decode is not None
+        limits = await session.request(API_GET_LIMITS, API_GET_LIMITS.decode, {})
+        ads = await session.request(API_GET_ADS, API_GET_ADS.decode, {})
+        self.adopt(limits, ads)
+        return limits
+
     async def _ensure_limits(self) -> None:
         if not self._check_limits or self.limits is not None:
             return
@@ -52,7 +64,7 @@ class Payloads:
             self._lock = anyio.Lock()
         async with self._lock:
             if self.limits is None:
-                await self._load()
+                await self.load(self._session)
 
     async def message(self, message: str) -> str:
         """*message* checked (and against the limit, once loaded)."""
@@ -83,7 +95,6 @@ class Payloads:
         else:
             # Reading a file, or encoding megabytes, blocks: do it in a worker thread.
             media = await anyio.to_thread.run_sync(load_media, data, file_format, default_format)
-        if self.limits is not None and action.media is not None:
-            limit: int = getattr(self.limits, action.media)
-            check_media_size(media, limit if limit > 0 else None)
+        if self.limits is not None:
+            check_media_size(media, file_limit(action, self.limits))
         return media

@@ -14,7 +14,7 @@ import attrs
 
 from ._errors import MioGramError
 
-__all__ = ["Chunk", "MassProgress", "MassResult", "Outcome"]
+__all__ = ["Chunk", "KeyIndex", "MassProgress", "MassResult", "Outcome"]
 
 
 class Outcome(enum.StrEnum):

@@ -6,7 +6,7 @@ row: actions that change nothing retry on transport errors and on 999 ``No Respo
 everything else retries only when the request provably never left the client (``sent is False``:
 connect error, connect timeout, pool timeout); the secret-changing action is never retried. A
 state-changing action is never retried after a reply, 999 included: a refusal would be refused
-again, and anything else may have been sent (`_errors.proves_refusal`, API.md E32).
+again, and anything else may have been sent (`_outcomes.proves_refusal`, API.md E32).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import attrs
 
 from ._actions import ACTIONS, Retry, row_for
 from ._errors import APIConnectionError, MioGramError, NoResponseError
+from ._outcomes import never_left
 
 __all__ = ["NEVER_RETRIED", "READ_ONLY_FUNCS", "RetryPolicy", "may_retry"]
 
@@ -43,7 +44,7 @@ def may_retry(func: str, error: MioGramError) -> bool:
     retry = row_for(func).retry
     if retry is Retry.NEVER:
         return False
-    if isinstance(error, APIConnectionError) and error.sent is False:
+    if never_left(error):
         return True
     if retry is Retry.READ_ONLY:
         return isinstance(error, APIConnectionError | NoResponseError)

@@ -3,8 +3,9 @@ The machinery under `MioGram`'s action methods: one action through the session (
 change and the 307-means-false rule included), a single media send, and a Mass send.
 
 `MioGram` inherits it, so each of its methods stays a docstring, its argument checks and one
-``return await self._run...(ROW, ...)``. ``_run_mass`` is also the campaign's typed Mass entry
-point, and ``_run_media`` the CLI's.
+``return await self._run...(ROW, ...)``. The other packages send any row of a kind through the
+package-level entry points: `send_mass_action` (the campaign's Mass send) and
+`send_media_action` (the CLI's ``send-file``).
 """
 
 # ASYNC109: ``timeout`` is the actions' per-call reply timeout (the contract, SURFACE.md), handed
@@ -15,9 +16,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TypeVar, cast
 
-from . import _actions as actions
 from ._actions import Action
+from ._config import ClientOptions
 from ._errors import NumberNotFoundError
+from ._fanout import mass_input
 from ._mass import send_mass
 from ._options import FanoutOptions, MassOptions, mass_options
 from ._payload import MediaData, Payloads
@@ -25,7 +27,7 @@ from ._result import MassResult
 from ._secret_change import change_secret
 from ._session import Session
 
-__all__ = ["ActionRunner"]
+__all__ = ["ActionRunner", "send_mass_action", "send_media_action"]
 
 _T = TypeVar("_T")
 
@@ -35,16 +37,16 @@ class ActionRunner:
     What every action method of `MioGram` ends in; `MioGram.__init__` sets the attributes.
 
     Attributes:
+        _options: the client's options, checked.
         _session: the request path.
         _normalize: the phone normaliser of the client's default region.
         _payloads: message and file checks against the account's limits once loaded.
-        _agents: the account's agents once asked (``APIGetRobot``), for Mass rotation.
     """
 
+    _options: ClientOptions
     _session: Session
     _normalize: Callable[[str], str]
     _payloads: Payloads
-    _agents: tuple[str, ...] | None
 
     async def _run(
         self,
@@ -97,9 +99,10 @@ class ActionRunner:
         timeout: float | None = None,  # noqa: ASYNC109
         options: MassOptions | FanoutOptions | None = None,
     ) -> MassResult:
-        """Mass *action* to *phones* with *payload* (message or file); the campaign's entry."""
+        """Mass *action* to *phones* with *payload* (message or file)."""
         if not isinstance(options, MassOptions):
             options = mass_options(options or {})
+        numbers = mass_input(phones)  # checked once, before anything is asked or sent
         elements: dict[str, str | None]
         if action.media is None:
             # check_message refuses anything but a str with a ValidationError.
@@ -109,21 +112,48 @@ class ActionRunner:
         return await send_mass(
             self._session,
             action,
-            phones,
+            numbers,
             elements,
             normalize=self._normalize,
             robot=robot,
             read_timeout=timeout,
             options=options,
-            all_robots=self._account_agents,
         )
-
-    async def _account_agents(self) -> tuple[str, ...]:
-        """The account's agents, asked once per client (``APIGetRobot``) and kept."""
-        if self._agents is None:
-            self._agents = tuple(await self._run(actions.API_GET_ROBOT))
-        return self._agents
 
     def _phone(self, phone: str) -> str:
         """*phone* normalised under the client's default region."""
         return self._normalize(phone)
+
+
+async def send_mass_action(
+    client: ActionRunner,
+    action: Action[dict[str, bool]],
+    phones: Iterable[str] | AsyncIterable[str],
+    payload: str | MediaData,
+    *,
+    file_format: str | None = None,
+    options: MassOptions,
+) -> MassResult:
+    """
+    Send the Mass *action* (any Mass row) through *client*, as its ``*_mass`` method would.
+
+    The campaign's entry point: its row comes from the campaign's kind, and its *options* are
+    built whole (the journal's hooks, which record every outcome, and the total it knows).
+    """
+    return await client._run_mass(action, phones, payload, file_format, None, None, options)
+
+
+async def send_media_action(
+    client: ActionRunner,
+    action: Action[bool],
+    phone: str,
+    data: MediaData,
+    *,
+    file_format: str | None = None,
+    robot: str | None = None,
+) -> bool:
+    """
+    Send *data* to *phone* with the single file send *action* (any row of `FILE_SENDS`) through
+    *client*, as its method would: the CLI's ``send-file``, whose row comes from the kind asked.
+    """
+    return await client._run_media(action, phone, data, file_format, robot, None)

@@ -17,7 +17,8 @@ from typing import TypeVar
 import sniffio
 
 from ._actions import Action
-from ._session import SEND_MARK, SendMark, Session
+from ._request import Request
+from ._session import Session
 
 __all__ = ["change_secret"]
 
@@ -42,31 +43,40 @@ async def change_secret(
         robot: the call's agent (``None``: the client's default).
         read_timeout: seconds to wait for the reply (``None``: the client's).
     """
-    return await _finish_despite_cancellation(
-        _exchange(session, action, elements, robot=robot, read_timeout=read_timeout)
-    )
-
-
-async def _exchange(
-    session: Session,
-    action: Action[_T],
-    elements: Mapping[str, str | None],
-    *,
-    robot: str | None,
-    read_timeout: float | None,
-) -> _T:
-    """Send the secret-changing *action*, then adopt the new secret and run the callback."""
     assert action.decode is not None
-    result = await session.request(
-        action, action.decode, elements, robot=robot, read_timeout=read_timeout
+    mark = _SendMark()
+    request = session.prepare(
+        action,
+        action.decode,
+        elements,
+        robot=robot,
+        read_timeout=read_timeout,
+        on_leaving=mark.leave,
     )
+    return await _finish_despite_cancellation(_exchange(session, request), mark)
+
+
+class _SendMark:
+    """Set by the request path (`Request.on_leaving`) when the request starts to leave."""
+
+    def __init__(self) -> None:
+        self.leaving = False
+
+    def leave(self) -> None:
+        self.leaving = True
+
+
+async def _exchange(session: Session, request: Request[_T]) -> _T:
+    """Send the secret-changing *request*, then adopt the new secret and run the callback."""
+    result = await session.send(request)
     await session.adopt_secret(result)
     return result
 
 
-async def _finish_despite_cancellation(work: Coroutine[object, object, _T]) -> _T:
+async def _finish_despite_cancellation(work: Coroutine[object, object, _T], mark: _SendMark) -> _T:
     """
-    Await *work*; once its request has started to leave, finish it whatever cancels the caller.
+    Await *work*; once its request has started to leave (*mark*), finish it whatever cancels the
+    caller.
 
     An anyio shield (in the request path) holds off anyio's and trio's cancellation, but not a
     native asyncio one (``Task.cancel()``, ``asyncio.wait_for``): under asyncio *work* runs in a
@@ -76,12 +86,7 @@ async def _finish_despite_cancellation(work: Coroutine[object, object, _T]) -> _
     """
     if sniffio.current_async_library() != "asyncio":
         return await work
-    mark = SendMark()
-    token = SEND_MARK.set(mark)
-    try:
-        task = asyncio.ensure_future(work)  # the task's context holds the mark
-    finally:
-        SEND_MARK.reset(token)
+    task = asyncio.ensure_future(work)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:

@@ -2,12 +2,13 @@
 The one request path: the HTTP client's lifecycle, the secret, the rate limit, the retry loop, one
 attempt, and keeping the secret out of what an attempt leaves behind.
 
-`Session.request` is the only place in the package that sends: every action of `MioGram`, Mass
-chunks and ``call()`` come here with their `Action` row. An attempt POSTs through httpx's public
-API (``AsyncClient.send`` of a built request, streamed, with ``follow_redirects=False``) in
-`Session._exchange`, the single place where the HTTP exchange of an action happens. Each attempt
-has a total deadline (its read timeout: connect, headers and body) and reads at most
-``max_reply_bytes`` of reply.
+`Session.send` is the only place in the package that sends: every action of `MioGram`, Mass
+chunks and ``call()`` come here as a `Request` value (their `Action` row, elements, agent,
+deadlines and what the layers above want to hear), made once by the layer that makes the call.
+An attempt POSTs through httpx's public API (``AsyncClient.send`` of a built request, streamed,
+with ``follow_redirects=False``) in `Session._exchange`, the single place where the HTTP exchange
+of an action happens. Each attempt has a total deadline (its read timeout: connect, headers and
+body) and reads at most ``max_reply_bytes`` of reply.
 """
 
 # ASYNC109: every action takes ``timeout=`` (seconds to wait for the service's reply) by contract
@@ -21,28 +22,17 @@ import asyncio
 import contextlib
 import copy
 import inspect
-import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
 
 import anyio
-import attrs
 import httpx
 import sniffio
 
-from ._actions import API_CHANGE_SECRET, Action
-from ._checks import (
-    DEFAULT_BASE_URL,
-    check_base_url,
-    check_robot,
-    encodable,
-    env,
-    has_space_or_control,
-    is_seconds,
-)
+from ._actions import API_CHANGE_SECRET, API_GET_ROBOT, Action
+from ._checks import check_robot, encodable, is_seconds
+from ._config import SECRET_NOT_UNICODE, ClientOptions, SecretSource
 from ._errors import (
-    APIConnectionError,
     APIError,
     APIResponseError,
     APITimeoutError,
@@ -50,46 +40,19 @@ from ._errors import (
     MioGramError,
     ValidationError,
 )
-from ._gate import SendGate
-from ._logging import OK, log_request
+from ._gate import LocalSendGate
+from ._logging import OK, log_request, logger
+from ._outcomes import gateway_may_be_busy
 from ._ratelimit import TokenBucket
-from ._retry import RetryPolicy
+from ._request import Request
 from ._scrub import scrub, without_frames
-from ._transport import HttpBackend, build_http_client, is_transport_error, map_transport_error
+from ._transport import build_http_client, is_transport_error, map_transport_error
 from ._version import USER_AGENT
-from ._wire import FORM_HEADERS, Reply, decode_reply, encode_form
+from ._wire import FORM_HEADERS, Reply, as_str_list, decode_reply, encode_form
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_GATEWAY_DRAIN",
-    "DEFAULT_MAX_REPLY_BYTES",
-    "GATE_WAITS",
-    "SEND_MARK",
-    "SecretCallback",
-    "SecretSource",
-    "SendMark",
-    "Session",
-    "check_base_url",
-    "check_robot",
-    "describe",
-    "encodable",
-    "env",
-    "has_space_or_control",
-    "is_seconds",
-    "logger",
-]
+__all__ = ["Session", "describe"]
 
 _R = TypeVar("_R")
-
-logger: Final = logging.getLogger("miogram_async")
-# A library leaves output to the application: without this, Python's last-resort handler prints
-# retry warnings to stderr in programs that never configured logging.
-logger.addHandler(logging.NullHandler())
-
-
-DEFAULT_MAX_REPLY_BYTES: Final = 8 * 1024 * 1024
-"""The largest reply body read (after content decoding): the service's biggest replies (reports,
-histories) are far smaller, and an endless or huge body must not take the client's memory."""
 
 # httpx's own User-Agent: a borrowed client that still sends it gets the SDK's per request; one
 # the application named itself keeps its name (a proxy or a server log may rely on it).
@@ -102,108 +65,50 @@ _CONNECTING_EVENT: Final = "connection."
 # Closing a reply never waits for the server; this only bounds a transport that would.
 _CLOSE_SECONDS: Final = 5.0
 
-DEFAULT_GATEWAY_DRAIN: Final = 1.5
-"""Seconds per number the gateway may still work after the front gave up (E32: >= 1 s each)."""
-
 # Reads are not gated: the pool keeps room for them whatever the client's concurrency.
 _READ_POOL: Final = 10
 
-GATE_WAITS: ContextVar[Callable[[float], object] | None] = ContextVar(
-    "miogram_gate_waits", default=None
-)
-"""Told the seconds every request of the current task spent queued at the send gate (Mass)."""
-
-SecretSource = str | Callable[[], str] | Callable[[], Awaitable[str]]
-"""A secret, or a callable (sync or async) returning it, asked before every request."""
-
-SecretCallback = Callable[[str], object]
-"""Called (sync or async) with the new secret after the secret-changing action succeeds."""
-
-# Said instead of letting UnicodeEncodeError escape: that error carries the whole string.
-SECRET_NOT_UNICODE: Final = (
-    "expected the secret as valid Unicode text, got one with a character UTF-8 cannot encode "
-    "(an undecodable byte in MIOGRAM_SECRET?)"
-)
-
 _SECRET_ACTION: Final = API_CHANGE_SECRET.func
-
-# 999 "No Response From Server": the front stopped waiting; the gateway may go on (API.md E32).
-_NO_RESPONSE: Final = 999
-
-
-class SendMark:
-    """Set by the request path when a request starts to leave: from then on, it may arrive."""
-
-    def __init__(self) -> None:
-        self.leaving = False
-
-
-SEND_MARK: Final[ContextVar[SendMark | None]] = ContextVar("miogram_send_mark", default=None)
-"""The mark of the current task's request, for code that must tell "not sent yet" from "may have
-been sent" from outside the task (`MioGram.api_change_secret` under asyncio)."""
 
 
 class Session:
     """
-    One client's connection pool and request path.
+    One client's connection pool and request path, built from its `ClientOptions`.
 
     Args:
-        secret: the secret, or a callable asked before every request.
-        robot: the default agent (``None``: the account's first).
-        base_url: the endpoint, already checked.
-        timeout: the default timeouts.
-        concurrency: state-changing requests in flight at once (the gate's capacity); the pool
-            holds at least 10 connections for reads.
-        gate: the send gate of state-changing requests (API.md E33).
-        gateway_drain: seconds per number the gate stays closed after a state-changing request
-            whose outcome is unknown (the gateway may still be at work, API.md E32).
-        retry: the retry policy.
-        bucket: the rate limit, or ``None``.
-        http_client: a borrowed client (never closed here), or ``None`` to build one.
-        transport: a transport for the client built here.
-        http_backend: which transport to build.
-        on_secret_change: told the new secret by `adopt_secret`.
+        options: the client's options, checked; the send gate is ``options.send_gate`` or an
+            in-process one of capacity ``concurrency`` (E33), the rate limit a token bucket of
+            ``rate_limit`` when set.
     """
 
-    def __init__(
-        self,
-        *,
-        secret: SecretSource,
-        robot: str | None,
-        base_url: str,
-        timeout: httpx.Timeout,
-        concurrency: int,
-        retry: RetryPolicy,
-        bucket: TokenBucket | None,
-        http_client: httpx.AsyncClient | None,
-        transport: httpx.AsyncBaseTransport | None,
-        http_backend: HttpBackend,
-        on_secret_change: SecretCallback | None,
-        gate: SendGate,
-        gateway_drain: float = DEFAULT_GATEWAY_DRAIN,
-    ) -> None:
-        self.gate = gate
-        self.gateway_drain = gateway_drain
-        self._secret: SecretSource = secret
-        self.robot = robot
-        self.base_url = base_url
-        self.timeout = timeout
-        self._url = httpx.URL(base_url)  # parsed once, not on every request
-        self.concurrency = concurrency
-        self._retry = retry
-        self._bucket = bucket
-        self._transport = transport
-        self._http_backend: HttpBackend = http_backend
-        self._http = http_client
-        self._owns_http = http_client is None
-        self._on_secret_change = on_secret_change
-        self.max_reply_bytes = DEFAULT_MAX_REPLY_BYTES
+    def __init__(self, options: ClientOptions) -> None:
+        self.gate = options.send_gate or LocalSendGate(options.concurrency)
+        self.gateway_drain = options.gateway_drain
+        self._secret: SecretSource = options.secret
+        self.robot = options.default_robot
+        self.base_url = options.base_url
+        self.timeout = options.timeout
+        self._url = httpx.URL(options.base_url)  # parsed once, not on every request
+        self.concurrency = options.concurrency
+        self._retry = options.retry
+        self._bucket = (
+            None
+            if options.rate_limit is None
+            else TokenBucket(options.rate_limit, burst=options.rate_burst)
+        )
+        self._transport = options.transport
+        self._http_backend = options.http_backend
+        self._http = options.http_client
+        self._owns_http = options.http_client is None
+        self._on_secret_change = options.on_secret_change
+        self.max_reply_bytes = options.max_reply_bytes
         self.closed = False
-        # A view (`derive`) shares its root's pool, secret, loop and everything else it does
-        # not override; a root is its own.
+        # A view (`derive`) shares its root's pool, secret, loop, agents and everything else it
+        # does not override; a root is its own.
         self._root: Session = self
         self._loop: object = None
         self._headers: Mapping[str, str] = FORM_HEADERS
+        self._agents: tuple[str, ...] | None = None
 
     @property
     def secret(self) -> SecretSource:
@@ -214,17 +119,18 @@ class Session:
     def secret(self, value: SecretSource) -> None:
         self._root._secret = value
 
-    def derive(self, *, robot: str | None, timeout: httpx.Timeout, max_retries: int) -> Session:
+    def derive(self, options: ClientOptions) -> Session:
         """
-        A view of this session with other defaults, sharing its pool, secret and everything else.
+        A view of this session with the defaults of *options* (its robot, timeout and retries),
+        sharing its pool, secret and everything else.
 
         Closing the view closes nothing of its root's.
         """
         view = copy.copy(self)
         view._root = self._root
-        view.robot = robot
-        view.timeout = timeout
-        view._retry = attrs.evolve(self._retry, max_retries=max_retries)
+        view.robot = options.default_robot
+        view.timeout = options.timeout
+        view._retry = options.retry
         view.closed = False
         return view
 
@@ -237,8 +143,7 @@ class Session:
 
     def http_client(self) -> httpx.AsyncClient:
         """The shared HTTP client, built on first use inside the running event loop."""
-        if self.closed:
-            raise ClientClosedError("this MioGram client is closed; create a new one")
+        self._check_open()
         root = self._root
         if root is not self:
             return root.http_client()
@@ -264,6 +169,10 @@ class Session:
         if not self._owns_http and agent.startswith(_HTTPX_DEFAULT_AGENT):
             self._headers = {**FORM_HEADERS, "User-Agent": USER_AGENT}
         return self._http
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ClientClosedError("this MioGram client is closed; create a new one")
 
     async def aclose(self) -> None:
         """Close the pool (unless borrowed, or this is a view); calling it again does nothing."""
@@ -315,21 +224,82 @@ class Session:
                     await outcome
 
     def request_timeout(self, timeout: float | None) -> httpx.Timeout:
-        """The timeouts of one request: the client's, with *timeout* seconds to read the reply."""
+        """
+        The timeouts of one request: the client's, with *timeout* seconds to read the reply.
+
+        Raises:
+            ValidationError: *timeout* is not a positive number of seconds.
+        """
         if timeout is None:
             return self.timeout
         if not is_seconds(timeout):
             raise ValidationError(
                 f"expected timeout as a positive number of seconds, got {timeout!r}"
             )
+        return self.read_timeouts(timeout)
+
+    def read_timeouts(self, seconds: float) -> httpx.Timeout:
+        """The client's timeouts with *seconds* (already checked) to read the reply."""
         return httpx.Timeout(
             connect=self.timeout.connect,
-            read=float(timeout),
+            read=float(seconds),
             write=self.timeout.write,
             pool=self.timeout.pool,
         )
 
+    def agent(self, robot: str | None) -> str | None:
+        """
+        The agent a call names: *robot* checked, or the client's default when it is ``None``.
+
+        Raises:
+            ValidationError: *robot* is not an agent name.
+        """
+        return self.robot if robot is None else check_robot(robot)
+
+    async def account_agents(self) -> tuple[str, ...]:
+        """The account's agents, asked once per client and its views (``APIGetRobot``)."""
+        root = self._root
+        if root._agents is None:
+            root._agents = tuple(await self.request(API_GET_ROBOT, as_str_list, {}))
+        return root._agents
+
     # -- the request path -----------------------------------------------------------------------
+
+    def prepare(
+        self,
+        action: Action[object],
+        decode: Callable[[Reply], _R],
+        elements: Mapping[str, str | None],
+        *,
+        robot: str | None = None,
+        read_timeout: float | None = None,
+        on_leaving: Callable[[], object] | None = None,
+    ) -> Request[_R]:
+        """
+        The `Request` of one call of *action*: its agent and timeouts checked and resolved.
+
+        Args:
+            action: the action's row.
+            decode: turns the decoded envelope into the result (the row's, or raw JSON for
+                ``call()``).
+            elements: ``phone``, ``message``, ``misc``, ``data``; ``None`` values are left out.
+            robot: the agent for this call; ``None`` uses the client's default, ``""`` none.
+            read_timeout: seconds to wait for the reply; ``None`` uses the client's timeouts.
+            on_leaving: see `Request.on_leaving`.
+
+        Raises:
+            ClientClosedError: the client is closed.
+            ValidationError: *robot* or *read_timeout* is malformed; nothing was sent.
+        """
+        self._check_open()
+        return Request(
+            action=action,
+            decode=decode,
+            elements=elements,
+            robot=self.agent(robot),
+            timeouts=self.request_timeout(read_timeout),
+            on_leaving=on_leaving,
+        )
 
     async def request(
         self,
@@ -340,31 +310,29 @@ class Session:
         robot: str | None = None,
         read_timeout: float | None = None,
     ) -> _R:
-        """
-        Send *action* with *elements*, retrying per its row and the policy, and decode the reply.
+        """Send one call of *action* (see `prepare` for the arguments) and return its result."""
+        return await self.send(
+            self.prepare(action, decode, elements, robot=robot, read_timeout=read_timeout)
+        )
 
-        Args:
-            action: the action's row.
-            decode: turns the decoded envelope into the result (the row's, a chunk's, or raw JSON
-                for ``call()``).
-            elements: ``phone``, ``message``, ``misc``, ``data``; ``None`` values are left out.
-            robot: the agent for this call; ``None`` uses the client's default, ``""`` none.
-            read_timeout: seconds to wait for the reply; ``None`` uses the client's timeouts.
+    async def send(self, request: Request[_R]) -> _R:
+        """
+        Send *request*, retrying per its row and the policy, and decode the reply.
+
+        Every attempt takes a rate-limit token first; an attempt of a state-changing action then
+        passes the send gate (`_gated`).
         """
         http = self.http_client()
-        timeouts = self.request_timeout(read_timeout)
-        agent = self.robot if robot is None else check_robot(robot)
-        func = action.func
+        func = request.action.func
         started = anyio.current_time()
         attempt = 1
         while True:
             try:
-                sending = self._attempt(
-                    http, action, decode, elements, robot=agent, timeouts=timeouts, attempt=attempt
-                )
-                if action.changes_state:
-                    return await self._gated(action, _numbers_in(elements), sending)
-                return await sending
+                if request.action.changes_state:
+                    return await self._gated(http, request, attempt)
+                if self._bucket is not None:
+                    await self._bucket.acquire()
+                return await self._attempt(http, request, attempt)
             except MioGramError as error:
                 delay = self._retry.backoff(attempt)
                 elapsed = anyio.current_time() - started
@@ -380,72 +348,65 @@ class Session:
             await anyio.sleep(delay)
             attempt += 1
 
-    async def _gated(
-        self, action: Action[object], numbers: int, attempt: Coroutine[object, None, _R]
-    ) -> _R:
+    async def _gated(self, http: httpx.AsyncClient, request: Request[_R], attempt: int) -> _R:
         """
         One attempt of a state-changing action through the send gate (API.md E33).
 
-        After an outcome that leaves the gateway possibly still at work (999, a read timeout, a
-        5xx, an unreadable reply, a cancellation), the gate stays closed for the rest of an
-        estimate of that work: *numbers* times `gateway_drain`, counted from the request's start.
+        The rate-limit token is taken before the gate, never while holding it: a shared gate's
+        slot (another process may be waiting for it) is not held while this process waits on its
+        own limit. After an outcome that leaves the gateway possibly still at work
+        (`gateway_may_be_busy`: 999, a read timeout, a 5xx, an unreadable reply, a
+        cancellation), the gate stays closed for the rest of an estimate of that work: the
+        request's numbers times `gateway_drain`, counted from the request's start.
         """
-        try:
-            waited = await self.gate.acquire()
-        except BaseException:
-            attempt.close()  # never started: no "never awaited" warning
-            raise
+        if self._bucket is not None:
+            await self._bucket.acquire()
+        waited = await self.gate.acquire()
+        func = request.action.func
         if waited > 0:
             logger.debug(
                 "%s waited %.3fs at the send gate (one state-changing request at a time, E33)",
-                action.func,
+                func,
                 waited,
             )
-            observer = GATE_WAITS.get()
-            if observer is not None:
-                observer(waited)
-        started = anyio.current_time()
+            if request.on_gate_wait is not None:
+                request.on_gate_wait(waited)
         busy_for = 0.0
         try:
-            return await attempt
-        except BaseException as error:
-            if _gateway_may_be_busy(error):
-                busy_for = numbers * self.gateway_drain - (anyio.current_time() - started)
-                if busy_for > 0:
-                    logger.debug(
-                        "%s: outcome unknown (%s); the send gate stays closed %.3fs while the "
-                        "gateway may still be at work (E32)",
-                        action.func,
-                        describe(error),
-                        busy_for,
+            if request.on_admitted is not None:
+                await request.on_admitted()  # nothing has left: an error here keeps no drain
+            started = anyio.current_time()
+            try:
+                return await self._attempt(http, request, attempt)
+            except BaseException as error:
+                if gateway_may_be_busy(error):
+                    busy_for = request.numbers * self.gateway_drain - (
+                        anyio.current_time() - started
                     )
-            raise
+                    if busy_for > 0:
+                        logger.debug(
+                            "%s: outcome unknown (%s); the send gate stays closed %.3fs while "
+                            "the gateway may still be at work (E32)",
+                            func,
+                            describe(error),
+                            busy_for,
+                        )
+                raise
         finally:
             with anyio.CancelScope(shield=True):
                 await self.gate.release(max(0.0, busy_for))
 
-    async def _attempt(
-        self,
-        http: httpx.AsyncClient,
-        action: Action[object],
-        decode: Callable[[Reply], _R],
-        elements: Mapping[str, str | None],
-        *,
-        robot: str | None,
-        timeouts: httpx.Timeout,
-        attempt: int,
-    ) -> _R:
+    async def _attempt(self, http: httpx.AsyncClient, request: Request[_R], attempt: int) -> _R:
+        action = request.action
         func = action.func
-        if self._bucket is not None:
-            await self._bucket.acquire()
         # No local other than `secret` may hold it: it is deleted below.
         secret = self.secret if isinstance(self.secret, str) else await self.resolve_secret()
-        body = encode_form(secret, func, elements, robot)
+        body = encode_form(secret, func, request.elements, request.robot)
         started = anyio.current_time()
         outcome = OK
         try:
             try:
-                response = await self._exchange(http, action, body, timeouts)
+                response = await self._exchange(http, request, body)
             except Exception as error:
                 if not is_transport_error(error):
                     raise
@@ -459,7 +420,7 @@ class Session:
                 secret_bearing=action.secret_bearing,
                 changes_state=action.changes_state,
             )
-            return decode(reply)
+            return request.decode(reply)
         except (APIResponseError, APIError) as error:
             outcome = describe(error)
             scrubbed = scrub(error, secret)
@@ -481,17 +442,13 @@ class Session:
                 attempt=attempt,
                 duration=anyio.current_time() - started,
                 outcome=outcome,
-                robot=robot,
+                robot=request.robot,
             )
         # Raised outside the handler so that the unscrubbed error is not kept as its context.
         raise scrubbed
 
     async def _exchange(
-        self,
-        http: httpx.AsyncClient,
-        action: Action[object],
-        body: bytes,
-        timeouts: httpx.Timeout,
+        self, http: httpx.AsyncClient, request: Request[object], body: bytes
     ) -> httpx.Response:
         """
         The HTTP exchange of one attempt: the only place the package talks to the service.
@@ -505,17 +462,19 @@ class Session:
         and the body is read up to `max_reply_bytes`. Returns the reply with its body read.
         """
         # A reply carrying the account's secret must not be lost to a cancellation once sent.
-        shield = action.secret_bearing
+        shield = request.action.secret_bearing
         with anyio.CancelScope(shield=True) if shield else contextlib.nullcontext():
             try:
-                return await self._post(http, action.func, body, timeouts)
+                return await self._post(http, request, body)
             finally:
                 del body  # the secret stays out of this frame's locals in a traceback
 
     async def _post(
-        self, http: httpx.AsyncClient, func: str, body: bytes, timeouts: httpx.Timeout
+        self, http: httpx.AsyncClient, request: Request[object], body: bytes
     ) -> httpx.Response:
         """POST *body* and read the reply within the attempt's deadline and the size cap."""
+        func = request.action.func
+        timeouts = request.timeouts
         events: list[str] = []
 
         async def trace(event: str, info: object) -> None:
@@ -524,7 +483,7 @@ class Session:
 
         # Never follow a redirect, a borrowed client's setting notwithstanding: a 301/302 turns
         # the POST into a GET, which the service counts towards blocking the caller's IP (E23).
-        request = http.build_request(
+        outgoing = http.build_request(
             "POST",
             self._url,
             content=body,
@@ -533,13 +492,12 @@ class Session:
             extensions={"trace": trace},
         )
         del body
-        mark = SEND_MARK.get()
-        if mark is not None:
-            mark.leaving = True  # no await between here and the send
+        if request.on_leaving is not None:
+            request.on_leaving()  # no await between here and the send
         deadline = timeouts.read
         try:
             with anyio.move_on_after(deadline if deadline is not None else float("inf")) as scope:
-                response = await http.send(request, stream=True, follow_redirects=False)
+                response = await http.send(outgoing, stream=True, follow_redirects=False)
                 try:
                     content = await self._read_capped(response, func)
                 finally:
@@ -548,7 +506,7 @@ class Session:
                     with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_SECONDS):
                         await response.aclose()
         finally:
-            del request  # it holds the body
+            del outgoing  # it holds the body
         if scope.cancelled_caught:
             sending = any(event.startswith(_SENDING_EVENTS) for event in events)
             # Only a transport that reports its steps (httpx's own) can prove nothing left.
@@ -591,30 +549,6 @@ def _running_loop() -> object:
     import trio  # noqa: PLC0415 - only under trio
 
     return trio.lowlevel.current_trio_token()
-
-
-def _numbers_in(elements: Mapping[str, str | None]) -> int:
-    """How many numbers a request carries (a Mass chunk's comma-separated list), at least 1."""
-    phone = elements.get("phone")
-    return phone.count(",") + 1 if phone else 1
-
-
-def _gateway_may_be_busy(error: BaseException) -> bool:
-    """
-    Whether the gateway may still be working on a request that ended in *error*.
-
-    Only an answer (an error code of the front or of the gateway) or a failure that proves the
-    request never left says it is not; a 999 (the front gave up waiting, E32), a reply with no
-    readable code, a 5xx, a timeout after sending, a cancellation or anything unexpected may
-    leave it at work.
-    """
-    if isinstance(error, ValidationError | ClientClosedError):
-        return False
-    if isinstance(error, APIConnectionError):
-        return error.sent is not False
-    if isinstance(error, APIError):
-        return error.code is None or error.code == _NO_RESPONSE
-    return True
 
 
 def describe(error: BaseException) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "check_online",
     "check_report_count",
     "check_username",
+    "clean_phone",
     "is_builtin_region",
     "load_media",
     "normalize_phone",
@@ -77,8 +78,8 @@ _SHOW_CHARS: Final = 40
 _SHOW_INT_BITS: Final = 128
 _PATH_CHARS: Final = 300
 _MAX_FILE_FORMAT: Final = 16
-#: The most report records one request may ask for (A20).
 REPORT_MAX: Final = 999
+"""The most report records one ``APIGetReport`` asks for (A20): a count, not the error 999."""
 
 
 def _show(value: object, limit: int = _SHOW_CHARS) -> str:
@@ -121,8 +122,8 @@ def normalize_phone(phone: str, *, default_region: str | None = "IR") -> str:
             the region.
     """
     if type(phone) is str and WIRE_PHONE.fullmatch(phone) and is_builtin_region(default_region):
-        return phone  # the usual input: `_clean_phone` would return it unchanged
-    return _clean_phone(phone, default_region)
+        return phone  # the usual input: `clean_phone` would return it unchanged
+    return clean_phone(phone, default_region)
 
 
 def is_builtin_region(region: object) -> bool:
@@ -130,8 +131,11 @@ def is_builtin_region(region: object) -> bool:
     return region is None or (isinstance(region, str) and region.upper() == _IRAN)
 
 
-def _clean_phone(phone: str, default_region: str | None) -> str:
-    """`normalize_phone` without its fast path for input already in the wire form."""
+def clean_phone(phone: str, default_region: str | None) -> str:
+    """
+    `normalize_phone` without its fast path for input already in the wire form: the general
+    reading, which the fast path must equal.
+    """
     if not isinstance(phone, str):
         raise ValidationError(
             f"expected a phone like +989100000000 as a str, got {_type_name(phone)}"

@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import ERROR_CLASSES, APIResponseError, error_for_code
+from ._errors import ERROR_CLASSES, APIResponseError
+from ._outcomes import error_for_code
 
 __all__ = [
     "FORM_HEADERS",
@@ -33,7 +34,9 @@ __all__ = [
     "encode_form",
     "excerpt",
     "json_excerpt",
+    "matched_mass_map",
     "parse_bool",
+    "percent_quote",
 ]
 
 FORM_HEADERS: Final[Mapping[str, str]] = types.MappingProxyType(
@@ -111,7 +114,7 @@ _ASCII_ESCAPES: Final = tuple(
 )
 
 
-def _quote(value: str) -> str:
+def percent_quote(value: str) -> str:
     """`urllib.parse.quote` with ``safe=""``; ASCII text (the usual case) without a byte loop."""
     if not value.isascii():
         return quote(value, safe="", encoding="utf-8")
@@ -168,7 +171,9 @@ def encode_form(
             raise TypeError(f"Robot must be a str, got {type(robot).__name__}")
         if robot:
             pairs.append(("Robot", robot))
-    return "&".join(f"{_quote(name)}={_quote(value)}" for name, value in pairs).encode("ascii")
+    return "&".join(
+        f"{percent_quote(name)}={percent_quote(value)}" for name, value in pairs
+    ).encode("ascii")
 
 
 def _repr_reply(reply: Reply) -> str:
@@ -327,7 +332,7 @@ def decode_reply(
 
     *secret_bearing* (the action row's flag) keeps the body out of every excerpt and repr: such a
     reply carries a secret. *changes_state* (the row's flag too) decides the ``sent`` of a raised
-    `APIError`: ``False`` when its code proves a refusal (`REFUSAL_CODES`), else ``None``.
+    `APIError`: ``False`` when it proves a refusal (`_outcomes.proves_refusal`), else ``None``.
 
     The body is parsed as UTF-8 JSON whatever the HTTP status and ``Content-Type`` (A24); only its
     leading JSON value is read, so bytes after it are ignored (E40). A JSON object is the
@@ -527,10 +532,13 @@ def _exact_mass_map(sent: tuple[str, ...], result: dict[object, object]) -> dict
     return decoded
 
 
-def _matched_mass_map(
+def matched_mass_map(
     reply: Reply, sent: tuple[str, ...], result: dict[object, object]
 ) -> dict[str, bool]:
-    """The reply map matched to the numbers sent by `_number_key`: see `as_mass_map`."""
+    """
+    The reply map matched to the numbers sent by `_number_key` (see `as_mass_map`): the general
+    matching, which `as_mass_map`'s fast path for wire-form numbers must equal.
+    """
     by_key: dict[str, bool] = {}
     conflicting: set[str] = set()
     for key, value in result.items():
@@ -596,7 +604,7 @@ def as_mass_map(numbers: Sequence[str]) -> Callable[[Reply], dict[str, bool]]:
             exact = _exact_mass_map(sent, result)
             if exact is not None:
                 return exact
-        return _matched_mass_map(reply, sent, result)
+        return matched_mass_map(reply, sent, result)
 
     return decode
 

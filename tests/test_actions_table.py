@@ -270,17 +270,3 @@ def test_the_cycle_check_sees_a_type_checking_cycle_deep_in_a_subpackage(tmp_pat
     ]
     (deep / "_b.py").write_text("B = 1\n", encoding="utf-8")
     assert _a_cycle(_import_graph(tmp_path / "pkg")) is None
-
-
-def test_no_core_module_imports_the_campaign_the_cli_or_the_fake() -> None:
-    """The core modules (miogram_async._*) import nothing from campaign/, cli/ or testing/."""
-    graph = _import_graph(PACKAGE)
-    users = ("miogram_async.campaign", "miogram_async.cli", "miogram_async.testing")
-    # __init__ re-exports the campaign and __main__ runs the CLI: entry points, not the core.
-    core = [name for name in graph if re.fullmatch(r"miogram_async\._[a-z]\w*", name)]
-    assert "miogram_async._gate_pg" in core
-    leaks = {
-        name: sorted(imported for imported in graph[name] if imported.startswith(users))
-        for name in core
-    }
-    assert {name: found for name, found in leaks.items() if found} == {}

@@ -35,7 +35,7 @@ from miogram_async.testing import (
     Faults,
     LimitsConfig,
 )
-from miogram_async.testing.__main__ import _parser, active_flags
+from miogram_async.testing._serve import active_flags, argument_parser
 
 SECRET = "s3cr3t-first-day"
 
@@ -454,7 +454,9 @@ def test_fake_serve_takes_the_module_flags() -> None:
     for flag in active_flags():
         assert flag.name in help_text
     assert "[8765]" in help_text
-    parsed = _parser().parse_args(["--agents", "3", "--realistic", "0.5", "--exist-ratio", "0.9"])
+    parsed = argument_parser().parse_args(
+        ["--agents", "3", "--realistic", "0.5", "--exist-ratio", "0.9"]
+    )
     assert (parsed.port, parsed.agent_count, parsed.realistic, parsed.exist_ratio) == (
         8765,
         3,

@@ -464,12 +464,12 @@ def test_exit_code_table_matches_the_code() -> None:
 
 def test_testing_md_server_command_parses() -> None:
     """The ``python -m miogram_async.testing`` line of docs/testing.md is accepted as written."""
-    from miogram_async.testing.__main__ import _parser  # noqa: PLC0415
+    from miogram_async.testing._serve import argument_parser  # noqa: PLC0415
 
     text = (ROOT / "docs/testing.md").read_text(encoding="utf-8")
     line = re.search(r"^python -m miogram_async\.testing (.*)$", text, re.MULTILINE)
     assert line is not None
-    options = _parser().parse_args(shlex.split(line.group(1)))
+    options = argument_parser().parse_args(shlex.split(line.group(1)))
     assert (options.port, options.secret, options.agents, options.realistic) == (
         8765,
         "test-secret",

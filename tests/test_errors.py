@@ -45,7 +45,8 @@ from miogram_async import (
     ValidationError,
     WhatsAppNotSupportedError,
 )
-from miogram_async._errors import ERROR_CLASSES, STOP_CODES, error_for_code
+from miogram_async._errors import ERROR_CLASSES
+from miogram_async._outcomes import STOP_CODES, error_for_code
 from miogram_async._wire import Reply, decode_reply
 
 # API.md section 7 (plus the undocumented 101, E6): code, the document's text, class, group

@@ -48,7 +48,7 @@ from miogram_async import (
     _fanout,
 )
 from miogram_async._errors import MassOutcomes
-from miogram_async._fanout import MassOptions, SendChunk, _Agents, _FanOut
+from miogram_async._fanout import AgentSlots, FanOut, MassOptions, SendChunk
 
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 
@@ -754,11 +754,11 @@ def test_progress_eta_is_unknown_without_rate_or_after_stop() -> None:
     """eta is None while nothing was sent yet, after a stop, and known once both are there."""
 
     async def main() -> None:
-        state = _FanOut(
+        state = FanOut(
             Sender(),
             normalize=normalize,
             chunk_size=100,
-            agents=_Agents([None], 1, 1),
+            agents=AgentSlots([None], 1, 1),
             on_progress=None,
             hooks=None,
             cancel_grace=1.0,

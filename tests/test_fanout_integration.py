@@ -21,9 +21,9 @@ from miogram_async import (
     Outcome,
     normalize_phone,
 )
-from miogram_async._actions import SEND_MESSAGE_MASS
-from miogram_async._errors import proves_refusal
+from miogram_async._actions import BY_FUNC
 from miogram_async._fanout import MassOptions, fan_out
+from miogram_async._outcomes import proves_refusal
 from miogram_async._wire import as_mass_map
 from miogram_async.testing import (
     AccountConfig,
@@ -253,7 +253,7 @@ async def test_cancelled_campaign_leaves_the_client_usable(backend: HttpBackend)
 
         async def send_chunk(chunk: Chunk) -> dict[str, bool]:
             return await client._session.request(
-                SEND_MESSAGE_MASS,
+                BY_FUNC["SendMessageMass"],
                 as_mass_map(chunk.numbers),
                 {"phone": ",".join(chunk.numbers), "message": "hello"},
                 robot=chunk.robot,

@@ -29,7 +29,7 @@ from miogram_async import (
     ValidationError,
     normalize_phone,
 )
-from miogram_async._fanout import MassOptions, _FanOut, fan_out
+from miogram_async._fanout import FanOut, MassOptions, fan_out
 from miogram_async._result import KeyIndex
 from miogram_async.campaign import Campaign, NumberState
 
@@ -196,8 +196,6 @@ def test_fan_out_results_match_a_dict_model(raws: list[str]) -> None:
 class _RecordingHooks:
     """Hooks that keep every outcome themselves, as a campaign journal does."""
 
-    records_outcomes = True
-
     def __init__(self) -> None:
         self.outcomes: dict[str, Outcome] = {}
 
@@ -214,7 +212,7 @@ def test_hooks_that_record_outcomes_get_them_all_and_the_result_keeps_none() -> 
     """With recording hooks every outcome reaches them, and the returned result holds no number."""
     numbers = [f"+98912{i:07d}" for i in range(250)]
     hooks = _RecordingHooks()
-    options = MassOptions(chunk_size=40, concurrency=2, hooks=hooks)
+    options = MassOptions(chunk_size=40, concurrency=2, hooks=hooks, hooks_record_outcomes=True)
     result = anyio.run(
         lambda: fan_out(numbers, _deliver, normalize=normalize_phone, options=options)
     )
@@ -239,7 +237,7 @@ def test_after_a_stop_recording_hooks_leave_the_rest_of_the_input_unread() -> No
         return dict.fromkeys(chunk.numbers, True)
 
     hooks = _RecordingHooks()
-    options = MassOptions(chunk_size=10, concurrency=1, hooks=hooks)
+    options = MassOptions(chunk_size=10, concurrency=1, hooks=hooks, hooks_record_outcomes=True)
     with pytest.raises(MassSendError, match="not read") as stopped:
         anyio.run(
             lambda: fan_out(
@@ -295,10 +293,10 @@ def _footprint(thing: object, seen: set[int], depth: int = 4) -> int:
     return size + sum(_footprint(value, seen, depth - 1) for value in values)
 
 
-def _caller_fan_out() -> _FanOut:
-    """The fan-out whose progress report is running (``_FanOut._report`` calls on_progress)."""
+def _caller_fan_out() -> FanOut:
+    """The fan-out whose progress report is running (``FanOut._report`` calls on_progress)."""
     state = sys._getframe(2).f_locals.get("self")
-    assert isinstance(state, _FanOut), "on_progress is no longer called by a _FanOut method"
+    assert isinstance(state, FanOut), "on_progress is no longer called by a FanOut method"
     return state
 
 

@@ -31,7 +31,7 @@ from miogram_async import (
     SessionBlockedError,
 )
 from miogram_async._actions import BY_FUNC, Retry
-from miogram_async._errors import REFUSAL_CODES, error_for_code, proves_refusal
+from miogram_async._outcomes import REFUSAL_CODES, error_for_code, proves_refusal
 from miogram_async._retry import RetryPolicy
 from miogram_async.cli._context import translate_error
 from miogram_async.cli._exit import ExitCode

@@ -11,6 +11,7 @@ import pytest
 from miogram_async import MioGram, NumberNotFoundError, Outcome, ValidationError
 from miogram_async._actions import ACTIONS, Action
 from miogram_async._options import DEFAULT_CONCURRENCY, MassOptions, mass_options
+from miogram_async._request import Request
 from miogram_async._session import Session
 
 URL = "https://miogram.test/dojob.php"
@@ -35,14 +36,10 @@ async def test_every_request_goes_through_the_one_exchange(monkeypatch: pytest.M
     original = Session._exchange
 
     async def spy(
-        self: Session,
-        http: httpx.AsyncClient,
-        action: Action[object],
-        body: bytes,
-        timeouts: httpx.Timeout,
+        self: Session, http: httpx.AsyncClient, request: Request[object], body: bytes
     ) -> httpx.Response:
-        seen.append((action.func, action.changes_state))
-        return await original(self, http, action, body, timeouts)
+        seen.append((request.action.func, request.action.changes_state))
+        return await original(self, http, request, body)
 
     monkeypatch.setattr(Session, "_exchange", spy)
     async with MioGram("s", base_url=URL, transport=httpx.MockTransport(answer)) as client:

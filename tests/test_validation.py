@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from miogram_async import ValidationError, normalize_phone
 from miogram_async._validation import (
     Media,
-    _clean_phone,
     check_file_format,
     check_forward_count,
     check_history,
@@ -29,6 +28,7 @@ from miogram_async._validation import (
     check_online,
     check_report_count,
     check_username,
+    clean_phone,
     load_media,
 )
 
@@ -249,7 +249,7 @@ def test_normalize_phone_fast_path_matches_the_full_clean_up(raw: str) -> None:
     """The wire-form shortcut gives exactly what the full clean-up gives, errors included."""
     for region in ("IR", None):
         fast = _phone_or_error(functools.partial(normalize_phone, raw, default_region=region))
-        assert fast == _phone_or_error(functools.partial(_clean_phone, raw, region))
+        assert fast == _phone_or_error(functools.partial(clean_phone, raw, region))
 
 
 def test_normalize_phone_fast_path_returns_a_plain_str() -> None:

@@ -25,8 +25,6 @@ from miogram_async._actions import BY_FUNC
 from miogram_async._wire import (
     FORM_HEADERS,
     Reply,
-    _matched_mass_map,
-    _quote,
     as_bool,
     as_flag,
     as_json,
@@ -37,7 +35,9 @@ from miogram_async._wire import (
     decode_reply,
     encode_form,
     excerpt,
+    matched_mass_map,
     parse_bool,
+    percent_quote,
 )
 
 
@@ -804,7 +804,7 @@ def test_quote_matches_urllib(text: str) -> None:
     except UnicodeEncodeError as error:  # a lone surrogate
         expected = type(error)
     try:
-        actual: str | type[BaseException] = _quote(text)
+        actual: str | type[BaseException] = percent_quote(text)
     except UnicodeEncodeError as error:
         actual = type(error)
     assert actual == expected
@@ -867,7 +867,7 @@ def test_as_mass_map_fast_path_matches_the_general_matching(
     sent, result = case
     reply = reply_of({"Status": "success", "Result": result}, func="SendMessageMass")
     keyed: dict[object, object] = dict(result.items())
-    expected = _map_or_error(lambda: _matched_mass_map(reply, tuple(sent), keyed))
+    expected = _map_or_error(lambda: matched_mass_map(reply, tuple(sent), keyed))
     assert _map_or_error(lambda: as_mass_map(sent)(reply)) == expected
 
 

@@ -11,6 +11,7 @@ from ._model import (
     NumberState,
     RunSummary,
 )
+from ._model import mass_row as mass_row  # package-level, not public: a kind's row, for the CLI
 
 __all__ = [
     "Campaign",

@@ -5,18 +5,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self, TextIO
+from typing import TYPE_CHECKING, Self, TextIO
 
 import anyio
 import anyio.to_thread
 
-from .. import _actions as actions
-from .._actions import Action
 from .._errors import MassSendError
 from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
+from .._runner import send_mass_action
+from . import _model
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
@@ -29,14 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Campaign"]
 
-
-_MASS_ACTIONS: Final[Mapping[CampaignKind, Action[dict[str, bool]]]] = {
-    CampaignKind.MESSAGE: actions.SEND_MESSAGE_MASS,
-    CampaignKind.WHATSAPP: actions.SEND_MESSAGE_WHATSAPP_MASS,
-    CampaignKind.PHOTO: actions.SEND_PHOTO_MASS,
-    CampaignKind.VIDEO: actions.SEND_VIDEO_MASS,
-    CampaignKind.FILE: actions.SEND_FILE_MASS,
-}
 
 
 class Campaign:
@@ -409,13 +401,17 @@ class Campaign:
             robots=self.robots if robots is None else robots,
             on_progress=on_progress,
             hooks=hooks,
+            # The journal records every outcome and holds each number once: the fan-out keeps
+            # nothing per number.
+            hooks_record_outcomes=True,
             # Progress knows its total (and an ETA) from the first chunk.
             total_hint=sum(counts[state] for state in states),
         )
         numbers = self._journal.source(hooks.run, states, hooks.seqs)
         file_format = self.media.file_format if self.media else None
-        await client._run_mass(  # the package's typed Mass entry point
-            _MASS_ACTIONS[self.kind], numbers, payload, file_format=file_format, options=options
+        row = _model.mass_row(self.kind)  # the Mass action of this campaign's kind
+        await send_mass_action(
+            client, row, numbers, payload, file_format=file_format, options=options
         )
 
     async def _payload(self) -> str | bytes:

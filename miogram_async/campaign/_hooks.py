@@ -10,13 +10,8 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import anyio.to_thread
 
-from .._errors import (
-    STOP_CODES,
-    APIConnectionError,
-    APIError,
-    MioGramError,
-    proves_refusal,
-)
+from .._errors import APIError, MioGramError
+from .._outcomes import proves_refusal, refused_as_a_whole
 from .._result import Chunk, Outcome
 from ._model import NumberState
 from .storage import ChunkEnd, OutcomeGroup
@@ -41,13 +36,6 @@ def _error_fields(error: MioGramError | None) -> tuple[int | None, str | None]:
         return None, None
     code = error.code if isinstance(error, APIError) else None
     return code, f"{type(error).__name__}: {error}"
-
-
-def _sent_nothing(error: MioGramError | None) -> bool:
-    """Whether *error* proves its chunk's request had no effect on the service."""
-    if isinstance(error, APIError):
-        return error.code in STOP_CODES
-    return isinstance(error, APIConnectionError) and error.sent is False
 
 
 def _proves_refusal(error: MioGramError | None) -> bool:
@@ -84,12 +72,10 @@ class JournalHooks:
     doubt).
 
     It records every outcome and its input (the journal's numbers, each once) holds no duplicate,
-    so it tells the fan-out (``records_outcomes``) to keep nothing per number: a run's memory stays
-    flat whatever the campaign's size, and its summary is read from the journal.
+    so the run tells the fan-out (`MassOptions.hooks_record_outcomes`) to keep nothing per number:
+    a run's memory stays flat whatever the campaign's size, and its summary is read from the
+    journal.
     """
-
-    #: The fan-out keeps no per-number outcome: this journal records them all (see `fan_out`).
-    records_outcomes: Final = True
 
     def __init__(self, journal: Storage, run: int) -> None:
         self.journal = journal
@@ -162,7 +148,7 @@ class JournalHooks:
             # A stop error (credit, authentication, permission, size) refuses the request as a
             # whole before anything is sent, and a connection that could not be made sent nothing
             # either: the numbers go back to pending, so a plain resume sends them.
-            if state is NumberState.FAILED and _sent_nothing(error):
+            if state is NumberState.FAILED and refused_as_a_whole(error):
                 state = NumberState.PENDING
             elif state is NumberState.FAILED and not _proves_refusal(error):
                 state = NumberState.UNKNOWN

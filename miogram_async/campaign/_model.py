@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 import attrs
 
+from .. import _actions as actions
+from .._actions import Action
 from .._errors import MioGramError
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "MediaRef",
     "NumberState",
     "RunSummary",
+    "mass_row",
 ]
 
 
@@ -97,8 +100,22 @@ class CampaignKind(enum.StrEnum):
 
     @property
     def is_media(self) -> bool:
-        """Whether the campaign sends a file rather than a text."""
-        return self in {CampaignKind.PHOTO, CampaignKind.VIDEO, CampaignKind.FILE}
+        """Whether the campaign sends a file rather than a text (its row has a file limit)."""
+        return mass_row(self).media is not None
+
+
+def mass_row(kind: CampaignKind) -> Action[dict[str, bool]]:
+    """The Mass action that sends a campaign of *kind*: every per-action fact is on its row."""
+    return _MASS_ROWS[kind]
+
+
+_MASS_ROWS: Mapping[CampaignKind, Action[dict[str, bool]]] = {
+    CampaignKind.MESSAGE: actions.SEND_MESSAGE_MASS,
+    CampaignKind.WHATSAPP: actions.SEND_MESSAGE_WHATSAPP_MASS,
+    CampaignKind.PHOTO: actions.SEND_PHOTO_MASS,
+    CampaignKind.VIDEO: actions.SEND_VIDEO_MASS,
+    CampaignKind.FILE: actions.SEND_FILE_MASS,
+}
 
 
 @attrs.frozen(kw_only=True)

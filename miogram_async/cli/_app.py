@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
+from .._checks import check_base_url
 from .._errors import ValidationError
 from .._pg import is_database_url
 from .._validation import normalize_phone
@@ -74,18 +74,15 @@ def _usage_document(ctx: click.Context, error: click.UsageError, wanted_json: bo
 
 
 def _check_base_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """``--base-url`` (or MIOGRAM_BASE_URL) must be an http(s) URL with a host."""
+    """``--base-url`` (or MIOGRAM_BASE_URL): an http(s) URL with a host, as the client checks."""
     if value:
         try:
-            parts = urlsplit(value)
-            host = parts.hostname
-        except ValueError:  # an unclosed IPv6 bracket, a bad port...
-            host = None
-        if host is None or parts.scheme.lower() not in ("http", "https"):
+            check_base_url(value)
+        except ValidationError:
             raise click.BadParameter(
                 f"expected an http:// or https:// URL like https://miogram.net/dojob.php, "
                 f"got {value!r}"
-            )
+            ) from None
     return value
 
 

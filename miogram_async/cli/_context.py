@@ -13,7 +13,7 @@ import ssl
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, Final, NoReturn, ParamSpec, TypeVar
 
 import anyio
 import attrs
@@ -21,24 +21,18 @@ import click
 
 from .._actions import row_for
 from .._client import DEFAULT_BASE_URL, MioGram
-from .._errors import (
-    APIConnectionError,
-    APIError,
-    APIResponseError,
-    APITimeoutError,
-    MioGramError,
-    ValidationError,
-    proves_refusal,
-)
+from .._errors import APIConnectionError, APIError, APITimeoutError, MioGramError
 from .._gate import SendGate
 from .._gate_file import FileSendGate
 from .._gate_pg import PostgresSendGate
+from .._outcomes import Verdict, verdict
 from .._pg import is_database_url
 from ._exit import CLIError, ExitCode
 from ._output import Output
 from ._secret import resolve_secret
 
 __all__ = [
+    "EXITS",
     "Settings",
     "connection_message",
     "error_document",
@@ -153,24 +147,36 @@ def _stdin_is_tty() -> bool:
         return False
 
 
+#: Each verdict on an error (`_outcomes.verdict`) as the exit code and ``--json`` kind the command
+#: reports: the one place an outcome becomes an exit code.
+EXITS: Final[Mapping[Verdict, tuple[ExitCode, str | None]]] = {
+    Verdict.INVALID: (ExitCode.USAGE, "validation"),
+    Verdict.REFUSED: (ExitCode.SERVICE_ERROR, "api_error"),
+    Verdict.MAY_HAVE_BEEN_SENT: (ExitCode.SERVICE_ERROR, "api_error"),
+    Verdict.UNREACHABLE: (ExitCode.SERVICE_ERROR, "connection"),
+    Verdict.NO_REPLY: (ExitCode.SERVICE_ERROR, "connection"),
+    Verdict.UNREADABLE: (ExitCode.SERVICE_ERROR, "bad_reply"),
+    Verdict.OTHER: (ExitCode.SERVICE_ERROR, None),  # the error's class names it
+}
+
+
 def translate_error(exc: MioGramError, url: str = DEFAULT_BASE_URL) -> CLIError:
     """Turn an SDK error into the one-line message and exit code the command reports."""
-    if isinstance(exc, ValidationError):
-        return CLIError(str(exc), ExitCode.USAGE, "validation")
-    if isinstance(exc, APIError):
-        if row_for(exc.func).changes_state and not proves_refusal(exc):
-            # 999 and the like do not prove a refusal: the message may have gone (API.md E32).
-            return CLIError(
-                f"no answer proving the outcome: {exc} (the request may have been sent)",
-                ExitCode.SERVICE_ERROR,
-                "api_error",
-            )
-        return CLIError(f"the service refused: {exc}", ExitCode.SERVICE_ERROR, "api_error")
-    if isinstance(exc, APIConnectionError):
-        return CLIError(connection_message(exc, url), ExitCode.SERVICE_ERROR, "connection")
-    if isinstance(exc, APIResponseError):
-        return CLIError(f"unexpected reply: {exc}", ExitCode.SERVICE_ERROR, "bad_reply")
-    return CLIError(str(exc), ExitCode.SERVICE_ERROR, type(exc).__name__)
+    changes_state = isinstance(exc, APIError) and row_for(exc.func).changes_state
+    judged = verdict(exc, changes_state=changes_state)
+    code, kind = EXITS[judged]
+    if judged is Verdict.MAY_HAVE_BEEN_SENT:
+        # 999 and the like do not prove a refusal: the message may have gone (API.md E32).
+        message = f"no answer proving the outcome: {exc} (the request may have been sent)"
+    elif judged is Verdict.REFUSED:
+        message = f"the service refused: {exc}"
+    elif isinstance(exc, APIConnectionError):
+        message = connection_message(exc, url)
+    elif judged is Verdict.UNREADABLE:
+        message = f"unexpected reply: {exc}"
+    else:
+        message = str(exc)
+    return CLIError(message, code, kind or type(exc).__name__)
 
 
 # The class names the SDK's message ends with: "(ConnectTimeout from ClientConnectorError)".

@@ -2,7 +2,7 @@
 ``miogram fake serve``: the fake MioGram service on 127.0.0.1, to try code and scripts on.
 
 The flags and the serving are those of ``python -m miogram_async.testing`` (one implementation,
-in `miogram_async.testing.__main__`); this module only turns its flags into click options.
+in `miogram_async.testing._serve`); this module only turns its flags into click options.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..testing.__main__ import (
+from ..testing._serve import (
     ServeOptions,
     active_flags,
     announcement,

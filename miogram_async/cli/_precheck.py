@@ -12,9 +12,10 @@ from pathlib import Path
 
 import attrs
 
+from .._actions import file_limit
 from .._client import MioGram
 from .._errors import APIConnectionError, AuthenticationError, MioGramError
-from ..campaign import CampaignKind
+from ..campaign import CampaignKind, mass_row
 from ._exit import CLIError, ExitCode
 
 __all__ = ["ServiceCheck", "check_service"]
@@ -78,12 +79,8 @@ async def check_service(
                 ExitCode.USAGE,
                 "limit",
             )
-    limit = {
-        CampaignKind.PHOTO: limits.photo,
-        CampaignKind.VIDEO: limits.video,
-        CampaignKind.FILE: limits.file,
-    }.get(kind, 0)
-    if media is not None and limit > 0:
+    limit = file_limit(mass_row(kind), limits)
+    if media is not None and limit is not None:
         try:
             size = media.stat().st_size  # noqa: ASYNC240 - one stat before the run starts
         except OSError:

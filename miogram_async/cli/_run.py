@@ -15,8 +15,9 @@ import anyio.abc
 import attrs
 
 from .._client import MioGram
-from .._errors import APIConnectionError, APIError, MassSendError, MioGramError
+from .._errors import APIConnectionError, MassSendError, MioGramError
 from .._fanout import MassProgress
+from .._outcomes import Remedy, never_left, remedy
 from ..campaign import Campaign, CampaignStatus, NumberState
 from ._context import Settings, error_document, translate_error
 from ._exit import ExitCode
@@ -38,19 +39,18 @@ _OPEN_STATES = (NumberState.PENDING, NumberState.SENDING, NumberState.FAILED, Nu
 
 #: Stops that the same journal cannot get past, whatever is resumed: what to do instead.
 _UNFIXABLE_STOPS = {
-    303: "the file is larger than the account allows; start a new campaign (a new journal) "
-    "with a smaller file",
-    304: "the message stored in the journal is longer than the account allows; start a new "
-    "campaign (a new journal) with a shorter message",
-    309: "the account lacks the permission this action needs; ask MioGram to grant it, then resume",
+    Remedy.SMALLER_FILE: "the file is larger than the account allows; start a new campaign (a "
+    "new journal) with a smaller file",
+    Remedy.SHORTER_MESSAGE: "the message stored in the journal is longer than the account "
+    "allows; start a new campaign (a new journal) with a shorter message",
+    Remedy.PERMISSION: "the account lacks the permission this action needs; ask MioGram to grant "
+    "it, then resume",
 }
 #: Stops that a resume fixes once something outside the journal changes: what to change first.
 _FIX_FIRST = {
-    305: "add credit to the account, then resume",
-    306: "add credit to the account, then resume",
-    800: "give the right secret, then resume",
-    801: "give the right secret, then resume",
-    802: "allow this machine's IP address on the account (APISetIP), then resume",
+    Remedy.CREDIT: "add credit to the account, then resume",
+    Remedy.SECRET: "give the right secret, then resume",
+    Remedy.ALLOWED_IP: "allow this machine's IP address on the account (APISetIP), then resume",
 }
 
 #: Outcome names of a run, in the order they are reported.
@@ -80,7 +80,7 @@ class CampaignRun:
     def unreachable(self) -> bool:
         """Whether the service could not be reached: requests were tried and none left."""
         if isinstance(self.stopped, APIConnectionError):
-            return self.stopped.sent is False
+            return never_left(self.stopped)
         reached = sum(self.counts.get(key, 0) for key in RUN_COUNTS if key != "pending")
         return self.stopped is None and self.attempted > 0 and reached == 0
 
@@ -98,7 +98,7 @@ class CampaignRun:
     @property
     def resumable(self) -> bool:
         """Whether resuming the same journal can get past what stopped this run."""
-        return not (isinstance(self.stopped, APIError) and self.stopped.code in _UNFIXABLE_STOPS)
+        return remedy(self.stopped) not in _UNFIXABLE_STOPS
 
 
 def status_counts(status: CampaignStatus) -> dict[str, int]:
@@ -308,12 +308,12 @@ def run_line(run: CampaignRun) -> str:
 
 def _stop_advice(run: CampaignRun, resume: str | None) -> list[str]:
     """What to do after the run: how to fix the stop, and the resume command when it helps."""
-    stopped = run.stopped
-    if isinstance(stopped, APIError) and stopped.code in _UNFIXABLE_STOPS:
-        return [f"resuming cannot fix this: {_UNFIXABLE_STOPS[stopped.code]}"]
+    needed = remedy(run.stopped)
+    if needed is not None and needed in _UNFIXABLE_STOPS:
+        return [f"resuming cannot fix this: {_UNFIXABLE_STOPS[needed]}"]
     lines: list[str] = []
-    if isinstance(stopped, APIError) and stopped.code in _FIX_FIRST:
-        lines.append(f"to continue: {_FIX_FIRST[stopped.code]}")
+    if needed is not None and needed in _FIX_FIRST:
+        lines.append(f"to continue: {_FIX_FIRST[needed]}")
     if run.unreachable:
         lines.append("nothing was lost: the numbers stay pending; resume once the service answers")
     if run.exit_code != ExitCode.OK and resume is not None:

@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Final
 
 import anyio
 import attrs
 import click
 from rich.table import Table
 
-from .. import _actions as actions
-from .._actions import Action
+from .._actions import FILE_SENDS
 from .._errors import MioGramError
+from .._runner import send_media_action
 from ._context import Settings, error_document, json_option, pass_settings, translate_error
 from ._exit import ExitCode
 from ._text import message_text, phone_argument
 
-__all__ = ["account", "guess_kind", "send", "send_file"]
+__all__ = ["FILE_KINDS", "account", "guess_kind", "send", "send_file"]
 
-_MEDIA_SENDS: Final[Mapping[str, Action[bool]]] = {
-    "photo": actions.SEND_PHOTO,
-    "video": actions.SEND_VIDEO,
-    "audio": actions.SEND_AUDIO,
-    "text": actions.SEND_TEXT,
-    "file": actions.SEND_FILE,
-    "document": actions.SEND_DOCUMENT,
-}
-
-FILE_KINDS = ("photo", "video", "audio", "text", "file", "document")
+#: The kinds ``send-file --kind`` takes: the single file sends of the action table.
+FILE_KINDS = tuple(FILE_SENDS)
 _DOCUMENT_TYPES = ("application/pdf", "application/msword", "application/vnd.")
 
 
@@ -117,14 +108,9 @@ def send_file(
 
     async def work() -> ExitCode:
         async with settings.client(secret) as client:
-            # The client's typed media entry point, with the row of the chosen kind.
-            delivered = await client._run_media(
-                _MEDIA_SENDS[chosen],
-                phone,
-                file,
-                file_format=file_format,
-                robot=robot,
-                timeout=None,
+            # The package's file-send entry point, with the row of the chosen kind.
+            delivered = await send_media_action(
+                client, FILE_SENDS[chosen], phone, file, file_format=file_format, robot=robot
             )
         return _report_send(settings, phone, delivered, {"kind": chosen, "file": str(file)})
 

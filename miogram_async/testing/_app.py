@@ -28,7 +28,7 @@ from ._chats import CHAT_PLANNERS
 from ._config import Behaviour
 from ._faults import AFTER_PROCESSING, GATEWAY_FAULTS, FaultKind, FaultPlan, Faults
 from ._gateway import Gateway, Plan
-from ._replies import Reply, front_error
+from ._replies import NO_RESPONSE, Reply, front_error
 from ._sends import SEND_PLANNERS, front_send_checks
 from ._state import RequestRecord, ServiceState
 from ._timing import TimeModel
@@ -166,7 +166,7 @@ class ServiceApp:
             if kind in (FaultKind.DROP, FaultKind.CONNECT_ERROR):
                 raise FaultSignal(kind)
             if kind is FaultKind.NO_RESPONSE:
-                return front_error(999)
+                return front_error(NO_RESPONSE)
             if kind is FaultKind.BAD_REQUEST:
                 return front_error(302)
             if kind is FaultKind.BLOCK:

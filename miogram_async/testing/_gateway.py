@@ -31,7 +31,7 @@ import anyio
 import attrs
 
 from ._call import Call
-from ._replies import Reply, front_error
+from ._replies import NO_RESPONSE, Reply, front_error
 from ._timing import Pacer
 
 __all__ = ["Gateway", "GatewayJob", "GatewayWork", "Plan"]
@@ -269,11 +269,11 @@ class Gateway:
         await anyio.sleep(max(wake - time.monotonic(), 0.0))
         if job.end > deadline:
             self._front_answered(job, gave_up=True)
-            return front_error(999)
+            return front_error(NO_RESPONSE)
         self.settle(job.end)
         if job.dies_after is not None:
             self._front_answered(job, gave_up=True)
-            return front_error(999)
+            return front_error(NO_RESPONSE)
         reply = job.reply
         if reply is None:  # pragma: no cover - settle(job.end) always finishes the job
             raise RuntimeError("the gateway job did not finish")

@@ -18,6 +18,7 @@ import attrs
 __all__ = [
     "FRONT_TEXTS",
     "GATEWAY_TEXTS",
+    "NO_RESPONSE",
     "TRAILING_302_FUNCS",
     "Reply",
     "front_error",
@@ -28,6 +29,9 @@ __all__ = [
 
 JSON_TYPE: Final = "application/json"
 HTML_TYPE: Final = "text/html; charset=UTF-8"
+
+#: The code the front answers when it stops waiting for the gateway (E32).
+NO_RESPONSE: Final = 999
 
 #: Texts of the errors the front script raises itself (E5).
 FRONT_TEXTS: Final[dict[int, str]] = {
@@ -44,7 +48,7 @@ FRONT_TEXTS: Final[dict[int, str]] = {
     303: "File Size is Too High",
     330: "No Input",
     111: "No DATA",
-    999: "No Response From Server",
+    NO_RESPONSE: "No Response From Server",
     302: "Bad Request of Functions",
 }
 
