@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["Campaign"]
 
 
-
 class Campaign:
     """
     A durable Mass send: every number, chunk and outcome is journalled in one SQLite file, or in
