@@ -11,6 +11,7 @@ from ._model import (
     NumberState,
     RunSummary,
 )
+from ._sheet import NumbersFile, NumbersFileError, PhoneColumn, ReadCounts, SheetRow
 
 __all__ = [
     "Campaign",
@@ -21,5 +22,10 @@ __all__ = [
     "CampaignStorageError",
     "MediaRef",
     "NumberState",
+    "NumbersFile",
+    "NumbersFileError",
+    "PhoneColumn",
+    "ReadCounts",
     "RunSummary",
+    "SheetRow",
 ]

@@ -33,6 +33,7 @@ from ._journal import Journal, NumberUpdate
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
 from ._postgres import PostgresJournal
 from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
+from ._sheet import NumbersFile
 from ._storage import is_database_url
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class Campaign:
     def create(
         cls,
         path: str | os.PathLike[str],
-        numbers: Iterable[str],
+        numbers: Iterable[str] | NumbersFile,
         *,
         kind: CampaignKind | str = CampaignKind.MESSAGE,
         message: str | None = None,
@@ -145,12 +146,13 @@ class Campaign:
 
         Every item of *numbers* is normalised (`normalize_phone`) and recorded: a malformed one
         as ``INVALID`` with the reason, a repeat as ``DUPLICATE``; blank items are skipped.
-        *numbers* is streamed, so any size works.
+        *numbers* is streamed, so any size works. From a `NumbersFile`, every data row is recorded:
+        one whose phone cell is empty as ``INVALID``, naming its row.
 
         Args:
             path: the journal file to create, or ``postgresql://.../DB?campaign=NAME`` to keep
                 the campaign in PostgreSQL (needs the ``postgres`` extra).
-            numbers: the recipients.
+            numbers: the recipients, or a `NumbersFile` (read through; the caller closes it).
             kind: ``"message"``, ``"whatsapp"`` (need *message*), ``"photo"``, ``"video"`` or
                 ``"file"`` (need *media*).
             message: the text to send.
@@ -172,7 +174,11 @@ class Campaign:
             TypeError: *numbers* is a single string.
         """
         if isinstance(numbers, str):
-            raise TypeError("expected an iterable of phone numbers, got a single string")
+            raise TypeError(
+                "expected an iterable of phone numbers, got a single string (read a file of "
+                "numbers with NumbersFile(path))"
+            )
+        inputs = numbers.numbers() if isinstance(numbers, NumbersFile) else numbers
         try:
             campaign_kind = CampaignKind(kind)
         except ValueError:
@@ -221,7 +227,7 @@ class Campaign:
         journal: Journal | PostgresJournal
         if is_database_url(path):
             journal = PostgresJournal.create(
-                str(path), meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite
+                str(path), meta=meta, inputs=inputs, normalize=normalize, overwrite=overwrite
             )
         else:
             # An item already in the wire form is one normalize_phone returns as it is (under
@@ -230,7 +236,7 @@ class Campaign:
             journal = Journal.create(
                 path,
                 meta=meta,
-                inputs=numbers,
+                inputs=inputs,
                 normalize=normalize,
                 overwrite=overwrite,
                 as_is=as_is,

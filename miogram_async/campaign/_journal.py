@@ -45,6 +45,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
+from ._inputs import InputItem
 from ._journal_create import _index_numbers, _insert_inputs
 from ._journal_records import (
     ChunkEnd,
@@ -193,7 +194,7 @@ class Journal:
         path: str | os.PathLike[str],
         *,
         meta: Mapping[str, str],
-        inputs: Iterable[str],
+        inputs: Iterable[InputItem],
         normalize: Callable[[str], str],
         overwrite: bool = False,
         as_is: Callable[[str], object] | None = None,

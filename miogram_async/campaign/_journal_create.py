@@ -9,9 +9,10 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Final, cast
 
 from .._errors import ValidationError
+from ._inputs import InputItem, InvalidInput
 from ._model import CampaignError
 from ._schema import NUMBER_INDEX
 
@@ -21,7 +22,7 @@ _INSERT_BATCH: Final = 20000
 
 def _insert_inputs(
     conn: sqlite3.Connection,
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
     as_is: Callable[[str], object] | None = None,
 ) -> None:
@@ -33,25 +34,28 @@ def _insert_inputs(
     digits that SQLite expands (``json_each``) into rows numbered on from the last one: one
     parameter per batch, not per number, which is most of the speed of reading a clean list. In
     any other batch each item is normalised and inserted with its seq; one spelled otherwise than
-    its E.164 form keeps its text, an invalid one its text and the reason.
+    its E.164 form keeps its text, an invalid one its text and the reason; an `InvalidInput` is
+    recorded invalid as it says.
     """
     seq = 0
     items = iter(inputs)
     while batch := list(itertools.islice(items, _INSERT_BATCH)):
         # Blank items are skipped; one that is not a string is recorded as given (normalize
         # refuses it), so every input item keeps one outcome.
-        texts = [raw.strip() if isinstance(raw, str) else repr(raw) for raw in batch]
+        invalid: list[InvalidInput] = []
+        texts = [raw.strip() if isinstance(raw, str) else _other(raw, invalid) for raw in batch]
         if "" in texts:
             texts = [text for text in texts if text]
         first = seq + 1
         seq += len(texts)
         if not texts:
             continue
-        if as_is is not None and all(map(as_is, texts)):
+        plain = None if invalid else cast("list[str]", texts)  # no InvalidInput: all are text
+        if as_is is not None and plain is not None and all(map(as_is, plain)):
             # Every seq so far has its row, so the new rows' rowids (seqs) run on from `first`.
             conn.execute(
                 "INSERT INTO numbers (number) SELECT value FROM json_each(?)",
-                ("[" + ",".join([text[1:] for text in texts]) + "]",),
+                ("[" + ",".join([text[1:] for text in plain]) + "]",),
             )
             last = conn.execute("SELECT max(seq) FROM numbers").fetchone()
             if last is None or last[0] != seq:
@@ -59,13 +63,23 @@ def _insert_inputs(
             continue
         rows: list[tuple[int, int | None, str | None, str, str | None]] = []
         for item_seq, text in enumerate(texts, first):
-            if as_is is not None and as_is(text):
+            if isinstance(text, InvalidInput):
+                rows.append((item_seq, None, text.input, "invalid", text.reason))
+            elif as_is is not None and as_is(text):
                 rows.append((item_seq, int(text[1:]), None, "pending", None))
             else:
                 rows.append(_classify(item_seq, text, normalize))
         conn.executemany(
             "INSERT INTO numbers (seq, number, input, state, error) VALUES (?, ?, ?, ?, ?)", rows
         )
+
+
+def _other(raw: object, invalid: list[InvalidInput]) -> str | InvalidInput:
+    """A non-string item as recorded: an `InvalidInput` as it is (noted in *invalid*), else repr."""
+    if isinstance(raw, InvalidInput):
+        invalid.append(raw)
+        return raw
+    return repr(raw)
 
 
 def _classify(

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import anyio
 import anyio.to_thread
 
+from ._inputs import InputItem
 from ._journal import ChunkEnd, ChunkStart, NumberUpdate
 from ._model import CampaignError, NumberState
 from ._postgres_setup import (
@@ -161,7 +162,7 @@ class PostgresJournal:
         url: str,
         *,
         meta: Mapping[str, str],
-        inputs: Iterable[str],
+        inputs: Iterable[InputItem],
         normalize: Callable[[str], str],
         overwrite: bool = False,
     ) -> Self:

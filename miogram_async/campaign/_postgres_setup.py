@@ -16,6 +16,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar
 
+from ._inputs import InputItem
 from ._model import CampaignError, CampaignInUseError, CampaignStorageError
 from ._schema import FORMAT, POSTGRES_SCHEMA_VERSION
 from ._storage import classify_inputs
@@ -222,7 +223,7 @@ def _fill(
     shown: str,
     *,
     meta: Mapping[str, str],
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
     overwrite: bool,
 ) -> None:
@@ -264,7 +265,7 @@ def _keys(name: str) -> dict[str, object]:
 def _insert_inputs(
     conn: psycopg.Connection[Any],
     name: str,
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
 ) -> None:
     """

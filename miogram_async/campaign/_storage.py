@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .._errors import ValidationError
+from ._inputs import InputItem, InvalidInput
 from ._journal import ChunkEnd, ChunkStart, NumberUpdate
 from ._model import NumberState
 
@@ -114,16 +115,20 @@ class Storage(Protocol):
 
 
 def classify_inputs(
-    inputs: Iterable[str], normalize: Callable[[str], str]
+    inputs: Iterable[InputItem], normalize: Callable[[str], str]
 ) -> Iterator[tuple[int, str, str | None, str | None]]:
     """
     (seq, input as recorded, normalised number or None, why it is invalid or None) per input item.
 
-    Blank items are skipped; an item that is not a string is recorded as its ``repr`` (normalising
-    refuses it), so every item keeps one outcome.
+    Blank items are skipped; an `InvalidInput` is invalid as it says; any other item that is not a
+    string is recorded as its ``repr`` (normalising refuses it), so every item keeps one outcome.
     """
     seq = 0
     for raw in inputs:
+        if isinstance(raw, InvalidInput):
+            seq += 1
+            yield seq, raw.input, None, raw.reason
+            continue
         if isinstance(raw, str):
             text = raw.strip()
             if not text:
