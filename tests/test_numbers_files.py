@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,3 +166,84 @@ def test_cli_unknown_sheet_names_the_sheets(tmp_path: Path) -> None:
     assert "--sheet 'Sheet9'" in result.stderr
     assert "its sheets are 'مشتریان', 'لیست دوم'" in result.stderr
     assert not journal.exists()
+
+
+def run_args(url: str, numbers: Path, journal: Path, *options: str) -> list[str]:
+    """``miogram --base-url URL campaign run NUMBERS -m Salam -j JOURNAL OPTIONS``."""
+    run = ["--base-url", url, "campaign", "run", str(numbers), "-m", "Salam"]
+    return [*run, "-j", str(journal), *options]
+
+
+def test_cli_undecodable_file_names_the_encodings_and_the_option(tmp_path: Path, url: str) -> None:
+    """A binary file: exit 2 naming the encodings tried and --encoding; no jargon, no journal."""
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\xff\xfe")
+    journal = tmp_path / "c.sqlite"
+    result = invoke(run_args(url, numbers, journal))
+    assert result.exit_code == 2
+    assert "tried UTF-8, UTF-16 (with a byte-order mark), Windows-1256" in result.stderr
+    assert "with --encoding NAME" in result.stderr
+    for jargon in ("codec", "invalid start byte", "invalid continuation byte", "Traceback"):
+        assert jargon not in result.stderr
+    assert not journal.exists()
+
+
+def test_cli_encoding_option_reads_what_detection_cannot(
+    tmp_path: Path, fake: FakeMioGram, url: str
+) -> None:
+    """UTF-16 without a BOM: refused with a hint; --encoding utf-16-le reads and sends it."""
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_bytes("name\tphone\r\nعلی\t09121234567\r\n".encode("utf-16-le"))
+    refused = invoke(run_args(url, numbers, tmp_path / "a.sqlite"))
+    assert refused.exit_code == 2
+    assert "as UTF-16 without a byte-order mark does (utf-16-le)" in refused.stderr
+    assert fake.deliveries == []
+    sent = invoke(run_args(url, numbers, tmp_path / "b.sqlite", "--encoding", "utf-16-le"))
+    assert sent.exit_code == 0, sent.stderr
+    assert "column 2 'phone' of" in sent.stderr
+    assert "(utf-16-le)" in sent.stderr
+    assert [d.number for d in fake.deliveries] == ["+989121234567"]
+
+
+def test_cli_encoding_that_does_not_fit_or_does_not_exist(tmp_path: Path, url: str) -> None:
+    """--encoding utf-8 on a Windows-1256 file names the option and line; an unknown name is 2."""
+    journal = tmp_path / "c.sqlite"
+    windows = FIXTURES / "excel-csv-windows-1256.csv"
+    wrong = invoke(run_args(url, windows, journal, "--encoding", "utf-8"))
+    assert wrong.exit_code == 2
+    assert f"--encoding 'utf-8': cannot read {str(windows)!r}: it is not utf-8 near line" in (
+        wrong.stderr
+    )
+    unknown = invoke(run_args(url, windows, journal, "--encoding", "klingon"))
+    assert unknown.exit_code == 2
+    assert "unknown encoding 'klingon'" in unknown.stderr
+    assert not journal.exists()
+
+
+def test_cli_workbook_without_the_extra_names_the_extra(
+    tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No openpyxl: an .xlsx is refused (exit 2) with the pip command of the xlsx extra."""
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # `import openpyxl` now fails
+    journal = tmp_path / "c.sqlite"
+    result = invoke(run_args(url, FIXTURES / "excel-workbook.xlsx", journal))
+    assert result.exit_code == 2
+    assert "reading one needs openpyxl: pip install 'miogram-async[xlsx]'" in result.stderr
+    assert not journal.exists()
+
+
+def test_cli_says_which_column_it_found_by_content(
+    tmp_path: Path, fake: FakeMioGram, url: str
+) -> None:
+    """No header names the phone column: the one holding numbers is read, and the CLI says so."""
+    numbers = tmp_path / "list.csv"
+    numbers.write_text(
+        "ردیف,نام,Contact\r\n1,علی,۰۹۱۲۱۲۳۴۵۶۷\r\n2,سارا,0912 000 0001\r\n", encoding="utf-8"
+    )
+    result = invoke(run_args(url, numbers, tmp_path / "c.sqlite"))
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"reading numbers from column 3 'Contact' of {str(numbers)!r} (UTF-8): no header names "
+        "a phone column; 2 of the first 2 rows hold a valid number in it"
+    ) in result.stderr
+    assert sorted(d.number for d in fake.deliveries) == ["+989120000001", "+989121234567"]
