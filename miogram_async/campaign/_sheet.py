@@ -220,9 +220,8 @@ class NumbersFile:
                     option="encoding",
                 )
             raw.seek(0)
-            workbook = XlsxSheet(
-                source if isinstance(source, str | os.PathLike) else raw, sheet, self.name
-            )
+            # The open file, not its path: openpyxl refuses a path not named .xlsx or .xlsm.
+            workbook = XlsxSheet(raw, sheet, self.name)
             self._owned.append(workbook)
             self.kind, self.sheet = "xlsx", workbook.name
             return workbook.rows(), _SAMPLE_ROWS
