@@ -339,3 +339,16 @@ def test_postgres_campaign_records_every_row(postgres_url: str) -> None:
         row["error"] for row in csv.DictReader(io.StringIO(out.getvalue())) if not row["input"]
     ]
     assert errors == ["row 4: the phone cell is empty", "row 8: the phone cell is empty"]
+
+
+def test_the_first_persian_byte_at_the_head_s_end_is_read_on_from(tmp_path: Path) -> None:
+    """A Windows-1256 letter as the 65,536th byte: judged with the bytes after it, not alone."""
+    text = "name,phone\r\n" + "".join(f"n,0912{index:07d}\r\n" for index in range(4000))
+    text += "#" + "x" * (65535 - len(text) - 3) + "\r\n"  # a comment line up to byte 65,535
+    path = tmp_path / "edge.csv"
+    path.write_bytes(text.encode("ascii") + "علي,09121234567\r\n".encode("cp1256"))
+    assert len(text) == 65535
+    with NumbersFile(path) as numbers:
+        rows = list(numbers.rows())
+        assert numbers.encoding == "Windows-1256"
+    assert (rows[-1].cells, rows[-1].phone, len(rows)) == ({"name": "علي"}, ALI, 4001)

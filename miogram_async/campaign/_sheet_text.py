@@ -104,10 +104,12 @@ def _valid_utf8(data: bytes) -> bool:
 def _first_non_ascii(raw: BinaryIO, head: bytes) -> bytes | None:
     """The bytes from the first non-ASCII byte on (64 KiB of them); ``None`` if all is ASCII."""
     found = _NON_ASCII.search(head)
-    if found is not None:
-        return head[found.start() :]
     if not _seekable(raw):
-        return None
+        return None if found is None else head[found.start() :]
+    if found is not None:
+        # Read on from it: found near the head's end, it may be a character cut in two.
+        raw.seek(found.start())
+        return raw.read(_HEAD)
     offset = len(head)
     raw.seek(offset)
     while block := raw.read(_SCAN):
