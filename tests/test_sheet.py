@@ -6,6 +6,7 @@ and their sheets, the phone column found by header or content, and every data ro
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import sys
 from pathlib import Path
@@ -352,3 +353,21 @@ def test_the_first_persian_byte_at_the_head_s_end_is_read_on_from(tmp_path: Path
         rows = list(numbers.rows())
         assert numbers.encoding == "Windows-1256"
     assert (rows[-1].cells, rows[-1].phone, len(rows)) == ({"name": "علي"}, ALI, 4001)
+
+
+def test_workbook_cells_read_as_the_user_sees_them(tmp_path: Path) -> None:
+    """Numbers, whole floats, booleans, dates and formulas' values read as text; gaps as rows."""
+    import openpyxl  # noqa: PLC0415 - the xlsx extra (installed with dev)
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Mobile", "paid", "since", "score"])
+    sheet.append([9121234567.0, True, datetime.date(2026, 1, 2), 1.5])
+    sheet.cell(row=5, column=1, value=9121234568)
+    path = tmp_path / "typed.xlsx"
+    workbook.save(path)
+    with NumbersFile(path) as numbers:
+        rows = list(numbers.rows())
+    assert [(row.row, row.phone) for row in rows] == [(2, "9121234567"), (5, "9121234568")]
+    assert rows[0].cells == {"paid": "TRUE", "since": "2026-01-02T00:00:00", "score": "1.5"}
