@@ -17,6 +17,7 @@ import attrs
 
 from ._errors import APIResponseError, NoDataError, NumberNotFoundError
 from ._models import converter
+from ._validation import PHONE_PATTERN
 from ._wire import Reply, json_excerpt, parse_bool
 
 __all__ = [
@@ -48,7 +49,9 @@ class User:
         peer_id: telegram-cli's numeric id of the user, or ``None`` when the object carries none.
         first_name: the first name, or ``""``.
         last_name: the last name, or ``""``.
-        phone: the phone number as the gateway gives it (digits, often without ``+``), or ``""``.
+        phone: the phone number in the SDK's form, ``+`` and its digits (``+989121234567``; the
+            gateway gives the digits without the ``+``, kept as given in ``raw["phone"]``); a
+            value that is not such a number is kept as given; ``""`` when there is none.
         username: the Telegram username without ``@``, or ``""``.
         print_name: telegram-cli's display name (spaces as underscores), or ``""``.
         raw: the object as the service sent it; fields not listed here are read from it.
@@ -127,6 +130,15 @@ def _text(obj: Mapping[str, object], key: str) -> str:
     return text
 
 
+def _phone(obj: Mapping[str, object]) -> str:
+    """``phone`` as ``+`` and digits (telegram-cli gives ``989121234567``); else as given."""
+    text = _text(obj, "phone")
+    digits = text.strip().removeprefix("+")
+    if digits.isascii() and digits.isdigit() and PHONE_PATTERN.match("+" + digits):
+        return "+" + digits
+    return text
+
+
 def _peer_id(obj: Mapping[str, object]) -> int | None:
     """``peer_id`` as an int (``123`` or ``"123"``); ``None`` when missing or not a number."""
     try:
@@ -159,7 +171,7 @@ def user_from_wire(obj: object, http_status: int = 200) -> User:
         peer_id=_peer_id(user),
         first_name=_text(user, "first_name"),
         last_name=_text(user, "last_name"),
-        phone=_text(user, "phone"),
+        phone=_phone(user),
         username=_text(user, "username"),
         print_name=_text(user, "print_name"),
         raw=user,

@@ -11,14 +11,16 @@ from typing import TextIO, cast
 
 import pytest
 
+from miogram_async.campaign import NumbersFile
+from miogram_async.campaign._inputs import InputItem
 from miogram_async.cli._exit import CLIError, ExitCode
-from miogram_async.cli._numbers import NumbersReader, open_numbers
+from miogram_async.cli._numbers import open_numbers
 from miogram_async.cli._secret import resolve_secret
 
 
-def numbers_of(stream: TextIO, column: str | None = None) -> Iterator[str]:
+def numbers_of(stream: TextIO, column: str | None = None) -> Iterator[InputItem]:
     """The numbers a campaign would get from *stream*."""
-    return iter(NumbersReader(stream, column=column))
+    return NumbersFile(stream, column=column).numbers()
 
 
 def _no_prompt() -> str:
@@ -94,8 +96,9 @@ def test_open_numbers_unreadable(tmp_path: Path) -> None:
         with pytest.raises(CLIError) as caught:
             open_numbers(str(path))
         assert caught.value.exit_code == ExitCode.USAGE
+    # (Starting FF FE, the old sample here is now UTF-16 text: a PNG's head is binary in any.)
     binary = tmp_path / "binary.bin"
-    binary.write_bytes(b"\xff\xfe\xfa\x00")
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10")
     with pytest.raises(CLIError):
         open_numbers(str(binary))
 
@@ -104,8 +107,8 @@ def test_open_numbers_reads_a_bom_file(tmp_path: Path) -> None:
     """A UTF-8 file with a byte-order mark (as spreadsheet programs write) reads cleanly."""
     path = tmp_path / "numbers.csv"
     path.write_bytes("\ufeffphone\n+989100000001\n".encode())
-    with open_numbers(str(path)) as stream:
-        assert list(numbers_of(stream)) == ["+989100000001"]
+    with open_numbers(str(path)) as reader:
+        assert list(reader.numbers()) == ["+989100000001"]
 
 
 def test_secret_file_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
@@ -159,7 +162,7 @@ def test_open_numbers_reads_a_named_pipe(tmp_path: Path) -> None:
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        with open_numbers(str(fifo)) as stream:
-            assert list(numbers_of(stream)) == ["+989100000001", "+989100000002"]
+        with open_numbers(str(fifo)) as reader:
+            assert list(reader.numbers()) == ["+989100000001", "+989100000002"]
     finally:
         writer.join(10)

@@ -85,7 +85,8 @@ async def test_every_action_against_the_fake(mode: str) -> None:
         assert await client.mark_read(ALICE) is True
         user = await client.get_user_info(ALICE)
         assert isinstance(user, User)
-        assert user.phone == ALICE[1:]
+        assert user.phone == ALICE
+        assert user.raw["phone"] == ALICE[1:]
         dialogs = await client.get_dialog_list()
         assert dialogs
         assert all(isinstance(dialog, User | Chat) for dialog in dialogs)

@@ -255,9 +255,6 @@ def _run_cli(args: list[str]) -> tuple[int, str]:
     return result.exit_code, output
 
 
-# The numbers reader leaves its file to the garbage collector after a CSV error (cli/_numbers.py):
-# reported for its owner; this test is about what the user sees.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_cli_bad_input_is_a_clear_error_without_traceback(tmp_path: Path) -> None:
     """--base-url 'http://[::1', --rate nan and a 10 MB line: exit 2 with a clear message."""
     code, output = _run_cli(["--base-url", "http://[::1", "send", "-m", "hi", PHONES[0]])
@@ -275,7 +272,7 @@ def test_cli_bad_input_is_a_clear_error_without_traceback(tmp_path: Path) -> Non
     code, output = _run_cli([*run, "-j", str(tmp_path / "k.db"), str(numbers)])
     assert code == 2
     assert "field limit" in output
-    gc.collect()  # the leaked file's warning belongs here, not to a later test
+    gc.collect()  # a file left open would warn here (the reader closes it on a CSV error)
 
 
 def test_under_trio_a_second_run_is_refused_and_a_view_works() -> None:

@@ -74,12 +74,13 @@ def test_user_fields_and_raw() -> None:
         peer_id=254549564,
         first_name="Sara",
         last_name="Ahmadi",
-        phone="989100000001",
+        phone="+989100000001",
         username="sara_a",
         print_name="Sara_Ahmadi",
         raw=USER_WIRE,
     )
     assert user.raw["when"] == "2026-01-02 10:11:12"
+    assert user.raw["phone"] == "989100000001"
 
 
 def test_user_is_lenient() -> None:
@@ -87,13 +88,33 @@ def test_user_is_lenient() -> None:
     user = user_from_wire({"phone": 989100000001, "first_name": None, "username": ["x"]})
     assert (user.peer_id, user.phone, user.first_name, user.username) == (
         None,
-        "989100000001",
+        "+989100000001",
         "",
         "",
     )
     assert user_from_wire({"peer_id": "abc"}).peer_id is None
     assert user_from_wire({"peer_id": True}).peer_id is None
     assert user_from_wire({"peer_id": " 12 "}).peer_id == 12
+
+
+@pytest.mark.parametrize(
+    ("wire", "phone"),
+    [
+        ("989100000001", "+989100000001"),
+        ("+989100000001", "+989100000001"),
+        (" 14155552671 ", "+14155552671"),
+        (989100000001, "+989100000001"),
+        ("09100000001", "09100000001"),
+        ("hidden", "hidden"),
+        ("۹۸۹۱۰۰۰۰۰۰۰۱", "۹۸۹۱۰۰۰۰۰۰۰۱"),
+        ("", ""),
+    ],
+)
+def test_user_phone_is_in_the_sdk_form_and_raw_keeps_it(wire: object, phone: str) -> None:
+    """Digits become + and digits (as every number in the SDK); other values stay as given."""
+    user = user_from_wire({"phone": wire})
+    assert user.phone == phone
+    assert user.raw["phone"] == wire
 
 
 def test_user_must_be_an_object() -> None:
@@ -107,12 +128,12 @@ def test_chat_members_are_users() -> None:
     chat = chat_from_wire(CHAT_WIRE)
     assert chat.peer_id == 77
     assert chat.title == "Team"
-    assert [member.phone for member in chat.members] == ["989100000001", "989100000002"]
+    assert [member.phone for member in chat.members] == ["+989100000001", "+989100000002"]
     assert chat.members[1] == User(
         peer_id=5,
         first_name="",
         last_name="",
-        phone="989100000002",
+        phone="+989100000002",
         username="",
         print_name="",
         raw={},
@@ -265,14 +286,15 @@ async def test_the_fakes_shapes(fake: FakeMioGram, post: Post) -> None:
         assert await client.create_group_chat("Team", [ALICE, BOB]) is True
 
     user = as_user(await post("GetUserInfo", Phone=ALICE))
-    assert user.phone == ALICE[1:]
+    assert user.phone == ALICE
+    assert user.raw["phone"] == ALICE[1:]
     assert user.peer_id is not None
     with pytest.raises(NumberNotFoundError):
         as_user(await post("GetUserInfo", Phone=NOBODY))
 
     chat = as_chat(await post("ChatInfo", Misc="Team"))
     assert chat.title == "Team"
-    assert [member.phone for member in chat.members] == [ALICE[1:], BOB[1:]]
+    assert [member.phone for member in chat.members] == [ALICE, BOB]
     with pytest.raises(NoDataError):
         as_chat(await post("ChatInfo", Misc="Nope"))
 

@@ -270,4 +270,4 @@ async def test_e51_missing_user_info_is_not_found_and_a_bad_status_misc_is_302()
         assert await client.set_status_online(True) is True
         user = await client.get_user_info(ALICE)
     assert (bad.value.code, bad.value.sent) == (302, False)
-    assert (user.phone, user.last_name) == (ALICE[1:], "tester")
+    assert (user.phone, user.raw["phone"], user.last_name) == (ALICE, ALICE[1:], "tester")

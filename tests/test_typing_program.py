@@ -50,7 +50,7 @@ def test_program_reads_users_chats_and_messages(program: ModuleType) -> None:
         reply("GetDialogList", [{"peer_type": "chat", "title": "Team", "members": []}, {}])
     )
     assert program.describe_dialog(chat) == "group Team (0): "
-    assert program.describe_dialog(person) == " (+, peer ?)"
+    assert program.describe_dialog(person) == " (no phone, peer ?)"
     (message,) = as_history(
         reply(
             "GetHistory",

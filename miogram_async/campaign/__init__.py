@@ -12,6 +12,7 @@ from ._model import (
     RunSummary,
 )
 from ._model import mass_row as mass_row  # package-level, not public: a kind's row, for the CLI
+from ._sheet import NumbersFile, NumbersFileError, PhoneColumn, ReadCounts, SheetRow
 
 __all__ = [
     "Campaign",
@@ -22,5 +23,10 @@ __all__ = [
     "CampaignStorageError",
     "MediaRef",
     "NumberState",
+    "NumbersFile",
+    "NumbersFileError",
+    "PhoneColumn",
+    "ReadCounts",
     "RunSummary",
+    "SheetRow",
 ]

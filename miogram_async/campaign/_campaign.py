@@ -22,6 +22,7 @@ from ._hooks import JournalHooks
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
 from ._settings import new_settings, number_readers, read_media
 from ._settle import keep_anchor, settle_from_report
+from ._sheet import NumbersFile
 from .storage import Storage, create_storage, open_storage
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class Campaign:
     def create(
         cls,
         path: str | os.PathLike[str],
-        numbers: Iterable[str],
+        numbers: Iterable[str] | NumbersFile,
         *,
         kind: CampaignKind | str = CampaignKind.MESSAGE,
         message: str | None = None,
@@ -100,12 +101,13 @@ class Campaign:
 
         Every item of *numbers* is normalised (`normalize_phone`) and recorded: a malformed one
         as ``INVALID`` with the reason, a repeat as ``DUPLICATE``; blank items are skipped.
-        *numbers* is streamed, so any size works.
+        *numbers* is streamed, so any size works. From a `NumbersFile`, every data row is recorded:
+        one whose phone cell is empty as ``INVALID``, naming its row.
 
         Args:
             path: the journal file to create, or ``postgresql://.../DB?campaign=NAME`` to keep
                 the campaign in PostgreSQL (needs the ``postgres`` extra).
-            numbers: the recipients.
+            numbers: the recipients, or a `NumbersFile` (read through; the caller closes it).
             kind: ``"message"``, ``"whatsapp"`` (need *message*), ``"photo"``, ``"video"`` or
                 ``"file"`` (need *media*).
             message: the text to send.
@@ -127,7 +129,11 @@ class Campaign:
             TypeError: *numbers* is a single string.
         """
         if isinstance(numbers, str):
-            raise TypeError("expected an iterable of phone numbers, got a single string")
+            raise TypeError(
+                "expected an iterable of phone numbers, got a single string (read a file of "
+                "numbers with NumbersFile(path))"
+            )
+        inputs = numbers.numbers() if isinstance(numbers, NumbersFile) else numbers
         meta = new_settings(
             kind=kind,
             message=message,
@@ -139,7 +145,7 @@ class Campaign:
         )
         normalize, as_is = number_readers(default_region)
         journal = create_storage(
-            path, meta=meta, inputs=numbers, normalize=normalize, overwrite=overwrite, as_is=as_is
+            path, meta=meta, inputs=inputs, normalize=normalize, overwrite=overwrite, as_is=as_is
         )
         return cls(journal)
 

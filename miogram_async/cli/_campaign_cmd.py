@@ -23,11 +23,20 @@ from ..campaign import (
     CampaignKind,
     CampaignStatus,
     CampaignStorageError,
+    NumbersFileError,
 )
 from ..campaign.storage import is_database_url, split_url
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
-from ._numbers import NumbersReader, open_numbers
+from ._numbers import (
+    check_encoding,
+    describe,
+    empty_note,
+    mostly_invalid,
+    no_valid_message,
+    numbers_error,
+    open_numbers,
+)
 from ._precheck import check_service
 from ._progress import summary_table
 from ._run import (
@@ -166,8 +175,21 @@ _text_file = click.Path(exists=True, dir_okay=False, readable=True, allow_dash=T
 @click.option(
     "--column",
     metavar="NAME|N",
-    help="The column holding the numbers: a header name or a position from 1 [the column "
-    "headed phone, mobile, number, tel, msisdn, شماره or موبایل, else the first].",
+    help="The column holding the numbers: a header name or a position from 1 [the column whose "
+    "header names a phone column (phone, mobile, cell, tel, شماره تماس, موبایل, تلفن همراه...), "
+    "else the one holding most valid numbers; the choice is printed].",
+)
+@click.option(
+    "--sheet",
+    metavar="NAME|N",
+    help="The sheet of an .xlsx workbook: a name or a position from 1 [the first].",
+)
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    callback=check_encoding,
+    help="The numbers file's text encoding, e.g. utf-8, utf-16, cp1256 [told from the file: "
+    "UTF-8, UTF-16 with a byte-order mark, or Windows-1256].",
 )
 @click.option(
     "--journal",
@@ -211,6 +233,8 @@ def campaign_run(
     whatsapp: bool,
     file_format: str | None,
     column: str | None,
+    sheet: str | None,
+    encoding: str | None,
     journal: Path | str,
     concurrency: int | None,
     rate: float | None,
@@ -218,12 +242,12 @@ def campaign_run(
     chunk_size: int,
 ) -> None:
     """
-    Send to every number in NUMBERS (a text or CSV file; '-' reads stdin).
+    Send to every number in NUMBERS (a CSV or text file, an .xlsx workbook; '-' reads stdin).
 
     Iranian numbers may be written 0912..., 912..., 98912..., 0098912... or +98912... (see
-    --region). Malformed numbers are recorded INVALID and repeats DUPLICATE; neither is sent. A
-    file without any valid number is refused. Ctrl-C stops gracefully; continue with 'miogram
-    campaign resume JOURNAL'.
+    --region). Malformed numbers and empty phone cells are recorded INVALID and repeats
+    DUPLICATE; none is sent. A file without any valid number is refused. Ctrl-C stops gracefully;
+    continue with 'miogram campaign resume JOURNAL'.
     """
     if numbers == STDIN and STDIN in (message, str(message_file)):
         raise CLIError("stdin can hold the numbers or the message, not both: put one in a file")
@@ -242,15 +266,17 @@ def campaign_run(
             f"'miogram campaign resume {journal}' or choose another file"
         )
     secret = settings.secret()
-    stream = open_numbers(numbers)
-    source = "stdin" if numbers == STDIN else repr(numbers)
-    reader = NumbersReader(stream, column=column, region=settings.region, source=source)
+    reader = open_numbers(
+        numbers, column=column, sheet=sheet, encoding=encoding, region=settings.region
+    )
+    settings.output.note(describe(reader))
 
     async def work() -> ExitCode:
         def create() -> Campaign:
-            with stream:
+            with reader:
                 # Refuse a file without any valid number before a journal exists.
-                reader.first_valid()
+                if not reader.read_to_first_valid():
+                    raise CLIError(no_valid_message(reader), kind="input")
                 return Campaign.create(
                     journal,
                     reader,
@@ -269,21 +295,19 @@ def campaign_run(
                     client, kind=kind, message=text, media=media, new_campaign=True
                 )
             except BaseException:
-                stream.close()  # never read: the journal is not created
+                reader.close()  # never read: the journal is not created
                 raise
             try:
                 opened, interrupted = await prepare_campaign(settings, create)
-            except UnicodeDecodeError as exc:
-                raise CLIError(
-                    f"the numbers file {numbers!r} is not UTF-8 text: {exc.reason}"
-                ) from None
+            except NumbersFileError as exc:  # bad bytes or CSV further on: no journal is left
+                raise numbers_error(exc, column=column, encoding=encoding) from None
             except CampaignError as exc:
                 raise _journal_error(exc) from None
             except (OSError, sqlite3.Error) as exc:
                 raise CLIError(f"cannot create the journal {_shown(journal)!r}: {exc}") from None
-            warning = reader.mostly_invalid()
-            if warning is not None:
-                settings.output.note(warning)
+            for warning in (mostly_invalid(reader), empty_note(reader)):
+                if warning is not None:
+                    settings.output.note(warning)
             options = _run_options(concurrency, rate, robots)
             resume = resume_command(settings, _shown(journal), options)
             if interrupted:
@@ -296,7 +320,10 @@ def campaign_run(
                 settings, opened, client, concurrency=concurrency, robots=None, resume=resume
             )
 
-    settings.run(work)
+    try:
+        settings.run(work)
+    finally:
+        reader.close()  # closed already unless the run stopped before reading it
 
 
 def _client(

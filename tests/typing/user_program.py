@@ -17,7 +17,7 @@ from miogram_async import Chat, CreditKind, Credits, Message, MioGram, ReportRec
 def describe_user(user: User) -> str:
     """A user's name and how to reach them."""
     name = f"{user.first_name} {user.last_name}".strip() or user.print_name
-    handle = f"@{user.username}" if user.username else f"+{user.phone}"
+    handle = f"@{user.username}" if user.username else user.phone or "no phone"
     peer: int | None = user.peer_id
     return f"{name} ({handle}, peer {peer if peer is not None else '?'})"
 

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable
 
 from ..._pg import is_database_url
+from .._inputs import InputItem
 from ._base import Storage
 from ._meta import CampaignMeta
 from ._postgres import PostgresJournal
@@ -20,7 +21,7 @@ def create_storage(
     target: str | os.PathLike[str],
     *,
     meta: CampaignMeta,
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
     overwrite: bool,
     as_is: Callable[[str], object] | None,

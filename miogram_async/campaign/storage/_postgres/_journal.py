@@ -41,6 +41,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Self
 
+from ..._inputs import InputItem
 from ..._model import CampaignError, NumberState
 from .._base import ANCHOR_KEY, FORMAT, ChunkEnd, ChunkStart, NumberUpdate, Row
 from .._meta import CampaignMeta, from_rows, to_rows
@@ -147,7 +148,7 @@ class PostgresJournal:
         url: str,
         *,
         meta: CampaignMeta,
-        inputs: Iterable[str],
+        inputs: Iterable[InputItem],
         normalize: Callable[[str], str],
         overwrite: bool = False,
     ) -> Self:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Protocol, 
 from ...._errors import ValidationError
 from ...._pg import connect as connect_with_keepalives
 from ...._pg import redact, split_param
+from ..._inputs import InputItem, InvalidInput
 from ..._model import CampaignError, CampaignInUseError, CampaignStorageError
 from .._base import FORMAT
 from . import _sql
@@ -155,7 +156,7 @@ def fill(
     shown: str,
     *,
     meta: Mapping[str, str],
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
     overwrite: bool,
 ) -> None:
@@ -183,7 +184,7 @@ def fill(
 def _insert_inputs(
     conn: psycopg.Connection[Any],
     name: str,
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
 ) -> None:
     """
@@ -198,16 +199,20 @@ def _insert_inputs(
 
 
 def _classify_inputs(
-    inputs: Iterable[str], normalize: Callable[[str], str]
+    inputs: Iterable[InputItem], normalize: Callable[[str], str]
 ) -> Iterator[tuple[int, str, str | None, str | None]]:
     """
     (seq, input as recorded, normalised number or None, why it is invalid or None) per input item.
 
-    Blank items are skipped; an item that is not a string is recorded as its ``repr`` (normalising
-    refuses it), so every item keeps one outcome.
+    Blank items are skipped; an `InvalidInput` is invalid as it says; any other item that is not a
+    string is recorded as its ``repr`` (normalising refuses it), so every item keeps one outcome.
     """
     seq = 0
     for raw in inputs:
+        if isinstance(raw, InvalidInput):
+            seq += 1
+            yield seq, raw.input, None, raw.reason
+            continue
         if isinstance(raw, str):
             text = raw.strip()
             if not text:

@@ -10,9 +10,10 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from ...._errors import ValidationError
+from ..._inputs import InputItem, InvalidInput
 from ..._model import CampaignError, CampaignInUseError
 from .._base import FORMAT
 from . import _sql
@@ -29,7 +30,7 @@ _INSERT_BATCH: Final = 20000
 def create_file(
     journal_path: Path,
     meta: Mapping[str, str],
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
     *,
     overwrite: bool,
@@ -74,7 +75,7 @@ def create_file(
 def _write_file(
     path: Path,
     meta: Mapping[str, str],
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
     as_is: Callable[[str], object] | None,
 ) -> None:
@@ -103,7 +104,7 @@ def _write_file(
 
 def _insert_inputs(
     conn: sqlite3.Connection,
-    inputs: Iterable[str],
+    inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
     as_is: Callable[[str], object] | None = None,
 ) -> None:
@@ -115,24 +116,27 @@ def _insert_inputs(
     digits that SQLite expands (``json_each``) into rows numbered on from the last one: one
     parameter per batch, not per number, which is most of the speed of reading a clean list. In
     any other batch each item is normalised and inserted with its seq; one spelled otherwise than
-    its E.164 form keeps its text, an invalid one its text and the reason.
+    its E.164 form keeps its text, an invalid one its text and the reason; an `InvalidInput` is
+    recorded invalid as it says.
     """
     seq = 0
     items = iter(inputs)
     while batch := list(itertools.islice(items, _INSERT_BATCH)):
         # Blank items are skipped; one that is not a string is recorded as given (normalize
         # refuses it), so every input item keeps one outcome.
-        texts = [raw.strip() if isinstance(raw, str) else repr(raw) for raw in batch]
+        invalid: list[InvalidInput] = []
+        texts = [raw.strip() if isinstance(raw, str) else _other(raw, invalid) for raw in batch]
         if "" in texts:
             texts = [text for text in texts if text]
         first = seq + 1
         seq += len(texts)
         if not texts:
             continue
-        if as_is is not None and all(map(as_is, texts)):
+        plain = None if invalid else cast("list[str]", texts)  # no InvalidInput: all are text
+        if as_is is not None and plain is not None and all(map(as_is, plain)):
             # Every seq so far has its row, so the new rows' rowids (seqs) run on from `first`.
             conn.execute(
-                _sql.INSERT_CLEAN_NUMBERS, ("[" + ",".join([text[1:] for text in texts]) + "]",)
+                _sql.INSERT_CLEAN_NUMBERS, ("[" + ",".join([text[1:] for text in plain]) + "]",)
             )
             last = conn.execute(_sql.LAST_SEQ).fetchone()
             if last is None or last[0] != seq:
@@ -140,11 +144,21 @@ def _insert_inputs(
             continue
         rows: list[tuple[int, int | None, str | None, str, str | None]] = []
         for item_seq, text in enumerate(texts, first):
-            if as_is is not None and as_is(text):
+            if isinstance(text, InvalidInput):
+                rows.append((item_seq, None, text.input, "invalid", text.reason))
+            elif as_is is not None and as_is(text):
                 rows.append((item_seq, int(text[1:]), None, "pending", None))
             else:
                 rows.append(_classify(item_seq, text, normalize))
         conn.executemany(_sql.INSERT_ITEM, rows)
+
+
+def _other(raw: object, invalid: list[InvalidInput]) -> str | InvalidInput:
+    """A non-string item as recorded: an `InvalidInput` as it is (noted in *invalid*), else repr."""
+    if isinstance(raw, InvalidInput):
+        invalid.append(raw)
+        return raw
+    return repr(raw)
 
 
 def _classify(

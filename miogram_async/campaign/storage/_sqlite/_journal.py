@@ -45,6 +45,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
+from ..._inputs import InputItem
 from ..._model import CampaignError, NumberState
 from .._base import ANCHOR_KEY, ChunkEnd, ChunkStart, NumberUpdate, OutcomeGroup, Row
 from .._meta import CampaignMeta, from_rows, to_rows
@@ -162,7 +163,7 @@ class Journal:
         path: str | os.PathLike[str],
         *,
         meta: CampaignMeta,
-        inputs: Iterable[str],
+        inputs: Iterable[InputItem],
         normalize: Callable[[str], str],
         overwrite: bool = False,
         as_is: Callable[[str], object] | None = None,
