@@ -22,8 +22,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Final, TextIO
 
-from .._errors import ValidationError
-from .._validation import normalize_phone
+from .._base.errors import ValidationError
+from .._base.validation import normalize_phone
 from ._exit import CLIError
 
 __all__ = ["PHONE_HEADERS", "NumbersReader", "open_numbers"]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
-from ...._errors import ValidationError
+from ...._base.errors import ValidationError
 from ..._model import CampaignError, CampaignInUseError
 from .._base import FORMAT
 from . import _sql

@@ -15,9 +15,9 @@ from typing import Final
 
 import attrs
 
-from ._errors import APIResponseError, NoDataError, NumberNotFoundError
-from ._models import converter
-from ._wire import Reply, json_excerpt, parse_bool
+from .errors import APIResponseError, NoDataError, NumberNotFoundError
+from .models import converter
+from .wire import Reply, json_excerpt, parse_bool
 
 __all__ = [
     "Chat",
