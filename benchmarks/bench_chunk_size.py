@@ -26,8 +26,8 @@ import anyio
 
 from benchmarks._common import markdown_table, phone_numbers, print_table, run_stamp, write_section
 from miogram_async import MassResult, MassSendError, NoResponseError, Outcome
-from miogram_async._config import DEFAULT_GATEWAY_DRAIN
-from miogram_async._options import DEFAULT_FRONT_WAIT
+from miogram_async._http.options import DEFAULT_GATEWAY_DRAIN
+from miogram_async._mass.options import DEFAULT_FRONT_WAIT
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook, TimeModel
 
 SIZES: Final = (20, 30, 40, 50, 55, 60, 80, 100)

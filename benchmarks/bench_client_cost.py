@@ -46,7 +46,7 @@ from benchmarks.bench_transport import (
     measure,
 )
 from miogram_async import HttpBackend
-from miogram_async._transport import build_http_client
+from miogram_async._http.transport import build_http_client
 
 MESSAGE: Final = "benchmark message"
 NUMBERS: Final = phone_numbers(1000)

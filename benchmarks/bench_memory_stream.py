@@ -30,8 +30,8 @@ import anyio
 import httpx
 
 from miogram_async import Chunk, MioGram, Outcome, normalize_phone
-from miogram_async._fanout import fan_out
-from miogram_async._options import DEFAULT_CHUNK_SIZE
+from miogram_async._mass.fanout import fan_out
+from miogram_async._mass.options import DEFAULT_CHUNK_SIZE
 
 SCENARIOS = ("baseline", "dict", "fan_out", "client-mock", "client-fake")
 SECRET = "bench0secret"

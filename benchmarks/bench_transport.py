@@ -38,7 +38,7 @@ from benchmarks._common import (
     run_stamp,
     write_section,
 )
-from miogram_async._sharded import ShardedTransport
+from miogram_async._http.sharded import ShardedTransport
 
 HEADERS: Final = {
     "Content-Type": "application/x-www-form-urlencoded",

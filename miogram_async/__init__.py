@@ -1,9 +1,6 @@
 """miogram-async: the asyncio-native (and trio-friendly) SDK for the MioGram.net web service."""
 
-from ._client import (
-    MioGram,
-)
-from ._errors import (
+from ._base.errors import (
     AccountNotActivatedError,
     APIConnectionError,
     APIError,
@@ -40,49 +37,52 @@ from ._errors import (
     ValidationError,
     WhatsAppNotSupportedError,
 )
-from ._fanout import (
+from ._base.log import (
+    configure_from_env as _configure_logging_from_env,
+)
+from ._base.models import (
+    CreditKind,
+    Credits,
+    Limits,
+    ReportRecord,
+)
+from ._base.peers import (
+    Chat,
+    Message,
+    User,
+)
+from ._base.validation import (
+    normalize_phone,
+)
+from ._base.version import (
+    __version__,
+)
+from ._client import (
+    MioGram,
+)
+from ._gates.base import (
+    LocalSendGate,
+    SendGate,
+)
+from ._gates.file import (
+    FileSendGate,
+)
+from ._gates.postgres import (
+    PostgresSendGate,
+)
+from ._http.retry import (
+    RetryPolicy,
+)
+from ._http.transport import (
+    HttpBackend,
+)
+from ._mass.fanout import (
     Chunk,
     FanoutHooks,
     FanoutOptions,
     MassProgress,
     MassResult,
     Outcome,
-)
-from ._gate import (
-    LocalSendGate,
-    SendGate,
-)
-from ._gate_file import (
-    FileSendGate,
-)
-from ._gate_pg import (
-    PostgresSendGate,
-)
-from ._logging import (
-    configure_from_env as _configure_logging_from_env,
-)
-from ._models import (
-    CreditKind,
-    Credits,
-    Limits,
-    ReportRecord,
-)
-from ._peers import (
-    Chat,
-    Message,
-    User,
-)
-from ._retry import (
-    RetryPolicy,
-)
-from ._transport import (
-    HttpBackend,
-)
-from ._validation import (
-    normalize_phone,
-)
-from ._version import (
-    __version__,
 )
 from .campaign import (
     Campaign,

@@ -17,30 +17,12 @@ from typing import Any, Literal, Self, TypeVar, Unpack
 import attrs
 import httpx
 
-from . import _actions as actions
-from ._checks import DEFAULT_BASE_URL
-from ._config import (
-    DEFAULT_MAX_REPLY_BYTES,
-    UNSET,
-    ClientOptions,
-    SecretCallback,
-    SecretSource,
-    Unset,
-    check_call,
-    phone_normalizer,
-)
-from ._errors import ValidationError
-from ._gate import SendGate
-from ._models import Credits, Limits, ReportRecord
-from ._options import FanoutOptions
-from ._payload import MediaData, Payloads
-from ._peers import Chat, Message, User
-from ._result import MassResult
-from ._retry import RetryPolicy
-from ._runner import ActionRunner
-from ._session import Session
-from ._transport import DEFAULT_TIMEOUT, HttpBackend
-from ._validation import (
+from ._base import actions
+from ._base.checks import DEFAULT_BASE_URL
+from ._base.errors import ValidationError
+from ._base.models import Credits, Limits, ReportRecord
+from ._base.peers import Chat, Message, User
+from ._base.validation import (
     check_forward_count,
     check_history,
     check_ips,
@@ -50,7 +32,25 @@ from ._validation import (
     check_report_count,
     check_username,
 )
-from ._wire import as_json
+from ._base.wire import as_json
+from ._gates.base import SendGate
+from ._http.options import (
+    DEFAULT_MAX_REPLY_BYTES,
+    UNSET,
+    ClientOptions,
+    SecretCallback,
+    SecretSource,
+    Unset,
+    check_call,
+    phone_normalizer,
+)
+from ._http.retry import RetryPolicy
+from ._http.session import Session
+from ._http.transport import DEFAULT_TIMEOUT, HttpBackend
+from ._mass.options import FanoutOptions
+from ._mass.result import MassResult
+from ._payload import MediaData, Payloads
+from ._runner import ActionRunner
 
 __all__ = ["DEFAULT_BASE_URL", "MediaData", "MioGram", "SecretSource"]
 
@@ -79,7 +79,7 @@ class MioGram(ActionRunner):
             connect and 120 s for a reply. Every action takes ``timeout=`` (seconds to wait for the
             reply) to override the read timeout per call.
         max_retries: retries after the first attempt, for failures that may be retried (see
-            `miogram_async._retry`); 0 disables them.
+            `miogram_async._http.retry`); 0 disables them.
         concurrency: state-changing requests (sends, Mass chunks, ``call()`` of an unknown
             action) this client has in flight at once, from all its tasks together; 1 by default.
             The service's gateway has no lock and one credit file for all its agents and
@@ -268,7 +268,7 @@ class MioGram(ActionRunner):
         name (``Phone``...); ``None`` values are left out; values are sent as given (no
         normalising). A ``Status: error`` reply still raises its `APIError`. ``APIChangeSecret``
         goes through `api_change_secret`, so that this client switches to the new secret. Only
-        the read-only actions of `miogram_async._retry.READ_ONLY_FUNCS` are retried after the
+        the read-only actions of `miogram_async._http.retry.READ_ONLY_FUNCS` are retried after the
         request may have been sent.
 
         This is the raw escape hatch: the result is never decoded into a typed model (the

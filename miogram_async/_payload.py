@@ -11,10 +11,10 @@ from typing import BinaryIO, Final
 import anyio
 import anyio.to_thread
 
-from ._actions import API_GET_ADS, API_GET_LIMITS, Action, file_limit
-from ._models import Limits
-from ._session import Session
-from ._validation import Media, check_media_size, check_message, load_media
+from ._base.actions import API_GET_ADS, API_GET_LIMITS, Action, file_limit
+from ._base.models import Limits
+from ._base.validation import Media, check_media_size, check_message, load_media
+from ._http.session import Session
 
 __all__ = ["MediaData", "Payloads"]
 

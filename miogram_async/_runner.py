@@ -16,16 +16,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TypeVar, cast
 
-from ._actions import Action
-from ._config import ClientOptions
-from ._errors import NumberNotFoundError
-from ._fanout import mass_input
-from ._mass import send_mass
-from ._options import FanoutOptions, MassOptions, mass_options
+from ._base.actions import Action
+from ._base.errors import NumberNotFoundError
+from ._http.options import ClientOptions
+from ._http.secret_change import change_secret
+from ._http.session import Session
+from ._mass.fanout import mass_input
+from ._mass.options import FanoutOptions, MassOptions, mass_options
+from ._mass.result import MassResult
+from ._mass.send import send_mass
 from ._payload import MediaData, Payloads
-from ._result import MassResult
-from ._secret_change import change_secret
-from ._session import Session
 
 __all__ = ["ActionRunner", "send_mass_action", "send_media_action"]
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 import respx
 
+from miogram_async._base.models import MEGABYTE, Credits, Limits, ReportRecord
+from miogram_async._base.peers import Chat, User
 from miogram_async._client import MioGram
-from miogram_async._fanout import Outcome
-from miogram_async._models import MEGABYTE, Credits, Limits, ReportRecord
-from miogram_async._peers import Chat, User
+from miogram_async._mass.fanout import Outcome
 
 URL = "https://miogram.test/dojob.php"
 SECRET = "x32nv86ss5z-table"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from miogram_async import MioGram
-from miogram_async import _actions as actions
-from miogram_async._actions import ACTIONS, BY_FUNC, Action, Retry, row_for
-from miogram_async._retry import NEVER_RETRIED, READ_ONLY_FUNCS
-from miogram_async._wire import as_json
+from miogram_async._base import actions
+from miogram_async._base.actions import ACTIONS, BY_FUNC, Action, Retry, row_for
+from miogram_async._base.wire import as_json
+from miogram_async._http.retry import NEVER_RETRIED, READ_ONLY_FUNCS
 
 PACKAGE = Path(__file__).resolve().parent.parent / "miogram_async"
 
@@ -167,7 +167,7 @@ def test_the_secret_action_is_named_in_the_table_only() -> None:
         for name, text in _package_sources().items()
         if '"APIChangeSecret"' in text and not name.startswith("testing")
     )
-    assert naming == ["_actions.py"]
+    assert naming == ["_base/actions.py"]
 
 
 def test_no_private_httpx_api_is_used() -> None:
@@ -246,7 +246,7 @@ def test_errors_is_a_leaf_and_no_module_of_any_subpackage_is_in_an_import_cycle(
     }
     assert {"miogram_async.campaign.storage._sqlite", "miogram_async.cli"} <= packages
     assert {name.rpartition(".")[0] for name in graph if name not in packages} == packages
-    assert graph["miogram_async._errors"] == set()
+    assert graph["miogram_async._base.errors"] == set()
     cycle = _a_cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
     assert "miogram_async._direct" not in graph

@@ -17,15 +17,15 @@ from typing import Any, cast
 import pytest
 from journal_steps import start_chunk
 
-from miogram_async._client import MioGram
-from miogram_async._errors import (
+from miogram_async._base.errors import (
     APIConnectionError,
     APIResponseError,
     InvalidRequestError,
     MassSendError,
     NoResponseError,
 )
-from miogram_async._result import Outcome
+from miogram_async._client import MioGram
+from miogram_async._mass.result import Outcome
 from miogram_async.campaign import Campaign, CampaignError, NumberState
 from miogram_async.campaign._hooks import JournalHooks
 from miogram_async.campaign._model import CampaignInUseError, CampaignStorageError

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 from loopback import serving
 
-from miogram_async._errors import (
+from miogram_async._base.errors import (
     APIConnectionError,
     APITimeoutError,
     MessageTooLongError,

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from loopback import serving
 
 from miogram_async import FileSendGate, PostgresSendGate
-from miogram_async._gate_pg import gate_key
+from miogram_async._gates.postgres import gate_key
 from miogram_async.cli import cli
 from miogram_async.cli._context import Settings
 from miogram_async.testing import AccountConfig, FakeMioGram

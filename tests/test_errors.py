@@ -45,9 +45,9 @@ from miogram_async import (
     ValidationError,
     WhatsAppNotSupportedError,
 )
-from miogram_async._errors import ERROR_CLASSES
-from miogram_async._outcomes import STOP_CODES, error_for_code
-from miogram_async._wire import Reply, decode_reply
+from miogram_async._base.errors import ERROR_CLASSES
+from miogram_async._base.outcomes import STOP_CODES, error_for_code
+from miogram_async._base.wire import Reply, decode_reply
 
 # API.md section 7 (plus the undocumented 101, E6): code, the document's text, class, group
 # (SURFACE.md), and whether the text alone identifies the code (814 shares 802's text, D12).

@@ -14,7 +14,7 @@ import anyio
 import httpx
 import pytest
 
-from miogram_async._config import DEFAULT_GATEWAY_DRAIN
+from miogram_async._http.options import DEFAULT_GATEWAY_DRAIN
 from miogram_async.testing import (
     AccountConfig,
     FakeMioGram,

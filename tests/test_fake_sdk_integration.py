@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from miogram_async import InvalidSecretError, MioGram, NoCreditError, Outcome
-from miogram_async._peers import Chat, Message, User
+from miogram_async._base.peers import Chat, Message, User
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,

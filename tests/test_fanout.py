@@ -45,10 +45,10 @@ from miogram_async import (
     Outcome,
     UnknownFuncError,
     ValidationError,
-    _fanout,
 )
-from miogram_async._errors import MassOutcomes
-from miogram_async._fanout import AgentSlots, FanOut, MassOptions, SendChunk
+from miogram_async._base.errors import MassOutcomes
+from miogram_async._mass import fanout as _fanout
+from miogram_async._mass.fanout import AgentSlots, FanOut, MassOptions, SendChunk
 
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 

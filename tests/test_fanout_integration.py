@@ -21,10 +21,10 @@ from miogram_async import (
     Outcome,
     normalize_phone,
 )
-from miogram_async._actions import BY_FUNC
-from miogram_async._fanout import MassOptions, fan_out
-from miogram_async._outcomes import proves_refusal
-from miogram_async._wire import as_mass_map
+from miogram_async._base.actions import BY_FUNC
+from miogram_async._base.outcomes import proves_refusal
+from miogram_async._base.wire import as_mass_map
+from miogram_async._mass.fanout import MassOptions, fan_out
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,

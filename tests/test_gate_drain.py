@@ -154,7 +154,7 @@ async def test_a_postgres_gate_keeps_a_drain_on_the_server_clock(postgres_url: s
     """release(busy_for) stores now() + busy_for in the slot row; another gate waits for it."""
     import psycopg  # noqa: PLC0415
 
-    from miogram_async._gate_pg import gate_key  # noqa: PLC0415
+    from miogram_async._gates.postgres import gate_key  # noqa: PLC0415
 
     key = gate_key("acct-drain", 0)
     async with (

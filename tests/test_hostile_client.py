@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from miogram_async import APIResponseError, MioGram, MioGramError, Outcome
-from miogram_async._version import USER_AGENT
+from miogram_async._base.version import USER_AGENT
 from miogram_async.cli import cli
 
 SECRET: Final = "old-Secret/é-2024"

@@ -24,11 +24,15 @@ ABOVE_THE_CORE = ("campaign", "cli", "testing")
 #: does not ask the SDK's judgement). One other meaning of 999 exists: the most report records
 #: one APIGetReport asks for (A20), a count unrelated to the error, kept in one named constant.
 NINE_NINE_NINE = {
-    ("_errors.py", "ERROR_CLASSES"),
-    ("_wire.py", "_TEXT_CODES"),
+    ("_base/errors.py", "ERROR_CLASSES"),
+    ("_base/wire.py", "_TEXT_CODES"),
     ("testing/_replies.py", "NO_RESPONSE"),
-    ("_validation.py", "REPORT_MAX"),
+    ("_base/validation.py", "REPORT_MAX"),
 }
+
+#: The tiers of the core, bottom up: each imports only from the tiers below it (and from itself).
+#: The flat ``_*.py`` modules at the root (the client and what its methods end in) are the top.
+TIERS = ("_base", "_gates", "_http", "_mass")
 
 #: The client's private machinery that every action method ends in (`_runner.ActionRunner`).
 RUN_METHODS = ("_run", "_run_media", "_run_mass")
@@ -36,13 +40,24 @@ RUN_METHODS = ("_run", "_run_media", "_run_mass")
 
 def core_modules() -> dict[str, Path]:
     """
-    The core: the package's flat ``_*.py`` modules. The package's ``__init__`` (the public
-    surface, which re-exports the campaign's names) and ``__main__`` (``python -m miogram_async``
-    runs the CLI) are its entry points, not core.
+    The core: the modules of the tiers (`TIERS`) and the flat ``_*.py`` modules at the root, by
+    dotted name (``_http.session``, ``_client``). The package's ``__init__`` (the public surface,
+    which re-exports the campaign's names) and ``__main__`` (``python -m miogram_async`` runs the
+    CLI) are its entry points, not core.
     """
-    return {
+    found = {
         path.stem: path for path in sorted(PACKAGE.glob("_*.py")) if not path.stem.startswith("__")
     }
+    for tier in TIERS:
+        for path in sorted((PACKAGE / tier).glob("*.py")):
+            found[f"{tier}.{path.stem}"] = path
+    return found
+
+
+def tier_of(dotted: str) -> int:
+    """The rank of the core module *dotted* (0 is `_base`); the root modules rank above all."""
+    first = dotted.split(".", maxsplit=1)[0]
+    return TIERS.index(first) if first in TIERS else len(TIERS)
 
 
 def package_files() -> Iterator[Path]:
@@ -96,6 +111,21 @@ def test_no_core_module_imports_campaign_cli_or_testing() -> None:
         if imported.split(".")[0] in ABOVE_THE_CORE and is_package_module(imported)
     }
     assert leaks == set()
+
+
+def test_every_tier_imports_only_from_the_tiers_below_it() -> None:
+    """_base imports no other tier, _gates only _base, _http those two, _mass those three."""
+    assert set(TIERS) == {path.name for path in PACKAGE.glob("_*") if path.is_dir()}
+    upward = {
+        (name, imported)
+        for name, path in core_modules().items()
+        for imported in imported_modules(path)
+        if is_package_module(imported)
+        and imported.split(".")[0].startswith("_")
+        and not imported.startswith("__")
+        and tier_of(imported) > tier_of(name)
+    }
+    assert upward == set()
 
 
 def test_the_import_scan_sees_every_form_of_import(tmp_path: Path) -> None:
@@ -156,7 +186,7 @@ def test_no_literal_999_outside_the_error_table_and_the_wire_decoder() -> None:
 def test_campaign_and_cli_call_no_private_run_of_the_client() -> None:
     """No module of campaign/ or cli/ reaches the client's _run, _run_media or _run_mass."""
     for package in ("campaign", "cli"):
-        for path in sorted((PACKAGE / package).glob("*.py")):
+        for path in sorted((PACKAGE / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Attribute) and node.attr.startswith(RUN_METHODS):
                     # A class's own method of the same name (Campaign._run) is its own business.
@@ -188,7 +218,7 @@ def test_tests_import_only_public_names() -> None:
     Every name a test imports from the package is one its module declares (in ``__all__``).
 
     The rule: a test reaches what a module offers, never what it keeps to itself. A test may name
-    a private module (``miogram_async._wire``) to test that module's own interface, the unit
+    a private module (``miogram_async._base.wire``) to test that module's own interface, the unit
     under test, and may import a module as a whole; every name it imports from a module is in
     that module's ``__all__``, and so never starts with an underscore. What a test needs of a
     module (a reference implementation a fast path must equal, the state of one fan-out) is made

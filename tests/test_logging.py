@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from miogram_async import _logging
-from miogram_async._logging import LOG_ENV, OK, configure_from_env, log_request, logger
+from miogram_async._base import log as _logging
+from miogram_async._base.log import LOG_ENV, OK, configure_from_env, log_request, logger
 
 SECRET = "s3cr3t-never-logged"
 
@@ -109,7 +109,7 @@ def test_miogram_log_on_import_writes_requests_to_stderr() -> None:
     """Importing the package with MIOGRAM_LOG=debug prints request lines on stderr, no secret."""
     program = (
         "import miogram_async, miogram_async\n"
-        "from miogram_async._logging import log_request\n"
+        "from miogram_async._base.log import log_request\n"
         "log_request(func='SendMessage', attempt=1, duration=0.5, outcome='ok', robot='Agent1')\n"
     )
     env = {**os.environ, LOG_ENV: "debug", "MIOGRAM_SECRET": SECRET}

@@ -25,7 +25,7 @@ from miogram_async import (
     ReportRecord,
     ValidationError,
 )
-from miogram_async._models import (
+from miogram_async._base.models import (
     CREDIT_KINDS,
     MEGABYTE,
     as_credits,
@@ -36,7 +36,7 @@ from miogram_async._models import (
     limits_from_wire,
     report_from_wire,
 )
-from miogram_async._wire import Reply, decode_reply
+from miogram_async._base.wire import Reply, decode_reply
 
 LIMITS_WIRE: dict[str, object] = {
     "Message": "1000",
@@ -312,7 +312,7 @@ def test_report_sent_at_without_system_tzdata() -> None:
     program = (
         "import zoneinfo\n"
         "zoneinfo.reset_tzpath(to=[])\n"
-        "from miogram_async._models import report_from_wire\n"
+        "from miogram_async._base.models import report_from_wire\n"
         "record = report_from_wire({'DATE': '2026-01-02', 'TIME': '10:11:12'})\n"
         "print(record.sent_at.isoformat())\n"
     )

@@ -31,8 +31,8 @@ from miogram_async import (
     ValidationError,
     WhatsAppNotSupportedError,
 )
-from miogram_async._errors import ERROR_CLASSES
-from miogram_async._outcomes import (
+from miogram_async._base.errors import ERROR_CLASSES
+from miogram_async._base.outcomes import (
     NEAR_FRONT_WAIT,
     REFUSAL_CODES,
     STOP_CODES,

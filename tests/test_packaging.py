@@ -106,7 +106,7 @@ def test_installed_wheel_reports_its_version(dist: Path, tmp_path: Path) -> None
         archive.extractall(tmp_path)
     program = (
         "import miogram_async, miogram_async_pytest\n"
-        "from miogram_async._version import USER_AGENT\n"
+        "from miogram_async._base.version import USER_AGENT\n"
         "print(miogram_async.__file__)\n"
         "print(miogram_async.__version__)\n"
         "print(USER_AGENT.split()[0])\n"

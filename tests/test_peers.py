@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from miogram_async import Chat, Message, MioGram, User
-from miogram_async._errors import APIResponseError, NoDataError, NumberNotFoundError
-from miogram_async._peers import (
+from miogram_async._base.errors import APIResponseError, NoDataError, NumberNotFoundError
+from miogram_async._base.peers import (
     as_chat,
     as_dialogs,
     as_history,
@@ -21,7 +21,7 @@ from miogram_async._peers import (
     message_from_wire,
     user_from_wire,
 )
-from miogram_async._wire import Reply, decode_reply
+from miogram_async._base.wire import Reply, decode_reply
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
 
 SECRET = "test-secret"

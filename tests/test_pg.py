@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from miogram_async._pg import KEEPALIVES, connect, is_database_url, redact, split_param
+from miogram_async._base.pg import KEEPALIVES, connect, is_database_url, redact, split_param
 
 
 def test_a_database_url_is_told_from_a_path() -> None:

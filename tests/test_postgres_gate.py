@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from miogram_async import APIConnectionError, PostgresSendGate, ValidationError
-from miogram_async._gate_pg import GATE_LOCK_SPACE, gate_key
+from miogram_async._gates.postgres import GATE_LOCK_SPACE, gate_key
 from miogram_async.testing import AccountConfig, FakeMioGram, TimeModel
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the fake's loopback server")

@@ -18,7 +18,7 @@ from miogram_async import (
     PermissionDeniedError,
     ValidationError,
 )
-from miogram_async._errors import ERROR_CLASSES
+from miogram_async._base.errors import ERROR_CLASSES
 
 SURFACE_NAMES = {
     "MioGram",

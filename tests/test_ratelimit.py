@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from miogram_async import MioGram
-from miogram_async._ratelimit import TokenBucket
+from miogram_async._http.ratelimit import TokenBucket
 
 
 class FakeClock:

@@ -26,13 +26,13 @@ from miogram_async import (
     Outcome,
     ValidationError,
 )
-from miogram_async._actions import BY_FUNC, FILE_SENDS, file_limit
-from miogram_async._config import ClientOptions
-from miogram_async._models import Limits
-from miogram_async._options import MassOptions
-from miogram_async._ratelimit import TokenBucket
+from miogram_async._base.actions import BY_FUNC, FILE_SENDS, file_limit
+from miogram_async._base.models import Limits
+from miogram_async._base.wire import as_bool
+from miogram_async._http.options import ClientOptions
+from miogram_async._http.ratelimit import TokenBucket
+from miogram_async._mass.options import MassOptions
 from miogram_async._runner import send_mass_action
-from miogram_async._wire import as_bool
 from miogram_async.campaign._model import mass_row
 from miogram_async.cli._single import FILE_KINDS
 

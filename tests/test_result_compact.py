@@ -29,8 +29,8 @@ from miogram_async import (
     ValidationError,
     normalize_phone,
 )
-from miogram_async._fanout import FanOut, MassOptions, fan_out
-from miogram_async._result import KeyIndex
+from miogram_async._mass.fanout import FanOut, MassOptions, fan_out
+from miogram_async._mass.result import KeyIndex
 from miogram_async.campaign import Campaign, NumberState
 
 SECRET = "compact0secret"

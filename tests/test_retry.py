@@ -17,7 +17,7 @@ from miogram_async import (
     NoResponseError,
     RetryPolicy,
 )
-from miogram_async._retry import NEVER_RETRIED, READ_ONLY_FUNCS, may_retry
+from miogram_async._http.retry import NEVER_RETRIED, READ_ONLY_FUNCS, may_retry
 from miogram_async.testing import AccountConfig, FakeMioGram, FaultKind, FaultRule, Faults
 
 URL = "https://miogram.test/dojob.php"

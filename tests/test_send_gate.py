@@ -19,7 +19,7 @@ from miogram_async import (
     Outcome,
     ValidationError,
 )
-from miogram_async._gate import LocalSendGate, SendGate
+from miogram_async._gates.base import LocalSendGate, SendGate
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook, TimeModel
 
 SECRET = "gate-secret"

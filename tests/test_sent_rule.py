@@ -30,9 +30,9 @@ from miogram_async import (
     Outcome,
     SessionBlockedError,
 )
-from miogram_async._actions import BY_FUNC, Retry
-from miogram_async._outcomes import REFUSAL_CODES, error_for_code, proves_refusal
-from miogram_async._retry import RetryPolicy
+from miogram_async._base.actions import BY_FUNC, Retry
+from miogram_async._base.outcomes import REFUSAL_CODES, error_for_code, proves_refusal
+from miogram_async._http.retry import RetryPolicy
 from miogram_async.cli._context import translate_error
 from miogram_async.cli._exit import ExitCode
 

@@ -25,7 +25,7 @@ from miogram_async import (
     Outcome,
     UnknownFuncError,
 )
-from miogram_async._peers import Message
+from miogram_async._base.peers import Message
 from miogram_async.testing import (
     AccountConfig,
     CreditsConfig,

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from miogram_async import MioGram, NumberNotFoundError, Outcome, ValidationError
-from miogram_async._actions import ACTIONS, Action
-from miogram_async._options import DEFAULT_CONCURRENCY, MassOptions, mass_options
-from miogram_async._request import Request
-from miogram_async._session import Session
+from miogram_async._base.actions import ACTIONS, Action
+from miogram_async._http.request import Request
+from miogram_async._http.session import Session
+from miogram_async._mass.options import DEFAULT_CONCURRENCY, MassOptions, mass_options
 
 URL = "https://miogram.test/dojob.php"
 PHONE = "+989100000000"

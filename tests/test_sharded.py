@@ -13,7 +13,7 @@ import trio
 from anyio.abc import SocketAttribute, SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from miogram_async._sharded import SHARD_SIZE, ShardedTransport, shard_limits
+from miogram_async._http.sharded import SHARD_SIZE, ShardedTransport, shard_limits
 
 # -- an inner-pool double ------------------------------------------------------------------------
 

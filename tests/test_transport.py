@@ -15,8 +15,9 @@ import trio
 from httpx_aiohttp import AiohttpTransport
 
 from miogram_async import APIConnectionError, APITimeoutError, HttpBackend, MioGram
-from miogram_async._sharded import ShardedTransport
-from miogram_async._transport import (
+from miogram_async._base.version import USER_AGENT
+from miogram_async._http.sharded import ShardedTransport
+from miogram_async._http.transport import (
     DEFAULT_TIMEOUT,
     UNSHARDED_MAX,
     build_http_client,
@@ -24,7 +25,6 @@ from miogram_async._transport import (
     map_transport_error,
     pool_limits,
 )
-from miogram_async._version import USER_AGENT
 from miogram_async.testing import AccountConfig, FakeMioGram
 
 

@@ -11,9 +11,9 @@ from types import ModuleType
 import pytest
 
 from miogram_async import MioGram
-from miogram_async._models import report_from_wire
-from miogram_async._peers import as_dialogs, as_history, as_user
-from miogram_async._wire import Reply, decode_reply
+from miogram_async._base.models import report_from_wire
+from miogram_async._base.peers import as_dialogs, as_history, as_user
+from miogram_async._base.wire import Reply, decode_reply
 from miogram_async.testing import FakeMioGram
 
 PROGRAM = Path(__file__).resolve().parent / "typing" / "user_program.py"

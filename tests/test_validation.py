@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from miogram_async import ValidationError, normalize_phone
-from miogram_async._validation import (
+from miogram_async._base.validation import (
     Media,
     check_file_format,
     check_forward_count,

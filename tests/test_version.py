@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 import miogram_async
-from miogram_async import _version
+from miogram_async._base import version as _version
 
 
 def test_version_is_the_installed_one() -> None:

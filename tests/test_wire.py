@@ -21,8 +21,8 @@ from miogram_async import (
     NumberNotFoundError,
     PermissionDeniedError,
 )
-from miogram_async._actions import BY_FUNC
-from miogram_async._wire import (
+from miogram_async._base.actions import BY_FUNC
+from miogram_async._base.wire import (
     FORM_HEADERS,
     Reply,
     as_bool,

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Self, TextIO
 import anyio
 import anyio.to_thread
 
-from .._errors import MassSendError
-from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
+from .._base.errors import MassSendError
+from .._mass.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
 from .._runner import send_mass_action
 from . import _model
 from ._export import ExportFormat, write_rows

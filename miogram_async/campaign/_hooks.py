@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import anyio.to_thread
 
-from .._errors import APIError, MioGramError
-from .._outcomes import proves_refusal, refused_as_a_whole
-from .._result import Chunk, Outcome
+from .._base.errors import APIError, MioGramError
+from .._base.outcomes import proves_refusal, refused_as_a_whole
+from .._mass.result import Chunk, Outcome
 from ._model import NumberState
 from .storage import ChunkEnd, OutcomeGroup
 

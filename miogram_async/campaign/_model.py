@@ -9,9 +9,9 @@ from collections.abc import Mapping
 
 import attrs
 
-from .. import _actions as actions
-from .._actions import Action
-from .._errors import MioGramError
+from .._base import actions
+from .._base.actions import Action
+from .._base.errors import MioGramError
 
 __all__ = [
     "FINAL_STATES",

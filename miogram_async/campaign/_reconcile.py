@@ -42,9 +42,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from .._errors import ValidationError
-from .._models import ReportRecord
-from .._validation import normalize_phone
+from .._base.errors import ValidationError
+from .._base.models import ReportRecord
+from .._base.validation import normalize_phone
 from ._model import NumberState
 
 __all__ = ["Anchor", "media_matcher", "reconcile", "record_time", "text_matcher"]

@@ -11,15 +11,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .._errors import ValidationError
-from .._options import MAX_CHUNK_SIZE
-from .._validation import (
+from .._base.errors import ValidationError
+from .._base.validation import (
     WIRE_PHONE,
     check_file_format,
     check_message,
     is_builtin_region,
     normalize_phone,
 )
+from .._mass.options import MAX_CHUNK_SIZE
 from ._model import CampaignError, CampaignKind, MediaRef
 from .storage import CampaignMeta
 

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Final
 
 import anyio.to_thread
 
-from .._errors import MioGramError, NoDataError
-from .._validation import REPORT_MAX
+from .._base.errors import MioGramError, NoDataError
+from .._base.validation import REPORT_MAX
 from ._model import MediaRef, NumberState
 from ._reconcile import Anchor, media_matcher, reconcile, text_matcher
 from .storage import NumberUpdate, Storage
 
 if TYPE_CHECKING:
+    from .._base.models import ReportRecord
     from .._client import MioGram
-    from .._models import ReportRecord
 
 __all__ = ["keep_anchor", "settle_from_report"]
 

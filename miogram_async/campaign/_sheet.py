@@ -25,8 +25,8 @@ from typing import BinaryIO, Final, Literal, Self, cast
 
 import attrs
 
-from .._errors import ValidationError
-from .._validation import normalize_phone
+from .._base.errors import ValidationError
+from .._base.validation import normalize_phone
 from ._inputs import InputItem, InvalidInput
 from ._sheet_columns import NumbersFileError, PhoneColumn, choose_column
 from ._sheet_text import open_text, read_head, text_rows

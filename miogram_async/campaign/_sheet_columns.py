@@ -17,8 +17,8 @@ from typing import Final, Literal
 
 import attrs
 
-from .._errors import ValidationError
-from .._validation import normalize_phone
+from .._base.errors import ValidationError
+from .._base.validation import normalize_phone
 
 __all__ = ["GENERIC_HEADERS", "PHONE_HEADERS", "NumbersFileError", "PhoneColumn", "header_key"]
 

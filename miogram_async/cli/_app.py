@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from .._checks import check_base_url
-from .._errors import ValidationError
-from .._pg import is_database_url
-from .._validation import normalize_phone
+from .._base.checks import check_base_url
+from .._base.errors import ValidationError
+from .._base.pg import is_database_url
+from .._base.validation import normalize_phone
 from ._campaign_cmd import campaign
 from ._context import Settings
 from ._demo_cmd import demo

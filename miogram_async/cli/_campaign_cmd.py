@@ -14,9 +14,9 @@ from typing import Literal, TextIO
 import anyio
 import click
 
+from .._base.errors import APIConnectionError
 from .._client import MioGram
-from .._errors import APIConnectionError
-from .._options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
+from .._mass.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from ..campaign import (
     Campaign,
     CampaignError,

@@ -19,14 +19,14 @@ import anyio
 import attrs
 import click
 
-from .._actions import row_for
+from .._base.actions import row_for
+from .._base.errors import APIConnectionError, APIError, APITimeoutError, MioGramError
+from .._base.outcomes import Verdict, verdict
+from .._base.pg import is_database_url
 from .._client import DEFAULT_BASE_URL, MioGram
-from .._errors import APIConnectionError, APIError, APITimeoutError, MioGramError
-from .._gate import SendGate
-from .._gate_file import FileSendGate
-from .._gate_pg import PostgresSendGate
-from .._outcomes import Verdict, verdict
-from .._pg import is_database_url
+from .._gates.base import SendGate
+from .._gates.file import FileSendGate
+from .._gates.postgres import PostgresSendGate
 from ._exit import CLIError, ExitCode
 from ._output import Output
 from ._secret import resolve_secret

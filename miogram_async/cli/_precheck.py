@@ -12,9 +12,9 @@ from pathlib import Path
 
 import attrs
 
-from .._actions import file_limit
+from .._base.actions import file_limit
+from .._base.errors import APIConnectionError, AuthenticationError, MioGramError
 from .._client import MioGram
-from .._errors import APIConnectionError, AuthenticationError, MioGramError
 from ..campaign import CampaignKind, mass_row
 from ._exit import CLIError, ExitCode
 

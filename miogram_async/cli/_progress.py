@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from .._fanout import MassProgress, Outcome
+from .._mass.fanout import MassProgress, Outcome
 
 __all__ = ["CampaignDisplay", "summary_table"]
 

@@ -14,10 +14,10 @@ import anyio
 import anyio.abc
 import attrs
 
+from .._base.errors import APIConnectionError, MassSendError, MioGramError
+from .._base.outcomes import Remedy, never_left, remedy
 from .._client import MioGram
-from .._errors import APIConnectionError, MassSendError, MioGramError
-from .._fanout import MassProgress
-from .._outcomes import Remedy, never_left, remedy
+from .._mass.fanout import MassProgress
 from ..campaign import Campaign, CampaignStatus, NumberState
 from ._context import Settings, error_document, translate_error
 from ._exit import ExitCode

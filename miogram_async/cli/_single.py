@@ -11,8 +11,8 @@ import attrs
 import click
 from rich.table import Table
 
-from .._actions import FILE_SENDS
-from .._errors import MioGramError
+from .._base.actions import FILE_SENDS
+from .._base.errors import MioGramError
 from .._runner import send_media_action
 from ._context import Settings, error_document, json_option, pass_settings, translate_error
 from ._exit import ExitCode

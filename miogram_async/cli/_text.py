@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .._errors import ValidationError
-from .._validation import normalize_phone
+from .._base.errors import ValidationError
+from .._base.validation import normalize_phone
 from ._exit import CLIError
 
 __all__ = ["STDIN", "message_text", "phone_argument", "read_message_file"]

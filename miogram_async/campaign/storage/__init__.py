@@ -7,7 +7,7 @@ A target that starts with ``postgresql://`` or ``postgres://`` is a PostgreSQL d
 is `miogram_async.campaign`.
 """
 
-from ..._pg import is_database_url
+from ..._base.pg import is_database_url
 from ._base import ChunkEnd, ChunkStart, NumberUpdate, OutcomeGroup, Row, Storage
 from ._meta import CampaignMeta
 from ._open import create_storage, open_storage

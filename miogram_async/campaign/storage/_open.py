@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
-from ..._pg import is_database_url
+from ..._base.pg import is_database_url
 from .._inputs import InputItem
 from ._base import Storage
 from ._meta import CampaignMeta

@@ -16,8 +16,9 @@ one of them; its outcome clears the claim.
 
 When a run dies (SIGKILL, a lost machine), PostgreSQL ends its session and drops the advisory lock
 (at once when the process dies on a live host; for a vanished host after the TCP keepalives every
-connection asks the server for, about 20 s: `miogram_async._pg`). The next claim or reconciliation
-by any other run *sweeps* it: the numbers it claimed but never started go back to their state
+connection asks the server for, about 20 s: `miogram_async._base.pg`). The next claim or
+reconciliation by any other run *sweeps* it: the numbers it claimed but never started go back to
+their state
 (they were never sent); the numbers of its ``attempting`` chunks stay ``sending``, in doubt, and
 are settled through the service's report exactly like after a crash of an SQLite run: never sent
 again without ``resend_unknown``. Nothing here retries a stalled chunk by itself.

@@ -2,7 +2,7 @@
 PostgreSQL campaign storage's setup: the URL, the connection, errors, and a new campaign.
 
 `split_url` takes a ``postgresql://`` target apart (the password never reaches what is shown),
-`connect` opens a connection (with the keepalives of `miogram_async._pg`), `fill` records a new
+`connect` opens a connection (with the keepalives of `miogram_async._base.pg`), `fill` records a new
 campaign with its inputs. psycopg errors become `CampaignError` here (`storage_error`, and
 `db_errors` for the methods of any object with a ``location``). The statements are in `_sql`.
 """
@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Protocol, TypeVar
 
-from ...._errors import ValidationError
-from ...._pg import connect as connect_with_keepalives
-from ...._pg import redact, split_param
+from ...._base.errors import ValidationError
+from ...._base.pg import connect as connect_with_keepalives
+from ...._base.pg import redact, split_param
 from ..._inputs import InputItem, InvalidInput
 from ..._model import CampaignError, CampaignInUseError, CampaignStorageError
 from .._base import FORMAT

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final, cast
 
-from ...._errors import ValidationError
+from ...._base.errors import ValidationError
 from ..._inputs import InputItem, InvalidInput
 from ..._model import CampaignError, CampaignInUseError
 from .._base import FORMAT

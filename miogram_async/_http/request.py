@@ -16,8 +16,8 @@ from typing import Generic, TypeVar
 import attrs
 import httpx
 
-from ._actions import Action
-from ._wire import Reply
+from .._base.actions import Action
+from .._base.wire import Reply
 
 __all__ = ["GateWaits", "Request"]
 

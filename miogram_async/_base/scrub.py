@@ -10,7 +10,7 @@ import re
 from typing import Final
 from urllib.parse import quote, quote_plus
 
-from ._errors import APIError, APIResponseError
+from .errors import APIError, APIResponseError
 
 __all__ = ["blank", "scrub", "secret_forms", "without_frames"]
 

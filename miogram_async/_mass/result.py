@@ -12,7 +12,7 @@ from typing import Final
 
 import attrs
 
-from ._errors import MioGramError
+from .._base.errors import MioGramError
 
 __all__ = ["Chunk", "KeyIndex", "MassProgress", "MassResult", "Outcome"]
 

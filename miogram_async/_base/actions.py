@@ -17,10 +17,10 @@ from typing import Final, Generic, Literal, TypeVar
 
 import attrs
 
-from ._errors import APIResponseError
-from ._models import Credits, Limits, ReportRecord, as_credits, as_limits, as_reports
-from ._peers import as_chat, as_dialogs, as_history, as_user
-from ._wire import Reply, as_bool, as_flag, as_json, as_str, as_str_list
+from .errors import APIResponseError
+from .models import Credits, Limits, ReportRecord, as_credits, as_limits, as_reports
+from .peers import as_chat, as_dialogs, as_history, as_user
+from .wire import Reply, as_bool, as_flag, as_json, as_str, as_str_list
 
 __all__ = [
     "ACTIONS",

@@ -23,9 +23,9 @@ from typing import Final, Literal
 import httpx
 import sniffio
 
-from ._errors import APIConnectionError, APITimeoutError
-from ._sharded import SHARD_SIZE, ShardedTransport
-from ._version import USER_AGENT
+from .._base.errors import APIConnectionError, APITimeoutError
+from .._base.version import USER_AGENT
+from .sharded import SHARD_SIZE, ShardedTransport
 
 __all__ = [
     "DEFAULT_TIMEOUT",

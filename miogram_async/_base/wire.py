@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 import attrs
 
-from ._errors import ERROR_CLASSES, APIResponseError
-from ._outcomes import error_for_code
+from .errors import ERROR_CLASSES, APIResponseError
+from .outcomes import error_for_code
 
 __all__ = [
     "FORM_HEADERS",

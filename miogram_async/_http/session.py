@@ -29,10 +29,9 @@ import anyio
 import httpx
 import sniffio
 
-from ._actions import API_CHANGE_SECRET, API_GET_ROBOT, Action
-from ._checks import check_robot, encodable, is_seconds
-from ._config import SECRET_NOT_UNICODE, ClientOptions, SecretSource
-from ._errors import (
+from .._base.actions import API_CHANGE_SECRET, API_GET_ROBOT, Action
+from .._base.checks import check_robot, encodable, is_seconds
+from .._base.errors import (
     APIError,
     APIResponseError,
     APITimeoutError,
@@ -40,15 +39,16 @@ from ._errors import (
     MioGramError,
     ValidationError,
 )
-from ._gate import LocalSendGate
-from ._logging import OK, log_request, logger
-from ._outcomes import gateway_may_be_busy
-from ._ratelimit import TokenBucket
-from ._request import Request
-from ._scrub import scrub, without_frames
-from ._transport import build_http_client, is_transport_error, map_transport_error
-from ._version import USER_AGENT
-from ._wire import FORM_HEADERS, Reply, as_str_list, decode_reply, encode_form
+from .._base.log import OK, log_request, logger
+from .._base.outcomes import gateway_may_be_busy
+from .._base.scrub import scrub, without_frames
+from .._base.version import USER_AGENT
+from .._base.wire import FORM_HEADERS, Reply, as_str_list, decode_reply, encode_form
+from .._gates.base import LocalSendGate
+from .options import SECRET_NOT_UNICODE, ClientOptions, SecretSource
+from .ratelimit import TokenBucket
+from .request import Request
+from .transport import build_http_client, is_transport_error, map_transport_error
 
 __all__ = ["Session", "describe"]
 

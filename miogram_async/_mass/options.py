@@ -10,9 +10,9 @@ from typing import Final, Literal, Protocol, TypedDict
 
 import attrs
 
-from ._checks import is_count, is_finite_seconds
-from ._errors import MioGramError, ValidationError
-from ._result import Chunk, MassProgress, Outcome
+from .._base.checks import is_count, is_finite_seconds
+from .._base.errors import MioGramError, ValidationError
+from .result import Chunk, MassProgress, Outcome
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

@@ -11,16 +11,16 @@ from typing import Final
 
 import attrs
 
-from ._actions import Action
-from ._checks import check_robot
-from ._errors import MioGramError, ValidationError
-from ._fanout import Chunk, MassInput, fan_out
-from ._logging import logger
-from ._options import MassOptions
-from ._request import GateWaits, Request
-from ._result import MassResult
-from ._session import Session, describe
-from ._wire import as_mass_map
+from .._base.actions import Action
+from .._base.checks import check_robot
+from .._base.errors import MioGramError, ValidationError
+from .._base.log import logger
+from .._base.wire import as_mass_map
+from .._http.request import GateWaits, Request
+from .._http.session import Session, describe
+from .fanout import Chunk, MassInput, fan_out
+from .options import MassOptions
+from .result import MassResult
 
 __all__ = ["send_mass"]
 

@@ -12,8 +12,8 @@ from typing import Generic, Self, TypeVar
 
 import anyio
 
-from ._checks import is_count
-from ._errors import ValidationError
+from .._base.checks import is_count
+from .._base.errors import ValidationError
 
 __all__ = ["SlotGate"]
 

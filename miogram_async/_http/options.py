@@ -14,7 +14,7 @@ from typing import Any, Final, cast
 import attrs
 import httpx
 
-from ._checks import (
+from .._base.checks import (
     DEFAULT_BASE_URL,
     check_base_url,
     check_robot,
@@ -25,12 +25,12 @@ from ._checks import (
     is_finite_seconds,
     is_seconds,
 )
-from ._errors import ValidationError
-from ._gate import SendGate
-from ._ratelimit import TokenBucket
-from ._retry import RetryPolicy
-from ._transport import HttpBackend, aiohttp_available
-from ._validation import normalize_phone
+from .._base.errors import ValidationError
+from .._base.validation import normalize_phone
+from .._gates.base import SendGate
+from .ratelimit import TokenBucket
+from .retry import RetryPolicy
+from .transport import HttpBackend, aiohttp_available
 
 __all__ = [
     "DEFAULT_GATEWAY_DRAIN",

@@ -15,10 +15,10 @@ from typing import Final
 
 import attrs
 
-from ._errors import APIResponseError, NoDataError, NumberNotFoundError
-from ._models import converter
-from ._validation import PHONE_PATTERN
-from ._wire import Reply, json_excerpt, parse_bool
+from .errors import APIResponseError, NoDataError, NumberNotFoundError
+from .models import converter
+from .validation import PHONE_PATTERN
+from .wire import Reply, json_excerpt, parse_bool
 
 __all__ = [
     "Chat",

@@ -21,7 +21,7 @@ from typing import BinaryIO, Final
 
 import attrs
 
-from ._errors import ValidationError
+from .errors import ValidationError
 
 __all__ = [
     "REPORT_MAX",

@@ -10,7 +10,7 @@ from typing import Final
 
 import httpx
 
-from ._errors import ValidationError
+from .errors import ValidationError
 
 __all__ = [
     "DEFAULT_BASE_URL",

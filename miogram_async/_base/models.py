@@ -18,8 +18,8 @@ from typing import Final, Literal, TypeVar, cast, get_args
 import attrs
 import cattrs
 
-from ._errors import APIResponseError, ValidationError
-from ._wire import Reply, as_report_list, json_excerpt, parse_bool
+from .errors import APIResponseError, ValidationError
+from .wire import Reply, as_report_list, json_excerpt, parse_bool
 
 __all__ = [
     "CREDIT_KINDS",

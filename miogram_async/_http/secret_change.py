@@ -16,9 +16,9 @@ from typing import TypeVar
 
 import sniffio
 
-from ._actions import Action
-from ._request import Request
-from ._session import Session
+from .._base.actions import Action
+from .request import Request
+from .session import Session
 
 __all__ = ["change_secret"]
 

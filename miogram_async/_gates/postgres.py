@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 import anyio.to_thread
 
-from ._errors import APIConnectionError, ValidationError
-from ._gate_slots import SlotGate
-from ._pg import connect
+from .._base.errors import APIConnectionError, ValidationError
+from .._base.pg import connect
+from .slots import SlotGate
 
 if TYPE_CHECKING:
     import psycopg

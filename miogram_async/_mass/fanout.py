@@ -26,18 +26,18 @@ import anyio.lowlevel
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._errors import MassSendError, MioGramError, ValidationError
-from ._logging import logger
-from ._options import (
+from .._base.errors import MassSendError, MioGramError, ValidationError
+from .._base.log import logger
+from .._base.outcomes import never_left, proves_refusal, shrinks_chunks, stops_fan_out
+from .._http.request import GateWaits
+from .options import (
     DEFAULT_CONCURRENCY,
     FanoutHooks,
     FanoutOptions,
     MassOptions,
     ProgressCallback,
 )
-from ._outcomes import never_left, proves_refusal, shrinks_chunks, stops_fan_out
-from ._request import GateWaits
-from ._result import Chunk, KeyIndex, MassProgress, MassResult, Outcome
+from .result import Chunk, KeyIndex, MassProgress, MassResult, Outcome
 
 __all__ = [
     "AgentSlots",

@@ -30,8 +30,8 @@ from typing import Final
 
 import anyio
 
-from ._errors import APIConnectionError, ValidationError
-from ._gate_slots import SlotGate
+from .._base.errors import APIConnectionError, ValidationError
+from .slots import SlotGate
 
 __all__ = ["FileSendGate"]
 

@@ -17,9 +17,9 @@ from typing import Final
 
 import attrs
 
-from ._actions import ACTIONS, Retry, row_for
-from ._errors import APIConnectionError, MioGramError, NoResponseError
-from ._outcomes import never_left
+from .._base.actions import ACTIONS, Retry, row_for
+from .._base.errors import APIConnectionError, MioGramError, NoResponseError
+from .._base.outcomes import never_left
 
 __all__ = ["NEVER_RETRIED", "READ_ONLY_FUNCS", "RetryPolicy", "may_retry"]
 

@@ -27,7 +27,7 @@ import enum
 from collections.abc import Mapping
 from typing import Final
 
-from ._errors import (
+from .errors import (
     ERROR_CLASSES,
     AccountNotActivatedError,
     APIConnectionError,
