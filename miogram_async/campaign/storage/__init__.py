@@ -8,7 +8,17 @@ is `miogram_async.campaign`.
 """
 
 from ..._base.pg import is_database_url
-from ._base import ChunkEnd, ChunkStart, NumberUpdate, OutcomeGroup, Row, Storage
+from ._base import (
+    OWN_TEXTS,
+    SHARED_TEXT,
+    ChunkEnd,
+    ChunkStart,
+    Extra,
+    NumberUpdate,
+    OutcomeGroup,
+    Row,
+    Storage,
+)
 from ._meta import CampaignMeta
 from ._open import create_storage, open_storage
 from ._postgres import PostgresJournal, split_url
@@ -16,9 +26,12 @@ from ._sqlite import JOURNAL_VERSION, Journal
 
 __all__ = [
     "JOURNAL_VERSION",
+    "OWN_TEXTS",
+    "SHARED_TEXT",
     "CampaignMeta",
     "ChunkEnd",
     "ChunkStart",
+    "Extra",
     "Journal",
     "NumberUpdate",
     "OutcomeGroup",
