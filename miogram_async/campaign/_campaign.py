@@ -495,7 +495,9 @@ class Campaign:
         )
         self._watch = watch = RunWatch()
         try:
-            await send_passes(client, self._journal, hooks, states, plan, payload, on_progress, watch)
+            await send_passes(
+                client, self._journal, hooks, states, plan, payload, on_progress, watch
+            )
         finally:
             self._watch = None
 

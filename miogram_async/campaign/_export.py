@@ -179,4 +179,3 @@ def write_export(
 def _with_header(header: Sequence[str], body: Iterable[Sequence[object]]) -> Iterator[Any]:
     yield header
     yield from body
-

@@ -146,7 +146,9 @@ def row_inputs(
         kept: list[str] | None = None
         if keep_cells:
             kept = [
-                cells[index] if index < len(cells) else "" for index in range(width) if index != phone
+                cells[index] if index < len(cells) else ""
+                for index in range(width)
+                if index != phone
             ]
         if not cell:
             yield RowInput("", kept, None, f"row {row}: the phone cell is empty")

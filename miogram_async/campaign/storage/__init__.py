@@ -21,13 +21,14 @@ from ._base import (
 )
 from ._meta import CampaignMeta
 from ._open import create_storage, open_storage
-from ._postgres import PostgresJournal, split_url
+from ._postgres import CampaignListing, PostgresJournal, list_campaigns, split_url
 from ._sqlite import JOURNAL_VERSION, Journal
 
 __all__ = [
     "JOURNAL_VERSION",
     "OWN_TEXTS",
     "SHARED_TEXT",
+    "CampaignListing",
     "CampaignMeta",
     "ChunkEnd",
     "ChunkStart",
@@ -40,6 +41,7 @@ __all__ = [
     "Storage",
     "create_storage",
     "is_database_url",
+    "list_campaigns",
     "open_storage",
     "split_url",
 ]

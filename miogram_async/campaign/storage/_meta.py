@@ -108,12 +108,18 @@ def _converter() -> cattrs.Converter:
     )
     robots = override(unstruct_hook=_robots_to_text, struct_hook=_robots_from_text)
     columns = override(unstruct_hook=_columns_to_text, struct_hook=_columns_from_text)
-    fields = {"media": override(omit=True), "robots": robots, "columns": columns}
+    media = override(omit=True)
     converter.register_unstructure_hook(
-        CampaignMeta, make_dict_unstructure_fn(CampaignMeta, converter, **fields)
+        CampaignMeta,
+        make_dict_unstructure_fn(
+            CampaignMeta, converter, media=media, robots=robots, columns=columns
+        ),
     )
     converter.register_structure_hook(
-        CampaignMeta, make_dict_structure_fn(CampaignMeta, converter, **fields)
+        CampaignMeta,
+        make_dict_structure_fn(
+            CampaignMeta, converter, media=media, robots=robots, columns=columns
+        ),
     )
     return converter
 

@@ -288,3 +288,29 @@ SETTLE_CHUNKS: Final = (
     " SELECT n.chunk FROM miogram_numbers AS n WHERE n.campaign = %(c)s"
     " AND n.state = 'sending' AND n.chunk IS NOT NULL)"
 )
+
+# Listing the campaigns of a database
+
+LIST_CAMPAIGNS: Final = (
+    "SELECT c.name, c.schema_version, c.created_at, "
+    "(SELECT value FROM miogram_meta AS m WHERE m.campaign = c.name AND m.key = 'kind') "
+    "FROM miogram_campaigns AS c WHERE c.format = %s ORDER BY c.created_at, c.name"
+)
+LIST_COUNTS: Final = (
+    "SELECT campaign, state, count(*) FROM miogram_numbers GROUP BY campaign, state"
+)
+#: Each campaign's latest run: how it ended (NULL: interrupted or going on) and when it began.
+LIST_LAST_RUNS: Final = (
+    "SELECT DISTINCT ON (campaign) campaign, outcome, started_at FROM miogram_runs "
+    "ORDER BY campaign, id DESC"
+)
+#: The campaigns a live run holds (its session keeps its advisory lock, see `DEAD_RUNS`).
+LIST_RUNNING: Final = """
+SELECT DISTINCT r.campaign FROM miogram_runs AS r
+WHERE r.finished_at IS NULL AND EXISTS (
+    SELECT 1 FROM pg_locks AS l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.classid::bigint = %(space)s AND l.objid::bigint = r.id
+)
+"""

@@ -179,9 +179,7 @@ def _insert_inputs(
     return staged
 
 
-def _other(
-    raw: object, invalid: list[InvalidInput | RowInput]
-) -> str | InvalidInput | RowInput:
+def _other(raw: object, invalid: list[InvalidInput | RowInput]) -> str | InvalidInput | RowInput:
     """
     A non-string item as recorded: an `InvalidInput` or a `RowInput` as it is (noted in
     *invalid*: the batch is not one of plain numbers), else its repr.

@@ -330,7 +330,9 @@ class Journal:
         message = self.meta.message
         if message is not None and len(found) < len(numbers):
             held = self._held(numbers)
-            found.update({number: message for number in numbers if number not in found and held(number)})
+            found.update(
+                {number: message for number in numbers if number not in found and held(number)}
+            )
         return found
 
     def _held(self, numbers: Sequence[str]) -> Callable[[str], bool]:
