@@ -86,7 +86,7 @@ def _joined(
             # A number without a text of its own gets the campaign's message; an item that is
             # sent nothing (invalid, a repeat) shows none.
             sent = row[3] not in ("invalid", "duplicate")
-            values.append(text if text is not None else (message if sent else None))
+            values.append((text if text is not None else message) if sent else None)
         yield values
 
 

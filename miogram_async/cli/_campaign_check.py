@@ -252,5 +252,5 @@ def _report(
     elif checked.text_problem_count:
         lines.append("a run would be refused: fix the messages above")
     for line in lines:
-        out.out.print(line, markup=False, highlight=False)
+        click.echo(line)  # not rich: a long line stays one line in a log or a pipe
     return ExitCode.USAGE if refused else ExitCode.OK
