@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 import anyio
 import click
 from rich.table import Table
@@ -17,19 +15,7 @@ from ._exit import CLIError, ExitCode
 __all__ = ["campaign_list"]
 
 #: The states a row of the table shows, in order (the rest add up to the total).
-_SHOWN = (
-    NumberState.DELIVERED,
-    NumberState.UNDELIVERED,
-    NumberState.PENDING,
-    NumberState.UNKNOWN,
-    NumberState.FAILED,
-)
-
-
-def _when(epoch: float | None) -> str:
-    if epoch is None:
-        return "-"
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+_SHOWN = (NumberState.DELIVERED, NumberState.PENDING, NumberState.UNKNOWN, NumberState.FAILED)
 
 
 @click.command("list")
@@ -85,11 +71,11 @@ def _report(settings: Settings, found: list[CampaignListing]) -> None:
         out.note("no campaign in this database")
         return
     table = Table(title="Campaigns", title_justify="left")
-    for name in ("campaign", "kind", "numbers", *(str(s) for s in _SHOWN), "last run", "created"):
-        table.add_column(
-            name,
-            justify="right" if name not in ("campaign", "kind", "last run", "created") else "left",
-        )
+    table.add_column("campaign", no_wrap=True)
+    table.add_column("kind")
+    for name in ("numbers", *(str(state) for state in _SHOWN)):
+        table.add_column(name, justify="right")
+    table.add_column("last run")
     for item in found:
         table.add_row(
             item.name,
@@ -97,7 +83,6 @@ def _report(settings: Settings, found: list[CampaignListing]) -> None:
             f"{item.total:,}",
             *(f"{item.by_state.get(state, 0):,}" for state in _SHOWN),
             item.last_run or "-",
-            _when(item.created_at),
         )
     out.out.print(table)
     out.note(f"resume one with:  miogram campaign resume '{found[0].url}'")

@@ -46,6 +46,7 @@ def waiting_text(waiting: Waiting | None, now: float) -> str:
         "60 s for the gateway, then answers 999 while the gateway goes on"
     )
 
+
 #: How each outcome is shown, in display order.
 OUTCOME_STYLES: Mapping[str, tuple[str, str]] = {
     "delivered": ("delivered", "green"),
