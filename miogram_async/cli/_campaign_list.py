@@ -85,4 +85,9 @@ def _report(settings: Settings, found: list[CampaignListing]) -> None:
             item.last_run or "-",
         )
     out.out.print(table)
-    out.note(f"resume one with:  miogram campaign resume '{found[0].url}'")
+    open_states = (NumberState.PENDING, NumberState.SENDING, NumberState.UNKNOWN)
+    unfinished = [item for item in found if any(item.by_state.get(s, 0) for s in open_states)]
+    if unfinished and unfinished[0].last_run != "running":
+        out.note(
+            f"resume {unfinished[0].name} with:  miogram campaign resume '{unfinished[0].url}'"
+        )
