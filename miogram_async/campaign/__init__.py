@@ -14,7 +14,7 @@ from ._model import (
     RunSummary,
 )
 from ._model import mass_row as mass_row  # package-level, not public: a kind's row, for the CLI
-from ._passes import Waiting as Waiting  # package-level: what `Campaign.waiting` returns
+from ._passes import Waiting
 from ._rows import row_texts as row_texts  # package-level: the CLI checks a template early
 from ._sheet import NumbersFile, NumbersFileError, PhoneColumn, ReadCounts, SheetRow
 from ._template import TemplateError
@@ -35,4 +35,5 @@ __all__ = [
     "RunSummary",
     "SheetRow",
     "TemplateError",
+    "Waiting",
 ]
