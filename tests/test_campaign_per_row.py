@@ -23,7 +23,7 @@ from miogram_async.campaign import Campaign, NumbersFile, NumberState, TemplateE
 from miogram_async.campaign._rows import RowTextError
 from miogram_async.campaign._template import MessageTemplate
 from miogram_async.cli import cli
-from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook
+from miogram_async.testing import AccountConfig, FakeMioGram, LimitsConfig, NumberBook
 
 SECRET = "s3cr3t-per-row-texts"
 
@@ -324,3 +324,19 @@ async def test_per_row_texts_in_postgresql(tmp_path: Path, postgres_url: str) ->
     assert exported[1]["message"] == "Hi solo 1"
     assert exported[-1]["state"] == "invalid"
     assert exported[-1]["message"] == ""
+
+
+def test_the_command_checks_each_row_against_the_account_limit(tmp_path: Path) -> None:
+    """campaign run: a row's text over APIGetLimits' message limit exits 2 naming it; no journal."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET, limits=LimitsConfig(message=40)))
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "name,phone\nAli,09120000001\n" + "Sara " * 8 + ",09120000002\n", encoding="utf-8"
+    )
+    with serving(fake) as url:
+        result = invoke(["--base-url", url, "campaign", "run", str(path), "-m", "Dear {name}!"])
+    assert result.exit_code == 2
+    assert "row 3: expected a message of at most 40 UTF-8 bytes, got 45 bytes; shorten it" in result.stderr
+    assert "no campaign was created" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv"]
+    assert not [r for r in fake.requests if r.func.startswith("Send")]
