@@ -336,7 +336,32 @@ def test_the_command_checks_each_row_against_the_account_limit(tmp_path: Path) -
     with serving(fake) as url:
         result = invoke(["--base-url", url, "campaign", "run", str(path), "-m", "Dear {name}!"])
     assert result.exit_code == 2
-    assert "row 3: expected a message of at most 40 UTF-8 bytes, got 45 bytes; shorten it" in result.stderr
+    assert (
+        "row 3: expected a message of at most 40 UTF-8 bytes, got 45 bytes; shorten it"
+        in result.stderr
+    )
     assert "no campaign was created" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv"]
     assert not [r for r in fake.requests if r.func.startswith("Send")]
+
+
+def test_short_rows_keep_their_cells_in_place(tmp_path: Path) -> None:
+    """A row shorter than the header keeps its cells under their columns, the missing ones empty."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,phone,c\nx,y,09120000001,z\nonly\np,q,09120000002\n", encoding="utf-8")
+    with (
+        NumbersFile(path) as numbers,
+        Campaign.create(tmp_path / "r.sqlite", numbers, message="hi") as campaign,
+    ):
+        out = io.StringIO()
+        campaign.export(out)
+        assert campaign.columns == ("a", "b", "c")
+    rows = [
+        (row["input"], row["a"], row["b"], row["c"])
+        for row in csv.DictReader(io.StringIO(out.getvalue()))
+    ]
+    assert rows == [
+        ("09120000001", "x", "y", "z"),
+        ("", "only", "", ""),
+        ("09120000002", "p", "q", ""),
+    ]

@@ -135,7 +135,7 @@ class RunProgress:
 
     def __init__(self, hooks: JournalHooks, total: int, callback: ProgressCallback | None) -> None:
         self._hooks = hooks
-        self._total = total
+        self.total = total
         self._callback = callback
         self._started = anyio.current_time()
         self._last: MassProgress | None = None
@@ -171,13 +171,13 @@ class RunProgress:
         elapsed = anyio.current_time() - self._started
         sent = done - by_outcome[Outcome.NOT_ATTEMPTED]
         rate = sent / elapsed if elapsed > 0 else 0.0
-        left = max(self._total - done, 0)
+        left = max(self.total - done, 0)
         eta = 0.0 if left == 0 else (left / rate if rate > 0 else None)
         # attrs.evolve: fields this module does not know (the pace...) pass as the pass has them.
         return attrs.evolve(
             current,
             done=done,
-            total=self._total,
+            total=self.total,
             by_outcome=MappingProxyType(by_outcome),
             chunks_done=self._chunks + current.chunks_done,
             rate=rate,
@@ -230,6 +230,8 @@ async def send_passes(  # noqa: PLR0917 - the one caller passes the run's parts 
         # nothing per number.
         hooks_record_outcomes=True,
         on_admitted=watch.admitted,
+        # One send: the fan-out's own progress knows the total too (a pass's share is not known).
+        total_hint=None if plan.per_row else progress.total,
     )
     mass = _model.mass_row(plan.kind)  # the Mass action of this campaign's kind
     if not plan.per_row:

@@ -142,14 +142,14 @@ def row_inputs(
     """
     phone = numbers.column.index
     width = len(numbers.columns)
+    others = width - 1  # the kept cells of a row: every column but the phone's
     for row, cell, cells in numbers.records():
         kept: list[str] | None = None
         if keep_cells:
-            kept = [
-                cells[index] if index < len(cells) else ""
-                for index in range(width)
-                if index != phone
-            ]
+            # Slices, not a loop per cell: this runs once per row of a file of millions.
+            kept = cells[:phone] + cells[phone + 1 : width]
+            if len(kept) < others:  # a short row: its missing cells are empty
+                kept += [""] * (others - len(kept))
         if not cell:
             yield RowInput("", kept, None, f"row {row}: the phone cell is empty")
             continue

@@ -118,7 +118,8 @@ def _insert_inputs(
     """
     Insert *inputs* in bulk, a batch at a time; `_index_numbers` then tells repeats apart.
 
-    Returns whether any item had a text of its own or kept cells (staged for `_place_extras`).
+    Returns whether any item had a text of its own (staged, with its cells, for `_place_extras`);
+    an item with cells only goes straight into ``extras``.
 
     *as_is*, when given, is true for an item that *normalize* would return unchanged (the E.164
     form, ``+`` and digits). A batch made only of such items goes in as one JSON array of their
@@ -155,11 +156,14 @@ def _insert_inputs(
             continue
         rows: list[tuple[int, int | None, str | None, str, str | None]] = []
         extras: list[tuple[int, str | None, str | None]] = []
+        cells_only: list[tuple[int, str]] = []
         for item_seq, text in enumerate(texts, first):
             if isinstance(text, RowInput):
-                if text.text is not None or text.cells is not None:
-                    cells = None if text.cells is None else _CELLS(list(text.cells))
+                if text.text is not None:
+                    cells = None if text.cells is None else _CELLS(text.cells)
                     extras.append((item_seq, text.text, cells))
+                elif text.cells is not None:
+                    cells_only.append((item_seq, _CELLS(text.cells)))
                 if text.invalid is not None:
                     rows.append((item_seq, None, text.input, "invalid", text.invalid))
                 else:
@@ -171,6 +175,8 @@ def _insert_inputs(
             else:
                 rows.append(_classify(item_seq, text, normalize))
         conn.executemany(_sql.INSERT_ITEM, rows)
+        if cells_only:
+            conn.executemany(_sql.INSERT_CELLS, cells_only)
         if extras:
             if not staged:
                 conn.execute(_sql.STAGE_EXTRAS)

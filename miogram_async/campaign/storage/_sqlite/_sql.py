@@ -113,6 +113,8 @@ MARK_REPEATS: Final = (
 #: end, once repeats are known (a temporary table: its own file, gone with the connection).
 STAGE_EXTRAS: Final = "CREATE TEMP TABLE staged (seq INTEGER PRIMARY KEY, text TEXT, cells TEXT)"
 INSERT_STAGED: Final = "INSERT INTO temp.staged (seq, text, cells) VALUES (?, ?, ?)"
+#: An item with kept cells and no text of its own goes straight in.
+INSERT_CELLS: Final = "INSERT INTO extras (seq, cells) VALUES (?, ?)"
 #: Each distinct text once, numbered in order of first use, with how many numbers to send get it
 #: (a repeat or an invalid item has no ``number``).
 INSERT_TEXTS: Final = (
