@@ -146,10 +146,10 @@ class CampaignDisplay:
 
     def _show(self, counts: str) -> None:
         self._counts = counts
-        line = "  ".join(part for part in (counts, self._note) if part)
+        lines = ["  ".join(part for part in (counts, self._note) if part)]
         if self._waiting:
-            line += f"\n[yellow]{escape(self._waiting)}[/]"
-        self._progress.counts = Text.from_markup(line)
+            lines.append(f"[yellow]{escape(self._waiting)}[/]")
+        self._progress.counts = Text.from_markup("\n".join(line for line in lines if line))
 
     def show_waiting(self, text: str) -> None:
         """Show what the run waits for under the counts (``""``: nothing), between answers."""
