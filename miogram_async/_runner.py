@@ -4,8 +4,9 @@ change and the 307-means-false rule included), a single media send, and a Mass s
 
 `MioGram` inherits it, so each of its methods stays a docstring, its argument checks and one
 ``return await self._run...(ROW, ...)``. The other packages send any row of a kind through the
-package-level entry points: `send_mass_action` (the campaign's Mass send) and
-`send_media_action` (the CLI's ``send-file``).
+package-level entry points: `send_mass_action` (the campaign's Mass send), `send_texts_action`
+(the campaign's texts of their own, one number per request) and `send_media_action` (the CLI's
+``send-file``).
 """
 
 # ASYNC109: ``timeout`` is the actions' per-call reply timeout (the contract, SURFACE.md), handed
@@ -25,9 +26,10 @@ from ._mass.fanout import mass_input
 from ._mass.options import FanoutOptions, MassOptions, mass_options
 from ._mass.result import MassResult
 from ._mass.send import send_mass
+from ._mass.singles import send_singles
 from ._payload import MediaData, Payloads
 
-__all__ = ["ActionRunner", "send_mass_action", "send_media_action"]
+__all__ = ["ActionRunner", "send_mass_action", "send_media_action", "send_texts_action"]
 
 _T = TypeVar("_T")
 
@@ -120,6 +122,25 @@ class ActionRunner:
             options=options,
         )
 
+    async def _run_singles(
+        self,
+        action: Action[bool],
+        phones: Iterable[str] | AsyncIterable[str],
+        text_of: Callable[[str], str],
+        options: MassOptions,
+    ) -> MassResult:
+        """Each number of *phones* its own text (*text_of*), one single *action* per number."""
+        numbers = mass_input(phones)
+        return await send_singles(
+            self._session,
+            action,
+            numbers,
+            text_of,
+            self._payloads.message,
+            normalize=self._normalize,
+            options=options,
+        )
+
     def _phone(self, phone: str) -> str:
         """*phone* normalised under the client's default region."""
         return self._normalize(phone)
@@ -141,6 +162,23 @@ async def send_mass_action(
     built whole (the journal's hooks, which record every outcome, and the total it knows).
     """
     return await client._run_mass(action, phones, payload, file_format, None, None, options)
+
+
+async def send_texts_action(
+    client: ActionRunner,
+    action: Action[bool],
+    phones: Iterable[str] | AsyncIterable[str],
+    text_of: Callable[[str], str],
+    *,
+    options: MassOptions,
+) -> MassResult:
+    """
+    Send each number of *phones* its own text with the single text send *action*, one request per
+    number, through the fan-out of a Mass send (hooks, gate, outcomes, progress): the campaign's
+    entry point for numbers whose text no other number shares. *text_of* gives a number's text;
+    each is checked like a message (against the account's limit once the client loaded it).
+    """
+    return await client._run_singles(action, phones, text_of, options)
 
 
 async def send_media_action(

@@ -61,7 +61,7 @@ def test_a_journal_of_schema_version_1_is_refused_untouched(tmp_path: Path) -> N
     with pytest.raises(CampaignError, match=f"schema version '1'.* reads {JOURNAL_VERSION}"):
         Campaign.open(path)
     assert path.read_bytes() == before
-    assert JOURNAL_VERSION == 3
+    assert JOURNAL_VERSION == 4
 
 
 def test_a_journal_of_schema_version_2_is_refused_with_how_to_finish_it(tmp_path: Path) -> None:

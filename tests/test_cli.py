@@ -719,7 +719,7 @@ def test_status_json_refuses_a_csv_export_to_stdout(tmp_path: Path) -> None:
     )
     assert written.exit_code == 0
     assert as_json(written)["total"] == 1
-    assert (tmp_path / "o").read_text(encoding="utf-8").startswith("seq,input,number,state")
+    assert (tmp_path / "o").read_text(encoding="utf-8-sig").startswith("seq,input,number,state")
 
 
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])

@@ -294,10 +294,15 @@ def _footprint(thing: object, seen: set[int], depth: int = 4) -> int:
 
 
 def _caller_fan_out() -> FanOut:
-    """The fan-out whose progress report is running (``FanOut._report`` calls on_progress)."""
-    state = sys._getframe(2).f_locals.get("self")
-    assert isinstance(state, FanOut), "on_progress is no longer called by a FanOut method"
-    return state
+    """
+    The fan-out whose progress report is running (``FanOut._report`` calls on_progress, directly
+    or through the campaign's progress, a frame or two up).
+    """
+    for depth in range(2, 6):
+        state = sys._getframe(depth).f_locals.get("self")
+        if isinstance(state, FanOut):
+            return state
+    raise AssertionError("on_progress is no longer called by a FanOut method")
 
 
 def test_a_journalled_run_holds_no_per_number_state(tmp_path: Path) -> None:

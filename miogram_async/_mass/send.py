@@ -22,7 +22,7 @@ from .fanout import Chunk, MassInput, fan_out
 from .options import MassOptions
 from .result import MassResult
 
-__all__ = ["send_mass"]
+__all__ = ["agents_for", "send_mass"]
 
 # The service resolves numbers one by one, about a second each (E24): a Mass chunk may wait long.
 _MASS_BASE_SECONDS: Final = 60.0
@@ -133,3 +133,7 @@ async def _agents_for(
         )
         return (None,)
     return agents if len(agents) > 1 else (None,)
+
+
+#: The agents a send's requests rotate over (the single sends of texts of their own use it too).
+agents_for = _agents_for

@@ -1,6 +1,8 @@
 """Durable, resumable Mass sends recorded in an SQLite journal or a PostgreSQL database."""
 
 from ._campaign import Campaign
+from ._check import FileCheck as FileCheck  # package-level, not public: the CLI's dry run
+from ._check import check_file as check_file
 from ._model import (
     CampaignError,
     CampaignInUseError,
@@ -12,7 +14,10 @@ from ._model import (
     RunSummary,
 )
 from ._model import mass_row as mass_row  # package-level, not public: a kind's row, for the CLI
+from ._passes import Waiting
+from ._rows import row_texts as row_texts  # package-level: the CLI checks a template early
 from ._sheet import NumbersFile, NumbersFileError, PhoneColumn, ReadCounts, SheetRow
+from ._template import TemplateError
 
 __all__ = [
     "Campaign",
@@ -29,4 +34,6 @@ __all__ = [
     "ReadCounts",
     "RunSummary",
     "SheetRow",
+    "TemplateError",
+    "Waiting",
 ]

@@ -14,12 +14,12 @@ import anyio
 import anyio.to_thread
 
 from .._base.errors import MassSendError
-from .._mass.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
-from .._runner import send_mass_action
-from . import _model
-from ._export import ExportFormat, write_rows
+from .._mass.options import DEFAULT_CHUNK_SIZE, ProgressCallback
+from ._export import ExportFormat, write_export
 from ._hooks import JournalHooks
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
+from ._passes import RunWatch, SendPlan, Waiting, send_passes
+from ._rows import campaign_inputs
 from ._settings import new_settings, number_readers, read_media
 from ._settle import keep_anchor, settle_from_report
 from ._sheet import NumbersFile
@@ -56,7 +56,14 @@ class Campaign:
         )
         self.message: str | None = meta.message
         self.media: MediaRef | None = meta.media
+        #: A message per row: the template the texts were made from, or ``None``.
+        self.template: str | None = meta.template
+        #: A message per row: the column the texts were taken from, or ``None``.
+        self.message_column: str | None = meta.message_column
+        #: The numbers file's other columns, kept beside each number (exported with it).
+        self.columns: tuple[str, ...] = meta.columns or ()
         self._running = False
+        self._watch: RunWatch | None = None
 
     @property
     def path(self) -> Path:
@@ -89,12 +96,15 @@ class Campaign:
         *,
         kind: CampaignKind | str = CampaignKind.MESSAGE,
         message: str | None = None,
+        message_column: str | int | None = None,
         media: str | os.PathLike[str] | None = None,
         file_format: str | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         robots: Sequence[str] | str | None = None,
         default_region: str | None = "IR",
         overwrite: bool = False,
+        message_limit: int | None = None,
+        keep_columns: bool = True,
     ) -> Campaign:
         """
         Write a new campaign journal at *path* and open it.
@@ -102,15 +112,27 @@ class Campaign:
         Every item of *numbers* is normalised (`normalize_phone`) and recorded: a malformed one
         as ``INVALID`` with the reason, a repeat as ``DUPLICATE``; blank items are skipped.
         *numbers* is streamed, so any size works. From a `NumbersFile`, every data row is recorded:
-        one whose phone cell is empty as ``INVALID``, naming its row.
+        one whose phone cell is empty as ``INVALID``, naming its row; the row's other cells are
+        kept beside its number (exported with it), and the message may differ per row.
+
+        A message per row (a `NumbersFile` only): *message* is a template whose ``{column}``
+        placeholders are filled from each row (a header name as written, spaces and Persian
+        letters included, or ``{column 2}`` in a file without a header; ``{{`` and ``}}`` are
+        literal braces), or *message_column* names the column holding each row's text. Every
+        row's text is made and checked (not empty, at most *message_limit* bytes) while the
+        campaign is created: one that fails raises, naming its row, and no campaign is left.
+        Numbers that share a text are sent as Mass requests of it; the others one by one
+        (``SendMessage``), a request each: see docs/campaigns.md for the throughput.
 
         Args:
             path: the journal file to create, or ``postgresql://.../DB?campaign=NAME`` to keep
                 the campaign in PostgreSQL (needs the ``postgres`` extra).
             numbers: the recipients, or a `NumbersFile` (read through; the caller closes it).
-            kind: ``"message"``, ``"whatsapp"`` (need *message*), ``"photo"``, ``"video"`` or
-                ``"file"`` (need *media*).
-            message: the text to send.
+            kind: ``"message"``, ``"whatsapp"`` (need *message* or *message_column*),
+                ``"photo"``, ``"video"`` or ``"file"`` (need *media*).
+            message: the text to send; from a `NumbersFile`, a template (see above).
+            message_column: from a `NumbersFile`, the column (a header name or a position from
+                1) whose cell is each row's text, instead of *message*.
             media: the file to send; the journal keeps its path, size and SHA-256 (checked before
                 every run), never its content.
             file_format: the extension sent with the media (default: from the file name).
@@ -122,10 +144,15 @@ class Campaign:
                 needed), another region (the ``phone`` extra), or ``None`` for international
                 forms only.
             overwrite: replace an existing file at *path*.
+            message_limit: the account's text limit in UTF-8 bytes (`Limits.message`, from
+                `api_get_limits`): a message (a row's) longer than this is refused here.
+            keep_columns: from a `NumbersFile`, keep each row's other cells (for exports).
 
         Raises:
             CampaignError: *path* exists and *overwrite* is false.
-            ValidationError: the message, media, kind or chunk size is not usable.
+            ValidationError: the message, media, kind or chunk size is not usable; a template
+                names no column of the file; a row's text is empty or too long (it names the
+                row).
             TypeError: *numbers* is a single string.
         """
         if isinstance(numbers, str):
@@ -133,15 +160,25 @@ class Campaign:
                 "expected an iterable of phone numbers, got a single string (read a file of "
                 "numbers with NumbersFile(path))"
             )
-        inputs = numbers.numbers() if isinstance(numbers, NumbersFile) else numbers
+        inputs, rows = campaign_inputs(
+            numbers,
+            message=message,
+            message_column=message_column,
+            keep_columns=keep_columns,
+            message_limit=message_limit,
+        )
         meta = new_settings(
             kind=kind,
-            message=message,
+            message=rows.message if rows is not None else message,
             media=media,
             file_format=file_format,
             chunk_size=chunk_size,
             robots=robots,
             default_region=default_region,
+            template=rows.template if rows is not None else None,
+            message_column=rows.message_column if rows is not None else None,
+            columns=rows.columns if rows is not None else None,
+            message_limit=message_limit,
         )
         normalize, as_is = number_readers(default_region)
         journal = create_storage(
@@ -211,18 +248,58 @@ class Campaign:
             rate=rate,
         )
 
-    def export(self, out: str | os.PathLike[str] | TextIO, fmt: ExportFormat = "csv") -> int:
+    @property
+    def per_row(self) -> bool:
+        """Whether the numbers may have texts of their own (a message per row)."""
+        return self._journal.meta.per_row
+
+    @property
+    def waiting(self) -> Waiting | None:
         """
-        Write every input item with its outcome to *out* (a path or an open text file).
+        What a run of this campaign in this process waits for right now: a request queued at the
+        send gate, or one at the service waiting for its answer (``None`` between requests, or
+        when no run is going on). For a live display; it changes without a progress callback.
+        """
+        return None if self._watch is None else self._watch.waiting
+
+    def texts(self, numbers: Sequence[str]) -> dict[str, str]:
+        """
+        The text each of *numbers* (normalised, ``+98...``) gets: its own, or the campaign's
+        message; numbers the campaign does not hold are left out (so are all of a media
+        campaign's). Blocking: from async code, call it in a worker thread.
+        """
+        return self._journal.texts(numbers)
+
+    def export(
+        self,
+        out: str | os.PathLike[str] | TextIO,
+        fmt: ExportFormat = "csv",
+        *,
+        bom: bool | None = None,
+    ) -> int:
+        """
+        Write every input item with its outcome to *out* (a path, or an open text file).
 
         Columns: ``seq`` (input position), ``input`` (as given), ``number`` (normalised), ``state``,
-        ``error_code``, ``error`` (the reason for invalid numbers), ``robot``.
+        ``error_code``, ``error`` (the reason for invalid numbers), ``robot``; then the numbers
+        file's other columns as the file named them (`columns`; one named like an outcome column
+        gets `` (file)`` after its name), and for a message per row ``message``, the text each
+        number gets. Every cell goes through one writer (`_export.cell`).
+
+        Args:
+            out: where to write: a path, or for ``csv`` and ``json`` an open text file (left
+                open); an ``xlsx`` workbook (the ``xlsx`` extra) needs a path.
+            fmt: ``"csv"``, ``"json"`` or ``"xlsx"``.
+            bom: start a CSV file with a UTF-8 byte-order mark, so that Excel reads it as
+                UTF-8 (Persian text as it is); ``None``: a path gets one, an open file does not.
 
         Returns:
             The number of rows written.
 
         Raises:
             CampaignError: *out* is the journal itself (or one of its WAL files).
+            ValueError: an unknown format, or ``xlsx`` to an open text file.
+            ImportError: ``xlsx`` without the ``xlsx`` extra (the message says how to add it).
         """
         if isinstance(out, str | os.PathLike) and self._journal.file is not None:
             journal = Path(self._journal.file).resolve()
@@ -230,7 +307,16 @@ class Campaign:
             own_files = {journal.with_name(journal.name + end) for end in ("", "-wal", "-shm")}
             if target in own_files:
                 raise CampaignError(f"refusing to export over the journal {str(journal)!r}")
-        return write_rows(self._journal.rows(), out, fmt)
+        return write_export(
+            self._journal.rows(),
+            self._journal.extras(),
+            out,
+            fmt,
+            columns=self.columns,
+            texts=self.per_row,
+            message=self.message,
+            bom=bom,
+        )
 
     def close(self) -> None:
         """Close the journal."""
@@ -330,6 +416,7 @@ class Campaign:
         resend_unknown: bool,
         retry_failed: bool,
     ) -> tuple[int, dict[NumberState, int], str | None]:
+        # The media file is read (and checked unchanged) before the run begins.
         payload = await self._payload()
         journal = self._journal
         run = await anyio.to_thread.run_sync(journal.begin_run)
@@ -389,7 +476,7 @@ class Campaign:
     async def _send(
         self,
         client: MioGram,
-        payload: str | bytes,
+        payload: str | bytes | None,
         hooks: JournalHooks,
         states: Sequence[NumberState],
         *,
@@ -397,32 +484,29 @@ class Campaign:
         robots: Sequence[str] | str | None,
         on_progress: ProgressCallback | None,
     ) -> None:
-        """Hand the numbers in *states* to the client's Mass method, journalled through *hooks*."""
-        counts = await anyio.to_thread.run_sync(self._journal.counts)
-        options = MassOptions(
-            # A journal of an older version may hold more: no chunk is larger than the batch.
-            chunk_size=min(self.chunk_size, MAX_CHUNK_SIZE),
-            concurrency=concurrency,
+        """Send the numbers in *states* (`send_passes`), journalled through *hooks*."""
+        plan = SendPlan(
+            kind=self.kind,
+            chunk_size=self.chunk_size,
             robots=self.robots if robots is None else robots,
-            on_progress=on_progress,
-            hooks=hooks,
-            # The journal records every outcome and holds each number once: the fan-out keeps
-            # nothing per number.
-            hooks_record_outcomes=True,
-            # Progress knows its total (and an ETA) from the first chunk.
-            total_hint=sum(counts[state] for state in states),
+            concurrency=concurrency,
+            per_row=self.per_row,
+            file_format=self.media.file_format if self.media else None,
         )
-        numbers = self._journal.source(hooks.run, states, hooks.seqs)
-        file_format = self.media.file_format if self.media else None
-        row = _model.mass_row(self.kind)  # the Mass action of this campaign's kind
-        await send_mass_action(
-            client, row, numbers, payload, file_format=file_format, options=options
-        )
+        self._watch = watch = RunWatch()
+        try:
+            await send_passes(
+                client, self._journal, hooks, states, plan, payload, on_progress, watch
+            )
+        finally:
+            self._watch = None
 
-    async def _payload(self) -> str | bytes:
-        """The message, or the media file's content after checking it did not change."""
+    async def _payload(self) -> str | bytes | None:
+        """
+        The message, or the media file's content after checking it did not change; ``None`` for
+        a message per row in which no two numbers share a text.
+        """
         if self.media is None:
-            assert self.message is not None
             return self.message
         return await anyio.to_thread.run_sync(read_media, self.media)
 

@@ -51,10 +51,11 @@ def _proves_refusal(error: MioGramError | None) -> bool:
 class _Start:
     """A chunk waiting for its attempting row to be committed."""
 
-    __slots__ = ("chunk", "done", "error")
+    __slots__ = ("chunk", "done", "error", "index")
 
-    def __init__(self, chunk: Chunk) -> None:
+    def __init__(self, chunk: Chunk, index: int) -> None:
         self.chunk = chunk
+        self.index = index
         self.done = False
         self.error: Exception | None = None
 
@@ -83,13 +84,20 @@ class JournalHooks:
         self.sent = 0
         #: number -> seq of the numbers `JournalNumbers` handed out and no chunk answered yet.
         self.seqs: dict[str, int] = {}
+        #: Numbers of this run's answered chunks by the state the journal records for them (what
+        #: the run's progress counts: a chunk refused as a whole is pending, never failed).
+        self.recorded: dict[NumberState, int] = dict.fromkeys(NumberState, 0)
+        #: Added to the fan-out's chunk indexes: a run made of several sends (a message per row)
+        #: numbers its chunks on from one send to the next.
+        self.first_index = 0
+        self.next_index = 0
         self._starts: list[_Start] = []
         self._ends: list[ChunkEnd] = []
         self._writing = False
         self._written = anyio.Event()
 
     async def chunk_started(self, chunk: Chunk) -> None:
-        entry = _Start(chunk)
+        entry = _Start(chunk, self._index(chunk))
         self._starts.append(entry)
         try:
             while not entry.done:
@@ -132,7 +140,19 @@ class JournalHooks:
             groups = [(_OUTCOME_STATES[kinds.pop()], None, None, numbers, seqs)]
         else:
             groups = self._groups(numbers, seqs, outcomes, errors)
-        self._ends.append((chunk.index, groups))
+        for state, _, _, group_numbers, _ in groups:
+            self.recorded[state] += len(group_numbers)
+        self._ends.append((self._index(chunk), groups))
+
+    def _index(self, chunk: Chunk) -> int:
+        """The journal's index of *chunk*: the fan-out's, numbered on from earlier sends."""
+        index = self.first_index + chunk.index
+        self.next_index = max(self.next_index, index + 1)
+        return index
+
+    def next_send(self) -> None:
+        """Number the chunks of the run's next send (fan-out) on from this one's."""
+        self.first_index = self.next_index
 
     @staticmethod
     def _groups(
@@ -181,7 +201,7 @@ class JournalHooks:
                 await anyio.to_thread.run_sync(
                     self.journal.record,
                     self.run,
-                    [(s.chunk.index, s.chunk.robot, s.chunk.numbers) for s in starts],
+                    [(s.index, s.chunk.robot, s.chunk.numbers) for s in starts],
                     ends,
                 )
         except Exception as exc:

@@ -24,6 +24,7 @@ __all__ = [
     "NumberState",
     "RunSummary",
     "mass_row",
+    "single_row",
 ]
 
 
@@ -108,6 +109,25 @@ def mass_row(kind: CampaignKind) -> Action[dict[str, bool]]:
     """The Mass action that sends a campaign of *kind*: every per-action fact is on its row."""
     return _MASS_ROWS[kind]
 
+
+def single_row(kind: CampaignKind) -> Action[bool]:
+    """
+    The single send that gives a number of a campaign of *kind* a text of its own (a message per
+    row, for a text no other number shares).
+
+    Raises:
+        ValueError: *kind* sends media, which has no text per row.
+    """
+    row = _SINGLE_ROWS.get(kind)
+    if row is None:
+        raise ValueError(f"a {kind.value} campaign has no text per row")
+    return row
+
+
+_SINGLE_ROWS: Mapping[CampaignKind, Action[bool]] = {
+    CampaignKind.MESSAGE: actions.SEND_MESSAGE,
+    CampaignKind.WHATSAPP: actions.SEND_MESSAGE_WHATSAPP,
+}
 
 _MASS_ROWS: Mapping[CampaignKind, Action[dict[str, bool]]] = {
     CampaignKind.MESSAGE: actions.SEND_MESSAGE_MASS,

@@ -35,24 +35,33 @@ def new_settings(
     chunk_size: int,
     robots: Sequence[str] | str | None,
     default_region: str | None,
+    template: str | None = None,
+    message_column: str | None = None,
+    columns: Sequence[str] | None = None,
+    message_limit: int | None = None,
 ) -> CampaignMeta:
     """
     The settings of a new campaign, each checked (see `Campaign.create`).
+
+    A campaign with a message per row (*template* or *message_column*) has no *message* yet: its
+    storage sets the text most of its numbers get once they are all in.
 
     Raises:
         ValidationError: the message, media, kind or chunk size is not usable.
     """
     campaign_kind = _campaign_kind(kind)
     _check_chunk_size(chunk_size)
+    per_row = template is not None or message_column is not None
     if campaign_kind.is_media:
-        if media is None or message is not None:
+        if media is None or message is not None or per_row:
             raise ValidationError(f"a {campaign_kind.value} campaign takes media=, not message=")
         media_ref: MediaRef | None = _media_ref(media, file_format)
         text = None
     else:
-        if message is None or media is not None:
+        if (message is None) != per_row or media is not None:
             raise ValidationError(f"a {campaign_kind.value} campaign takes message=, not media=")
-        media_ref, text = None, check_message(message)
+        media_ref = None
+        text = None if message is None else check_message(message, max_bytes=message_limit)
     return CampaignMeta(
         kind=campaign_kind,
         chunk_size=chunk_size,
@@ -61,6 +70,9 @@ def new_settings(
         message=text,
         media=media_ref,
         default_region=default_region,
+        template=template,
+        message_column=message_column,
+        columns=None if columns is None else tuple(columns),
     )
 
 

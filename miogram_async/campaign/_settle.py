@@ -6,7 +6,7 @@ A run's dealings with the service's report (``APIGetReport``): the anchor it kee
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 import anyio.to_thread
@@ -72,18 +72,27 @@ async def settle_from_report(
     report_error: str | None = None
     records: list[ReportRecord] = []
     matcher: Callable[[str], bool] | None = None
+    per_row = journal.meta.per_row and media is None
     if any(anchor is not None for anchor in in_doubt.values()):
         try:
             try:
                 records = await client.api_get_report(REPORT_MAX)
             except NoDataError:
                 records = []
-            matcher = await _matcher(client, media, message)
+            if per_row:
+                ads = await client.api_get_ads()
+                matcher = text_matcher("", ads=ads)  # None when ads make every text uncertain
+            else:
+                matcher = await _matcher(client, media, message)
         except MioGramError as exc:
             return {}, f"{type(exc).__name__}: {exc}"
         if matcher is None:
             report_error = _ADS
-    decided = reconcile(in_doubt, records, payload_matches=matcher)
+    if per_row and matcher is not None:
+        texts = await anyio.to_thread.run_sync(journal.texts, list(in_doubt))
+        decided = _reconcile_per_text(in_doubt, records, texts)
+    else:
+        decided = reconcile(in_doubt, records, payload_matches=matcher)
     updates: list[NumberUpdate] = [
         (number, state, None, None if state is not NumberState.UNKNOWN else _UNCONFIRMED)
         for number, state in decided.items()
@@ -93,6 +102,32 @@ async def settle_from_report(
     for state in decided.values():
         counts[state] = counts.get(state, 0) + 1
     return counts, report_error
+
+
+def _reconcile_per_text(
+    in_doubt: Mapping[str, Anchor | None],
+    records: Sequence[ReportRecord],
+    texts: Mapping[str, str],
+) -> dict[str, NumberState]:
+    """
+    `reconcile` for a message per row: a number counts only a record of exactly its own text
+    (the account has no ads: see `text_matcher`); a number without a known text stays unknown.
+    """
+    by_data: dict[str, list[ReportRecord]] = {}
+    for record in records:
+        by_data.setdefault(record.data, []).append(record)
+    by_text: dict[str, dict[str, Anchor | None]] = {}
+    decided: dict[str, NumberState] = {}
+    for number, anchor in in_doubt.items():
+        text = texts.get(number)
+        if text is None:
+            decided[number] = NumberState.UNKNOWN
+        else:
+            by_text.setdefault(text, {})[number] = anchor
+    for text, numbers in by_text.items():
+        matches = text_matcher(text, ads=False)
+        decided |= reconcile(numbers, by_data.get(text, []), payload_matches=matches)
+    return decided
 
 
 async def _matcher(

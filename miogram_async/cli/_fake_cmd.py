@@ -58,7 +58,9 @@ def fake_serve(settings: Settings, /, **values: object) -> None:
     """
     Serve the fake service on 127.0.0.1 until Ctrl-C or SIGTERM (exit code 0).
 
-    Takes the same flags as 'python -m miogram_async.testing'.
+    Takes the same flags as 'python -m miogram_async.testing'. When it stops it says what it did:
+    requests, messages delivered, numbers that got the same message twice, the most
+    state-changing requests in flight at once, and whether the gateway's credit file held.
     """
     try:
         options = ServeOptions.from_values({**values, "json": settings.output.json_mode})
@@ -77,16 +79,20 @@ def fake_serve(settings: Settings, /, **values: object) -> None:
 
     async def work() -> ExitCode:
         try:
-            await serve_until_stopped(service, options.port, announce)
+            summary = await serve_until_stopped(service, options.port, announce, options.deliveries)
         except ImportError:
             raise CLIError(
                 "the fake server needs uvicorn: pip install 'miogram-async[testing]'"
             ) from None
         except OSError as exc:
-            raise CLIError(
-                f"cannot listen on 127.0.0.1:{options.port}: {exc.strerror or exc}"
-            ) from None
-        settings.output.note(f"stopped after {len(service.requests):,} requests")
+            where = (
+                f"write {options.deliveries!r}"
+                if exc.filename == options.deliveries and options.deliveries
+                else f"listen on 127.0.0.1:{options.port}"
+            )
+            raise CLIError(f"cannot {where}: {exc.strerror or exc}") from None
+        for line in summary.lines():
+            settings.output.note(line)
         return ExitCode.OK
 
     settings.run(work)

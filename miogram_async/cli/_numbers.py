@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import codecs
 import sys
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar
 
 import click
 
@@ -25,8 +26,11 @@ __all__ = [
     "mostly_invalid",
     "no_valid_message",
     "numbers_error",
+    "numbers_options",
     "open_numbers",
 ]
+
+_F = TypeVar("_F", bound=Callable[..., object])
 
 _SHOW_CHARS: Final = 40
 _ENCODING_HINT: Final = " with --encoding NAME (e.g. --encoding cp1256, --encoding utf-16)"
@@ -48,6 +52,35 @@ def check_encoding(ctx: click.Context, param: click.Parameter, value: str | None
             f"unknown encoding {value!r} (e.g. utf-8, utf-16, cp1256)"
         ) from None
     return value
+
+
+def numbers_options(command: _F) -> _F:
+    """``--column``, ``--sheet`` and ``--encoding``: how the numbers file is read."""
+    options = [
+        click.option(
+            "--column",
+            metavar="NAME|N",
+            help="The column holding the numbers: a header name or a position from 1 [the "
+            "column whose header names a phone column (phone, mobile, cell, tel, شماره تماس, "
+            "موبایل, تلفن همراه...), else the one holding most valid numbers; the choice is "
+            "printed].",
+        ),
+        click.option(
+            "--sheet",
+            metavar="NAME|N",
+            help="The sheet of an .xlsx workbook: a name or a position from 1 [the first].",
+        ),
+        click.option(
+            "--encoding",
+            metavar="NAME",
+            callback=check_encoding,
+            help="The numbers file's text encoding, e.g. utf-8, utf-16, cp1256 [told from the "
+            "file: UTF-8, UTF-16 with a byte-order mark, or Windows-1256].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def numbers_error(

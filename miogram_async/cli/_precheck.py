@@ -14,6 +14,7 @@ import attrs
 
 from .._base.actions import file_limit
 from .._base.errors import APIConnectionError, AuthenticationError, MioGramError
+from .._base.models import Limits
 from .._client import MioGram
 from ..campaign import CampaignKind, mass_row
 from ._exit import CLIError, ExitCode
@@ -29,9 +30,11 @@ class ServiceCheck:
     Attributes:
         unreachable: the transport error when the service could not be reached (nothing is sent
             then); ``None`` when it answered.
+        limits: the account's limits, when they could be read.
     """
 
     unreachable: APIConnectionError | None = None
+    limits: Limits | None = None
 
 
 def _size(size: int) -> str:
@@ -47,7 +50,8 @@ async def check_service(
     new_campaign: bool,
 ) -> ServiceCheck:
     """
-    Ask for the account's limits and check the content against them.
+    Ask for the account's limits and check the content against them (*message* ``None``: a
+    message per row, whose texts the campaign checks against the limits returned).
 
     A service that cannot be reached is reported back (the caller stops before sending); a
     refused secret, IP or account is raised (no campaign can run); any other trouble asking
@@ -92,4 +96,4 @@ async def check_service(
                 ExitCode.USAGE,
                 "limit",
             )
-    return ServiceCheck()
+    return ServiceCheck(limits=limits)

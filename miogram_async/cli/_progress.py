@@ -19,8 +19,33 @@ from rich.table import Table
 from rich.text import Text
 
 from .._mass.fanout import MassProgress, Outcome
+from ..campaign import Waiting
 
-__all__ = ["CampaignDisplay", "summary_table"]
+__all__ = ["CampaignDisplay", "summary_table", "waiting_text"]
+
+#: A wait shorter than this is not shown (an ordinary request takes a few seconds).
+_SHOW_WAIT_AFTER = 3.0
+
+
+def waiting_text(waiting: Waiting | None, now: float) -> str:
+    """
+    What the run waits for, in words (``""`` when it does not, or not for long): the send gate's
+    queue and drain, or the service's answer and the front's wait.
+    """
+    if waiting is None or now - waiting.since < _SHOW_WAIT_AFTER:
+        return ""
+    seconds = now - waiting.since
+    numbers = f"{waiting.numbers:,} number{'s' if waiting.numbers != 1 else ''}"
+    if waiting.reason == "gate":
+        return (
+            f"waiting {seconds:.0f} s at the send gate ({numbers}): one request at a time, and "
+            "after an unknown outcome it stays closed while the gateway may still be at work"
+        )
+    return (
+        f"waiting {seconds:.0f} s for the service's answer ({numbers}): its front waits up to "
+        "60 s for the gateway, then answers 999 while the gateway goes on"
+    )
+
 
 #: How each outcome is shown, in display order.
 OUTCOME_STYLES: Mapping[str, tuple[str, str]] = {
@@ -87,6 +112,8 @@ class CampaignDisplay:
         self.last: MassProgress | None = None
         # Said after the counts: why the bar's total is smaller than the campaign's.
         self._note = f"[dim]{escape(note)}[/]" if note else ""
+        self._counts = ""
+        self._waiting = ""
         self._progress.counts = Text.from_markup(self._note)
 
     def __enter__(self) -> CampaignDisplay:
@@ -118,10 +145,21 @@ class CampaignDisplay:
         self._show(_counts_markup(snapshot.by_outcome))
 
     def _show(self, counts: str) -> None:
-        self._progress.counts = Text.from_markup("  ".join(p for p in (counts, self._note) if p))
+        self._counts = counts
+        lines = ["  ".join(part for part in (counts, self._note) if part)]
+        if self._waiting:
+            lines.append(f"[yellow]{escape(self._waiting)}[/]")
+        self._progress.counts = Text.from_markup("\n".join(line for line in lines if line))
+
+    def show_waiting(self, text: str) -> None:
+        """Show what the run waits for under the counts (``""``: nothing), between answers."""
+        if text != self._waiting:
+            self._waiting = text
+            self._show(self._counts)
 
     def show_counts(self, counts: Mapping[str, int]) -> None:
         """Replace the counts line with the run's final counts (named as the summary names them)."""
+        self._waiting = ""
         self._show(_counts_markup(counts))
         self._progress.refresh()
 

@@ -21,7 +21,7 @@ from .._mass.fanout import MassProgress
 from ..campaign import Campaign, CampaignStatus, NumberState
 from ._context import Settings, error_document, translate_error
 from ._exit import ExitCode
-from ._progress import CampaignDisplay, summary_table
+from ._progress import CampaignDisplay, summary_table, waiting_text
 
 __all__ = [
     "CampaignRun",
@@ -227,6 +227,7 @@ async def run_campaign(
     with display:
         async with anyio.create_task_group() as group:
             group.start_soon(_watch_sigint, run_scope, run, settings, grace)
+            group.start_soon(_show_waits, campaign, display)
             try:
                 with run_scope:
                     summary = await campaign.run(
@@ -254,6 +255,17 @@ async def run_campaign(
         # Raised here rather than inside the group, which would wrap it in an ExceptionGroup.
         raise failure
     return run
+
+
+#: How often the display asks the run what it waits for.
+_WAIT_TICK = 1.0
+
+
+async def _show_waits(campaign: Campaign, display: CampaignDisplay) -> None:
+    """Between two answers, show what the run waits for (the send gate, or the service)."""
+    while True:
+        await anyio.sleep(_WAIT_TICK)
+        display.show_waiting(waiting_text(campaign.waiting, time.monotonic()))
 
 
 def _not_sent_note(status: CampaignStatus) -> str:

@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n".join(announcement(url, options)), flush=True)
 
     try:
-        anyio.run(serve_until_stopped, fake, options.port, announce, backend="asyncio")
+        summary = anyio.run(
+            serve_until_stopped, fake, options.port, announce, options.deliveries, backend="asyncio"
+        )
     except KeyboardInterrupt:
         return 0
     except ImportError:
@@ -51,8 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     except OSError as exc:
-        print(f"cannot listen on 127.0.0.1:{options.port}: {exc.strerror or exc}", file=sys.stderr)
+        where = (
+            f"write {options.deliveries!r}"
+            if exc.filename == options.deliveries and options.deliveries
+            else f"listen on 127.0.0.1:{options.port}"
+        )
+        print(f"cannot {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    print("\n".join(summary.lines()), file=sys.stderr)
     return 0
 
 

@@ -246,6 +246,12 @@ class FakeMioGram(GatewayInspection):
         with self._state.lock:
             return list(self._state.deliveries)
 
+    def deliveries_since(self, start: int) -> list[Delivery]:
+        """The deliveries from the *start*-th on (``fake.deliveries[start:]``, without the copy)."""
+        self._settle()
+        with self._state.lock:
+            return self._state.deliveries[start:]
+
     @property
     def undelivered(self) -> list[Delivery]:
         """Every send to a number that does not exist (not charged)."""

@@ -10,7 +10,9 @@ extra (uvicorn).
 from __future__ import annotations
 
 import argparse
+import collections
 import inspect
+import json
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final
@@ -20,6 +22,7 @@ import attrs
 
 from ._config import AccountConfig, NumberBook
 from ._fake import FakeMioGram
+from ._state import Delivery
 from ._timing import TimeModel
 
 __all__ = [
@@ -28,13 +31,16 @@ __all__ = [
     "FLAGS",
     "Flag",
     "ServeOptions",
+    "ServeSummary",
     "active_flags",
     "announcement",
     "announcement_document",
     "argument_parser",
     "build_fake",
+    "delivery_line",
     "profile_supported",
     "serve_until_stopped",
+    "summary_of",
 ]
 
 DEFAULT_PORT: Final = 8765
@@ -128,6 +134,15 @@ FLAGS: Final[tuple[Flag, ...]] = (
         "(as the server code does) or 'documented' [server]",
     ),
     Flag(
+        name="--deliveries",
+        dest="deliveries",
+        kind=str,
+        default=None,
+        metavar="FILE",
+        help="append every delivered message to FILE as it is delivered, one JSON line each "
+        "(number, text, action, agent, request); a summary is printed when the server stops",
+    ),
+    Flag(
         name="--json",
         dest="json",
         kind=bool,
@@ -149,6 +164,7 @@ class ServeOptions:
     exist_ratio: float = 1.0
     profile: str | None = None
     json: bool = False
+    deliveries: str | None = None
 
     @classmethod
     def from_values(cls, values: Mapping[str, object]) -> ServeOptions:
@@ -181,7 +197,9 @@ class ServeOptions:
         if profile is not None and profile not in ("server", "documented"):
             raise ValueError(f"--profile: expected 'server' or 'documented', got {profile!r}")
         secret = values.get("secret")
+        deliveries = values.get("deliveries")
         return cls(
+            deliveries=deliveries if isinstance(deliveries, str) and deliveries else None,
             port=port,
             secret=secret if isinstance(secret, str) and secret else DEFAULT_SECRET,
             agents=agents or ("Agent1",),
@@ -252,21 +270,120 @@ def announcement_document(url: str, options: ServeOptions) -> dict[str, object]:
     return document
 
 
-async def serve_until_stopped(
-    fake: FakeMioGram, port: int, announce: Callable[[str], None]
-) -> None:
+@attrs.frozen(kw_only=True)
+class ServeSummary:
     """
-    Serve *fake* on 127.0.0.1:*port*, call *announce* with its URL, return on SIGINT or SIGTERM.
+    What the fake did while it was served, for the summary printed when it stops.
+
+    Attributes:
+        requests: requests received.
+        deliveries: messages delivered (one per number and message).
+        double: numbers delivered the same message more than once (a double send).
+        max_in_flight: the most state-changing requests it handled at once (1 is safe, E33).
+        credit_file_corrupted: whether overlapping sends broke the gateway's credit file (E33).
+        deliveries_file: where every delivery was written, or ``None``.
+    """
+
+    requests: int
+    deliveries: int
+    double: int
+    max_in_flight: int
+    credit_file_corrupted: bool
+    deliveries_file: str | None = None
+
+    def lines(self) -> list[str]:
+        """The summary in words."""
+        written = f" (written to {self.deliveries_file})" if self.deliveries_file else ""
+        return [
+            f"stopped after {self.requests:,} requests",
+            f"  {self.deliveries:,} messages delivered{written}",
+            f"  {self.double:,} numbers got the same message twice or more",
+            f"  at most {self.max_in_flight} state-changing requests in flight at once",
+            "  the gateway's credit file is "
+            + ("CORRUPTED (overlapping sends, E33)" if self.credit_file_corrupted else "intact"),
+        ]
+
+    def document(self) -> dict[str, object]:
+        """The summary as a JSON object."""
+        return attrs.asdict(self)
+
+
+def summary_of(fake: FakeMioGram, deliveries_file: str | None = None) -> ServeSummary:
+    """What *fake* did so far (`ServeSummary`)."""
+    delivered = fake.deliveries
+    sent = collections.Counter((item.number, item.text, item.data_sha256) for item in delivered)
+    numbers = {number for (number, _, _), times in sent.items() if times > 1}
+    return ServeSummary(
+        requests=len(fake.requests),
+        deliveries=len(delivered),
+        double=len(numbers),
+        max_in_flight=fake.max_state_changing_in_flight,
+        credit_file_corrupted=fake.credit_file_corrupted,
+        deliveries_file=deliveries_file,
+    )
+
+
+def delivery_line(delivery: Delivery) -> str:
+    """One delivery as a JSON line (the ``--deliveries`` file)."""
+    record: dict[str, object] = {
+        "number": delivery.number,
+        "func": delivery.func,
+        "agent": delivery.agent,
+        "request": delivery.request_index,
+    }
+    if delivery.text is not None:
+        record["text"] = delivery.text
+    if delivery.data_sha256 is not None:
+        record["data_sha256"] = delivery.data_sha256
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+#: How often the deliveries file is brought up to date while serving.
+_WRITE_EVERY: Final = 0.2
+
+
+async def _write_deliveries(fake: FakeMioGram, path: str, stopped: anyio.Event) -> None:
+    """Append every delivery of *fake* to *path* as it comes, until *stopped* (then the rest)."""
+    written = 0
+    with open(path, "a", encoding="utf-8") as out:  # noqa: ASYNC230 - short appends, flushed
+        while True:
+            with anyio.move_on_after(_WRITE_EVERY):
+                await stopped.wait()
+            new = fake.deliveries_since(written)
+            if new:
+                out.writelines(map(delivery_line, new))
+                out.flush()
+                written += len(new)
+            if stopped.is_set():
+                return
+
+
+async def serve_until_stopped(
+    fake: FakeMioGram,
+    port: int,
+    announce: Callable[[str], None],
+    deliveries: str | None = None,
+) -> ServeSummary:
+    """
+    Serve *fake* on 127.0.0.1:*port*, call *announce* with its URL, return on SIGINT or SIGTERM
+    with what it did; every delivery is appended to *deliveries* (JSON lines) as it comes.
 
     Raises:
         ImportError: uvicorn (the ``testing`` extra) is not installed.
-        OSError: the port cannot be listened on.
+        OSError: the port cannot be listened on, or *deliveries* cannot be written.
     """
-    async with fake.serve(port=port) as url:
+    if deliveries is not None:
+        open(deliveries, "a", encoding="utf-8").close()  # noqa: ASYNC230 - fail early
+    stopped = anyio.Event()
+    async with fake.serve(port=port) as url, anyio.create_task_group() as group:
+        if deliveries is not None:
+            group.start_soon(_write_deliveries, fake, deliveries, stopped)
         announce(url)
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
                 break
+        stopped.set()
+    return summary_of(fake, deliveries)
 
 
 def argument_parser() -> argparse.ArgumentParser:

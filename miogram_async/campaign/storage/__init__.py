@@ -8,17 +8,31 @@ is `miogram_async.campaign`.
 """
 
 from ..._base.pg import is_database_url
-from ._base import ChunkEnd, ChunkStart, NumberUpdate, OutcomeGroup, Row, Storage
+from ._base import (
+    OWN_TEXTS,
+    SHARED_TEXT,
+    ChunkEnd,
+    ChunkStart,
+    Extra,
+    NumberUpdate,
+    OutcomeGroup,
+    Row,
+    Storage,
+)
 from ._meta import CampaignMeta
 from ._open import create_storage, open_storage
-from ._postgres import PostgresJournal, split_url
+from ._postgres import CampaignListing, PostgresJournal, list_campaigns, split_url
 from ._sqlite import JOURNAL_VERSION, Journal
 
 __all__ = [
     "JOURNAL_VERSION",
+    "OWN_TEXTS",
+    "SHARED_TEXT",
+    "CampaignListing",
     "CampaignMeta",
     "ChunkEnd",
     "ChunkStart",
+    "Extra",
     "Journal",
     "NumberUpdate",
     "OutcomeGroup",
@@ -27,6 +41,7 @@ __all__ = [
     "Storage",
     "create_storage",
     "is_database_url",
+    "list_campaigns",
     "open_storage",
     "split_url",
 ]

@@ -20,8 +20,11 @@ from ._meta import CampaignMeta
 __all__ = [
     "ANCHOR_KEY",
     "FORMAT",
+    "OWN_TEXTS",
+    "SHARED_TEXT",
     "ChunkEnd",
     "ChunkStart",
+    "Extra",
     "NumberUpdate",
     "OutcomeGroup",
     "Row",
@@ -43,6 +46,16 @@ OutcomeGroup = tuple[NumberState, int | None, str | None, Sequence[str], Sequenc
 ChunkEnd = tuple[int, Sequence[OutcomeGroup]]
 #: (seq, input, number, state, error code, error, robot) of one input item.
 Row = tuple[int, str, str | None, str, int | None, str | None, str | None]
+#: (seq, kept cells or None, text of its own or None) of an input item that has either.
+Extra = tuple[int, Sequence[str] | None, str | None]
+
+#: The numbers of a message-per-row campaign that get the campaign's message (no text of their
+#: own): a `page` / `source` group, sent as Mass requests like any campaign's.
+SHARED_TEXT: Final = 0
+#: The numbers whose text of their own no other number to send shares: sent one by one.
+OWN_TEXTS: Final = -1
+# Any other group is the id of a text several numbers share (`Storage.text_groups`): its numbers,
+# sent as Mass requests of that text. ``None`` is every number, whatever its text.
 
 
 class Storage(Protocol):
@@ -86,12 +99,29 @@ class Storage(Protocol):
         """(chunk id or -1, number) of every number in *states* that no live run holds."""
 
     def page(
-        self, states: Sequence[NumberState], after_seq: int, limit: int
+        self, states: Sequence[NumberState], after_seq: int, limit: int, group: int | None = None
     ) -> list[tuple[int, str]]:
-        """The next *limit* (seq, number) in one of *states*, in order after *after_seq*."""
+        """
+        The next *limit* (seq, number) in one of *states*, in order after *after_seq*; of *group*
+        only (`SHARED_TEXT`, `OWN_TEXTS` or a shared text's id) when it is not ``None``.
+        """
 
     def rows(self) -> Iterator[Row]:
         """Every input item in order."""
+
+    def extras(self) -> Iterator[Extra]:
+        """Every input item that keeps cells or has a text of its own, in order."""
+
+    def text_groups(self) -> list[tuple[int, str]]:
+        """(id, text) of each text of their own that two or more numbers to send share."""
+
+    def texts(self, numbers: Sequence[str]) -> dict[str, str]:
+        """
+        The text each of *numbers* (normalised) gets: its own, or the campaign's message.
+
+        What a settle step looks for in an agent's history, number by number. Numbers the
+        campaign does not hold, or that get no text (a media campaign), are left out.
+        """
 
     def chunk_runs(self, chunk_ids: Iterable[int]) -> dict[int, int]:
         """The run of each chunk of *chunk_ids*."""
@@ -115,11 +145,17 @@ class Storage(Protocol):
         """Apply reconciled outcomes and mark *chunks* done, in one transaction."""
 
     def source(
-        self, run: int, states: Sequence[NumberState], seqs: dict[str, int]
+        self,
+        run: int,
+        states: Sequence[NumberState],
+        seqs: dict[str, int],
+        group: int | None = None,
+        texts: dict[str, str] | None = None,
     ) -> AsyncIterator[str]:
         """
         The numbers *run* is to send, in input order; each one's seq is noted in *seqs*.
 
-        For a shared storage, a number handed out is held by *run* (claimed) until its chunk's
-        outcome is recorded or the run ends.
+        *group* limits them as in `page`; with *texts*, each number's text is noted there too
+        (for the numbers sent one by one). For a shared storage, a number handed out is held by
+        *run* (claimed) until its chunk's outcome is recorded or the run ends.
         """

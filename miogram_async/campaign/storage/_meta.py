@@ -4,10 +4,10 @@ A campaign's settings (`CampaignMeta`) and how its storage keeps them: one text 
 Both storages keep a campaign's settings as ``meta`` rows (key, value text), the layout every
 journal since the first has. The code never reads those strings itself: `to_rows` and `from_rows`
 go through one cattrs converter whose hooks say how each field is spelled. The media file is kept
-flat (``media_path``, ``media_sha256``, ``media_size``, ``file_format``), the agents as JSON, the
-numbers as decimal text; a setting that is ``None`` has no row. Rows of other keys (the SQLite
-journal's ``format`` and ``schema_version``, the runs' report anchors) are not settings and are
-left alone.
+flat (``media_path``, ``media_sha256``, ``media_size``, ``file_format``), the agents and the kept
+columns' names as JSON, the numbers as decimal text; a setting that is ``None`` has no row. Rows of
+other keys (the SQLite journal's ``format`` and ``schema_version``, the runs' report anchors) are
+not settings and are left alone.
 """
 
 from __future__ import annotations
@@ -38,6 +38,14 @@ class CampaignMeta:
         message: the text of a message or WhatsApp campaign.
         media: the file of a photo, video or file campaign (by reference).
         default_region: the region national numbers were read in, or ``None``.
+        template: a message per row: the template its texts were made from (``{column}``
+            placeholders filled from each row), or ``None``.
+        message_column: a message per row: the column its texts were taken from, or ``None``.
+        columns: the names of the numbers file's other columns, whose cells the campaign keeps
+            beside each number (for templates and exports), or ``None``.
+
+    A campaign with a message per row keeps each number's text where it differs from *message*
+    (the text most of its numbers get; ``None`` when no two numbers share one).
     """
 
     kind: CampaignKind
@@ -47,6 +55,14 @@ class CampaignMeta:
     message: str | None = None
     media: MediaRef | None = None
     default_region: str | None = None
+    template: str | None = None
+    message_column: str | None = None
+    columns: tuple[str, ...] | None = None
+
+    @property
+    def per_row(self) -> bool:
+        """Whether its numbers may have texts of their own (a message per row)."""
+        return self.template is not None or self.message_column is not None
 
 
 def _robots_to_text(robots: tuple[str, ...] | str | None) -> str:
@@ -60,6 +76,17 @@ def _robots_from_text(text: str, _: object) -> tuple[str, ...] | str | None:
     if isinstance(robots, list):
         return tuple(robots)
     raise ValueError(f"expected agent names, 'all' or null, got {text!r}")
+
+
+def _columns_to_text(columns: tuple[str, ...] | None) -> str | None:
+    return None if columns is None else json.dumps(list(columns), ensure_ascii=False)
+
+
+def _columns_from_text(text: str, _: object) -> tuple[str, ...]:
+    columns = json.loads(text)
+    if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
+        raise ValueError(f"expected a JSON list of column names, got {text!r}")
+    return tuple(columns)
 
 
 def _converter() -> cattrs.Converter:
@@ -80,13 +107,19 @@ def _converter() -> cattrs.Converter:
         MediaRef, make_dict_structure_fn(MediaRef, converter, path=path, sha256=sha256, size=size)
     )
     robots = override(unstruct_hook=_robots_to_text, struct_hook=_robots_from_text)
+    columns = override(unstruct_hook=_columns_to_text, struct_hook=_columns_from_text)
+    media = override(omit=True)
     converter.register_unstructure_hook(
         CampaignMeta,
-        make_dict_unstructure_fn(CampaignMeta, converter, media=override(omit=True), robots=robots),
+        make_dict_unstructure_fn(
+            CampaignMeta, converter, media=media, robots=robots, columns=columns
+        ),
     )
     converter.register_structure_hook(
         CampaignMeta,
-        make_dict_structure_fn(CampaignMeta, converter, media=override(omit=True), robots=robots),
+        make_dict_structure_fn(
+            CampaignMeta, converter, media=media, robots=robots, columns=columns
+        ),
     )
     return converter
 

@@ -36,6 +36,7 @@ campaign in `_setup`.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -44,10 +45,21 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 from ..._inputs import InputItem
 from ..._model import CampaignError, NumberState
-from .._base import ANCHOR_KEY, FORMAT, ChunkEnd, ChunkStart, NumberUpdate, Row
+from .._base import (
+    ANCHOR_KEY,
+    FORMAT,
+    OWN_TEXTS,
+    SHARED_TEXT,
+    ChunkEnd,
+    ChunkStart,
+    Extra,
+    NumberUpdate,
+    Row,
+)
 from .._meta import CampaignMeta, from_rows, to_rows
 from . import _sql
 from ._setup import (
+    READABLE_VERSIONS,
     RUN_LOCK_SPACE,
     SCHEMA_VERSION,
     connect,
@@ -137,7 +149,7 @@ class PostgresJournal:
             row = conn.execute(_sql.CAMPAIGN, (name,)).fetchone()
         if row is None:
             raise CampaignError(f"no campaign {shown}")
-        if row[0] != FORMAT or row[1] != SCHEMA_VERSION:
+        if row[0] != FORMAT or row[1] not in READABLE_VERSIONS:
             raise CampaignError(
                 f"campaign {shown} has format {row[0]!r} version {row[1]!r}, this version of "
                 f"miogram-async reads {FORMAT!r} version {SCHEMA_VERSION}"
@@ -219,9 +231,24 @@ class PostgresJournal:
             self._conn.execute(_sql.RELEASE_DEAD_CLAIMS, (dead, self.name))
         return dead
 
+    def _group(self, group: int | None) -> str:
+        """The `_sql.GROUPS` condition of *group* (see `Storage.page`)."""
+        if group is None or not self.meta.per_row:
+            return _sql.GROUP_ALL
+        if group == SHARED_TEXT:
+            return _sql.GROUP_SHARED
+        if group == OWN_TEXTS:
+            return _sql.GROUP_OWN
+        return _sql.GROUP_TEXT
+
     @db_errors("claim numbers of")
     def claim(
-        self, run: int, states: Sequence[NumberState], limit: int, after: int = 0
+        self,
+        run: int,
+        states: Sequence[NumberState],
+        limit: int,
+        after: int = 0,
+        group: int | None = None,
     ) -> list[tuple[int, str]]:
         """
         Claim up to *limit* numbers in *states* that no run holds, for *run*; (seq, number).
@@ -230,28 +257,42 @@ class PostgresJournal:
         of the numbers before it are mostly dead row versions, and scanning them again on every
         claim would cost a whole campaign each time), then from the start. Rows another worker is
         claiming at the same moment are skipped, never waited for. When nothing is left, the
-        runs that died are swept and the claim is tried once more from the start.
+        runs that died are swept and the claim is tried once more from the start. *group* limits
+        them as in `page`.
         """
         wanted = [str(state) for state in states]
+        query = _sql.CLAIM.format(group=self._group(group))
         with self._lock, self._transaction(synced=False):
             starts = [after, 0] if after > 0 else [0]
             for attempt, start in enumerate([*starts, 0]):
                 if attempt == len(starts):
                     self._sweep()
                 rows = self._conn.execute(
-                    _sql.CLAIM,
-                    {"c": self.name, "states": wanted, "limit": limit, "run": run, "after": start},
+                    query,
+                    {
+                        "c": self.name,
+                        "states": wanted,
+                        "limit": limit,
+                        "run": run,
+                        "after": start,
+                        "group": group,
+                    },
                 ).fetchall()
                 if rows:
                     return sorted((int(seq), str(number)) for seq, number in rows)
         return []
 
     def source(
-        self, run: int, states: Sequence[NumberState], seqs: dict[str, int]
+        self,
+        run: int,
+        states: Sequence[NumberState],
+        seqs: dict[str, int],
+        group: int | None = None,
+        texts: dict[str, str] | None = None,
     ) -> AsyncIterator[str]:
         """The numbers *run* claims, a page at a time (see `ClaimedNumbers`)."""
         page = min(_CLAIM_MAX, max(self.meta.chunk_size, 1) * _CLAIM_CHUNKS)
-        return ClaimedNumbers(self, run, states, seqs, page)
+        return ClaimedNumbers(self, run, states, seqs, page, group=group, texts=texts)
 
     # Reads
 
@@ -321,14 +362,67 @@ class PostgresJournal:
 
     @db_errors("read")
     def page(
-        self, states: Sequence[NumberState], after_seq: int, limit: int
+        self, states: Sequence[NumberState], after_seq: int, limit: int, group: int | None = None
     ) -> list[tuple[int, str]]:
-        """The next *limit* (seq, number) in *states* that no run holds, after *after_seq*."""
+        """
+        The next *limit* (seq, number) in *states* that no run holds, after *after_seq*; of
+        *group* only when given (see `Storage.page`).
+        """
+        query = _sql.PAGE.format(group=self._group(group))
         with self._lock:
             rows = self._conn.execute(
-                _sql.PAGE, (self.name, [str(state) for state in states], after_seq, limit)
+                query,
+                {
+                    "c": self.name,
+                    "states": [str(state) for state in states],
+                    "after": after_seq,
+                    "limit": limit,
+                    "group": group,
+                },
             ).fetchall()
         return [(int(seq), str(number)) for seq, number in rows]
+
+    @db_errors("read")
+    def text_groups(self) -> list[tuple[int, str]]:
+        """(id, text) of each text of their own that two or more numbers to send share."""
+        if not self.meta.per_row:
+            return []
+        with self._lock:
+            rows = self._conn.execute(_sql.SHARED_TEXTS, (self.name,)).fetchall()
+        return [(int(id_), str(text)) for id_, text in rows]
+
+    @db_errors("read")
+    def texts(self, numbers: Sequence[str]) -> dict[str, str]:
+        """The text each of *numbers* gets: its own, or the campaign's message."""
+        wanted = list(numbers)
+        found: dict[str, str] = {}
+        with self._lock:
+            if self.meta.per_row and wanted:
+                rows = self._conn.execute(_sql.TEXTS_OF, (self.name, wanted)).fetchall()
+                found.update({str(number): str(text) for number, text in rows})
+            message = self.meta.message
+            if message is not None and len(found) < len(wanted):
+                rest = [number for number in wanted if number not in found]
+                held = self._conn.execute(_sql.HELD, (self.name, rest)).fetchall()
+                found.update({str(number): message for (number,) in held})
+        return found
+
+    def extras(self) -> Iterator[Extra]:
+        """Every input item that keeps cells or has a text of its own, in order."""
+        if not self.meta.per_row and not self.meta.columns:
+            return
+        after = 0
+        while True:
+            try:
+                with self._lock:
+                    page = self._conn.execute(_sql.EXTRAS, (self.name, after, _PAGE)).fetchall()
+            except load_psycopg().Error as exc:
+                raise storage_error(exc, self.location, "read") from None
+            if not page:
+                return
+            for seq, cells, text in page:
+                yield int(seq), None if cells is None else json.loads(cells), text
+            after = int(page[-1][0])
 
     def rows(self) -> Iterator[Row]:
         """Every input item in order: (seq, input, number, state, error code, error, robot)."""

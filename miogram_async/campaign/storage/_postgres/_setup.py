@@ -10,6 +10,7 @@ campaign with its inputs. psycopg errors become `CampaignError` here (`storage_e
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Protocol, TypeVar
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Protocol, 
 from ...._base.errors import ValidationError
 from ...._base.pg import connect as connect_with_keepalives
 from ...._base.pg import redact, split_param
-from ..._inputs import InputItem, InvalidInput
+from ..._inputs import InputItem, InvalidInput, RowInput
 from ..._model import CampaignError, CampaignInUseError, CampaignStorageError
 from .._base import FORMAT
 from . import _sql
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CAMPAIGN",
+    "READABLE_VERSIONS",
     "RUN_LOCK_SPACE",
     "SCHEMA_VERSION",
     "connect",
@@ -39,8 +41,12 @@ __all__ = [
 ]
 
 DEFAULT_CAMPAIGN: Final = "default"
-#: The PostgreSQL campaign layout's version (its own, unchanged by the SQLite journal's).
-SCHEMA_VERSION: Final = 2
+#: The PostgreSQL campaign layout's version (its own, unchanged by the SQLite journal's): 3 adds a
+#: message per row and the numbers file's other cells.
+SCHEMA_VERSION: Final = 3
+#: Versions this code reads: a version 2 campaign is a version 3 one without texts of their own
+#: or kept cells.
+READABLE_VERSIONS: Final = (2, 3)
 #: First key of every advisory lock a run holds ("MioC"); the second is the run's id.
 RUN_LOCK_SPACE: Final = 0x4D696F43
 #: The lock that serialises creating the tables.
@@ -164,6 +170,9 @@ def fill(
     conn.execute(_sql.LOCK_SCHEMA, _SCHEMA_LOCK)
     for statement in _sql.SCHEMA:
         conn.execute(statement)
+    found = conn.execute(_sql.HAS_TEXT_COLUMNS).fetchone()
+    if found is None or int(found[0]) < 2:  # tables an older version made
+        conn.execute(_sql.ADD_TEXT_COLUMNS)
     existing = conn.execute(_sql.LOCK_CAMPAIGN_ROW, (name,)).fetchone()
     if existing is not None:
         if not overwrite:
@@ -192,28 +201,58 @@ def _insert_inputs(
     ``pending``, a repeat ``duplicate``, a malformed item ``invalid`` with the reason.
     """
     conn.execute(_sql.STAGE_TABLE)
+    extras = False
     with conn.cursor() as cursor, cursor.copy(_sql.COPY_STAGE) as copy:
         for item in _classify_inputs(inputs, normalize):
             copy.write_row(item)
-    conn.execute(_sql.INSERT_STAGED, (name,))
+            extras = extras or item[4] is not None or item[5] is not None
+    if not extras:
+        conn.execute(_sql.INSERT_STAGED, (name,))
+        return
+    conn.execute(_sql.INSERT_TEXTS, {"c": name})
+    most = conn.execute(_sql.MOST_USED_TEXT, (name,)).fetchone()
+    if most is not None and int(most[2]) >= 2:
+        # The text most numbers get is the campaign's message: its numbers keep no text id.
+        conn.execute(_sql.SET_META, (name, "message", str(most[1])))
+        conn.execute(_sql.DELETE_TEXT, (name, int(most[0])))
+    conn.execute(_sql.INSERT_STAGED_EXTRAS, {"c": name})
+
+
+#: A row's kept cells as stored: a compact JSON array.
+_CELLS: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+#: (seq, input as recorded, normalised number or None, why it is invalid or None, own text or
+#: None, kept cells as JSON or None) of one input item.
+_Staged = tuple[int, str, str | None, str | None, str | None, str | None]
 
 
 def _classify_inputs(
     inputs: Iterable[InputItem], normalize: Callable[[str], str]
-) -> Iterator[tuple[int, str, str | None, str | None]]:
+) -> Iterator[_Staged]:
     """
-    (seq, input as recorded, normalised number or None, why it is invalid or None) per input item.
+    Each input item as staged (`_Staged`).
 
-    Blank items are skipped; an `InvalidInput` is invalid as it says; any other item that is not a
-    string is recorded as its ``repr`` (normalising refuses it), so every item keeps one outcome.
+    Blank items are skipped; an `InvalidInput` is invalid as it says; a `RowInput` is its phone
+    cell (invalid when it says so) with its text and cells; any other item that is not a string
+    is recorded as its ``repr`` (normalising refuses it), so every item keeps one outcome.
     """
     seq = 0
     for raw in inputs:
         if isinstance(raw, InvalidInput):
             seq += 1
-            yield seq, raw.input, None, raw.reason
+            yield seq, raw.input, None, raw.reason, None, None
             continue
-        if isinstance(raw, str):
+        own: str | None = None
+        cells: str | None = None
+        if isinstance(raw, RowInput):
+            own = raw.text
+            cells = None if raw.cells is None else _CELLS(list(raw.cells))
+            if raw.invalid is not None:
+                seq += 1
+                yield seq, raw.input, None, raw.invalid, own, cells
+                continue
+            text = raw.input.strip()
+        elif isinstance(raw, str):
             text = raw.strip()
             if not text:
                 continue
@@ -226,4 +265,4 @@ def _classify_inputs(
             number = normalize(text)
         except ValidationError as exc:
             error = str(exc)
-        yield seq, text, number, error
+        yield seq, text, number, error, own, cells

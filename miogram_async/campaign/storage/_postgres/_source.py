@@ -25,8 +25,15 @@ class _Claims(Protocol):
     """What `ClaimedNumbers` takes its numbers from (`PostgresJournal.claim`)."""
 
     def claim(
-        self, run: int, states: Sequence[NumberState], limit: int, after: int = 0
+        self,
+        run: int,
+        states: Sequence[NumberState],
+        limit: int,
+        after: int = 0,
+        group: int | None = None,
     ) -> list[tuple[int, str]]: ...
+
+    def texts(self, numbers: Sequence[str]) -> dict[str, str]: ...
 
 
 class ClaimedNumbers:
@@ -39,12 +46,17 @@ class ClaimedNumbers:
         states: Sequence[NumberState],
         seqs: dict[str, int],
         page: int,
+        *,
+        group: int | None = None,
+        texts: dict[str, str] | None = None,
     ) -> None:
         self._journal = journal
         self._run = run
         self._states = states
         self._seqs = seqs
         self._size = page
+        self._group = group
+        self._texts = texts
         self._page: list[str] = []
         self._done = False
         self._after = 0
@@ -60,8 +72,16 @@ class ClaimedNumbers:
             # (its numbers are given back when the run ends).
             with anyio.CancelScope(shield=True):
                 rows = await anyio.to_thread.run_sync(
-                    self._journal.claim, self._run, self._states, self._size, self._after
+                    self._journal.claim,
+                    self._run,
+                    self._states,
+                    self._size,
+                    self._after,
+                    self._group,
                 )
+                if rows and self._texts is not None:
+                    numbers = [number for _, number in rows]
+                    self._texts.update(await anyio.to_thread.run_sync(self._journal.texts, numbers))
             if rows:
                 self._after = rows[-1][0]
             self._page = [number for _, number in reversed(rows)]

@@ -6,6 +6,7 @@ then repeats told apart; built under a temporary name and moved into place once 
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Final, cast
 
 from ...._base.errors import ValidationError
-from ..._inputs import InputItem, InvalidInput
+from ..._inputs import InputItem, InvalidInput, RowInput
 from ..._model import CampaignError, CampaignInUseError
 from .._base import FORMAT
 from . import _sql
@@ -93,8 +94,10 @@ def _write_file(
         conn.execute("BEGIN")
         rows = {**meta, "format": FORMAT, "schema_version": str(JOURNAL_VERSION)}
         conn.executemany(_sql.INSERT_META, rows.items())
-        _insert_inputs(conn, inputs, normalize, as_is)
+        staged = _insert_inputs(conn, inputs, normalize, as_is)
         _index_numbers(conn)
+        if staged:
+            _place_extras(conn)
         for index in _sql.INDEXES:
             conn.execute(index)
         conn.execute("COMMIT")
@@ -102,14 +105,21 @@ def _write_file(
         conn.close()
 
 
+#: A row's kept cells as stored: a compact JSON array.
+_CELLS: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _insert_inputs(
     conn: sqlite3.Connection,
     inputs: Iterable[InputItem],
     normalize: Callable[[str], str],
     as_is: Callable[[str], object] | None = None,
-) -> None:
+) -> bool:
     """
     Insert *inputs* in bulk, a batch at a time; `_index_numbers` then tells repeats apart.
+
+    Returns whether any item had a text of its own (staged, with its cells, for `_place_extras`);
+    an item with cells only goes straight into ``extras``.
 
     *as_is*, when given, is true for an item that *normalize* would return unchanged (the E.164
     form, ``+`` and digits). A batch made only of such items goes in as one JSON array of their
@@ -117,14 +127,16 @@ def _insert_inputs(
     parameter per batch, not per number, which is most of the speed of reading a clean list. In
     any other batch each item is normalised and inserted with its seq; one spelled otherwise than
     its E.164 form keeps its text, an invalid one its text and the reason; an `InvalidInput` is
-    recorded invalid as it says.
+    recorded invalid as it says; a `RowInput` as its phone cell (or invalid, when it says so),
+    its text and cells staged beside it.
     """
     seq = 0
+    staged = False
     items = iter(inputs)
     while batch := list(itertools.islice(items, _INSERT_BATCH)):
         # Blank items are skipped; one that is not a string is recorded as given (normalize
         # refuses it), so every input item keeps one outcome.
-        invalid: list[InvalidInput] = []
+        invalid: list[InvalidInput | RowInput] = []
         texts = [raw.strip() if isinstance(raw, str) else _other(raw, invalid) for raw in batch]
         if "" in texts:
             texts = [text for text in texts if text]
@@ -143,22 +155,63 @@ def _insert_inputs(
                 raise CampaignError(f"journal numbering went wrong at item {first}: {last!r}")
             continue
         rows: list[tuple[int, int | None, str | None, str, str | None]] = []
+        extras: list[tuple[int, str | None, str | None]] = []
+        cells_only: list[tuple[int, str]] = []
         for item_seq, text in enumerate(texts, first):
-            if isinstance(text, InvalidInput):
+            if isinstance(text, RowInput):
+                if text.text is not None:
+                    cells = None if text.cells is None else _CELLS(text.cells)
+                    extras.append((item_seq, text.text, cells))
+                elif text.cells is not None:
+                    cells_only.append((item_seq, _CELLS(text.cells)))
+                if text.invalid is not None:
+                    rows.append((item_seq, None, text.input, "invalid", text.invalid))
+                else:
+                    rows.append(_classify(item_seq, text.input, normalize))
+            elif isinstance(text, InvalidInput):
                 rows.append((item_seq, None, text.input, "invalid", text.reason))
             elif as_is is not None and as_is(text):
                 rows.append((item_seq, int(text[1:]), None, "pending", None))
             else:
                 rows.append(_classify(item_seq, text, normalize))
         conn.executemany(_sql.INSERT_ITEM, rows)
+        if cells_only:
+            conn.executemany(_sql.INSERT_CELLS, cells_only)
+        if extras:
+            if not staged:
+                conn.execute(_sql.STAGE_EXTRAS)
+                staged = True
+            conn.executemany(_sql.INSERT_STAGED, extras)
+    return staged
 
 
-def _other(raw: object, invalid: list[InvalidInput]) -> str | InvalidInput:
-    """A non-string item as recorded: an `InvalidInput` as it is (noted in *invalid*), else repr."""
-    if isinstance(raw, InvalidInput):
+def _other(raw: object, invalid: list[InvalidInput | RowInput]) -> str | InvalidInput | RowInput:
+    """
+    A non-string item as recorded: an `InvalidInput` or a `RowInput` as it is (noted in
+    *invalid*: the batch is not one of plain numbers), else its repr.
+    """
+    if isinstance(raw, InvalidInput | RowInput):
         invalid.append(raw)
         return raw
     return repr(raw)
+
+
+def _place_extras(conn: sqlite3.Connection) -> None:
+    """
+    Turn the staged texts and cells into ``texts`` and ``extras`` (see `_sql`), once repeats are
+    known: the text most numbers to send get becomes the campaign's message when two or more get
+    it, and only the items whose text differs from it (or that keep cells) keep a row.
+    """
+    conn.execute(_sql.INSERT_TEXTS)
+    most = conn.execute(_sql.MOST_USED_TEXT).fetchone()
+    shared: int | None = None
+    if most is not None and int(most[2]) >= 2:
+        shared = int(most[0])
+        conn.execute(_sql.SET_META, ("message", str(most[1])))
+    conn.execute(_sql.INSERT_EXTRAS, (shared, shared))
+    if shared is not None:
+        conn.execute(_sql.DELETE_TEXT, (shared,))
+    conn.execute(_sql.DROP_STAGED)
 
 
 def _classify(

@@ -20,7 +20,7 @@ from typing import Concatenate, Final, ParamSpec, Protocol, TypeVar
 
 from ..._model import CampaignError, CampaignInUseError
 from . import _sql
-from ._format import SELF_CONTAINED, check_header, storage_error
+from ._format import SELF_CONTAINED, SELF_CONTAINED_MARKS, check_header, storage_error
 from ._lock import RunLock
 
 __all__ = [
@@ -161,7 +161,7 @@ def prepare_for_writing(conn: sqlite3.Connection) -> None:
     if mode is not None and str(mode[0]).lower() == "wal":
         set_journal_mode(conn, "DELETE")
     version = conn.execute(_sql.USER_VERSION).fetchone()
-    if version is None or version[0] != SELF_CONTAINED:
+    if version is None or version[0] not in SELF_CONTAINED_MARKS:
         conn.execute(_sql.SET_USER_VERSION.format(version=SELF_CONTAINED))
     set_journal_mode(conn, "WAL")
     # A first read in WAL mode opens the write-ahead log: from here on ``-wal`` lies beside the

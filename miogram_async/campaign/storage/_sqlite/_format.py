@@ -29,7 +29,9 @@ from . import _sql
 __all__ = [
     "APPLICATION_ID",
     "JOURNAL_VERSION",
+    "READABLE_VERSIONS",
     "SELF_CONTAINED",
+    "SELF_CONTAINED_MARKS",
     "check_header",
     "check_journal_file",
     "storage_error",
@@ -37,8 +39,11 @@ __all__ = [
 
 #: ``PRAGMA application_id`` of every journal: "MioC".
 APPLICATION_ID: Final = 0x4D696F43
-#: The SQLite journal's schema version (3: numbers as integers, chunks as packed blobs; see `_sql`).
-JOURNAL_VERSION: Final = 3
+#: The SQLite journal's schema version (3: numbers as integers, chunks as packed blobs; 4: a
+#: message per row and the numbers file's other cells; see `_sql`).
+JOURNAL_VERSION: Final = 4
+#: Versions this code reads: version 3 is version 4 without texts of their own or kept cells.
+READABLE_VERSIONS: Final = ("3", "4")
 #: The package series that still runs version 2 journals to their end.
 _V2_SERIES: Final = "0.1.*"
 
@@ -51,6 +56,8 @@ _WAL_VERSION_OFFSET: Final = 18
 
 #: ``PRAGMA user_version`` of journals that are rollback-journal files whenever closed (see above).
 SELF_CONTAINED: Final = 0x100 | JOURNAL_VERSION
+#: The same mark as versions 3 and 4 write it.
+SELF_CONTAINED_MARKS: Final = frozenset({0x100 | 3, SELF_CONTAINED})
 
 # Primary SQLite result codes (``sqlite_errorcode & 0xFF``).
 _SQLITE_ERROR: Final = 1
@@ -167,7 +174,7 @@ def check_journal_file(path: Path, *, integrity: bool = True) -> None:
     header = check_header(path)
     user_version = int.from_bytes(header[_USER_VERSION_OFFSET : _USER_VERSION_OFFSET + 4], "big")
     if (
-        user_version == SELF_CONTAINED
+        user_version in SELF_CONTAINED_MARKS
         and header[_WAL_VERSION_OFFSET] == 2
         and not _wal_of(path).exists()
     ):
@@ -205,12 +212,14 @@ def check_journal_file(path: Path, *, integrity: bool = True) -> None:
     if meta.get("schema_version") == "2":
         raise CampaignError(
             f"campaign journal {str(path)!r} has schema version 2, written by miogram-async "
-            f"{_V2_SERIES}; this version reads only version {JOURNAL_VERSION}. Finish it with the "
+            f"{_V2_SERIES}; this version reads versions {' and '.join(READABLE_VERSIONS)} only. "
+            "Finish it with the "
             f"older version: pip install 'miogram-async=={_V2_SERIES}' then "
             f"miogram campaign resume {str(path)!r} (the file was not changed)"
         )
-    if meta.get("schema_version") != str(JOURNAL_VERSION):
+    if meta.get("schema_version") not in READABLE_VERSIONS:
         raise CampaignError(
             f"campaign journal {str(path)!r} has schema version {meta.get('schema_version')!r}, "
-            f"this version of miogram-async reads {JOURNAL_VERSION}"
+            f"this version of miogram-async reads {JOURNAL_VERSION} (and 3, the same without a "
+            "message per row)"
         )

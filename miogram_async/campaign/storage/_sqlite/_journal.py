@@ -37,6 +37,7 @@ is in `_sql`; the file handling (transactions, journal modes, recovery) in `_fil
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import threading
@@ -47,7 +48,17 @@ from typing import Final
 
 from ..._inputs import InputItem
 from ..._model import CampaignError, NumberState
-from .._base import ANCHOR_KEY, ChunkEnd, ChunkStart, NumberUpdate, OutcomeGroup, Row
+from .._base import (
+    ANCHOR_KEY,
+    OWN_TEXTS,
+    SHARED_TEXT,
+    ChunkEnd,
+    ChunkStart,
+    Extra,
+    NumberUpdate,
+    OutcomeGroup,
+    Row,
+)
 from .._meta import CampaignMeta, from_rows, to_rows
 from . import _files, _sql
 from ._create import create_file
@@ -220,10 +231,15 @@ class Journal:
         return self.path
 
     def source(
-        self, run: int, states: Sequence[NumberState], seqs: dict[str, int]
+        self,
+        run: int,
+        states: Sequence[NumberState],
+        seqs: dict[str, int],
+        group: int | None = None,
+        texts: dict[str, str] | None = None,
     ) -> AsyncIterator[str]:
         """The numbers in *states*, read page by page in input order (see `JournalNumbers`)."""
-        return JournalNumbers(self, states, seqs)
+        return JournalNumbers(self, states, seqs, group=group, texts=texts)
 
     # Reads
 
@@ -272,17 +288,79 @@ class Journal:
 
     @sqlite_errors("read")
     def page(
-        self, states: Sequence[NumberState], after_seq: int, limit: int
+        self, states: Sequence[NumberState], after_seq: int, limit: int, group: int | None = None
     ) -> list[tuple[int, str]]:
         """
-        The next *limit* (seq, number) in one of *states* (as stored), in order after *after_seq*.
+        The next *limit* (seq, number) in one of *states* (as stored), in order after *after_seq*;
+        of *group* only when given (see `Storage.page`).
         """
-        query = _sql.PAGE.format(marks=marks(states))
+        wanted = [str(state) for state in states]
+        if group is None or not self.meta.per_row:
+            query, args = _sql.PAGE, [*wanted, after_seq, limit]
+        elif group == SHARED_TEXT:
+            query, args = _sql.PAGE_SHARED, [*wanted, after_seq, limit]
+        elif group == OWN_TEXTS:
+            query, args = _sql.PAGE_OWN, [after_seq, *wanted, limit]
+        else:
+            query, args = _sql.PAGE_TEXT, [group, after_seq, *wanted, limit]
         with self._lock:
             rows: list[tuple[int, str]] = self._conn.execute(
-                query, [*(str(state) for state in states), after_seq, limit]
+                query.format(marks=marks(states)), args
             ).fetchall()
             return rows
+
+    @sqlite_errors("read")
+    def text_groups(self) -> list[tuple[int, str]]:
+        """(id, text) of each text of their own that two or more numbers to send share."""
+        if not self.meta.per_row:
+            return []
+        with self._lock:
+            return [(int(id_), str(text)) for id_, text in self._conn.execute(_sql.SHARED_TEXTS)]
+
+    @sqlite_errors("read")
+    def texts(self, numbers: Sequence[str]) -> dict[str, str]:
+        """The text each of *numbers* gets: its own, or the campaign's message."""
+        found: dict[str, str] = {}
+        if self.meta.per_row and numbers:
+            wanted = [digits(number) for number in numbers]
+            with self._lock:
+                for batch in batches(wanted):
+                    rows = self._conn.execute(_sql.TEXTS_OF.format(marks=marks(batch)), batch)
+                    found.update({e164(number): str(text) for number, text in rows})
+        message = self.meta.message
+        if message is not None and len(found) < len(numbers):
+            held = self._held(numbers)
+            found.update(
+                {number: message for number in numbers if number not in found and held(number)}
+            )
+        return found
+
+    def _held(self, numbers: Sequence[str]) -> Callable[[str], bool]:
+        """Which of *numbers* the campaign holds (sent or to send: its first occurrence)."""
+        wanted = [digits(number) for number in numbers]
+        held: set[str] = set()
+        with self._lock:
+            for batch in batches(wanted):
+                rows = self._conn.execute(_sql.NUMBER_STATES.format(marks=marks(batch)), batch)
+                held.update(e164(number) for number, _, _ in rows)
+        return held.__contains__
+
+    def extras(self) -> Iterator[Extra]:
+        """Every input item that keeps cells or has a text of its own, in order."""
+        if not self.meta.per_row and not self.meta.columns:
+            return
+        after = 0
+        try:
+            while True:
+                with self._lock:
+                    page = self._conn.execute(_sql.EXTRAS, (after, _PAGE)).fetchall()
+                if not page:
+                    return
+                for seq, cells, text in page:
+                    yield int(seq), None if cells is None else json.loads(cells), text
+                after = int(page[-1][0])
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path, "read") from None
 
     def rows(self) -> Iterator[Row]:
         """Every input item in order: (seq, input, number, state, error code, error, robot)."""

@@ -16,6 +16,14 @@ from "+" and those digits (an invalid item keeps its text there, with ``number``
 numbers are one BLOB of 8-byte little-endian integers; ``state`` defaults to 'pending', so
 creating a journal writes only seq and number for a well-formed item. A number keeps no time of
 its own (version 2's ``updated_at``): its ``chunk`` row has the chunk's start and end.
+
+Version 4 adds a message per row and the numbers file's other cells, in two tables of their own
+that a campaign without them leaves empty (so it costs no byte per number): ``texts`` holds every
+distinct text of its own that a number gets (``numbers``: how many numbers to send get it when the
+campaign is made; two or more are sent as Mass requests of that text, fewer one by one), and
+``extras`` the items that have such a text (``text``) or kept cells (``cells``, a JSON array in the
+order of the ``columns`` setting). A number without a text of its own gets the campaign's
+``message``. Version 3 journals are version 4 journals without either; this code reads both.
 """
 
 from __future__ import annotations
@@ -69,6 +77,8 @@ CREATE TABLE numbers (
     error_code INTEGER,
     error TEXT
 );
+CREATE TABLE texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL, numbers INTEGER NOT NULL);
+CREATE TABLE extras (seq INTEGER PRIMARY KEY, text INTEGER, cells TEXT);
 """
 #: Made after the bulk insert (and after duplicates lost their ``number``): the unique index on
 #: ``number``, then two partial ones, so an index entry is written only when a chunk starts or ends
@@ -77,6 +87,8 @@ NUMBER_INDEX: Final = "CREATE UNIQUE INDEX numbers_number ON numbers (number)"
 INDEXES: Final = (
     "CREATE INDEX chunks_attempting ON chunks (id) WHERE state = 'attempting'",
     "CREATE INDEX numbers_in_doubt ON numbers (chunk) WHERE state = 'sending'",
+    # A shared text's numbers, in input order (the index carries the seq): one Mass pass each.
+    "CREATE INDEX extras_text ON extras (text) WHERE text IS NOT NULL",
 )
 
 # Filling a new journal
@@ -94,6 +106,33 @@ MARK_REPEATS: Final = (
     "(PARTITION BY number ORDER BY seq) AS nth FROM numbers WHERE number IS NOT NULL) "
     "WHERE nth > 1)"
 )
+
+# Filling a new journal: the texts of its own and the kept cells of each item
+
+#: Every item's text and cells while the numbers go in; turned into ``texts`` and ``extras`` at the
+#: end, once repeats are known (a temporary table: its own file, gone with the connection).
+STAGE_EXTRAS: Final = "CREATE TEMP TABLE staged (seq INTEGER PRIMARY KEY, text TEXT, cells TEXT)"
+INSERT_STAGED: Final = "INSERT INTO temp.staged (seq, text, cells) VALUES (?, ?, ?)"
+#: An item with kept cells and no text of its own goes straight in.
+INSERT_CELLS: Final = "INSERT INTO extras (seq, cells) VALUES (?, ?)"
+#: Each distinct text once, numbered in order of first use, with how many numbers to send get it
+#: (a repeat or an invalid item has no ``number``).
+INSERT_TEXTS: Final = (
+    "INSERT INTO texts (text, numbers) SELECT s.text, count(n.number) FROM temp.staged AS s "
+    "JOIN numbers AS n ON n.seq = s.seq WHERE s.text IS NOT NULL GROUP BY s.text "
+    "ORDER BY min(s.seq)"
+)
+#: The text most numbers get (the first of equals): the campaign's message when two or more do.
+MOST_USED_TEXT: Final = "SELECT id, text, numbers FROM texts ORDER BY numbers DESC, id LIMIT 1"
+#: An item keeps a row when it has cells or a text other than the campaign's message (``?``).
+INSERT_EXTRAS: Final = (
+    "INSERT INTO extras (seq, text, cells) SELECT s.seq, "
+    "CASE WHEN t.id IS ? THEN NULL ELSE t.id END, s.cells FROM temp.staged AS s "
+    "LEFT JOIN texts AS t ON t.text = s.text "
+    "WHERE s.cells IS NOT NULL OR (t.id IS NOT NULL AND t.id IS NOT ?) ORDER BY s.seq"
+)
+DELETE_TEXT: Final = "DELETE FROM texts WHERE id = ?"
+DROP_STAGED: Final = "DROP TABLE temp.staged"
 
 # Settings
 
@@ -114,6 +153,32 @@ NUMBERS_IN: Final = "SELECT chunk, number FROM numbers WHERE state IN ({marks}) 
 PAGE: Final = (
     "SELECT seq, '+' || number FROM numbers WHERE state IN ({marks}) AND seq > ? "
     "ORDER BY seq LIMIT ?"
+)
+#: The numbers without a text of their own (they get the campaign's message).
+PAGE_SHARED: Final = (
+    "SELECT n.seq, '+' || n.number FROM numbers AS n WHERE n.state IN ({marks}) AND n.seq > ? "
+    "AND NOT EXISTS (SELECT 1 FROM extras AS e WHERE e.seq = n.seq AND e.text IS NOT NULL) "
+    "ORDER BY n.seq LIMIT ?"
+)
+#: The numbers of one shared text (through the index extras_text).
+PAGE_TEXT: Final = (
+    "SELECT n.seq, '+' || n.number FROM extras AS e JOIN numbers AS n ON n.seq = e.seq "
+    "WHERE e.text = ? AND e.seq > ? AND n.state IN ({marks}) ORDER BY e.seq LIMIT ?"
+)
+#: The numbers whose text no other number to send shares: sent one by one.
+PAGE_OWN: Final = (
+    "SELECT n.seq, '+' || n.number FROM extras AS e JOIN texts AS t ON t.id = e.text "
+    "JOIN numbers AS n ON n.seq = e.seq WHERE t.numbers < 2 AND e.seq > ? "
+    "AND n.state IN ({marks}) ORDER BY e.seq LIMIT ?"
+)
+SHARED_TEXTS: Final = "SELECT id, text FROM texts WHERE numbers >= 2 ORDER BY id"
+TEXTS_OF: Final = (
+    "SELECT n.number, t.text FROM numbers AS n JOIN extras AS e ON e.seq = n.seq "
+    "JOIN texts AS t ON t.id = e.text WHERE n.number IN ({marks})"
+)
+EXTRAS: Final = (
+    "SELECT e.seq, e.cells, t.text FROM extras AS e LEFT JOIN texts AS t ON t.id = e.text "
+    "WHERE e.seq > ? ORDER BY e.seq LIMIT ?"
 )
 ROWS: Final = (
     "SELECT n.seq, COALESCE(n.input, '+' || COALESCE(n.number, n.duplicate_of)), "

@@ -1,0 +1,98 @@
+"""``miogram campaign resume``: continue a campaign; never send a number twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import click
+
+from ._campaign_common import (
+    journal_target,
+    make_client,
+    open_campaign,
+    parse_robots,
+    report_not_started,
+    resume_command,
+    run_and_report,
+    run_options,
+    shown,
+)
+from ._context import Settings, json_option, pass_settings
+from ._exit import ExitCode
+from ._precheck import check_service
+
+__all__ = ["campaign_resume"]
+
+
+@click.command("resume")
+@click.argument("journal", callback=journal_target)
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Also send numbers whose outcome is unknown (they may be delivered twice).",
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Also send numbers the service refused (FAILED), e.g. after adding credit.",
+)
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(min=1),
+    help="State-changing requests at once [1]; more is an opt-in the service's gateway may "
+    "not take (docs/service.md E33).",
+)
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
+@click.option("--robots", help="Agents to spread chunks over: a,b or 'all' [as created].")
+@json_option
+@pass_settings
+def campaign_resume(
+    settings: Settings,
+    *,
+    journal: Path | str,
+    resend_unknown: bool,
+    retry_failed: bool,
+    concurrency: int | None,
+    rate: float | None,
+    robots: str | None,
+) -> None:
+    """Continue the campaign in JOURNAL: send what is still pending; never send a number twice."""
+    agents = parse_robots(robots)
+    secret = settings.secret()
+
+    async def work() -> ExitCode:
+        opened = await open_campaign(journal)
+        options = run_options(concurrency, rate, robots)
+        if resend_unknown:
+            options.append("--resend-unknown")
+        if retry_failed:
+            options.append("--retry-failed")
+        resume = resume_command(settings, shown(journal), options)
+        try:
+            async with make_client(settings, secret, concurrency, rate) as client:
+                media = Path(opened.media.path) if opened.media is not None else None
+                check = await check_service(
+                    client,
+                    kind=opened.kind,
+                    message=opened.message,
+                    media=media,
+                    new_campaign=False,
+                )
+                if check.unreachable is not None:
+                    return await report_not_started(settings, opened, check.unreachable, resume)
+                return await run_and_report(
+                    settings,
+                    opened,
+                    client,
+                    concurrency=concurrency,
+                    robots=agents,
+                    resume=resume,
+                    resend_unknown=resend_unknown,
+                    retry_failed=retry_failed,
+                )
+        finally:
+            await anyio.to_thread.run_sync(opened.close)
+
+    settings.run(work)
