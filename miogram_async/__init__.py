@@ -37,6 +37,9 @@ from ._base.errors import (
     ValidationError,
     WhatsAppNotSupportedError,
 )
+from ._base.evidence import (
+    Expected,
+)
 from ._base.log import (
     configure_from_env as _configure_logging_from_env,
 )
@@ -84,6 +87,13 @@ from ._mass.fanout import (
     MassResult,
     Outcome,
 )
+from ._mass.result import (
+    Dispatch,
+)
+from ._settle import (
+    Settlement,
+    SettleResult,
+)
 from .campaign import (
     Campaign,
     CampaignError,
@@ -112,7 +122,9 @@ __all__ = [
     "CreditError",
     "CreditKind",
     "Credits",
+    "Dispatch",
     "EmptySecretError",
+    "Expected",
     "FanoutHooks",
     "FanoutOptions",
     "FileSendGate",
@@ -153,6 +165,8 @@ __all__ = [
     "RunSummary",
     "SendGate",
     "SessionBlockedError",
+    "SettleResult",
+    "Settlement",
     "UnknownFuncError",
     "User",
     "ValidationError",

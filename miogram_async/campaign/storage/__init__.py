@@ -8,7 +8,16 @@ is `miogram_async.campaign`.
 """
 
 from ..._base.pg import is_database_url
-from ._base import ChunkEnd, ChunkStart, NumberUpdate, OutcomeGroup, Row, Storage
+from ._base import (
+    SETTLE_KEY,
+    ChunkEnd,
+    ChunkInfo,
+    ChunkStart,
+    NumberUpdate,
+    OutcomeGroup,
+    Row,
+    Storage,
+)
 from ._meta import CampaignMeta
 from ._open import create_storage, open_storage
 from ._postgres import PostgresJournal, split_url
@@ -16,8 +25,10 @@ from ._sqlite import JOURNAL_VERSION, Journal
 
 __all__ = [
     "JOURNAL_VERSION",
+    "SETTLE_KEY",
     "CampaignMeta",
     "ChunkEnd",
+    "ChunkInfo",
     "ChunkStart",
     "Journal",
     "NumberUpdate",
