@@ -26,6 +26,7 @@ The window, the tolerance and the look-back are explained in `miogram_async._bas
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Final
@@ -52,10 +53,12 @@ from ._runner import ActionRunner
 from ._settlement import InDoubt, Settlement, SettleResult
 
 __all__ = [
+    "ASK",
     "HISTORY_LIMIT",
     "InDoubt",
     "SettleResult",
     "Settlement",
+    "dispatch_at",
     "settle_doubts",
     "settle_mass_result",
 ]
@@ -64,6 +67,14 @@ __all__ = [
 HISTORY_LIMIT: Final = 100
 #: The longest the step waits for a chunk's drain to end (a clock stepped far ahead aside).
 _MAX_DRAIN_WAIT: Final = 900.0
+
+
+class _Ask(enum.Enum):
+    ASK = "ask"
+
+
+#: `settle_doubts(ads=ASK)`: ask the service whether the account appends an ad.
+ASK: Final = _Ask.ASK
 
 OnSettled = Callable[[Sequence[tuple[str, "Settlement"]]], Awaitable[object]]
 
@@ -119,10 +130,38 @@ def _history_of(dispatch: Dispatch) -> str | None:
     return None if row is None else row.history
 
 
+def dispatch_at(  # noqa: PLR0917 - the columns of a journal's chunk row
+    client: ActionRunner,
+    func: str,
+    robot: str | None,
+    started: float,
+    finished: float | None,
+    numbers: int,
+) -> Dispatch:
+    """
+    The `Dispatch` of a chunk a journal recorded with this machine's clock: sent through
+    *robot* (``None``: the client's default agent) no earlier than *started*, answered at
+    *finished* (``None``: never), carrying *numbers* numbers.
+
+    Its times go to the service's clock with what the client's replies proved so far, and the
+    gateway is taken to be done with it once the drain the send gate allows has passed (E32).
+    """
+    session = client._session
+    done = max(finished or started, started + session.drain_seconds(numbers))
+    return Dispatch(
+        func=func,
+        robot=robot or session.robot or None,
+        sent_after=session.clock.earliest(started),
+        done_by=session.clock.latest(done),
+        numbers=numbers,
+    )
+
+
 async def settle_doubts(
     client: ActionRunner,
     doubts: Iterable[InDoubt],
     *,
+    ads: bool | _Ask | None = ASK,
     witness: Callable[[str | None], str | None] = lambda robot: None,
     tolerance: float = DEFAULT_TOLERANCE,
     lookback: float = DEFAULT_LOOKBACK,
@@ -138,6 +177,8 @@ async def settle_doubts(
     Args:
         client: the client to read with; its send gate and clock are used.
         doubts: the numbers, each once.
+        ads: whether the account appends an ad to its messages; `ASK`: ask the service
+            (``APIGetAds``, which also gives the clock a first ``Date``).
         witness: a number known to have messages in the history of an agent (by name), for the
             control read; ``None`` when none is known.
         tolerance: seconds each window is widened on both ends.
@@ -149,13 +190,15 @@ async def settle_doubts(
     pending = list(doubts)
     session = client._session
     step = _Step(session, witness, tolerance, lookback, limit, on_settled)
-    if pending:
+    if pending and ads is ASK:
         try:
             step.ads = await client._run(actions.API_GET_ADS)  # also a Date: the clock
         except MioGramError as error:
             if never_left(error) or stops_fan_out(error):
                 step.stopped = error
             step.ads = None  # not known: an ad may follow the text
+    elif not isinstance(ads, _Ask):
+        step.ads = ads
     groups: dict[str | None, list[InDoubt]] = {}
     for doubt in pending:
         groups.setdefault(doubt.dispatch.robot, []).append(doubt)

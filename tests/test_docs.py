@@ -236,6 +236,7 @@ def campaign_api(code: str) -> None:
         "create": Campaign.create,
         "open": Campaign.open,
         "run": Campaign.run,
+        "settle": Campaign.settle,
         "status": Campaign.status,
         "export": Campaign.export,
         "close": Campaign.close,

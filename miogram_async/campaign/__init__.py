@@ -10,6 +10,7 @@ from ._model import (
     MediaRef,
     NumberState,
     RunSummary,
+    SettleSummary,
 )
 from ._model import mass_row as mass_row  # package-level, not public: a kind's row, for the CLI
 from ._sheet import NumbersFile, NumbersFileError, PhoneColumn, ReadCounts, SheetRow
@@ -28,5 +29,6 @@ __all__ = [
     "PhoneColumn",
     "ReadCounts",
     "RunSummary",
+    "SettleSummary",
     "SheetRow",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import shlex
 import sqlite3
 import sys
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..campaign import (
 from ..campaign.storage import is_database_url, split_url
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
+from ._next import Commands, commands_for, next_step, report_idle_resume, resume_command
 from ._numbers import (
     check_encoding,
     describe,
@@ -45,6 +45,7 @@ from ._run import (
     report_run,
     report_unreachable,
     run_campaign,
+    settle_document,
     status_counts,
 )
 from ._text import STDIN, message_text, read_message_file
@@ -85,17 +86,6 @@ def _journal_error(exc: CampaignError) -> CLIError:
     # stays resumable once it is fixed.
     code = ExitCode.SERVICE_ERROR if isinstance(exc, CampaignStorageError) else ExitCode.USAGE
     return CLIError(str(exc), code, "campaign")
-
-
-def resume_command(settings: Settings, journal: str, options: list[str]) -> str:
-    """The exact command line that continues the campaign in *journal*."""
-    words = ["miogram"]
-    if settings.base_url_from_option and settings.base_url:
-        words += ["--base-url", settings.base_url]
-    if settings.secret_file is not None:
-        words += ["--secret-file", str(settings.secret_file)]
-    words += ["campaign", "resume", journal, *options]
-    return shlex.join(words)
 
 
 def _run_options(concurrency: int | None, rate: float | None, robots: str | None) -> list[str]:
@@ -219,6 +209,12 @@ _text_file = click.Path(exists=True, dir_okay=False, readable=True, allow_dash=T
     help="Numbers per Mass request, at most 100 (the service answers within its 60 s wait only "
     "for about 55, API.md E32; its own sender uses 40, E48).",
 )
+@click.option(
+    "--no-settle",
+    is_flag=True,
+    help="Do not settle unknown numbers from the agents' histories at the end (see 'campaign "
+    "settle').",
+)
 @json_option
 @pass_settings
 def campaign_run(
@@ -240,6 +236,7 @@ def campaign_run(
     rate: float | None,
     robots: str | None,
     chunk_size: int,
+    no_settle: bool,
 ) -> None:
     """
     Send to every number in NUMBERS (a CSV or text file, an .xlsx workbook; '-' reads stdin).
@@ -317,7 +314,14 @@ def campaign_run(
             if check.unreachable is not None:
                 return await _report_unreachable(settings, opened, check.unreachable, resume)
             return await _run_and_report(
-                settings, opened, client, concurrency=concurrency, robots=None, resume=resume
+                settings,
+                opened,
+                client,
+                concurrency=concurrency,
+                robots=None,
+                resume=resume,
+                commands=commands_for(settings, _shown(journal), options),
+                settle=not no_settle,
             )
 
     try:
@@ -354,6 +358,17 @@ async def _report_unreachable(
     help="Also send numbers the service refused (FAILED), e.g. after adding credit.",
 )
 @click.option(
+    "--resend-absent",
+    is_flag=True,
+    help="Also send numbers settled ABSENT again: their agent's history showed no message since "
+    "the send. A history read that answered wrongly would make a number get it twice.",
+)
+@click.option(
+    "--no-settle",
+    is_flag=True,
+    help="Do not settle unknown numbers from the agents' histories at the end.",
+)
+@click.option(
     "--concurrency",
     "-c",
     type=click.IntRange(min=1),
@@ -370,22 +385,45 @@ def campaign_resume(
     journal: Path | str,
     resend_unknown: bool,
     retry_failed: bool,
+    resend_absent: bool,
+    no_settle: bool,
     concurrency: int | None,
     rate: float | None,
     robots: str | None,
 ) -> None:
-    """Continue the campaign in JOURNAL: send what is still pending; never send a number twice."""
+    """
+    Continue the campaign in JOURNAL: send what is still pending; never send a number twice.
+
+    Unknown numbers are then settled from the agents' histories, unless --no-settle. A finished
+    campaign says so and sends nothing.
+    """
     agents = _robots(robots)
     secret = settings.secret()
 
     async def work() -> ExitCode:
         opened = await _open(journal)
-        options = _run_options(concurrency, rate, robots)
+        base = _run_options(concurrency, rate, robots)
+        options = list(base)
         if resend_unknown:
             options.append("--resend-unknown")
         if retry_failed:
             options.append("--retry-failed")
+        if resend_absent:
+            options.append("--resend-absent")
         resume = resume_command(settings, _shown(journal), options)
+        commands = commands_for(
+            settings, _shown(journal), base, resume=resume_command(settings, _shown(journal), base)
+        )
+        idle = await report_idle_resume(
+            settings,
+            opened,
+            commands,
+            chosen=(resend_unknown, retry_failed, resend_absent),
+            settle=not no_settle,
+        )
+        if idle is not None:
+            await anyio.to_thread.run_sync(opened.close)
+            return idle
         try:
             async with _client(settings, secret, concurrency, rate) as client:
                 media = Path(opened.media.path) if opened.media is not None else None
@@ -405,8 +443,11 @@ def campaign_resume(
                     concurrency=concurrency,
                     robots=agents,
                     resume=resume,
+                    commands=commands,
                     resend_unknown=resend_unknown,
                     retry_failed=retry_failed,
+                    resend_absent=resend_absent,
+                    settle=not no_settle,
                 )
         finally:
             await anyio.to_thread.run_sync(opened.close)
@@ -431,8 +472,12 @@ async def _run_and_report(
     concurrency: int | None,
     robots: list[str] | str | None,
     resume: str,
+    commands: Commands,
     resend_unknown: bool = False,
     retry_failed: bool = False,
+    resend_absent: bool = False,
+    settle: bool = True,
+    settle_only: bool = False,
 ) -> ExitCode:
     async with opened:
         try:
@@ -444,11 +489,54 @@ async def _run_and_report(
                 robots=robots,
                 resend_unknown=resend_unknown,
                 retry_failed=retry_failed,
-                title=f"{opened.kind} campaign",
+                resend_absent=resend_absent,
+                settle=settle,
+                settle_only=settle_only,
+                title="settling" if settle_only else f"{opened.kind} campaign",
             )
         except CampaignError as exc:
             raise _journal_error(exc) from None
-    return report_run(settings, run, resume=resume, title="Campaign summary")
+    title = "Campaign summary after the settle" if settle_only else "Campaign summary"
+    return report_run(settings, run, resume=resume, title=title, commands=commands)
+
+
+@campaign.command("settle")
+@click.argument("journal", callback=_journal_target)
+@json_option
+@pass_settings
+def campaign_settle(settings: Settings, *, journal: Path | str) -> None:
+    """
+    Settle the unknown numbers of the campaign in JOURNAL from the evidence; send nothing.
+
+    Each one is looked up in the history of the agent that sent it (one GetHistory at a time,
+    after the gateway has finished): an outgoing message with the campaign's text, dated from
+    its chunk's arrival to the end of its work, makes it delivered; a history read successfully
+    with no message since the send makes it absent ('resume --resend-absent' sends those
+    again); anything else leaves it unknown, with the reason. Numbers a crashed run left in
+    doubt are looked up in the send report first.
+    """
+    secret = settings.secret()
+
+    async def work() -> ExitCode:
+        opened = await _open(journal)
+        shown = _shown(journal)
+        commands = commands_for(settings, shown, [])
+        try:
+            async with _client(settings, secret, None, None) as client:
+                return await _run_and_report(
+                    settings,
+                    opened,
+                    client,
+                    concurrency=None,
+                    robots=None,
+                    resume=commands.resume or "",
+                    commands=commands,
+                    settle_only=True,
+                )
+        finally:
+            await anyio.to_thread.run_sync(opened.close)
+
+    settings.run(work)
 
 
 @campaign.command("status")
@@ -503,7 +591,8 @@ def campaign_status(
                 if output is None:
                     return ExitCode.OK
                 settings.output.note(f"wrote {rows:,} rows to {output}")
-        _report_status(settings, status, resume_command(settings, _shown(journal), []))
+        shown = _shown(journal)
+        _report_status(settings, status, commands_for(settings, shown, []))
         return ExitCode.OK
 
     settings.run(work)
@@ -522,8 +611,10 @@ def _is_journal_file(output: Path, journal: Path) -> bool:
         return False
 
 
-def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> None:
+def _report_status(settings: Settings, status: CampaignStatus, commands: Commands) -> None:
     out = settings.output
+    running = status.last_run == "running"
+    step = None if running else next_step(status, commands)
     if out.json_mode:
         out.emit(
             {
@@ -538,8 +629,10 @@ def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> N
                 "in_doubt": status.in_doubt,
                 "runs": status.runs,
                 "complete": status.complete,
-                "running": status.last_run == "running",
+                "running": running,
                 "rate": status.rate,
+                "settle": None if status.settle is None else settle_document(status.settle),
+                "next": None if step is None else step.command,
             }
         )
         return
@@ -551,15 +644,15 @@ def _report_status(settings: Settings, status: CampaignStatus, resume: str) -> N
         + (f", {status.chunks_in_doubt:,} in doubt" if status.chunks_in_doubt else ""),
         "complete": "yes" if status.complete else "no",
     }
-    running = status.last_run == "running"
     if running:
         details["running"] = "yes, in another process"
     if status.rate is not None:
         details["rate"] = f"{status.rate:,.1f} numbers/s (latest run)"
     table = summary_table(status_counts(status), title="Campaign status", details=details)
     out.out.print(table)
-    if not status.complete and not running:
-        out.note(f"resume with:  {resume}")
+    if step is not None:
+        for line in step.printed():
+            out.note(line)
 
 
 def _silence_stdout() -> None:

@@ -31,6 +31,7 @@ OUTCOME_STYLES: Mapping[str, tuple[str, str]] = {
     "not_attempted": ("not attempted", "cyan"),
     "pending": ("pending", "cyan"),
     "sending": ("in doubt", "magenta"),
+    "absent": ("absent", "yellow"),
     "invalid": ("invalid", "dim"),
     "duplicate": ("duplicate", "dim"),
 }
@@ -119,6 +120,10 @@ class CampaignDisplay:
 
     def _show(self, counts: str) -> None:
         self._progress.counts = Text.from_markup("  ".join(p for p in (counts, self._note) if p))
+
+    def settling(self, done: int, total: int) -> None:
+        """Show the settle from the agents' histories: *done* of *total* numbers looked up."""
+        self._show(f"[magenta]reading the agents' histories: {done:,} of {total:,}[/]")
 
     def show_counts(self, counts: Mapping[str, int]) -> None:
         """Replace the counts line with the run's final counts (named as the summary names them)."""
