@@ -496,7 +496,7 @@ async def _run_and_report(
             )
         except CampaignError as exc:
             raise _journal_error(exc) from None
-    title = "Campaign summary after the settle" if settle_only else "Campaign summary"
+    title = "Settled" if settle_only else "Campaign summary"
     return report_run(settings, run, resume=resume, title=title, commands=commands)
 
 
