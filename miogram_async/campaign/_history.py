@@ -124,6 +124,8 @@ async def settle_from_history(
         for wire, named in robots.items()
     }
     writer = _Writer(journal, chunk_of, len(doubts), on_settled)
+    if on_settled is not None:
+        on_settled(0, len(doubts))
     try:
         result = await settle_doubts(
             client, doubts, ads=ads, witness=witnesses.get, on_settled=writer.add

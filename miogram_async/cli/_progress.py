@@ -125,6 +125,11 @@ class CampaignDisplay:
         """Show the settle from the agents' histories: *done* of *total* numbers looked up."""
         self._show(f"[magenta]reading the agents' histories: {done:,} of {total:,}[/]")
 
+    def settle_bar(self, done: int, total: int) -> None:
+        """`settling`, the bar counting the numbers looked up (a run that only settles)."""
+        self._progress.update(self._task, completed=done, total=total)
+        self.settling(done, total)
+
     def show_counts(self, counts: Mapping[str, int]) -> None:
         """Replace the counts line with the run's final counts (named as the summary names them)."""
         self._show(_counts_markup(counts))

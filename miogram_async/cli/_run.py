@@ -223,13 +223,18 @@ async def run_campaign(
         CampaignError: the journal cannot be run (media changed, already running).
     """
     before = await anyio.to_thread.run_sync(campaign.status)
-    to_send = 0 if settle_only else before.pending
-    if resend_unknown:
-        to_send += before.by_state[NumberState.UNKNOWN] + before.by_state[NumberState.SENDING]
-    if retry_failed:
-        to_send += before.by_state[NumberState.FAILED]
-    if resend_absent:
-        to_send += before.by_state[NumberState.ABSENT]
+    by_state = before.by_state
+    if settle_only:
+        to_send = by_state[NumberState.UNKNOWN] + by_state[NumberState.SENDING]
+    else:
+        chosen = {
+            NumberState.PENDING: True,
+            NumberState.UNKNOWN: resend_unknown,
+            NumberState.SENDING: resend_unknown,
+            NumberState.FAILED: retry_failed,
+            NumberState.ABSENT: resend_absent,
+        }
+        to_send = sum(by_state[state] for state, sent in chosen.items() if sent)
     run = CampaignRun(status=before, settle_only=settle_only)
     output = settings.output
     display = CampaignDisplay(
@@ -257,7 +262,7 @@ async def run_campaign(
                 with run_scope:
                     summary: RunSummary
                     if settle_only:
-                        summary = await campaign.settle(client, on_settle=display.settling)
+                        summary = await campaign.settle(client, on_settle=display.settle_bar)
                     else:
                         summary = await campaign.run(
                             client,
@@ -282,8 +287,9 @@ async def run_campaign(
             run.elapsed = time.monotonic() - started
             run.status = await anyio.to_thread.run_sync(campaign.status)
             _count_run(run, before, display.last, retry_failed=retry_failed)
-            # The bar's last line in the journal's terms, as the summary table has them.
-            display.show_counts(run.counts)
+            if not settle_only:
+                # The bar's last line in the journal's terms, as the summary table has them.
+                display.show_counts(run.counts)
     if failure is not None:
         # Raised here rather than inside the group, which would wrap it in an ExceptionGroup.
         raise failure
