@@ -19,7 +19,7 @@ import httpx
 
 from ._base import actions
 from ._base.checks import DEFAULT_BASE_URL
-from ._base.errors import ValidationError
+from ._base.errors import MassOutcomes, ValidationError
 from ._base.evidence import DEFAULT_LOOKBACK, DEFAULT_TOLERANCE, Expected
 from ._base.models import Credits, Limits, ReportRecord
 from ._base.peers import Chat, Message, User
@@ -295,7 +295,7 @@ class MioGram(ActionRunner):
 
     async def settle_unknown(
         self,
-        result: MassResult,
+        result: MassResult | MassOutcomes,
         sent: str | Expected | Mapping[str, Expected] | None = None,
         *,
         tolerance: float = DEFAULT_TOLERANCE,
@@ -327,7 +327,7 @@ class MioGram(ActionRunner):
         at that moment reads as an empty history): such a number may get the message twice.
 
         Args:
-            result: what a ``*_mass`` call returned (or a `MassSendError`'s ``.result``): it
+            result: what a ``*_mass`` call returned, or a `MassSendError`'s ``.result``: it
                 keeps, for each chunk left with unknown numbers, its agent and times.
             sent: what was sent: the message (a ``str``), or a mapping of each number to its
                 `Expected` (a message per number); for a file send ``None`` (the kind of file
@@ -344,8 +344,13 @@ class MioGram(ActionRunner):
             ``UNKNOWN``.
 
         Raises:
-            ValidationError: a text send without *sent*, or a number missing from a mapping.
+            ValidationError: a text send without *sent*, a number missing from a mapping, or
+                *result* is no `MassResult`.
         """
+        if not isinstance(result, MassResult):
+            raise ValidationError(
+                f"expected the MassResult of a Mass send, got {type(result).__name__}"
+            )
         return await settle_mass_result(self, result, sent, tolerance=tolerance, lookback=lookback)
 
     @property

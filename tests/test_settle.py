@@ -27,6 +27,7 @@ from miogram_async import (
 from miogram_async._settle import InDoubt, settle_doubts
 from miogram_async.testing import (
     AccountConfig,
+    CreditsConfig,
     FakeMioGram,
     FaultKind,
     FaultRule,
@@ -63,18 +64,14 @@ def paced(*, faults: Faults | None = None, **account: object) -> FakeMioGram:
     )
 
 
-def client_of(fake: FakeMioGram, **options: object) -> MioGram:
+def client_of(fake: FakeMioGram) -> MioGram:
     """A client with the drain matched to the fake's pace (the gateway's real one, scaled)."""
-    options.setdefault("gateway_drain", 1.5 * PACE * SCALE)
-    return fake.client(**options)
+    return fake.client(gateway_drain=1.5 * PACE * SCALE)
 
 
 async def mass(client: MioGram, phones: Sequence[str], text: str = TEXT) -> MassResult:
-    """send_message_mass's result, also when it stopped early."""
-    try:
-        return await client.send_message_mass(phones, text)
-    except MassSendError as error:
-        return error.result
+    """send_message_mass's result (a 999 never stops the send: it is no MassSendError)."""
+    return await client.send_message_mass(phones, text)
 
 
 def history_requests(fake: FakeMioGram) -> int:
@@ -284,10 +281,7 @@ async def test_a_whatsapp_send_leaves_nothing_to_read() -> None:
     """WhatsApp goes through another messenger: its numbers stay unknown, no history is read."""
     fake = FakeMioGram(faults=dies(1, func="SendMessageWhatsAppMass"))
     async with fake.client() as client:
-        try:
-            result = await client.send_message_whatsapp_mass(numbers(3), TEXT)
-        except MassSendError as error:  # pragma: no cover - nothing here stops the send
-            result = error.result
+        result = await client.send_message_whatsapp_mass(numbers(3), TEXT)
         settled = await client.settle_unknown(result, TEXT)
     assert settled.unknown == numbers(3)
     assert "WhatsApp" in settled[numbers(1)[0]].reason
@@ -375,3 +369,18 @@ async def test_a_pickled_result_keeps_what_settling_needs() -> None:
     assert settled.delivered == numbers(1, 3)
     assert settled.absent == numbers(2, 4)
     assert MassResult({numbers(1)[0]: Outcome.UNKNOWN}).in_doubt() == []
+
+
+async def test_the_result_of_a_stopped_send_is_settled_too() -> None:
+    """A MassSendError's .result keeps its dispatches: its unknown numbers settle like any."""
+    fake = FakeMioGram(
+        AccountConfig(agents=("Agent1",), credits=CreditsConfig(message=5)), faults=dies(2)
+    )
+    async with fake.client() as client:
+        with pytest.raises(MassSendError) as stopped:
+            await client.send_message_mass(numbers(9), TEXT, chunk_size=3)
+        settled = await client.settle_unknown(stopped.value.result, TEXT)
+        with pytest.raises(ValidationError, match="the MassResult of a Mass send"):
+            await client.settle_unknown({"+989120000000": "unknown"}, TEXT)  # type: ignore[arg-type]
+    assert settled.delivered == numbers(2)
+    assert settled.absent == numbers(1, 2)
