@@ -102,6 +102,7 @@ from .campaign import (
     MediaRef,
     NumberState,
     RunSummary,
+    SettleSummary,
 )
 
 __all__ = [
@@ -166,6 +167,7 @@ __all__ = [
     "SendGate",
     "SessionBlockedError",
     "SettleResult",
+    "SettleSummary",
     "Settlement",
     "UnknownFuncError",
     "User",

@@ -463,9 +463,10 @@ class Campaign:
         await self._end_run(run, "finished", None)
         return hooks.sent, reconciled, report_error, settled
 
-    def _expected_for(self, number: str) -> Expected | None:
-        """What this campaign sent *number*: its text, or a file of its kind."""
-        return expected_for_kind(self.kind, self.message)
+    def _expected_for(self, numbers: Sequence[str]) -> dict[str, Expected | None]:
+        """What this campaign sent each of *numbers*: its text, or a file of its kind."""
+        sent = expected_for_kind(self.kind, self.message)
+        return dict.fromkeys(numbers, sent)
 
     async def _end_run(self, run: int, outcome: str, error: BaseException | None) -> None:
         """Journal how *run* ended; if that fails while *error* propagates, keep *error*."""

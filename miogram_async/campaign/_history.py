@@ -60,7 +60,7 @@ async def settle_from_history(
     journal: Storage,
     *,
     kind: CampaignKind,
-    expected: Callable[[str], Expected | None],
+    expected: Callable[[Sequence[str]], Mapping[str, Expected | None]],
     on_settled: Callable[[int, int], object] | None = None,
 ) -> SettleSummary | None:
     """
@@ -70,7 +70,9 @@ async def settle_from_history(
         client: the client to read with (its send gate, clock and default agent).
         journal: the campaign's storage.
         kind: the campaign's kind (its Mass row says what a delivery leaves in a history).
-        expected: what was sent to a number (``None``: nothing a history can show).
+        expected: what was sent to each of the numbers given (``None``: nothing a history can
+            show), asked once for all of them in a worker thread (it may read the journal: a
+            campaign that sends each row its own text).
         on_settled: told (numbers settled so far, numbers taken up) as the step goes.
 
     Returns:
@@ -105,12 +107,13 @@ async def settle_from_history(
         journal.chunk_info, {chunk for chunk, _ in candidates if chunk >= 0}
     )
     func = mass_row(kind).func
+    payloads = await anyio.to_thread.run_sync(expected, [number for _, number in candidates])
     doubts: list[InDoubt] = []
     chunk_of: dict[str, int] = {}
     robots: dict[str | None, str | None] = {}  # the agent on the wire -> the journal's name
     for chunk, number in candidates:
         row = info.get(chunk)
-        payload = expected(number)
+        payload = payloads.get(number)
         if row is None or payload is None:
             stays(_NO_CHUNK if row is None else _NO_HISTORY)
             continue
