@@ -170,3 +170,6 @@ def test_a_settle_the_service_refuses_is_a_service_error(numbers: Path, tmp_path
     # Once the account may read histories, the settle is what helps: it is named again.
     assert f"campaign settle {journal}" in settled.stderr
     assert "--resend-unknown" not in settled.stderr
+    status = invoke(["campaign", "status", str(journal)])
+    assert "the latest settle stopped early: PermissionDeniedError" in status.stderr
+    assert f"campaign settle {journal}" in status.stderr

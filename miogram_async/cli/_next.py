@@ -105,6 +105,8 @@ def explain(status: CampaignStatus, settled: SettleSummary | None = None) -> lis
         if last is not None and last.reasons and _covered(status):
             for reason, count in list(last.reasons.items())[:3]:
                 lines.append(f"  {count:,}: {reason}")
+        elif last is not None and last.stopped and settled is None:
+            lines.append(f"the latest settle stopped early: {last.stopped}")
     absent = by_state[NumberState.ABSENT]
     if absent:
         lines.append(
