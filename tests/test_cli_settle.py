@@ -173,3 +173,25 @@ def test_a_settle_the_service_refuses_is_a_service_error(numbers: Path, tmp_path
     status = invoke(["campaign", "status", str(journal)])
     assert "the latest settle stopped early: PermissionDeniedError" in status.stderr
     assert f"campaign settle {journal}" in status.stderr
+
+
+def test_what_a_settle_cannot_decide_is_explained_and_resent_only_on_request(
+    numbers: Path, tmp_path: Path
+) -> None:
+    """WhatsApp leaves no history: the reason is printed, and the one next step is the risky one."""
+    fake = FakeMioGram(AccountConfig(secret=SECRET, agents=("Agent1",)))
+    fake.inject(
+        FaultRule(kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageWhatsAppMass"}, times=1, handed=4)
+    )
+    journal = tmp_path / "c.sqlite"
+    with serving(fake) as url:
+        result = invoke(
+            ["--base-url", url, "campaign", "run", str(numbers), "-m", "hi", "--whatsapp",
+             "-j", str(journal), "--chunk-size", "12"]
+        )  # fmt: skip
+    assert result.exit_code == 3, result.stderr
+    assert "12 looked up, 0 delivered, 0 absent, 12 still unknown" in result.stderr
+    assert "12: a WhatsApp send leaves no history the service can read" in result.stderr
+    resend = f"miogram --base-url {url} campaign resume {journal} --resend-unknown"
+    assert f"send the 12 unknown numbers again anyway:  {resend}" in result.stderr
+    assert "may have been delivered already" in result.stderr
