@@ -261,10 +261,8 @@ class _Step:
                     self._unknown(empty, _UNCONFIRMED)
                 empties.clear()
             elif not messages:
-                reason = (
-                    "the agent cannot look this number up now (307)" if messages is None else ""
-                )
-                empties.append((doubt, _empty(reason)))
+                # A 307 (some services answer it, E39) says no more than the code's false (E51).
+                empties.append((doubt, _empty(_CANNOT_LOOK_UP if messages is None else "")))
             else:
                 answering.append(doubt.number)
                 self._vouch(empties, doubt.number)
