@@ -10,6 +10,8 @@ Each scenario runs in its own process so that its peak RSS (``ru_maxrss``) is it
   that answers every chunk ``true`` (SDK cost only).
 - ``client-fake``: the same over the fake service's in-process transport (includes the fake's own
   request and delivery logs, which grow with the input).
+- ``client-unknown``: ``client-mock`` with every chunk answered 999: every number ``UNKNOWN``, so
+  the result keeps each chunk's dispatch and its numbers' positions, for the settle step (E50).
 
 Run ``python -m benchmarks.bench_memory_stream [--count N] [--only SCENARIO ...]``. It prints a
 markdown table; nothing is asserted.
@@ -33,7 +35,7 @@ from miogram_async import Chunk, MioGram, Outcome, normalize_phone
 from miogram_async._mass.fanout import fan_out
 from miogram_async._mass.options import DEFAULT_CHUNK_SIZE
 
-SCENARIOS = ("baseline", "dict", "fan_out", "client-mock", "client-fake")
+SCENARIOS = ("baseline", "dict", "fan_out", "client-mock", "client-unknown", "client-fake")
 SECRET = "bench0secret"
 
 
@@ -48,8 +50,8 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def mock_transport() -> httpx.MockTransport:
-    """Answer every Mass request with every number delivered."""
+def mock_transport(*, unknown: bool = False) -> httpx.MockTransport:
+    """Answer every Mass request with every number delivered (*unknown*: with the front's 999)."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         form = parse_qs(request.content.decode())
@@ -60,6 +62,10 @@ def mock_transport() -> httpx.MockTransport:
                 return httpx.Response(200, json={"Result": "agent1", "Status": "success"})
             return httpx.Response(
                 200, json={"Status": "error", "Code": "111", "Message": "No DATA"}
+            )
+        if unknown:
+            return httpx.Response(
+                200, json={"Message": "No Response From Server", "Status": "error", "Code": "999"}
             )
         phones = form["Phone"][0].split(",")
         body = {"Result": dict.fromkeys(phones, True), "Status": "checking"}
@@ -86,6 +92,15 @@ async def run_scenario(scenario: str, count: int) -> dict[str, object]:
         async with MioGram(secret=SECRET, transport=mock_transport()) as client:
             result = await client.send_message_mass(numbers(count), "benchmark message")
         return {"delivered": result.counts[Outcome.DELIVERED]}
+    if scenario == "client-unknown":
+        async with MioGram(
+            secret=SECRET, transport=mock_transport(unknown=True), gateway_drain=0
+        ) as client:
+            result = await client.send_message_mass(numbers(count), "benchmark message")
+        return {
+            "delivered": result.counts[Outcome.DELIVERED],
+            "in_doubt": result.counts[Outcome.UNKNOWN],
+        }
     if scenario == "client-fake":
         from miogram_async.testing import AccountConfig, FakeMioGram  # noqa: PLC0415
 
@@ -136,6 +151,8 @@ def main() -> None:
         wall = float(row["wall"])
         rate = f"{count / wall:,.0f}" if count and wall > 0 else "-"
         extra = f" (fake log: {row['fake_log']:,})" if "fake_log" in row else ""
+        if "in_doubt" in row:
+            extra = f" (in doubt, with their dispatches: {row['in_doubt']:,})"
         print(
             f"| {scenario}{extra} | {count:,} | {row['delivered']:,} | {row['rss']:.1f} "
             f"| {wall:.2f} | {float(row['cpu']):.2f} | {rate} |"

@@ -37,6 +37,9 @@ from ._base.errors import (
     ValidationError,
     WhatsAppNotSupportedError,
 )
+from ._base.evidence import (
+    Expected,
+)
 from ._base.log import (
     configure_from_env as _configure_logging_from_env,
 )
@@ -84,6 +87,13 @@ from ._mass.fanout import (
     MassResult,
     Outcome,
 )
+from ._mass.result import (
+    Dispatch,
+)
+from ._settle import (
+    Settlement,
+    SettleResult,
+)
 from .campaign import (
     Campaign,
     CampaignError,
@@ -92,6 +102,7 @@ from .campaign import (
     MediaRef,
     NumberState,
     RunSummary,
+    SettleSummary,
 )
 
 __all__ = [
@@ -112,7 +123,9 @@ __all__ = [
     "CreditError",
     "CreditKind",
     "Credits",
+    "Dispatch",
     "EmptySecretError",
+    "Expected",
     "FanoutHooks",
     "FanoutOptions",
     "FileSendGate",
@@ -153,6 +166,9 @@ __all__ = [
     "RunSummary",
     "SendGate",
     "SessionBlockedError",
+    "SettleResult",
+    "SettleSummary",
+    "Settlement",
     "UnknownFuncError",
     "User",
     "ValidationError",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, Unpack
 
@@ -19,7 +19,8 @@ import httpx
 
 from ._base import actions
 from ._base.checks import DEFAULT_BASE_URL
-from ._base.errors import ValidationError
+from ._base.errors import MassOutcomes, ValidationError
+from ._base.evidence import DEFAULT_LOOKBACK, DEFAULT_TOLERANCE, Expected
 from ._base.models import Credits, Limits, ReportRecord
 from ._base.peers import Chat, Message, User
 from ._base.validation import (
@@ -51,6 +52,8 @@ from ._mass.options import FanoutOptions
 from ._mass.result import MassResult
 from ._payload import MediaData, Payloads
 from ._runner import ActionRunner
+from ._settle import settle_mass_result
+from ._settlement import SettleResult
 
 __all__ = ["DEFAULT_BASE_URL", "MediaData", "MioGram", "SecretSource"]
 
@@ -287,6 +290,79 @@ class MioGram(ActionRunner):
         return await self._session.request(
             row, as_json, elements, robot=robot, read_timeout=timeout
         )
+
+    # -- settling unknown numbers from evidence ---------------------------------------------
+
+    async def settle_unknown(
+        self,
+        result: MassResult | MassOutcomes,
+        sent: str | Expected | Mapping[str, Expected] | None = None,
+        *,
+        tolerance: float = DEFAULT_TOLERANCE,
+        lookback: float = DEFAULT_LOOKBACK,
+    ) -> SettleResult:
+        """
+        Settle the ``UNKNOWN`` numbers of a Mass *result* from the agents' histories (E50).
+
+        For each one it reads the history of the agent that sent its chunk (``GetHistory``): one
+        request at a time through the send gate, once the gateway can no longer be at work on
+        the chunk. A message that is outgoing, carries exactly what was sent and is dated between
+        the chunk's arrival and the end of its drain on the service's clock (each end widened by
+        *tolerance* seconds) makes the number ``DELIVERED``. A history read successfully that
+        holds no outgoing message at all since the send (and for *lookback* seconds before it)
+        makes it ``ABSENT``. An empty answer (``false``: the service gives it for an empty
+        history and for a number it cannot look up alike) counts only when a read on the same
+        agent right after it returned messages. Anything else stays ``UNKNOWN``, with its reason:
+        no permission (309), a failed read, two matching messages, a message that may be ours
+        outside the window.
+
+        The service's clock is taken from the ``Date`` headers of its replies. Texts are compared
+        with surrounding whitespace aside; when the account appends an ad (``APIGetAds``, asked
+        once) a text followed by a newline and anything matches too. Files are matched by their
+        kind only (the history shows no bytes): any photo counts for a photo.
+
+        ``ABSENT`` is "not delivered, as far as the service shows", not a refusal: re-sending
+        those numbers is the caller's choice (``send_message_mass(settled.absent, ...)``). The
+        risk left is a history read that answered wrongly (a number the agent could not look up
+        at that moment reads as an empty history): such a number may get the message twice.
+
+        Args:
+            result: what a ``*_mass`` call returned, or a `MassSendError`'s ``.result``: it
+                keeps, for each chunk left with unknown numbers, its agent and times.
+            sent: what was sent: the message (a ``str``), or a mapping of each number to its
+                `Expected` (a message per number); for a file send ``None`` (the kind of file
+                the Mass action sent) or an `Expected` such as ``Expected.media_of("photo")``.
+            tolerance: seconds the window is widened on both ends (the messenger's clock and
+                the service's may differ).
+            lookback: seconds before a send during which any outgoing message to the number
+                keeps it from being settled ``ABSENT``.
+
+        Returns:
+            A `SettleResult`: each number's `Settlement` (outcome, agent, reason, and for a
+            delivery the message's id and date); ``settled.applied_to(result)`` is *result*
+            with them. A WhatsApp send leaves no history the service can read: its numbers stay
+            ``UNKNOWN``.
+
+        Raises:
+            ValidationError: a text send without *sent*, a number missing from a mapping, or
+                *result* is no `MassResult`.
+        """
+        if not isinstance(result, MassResult):
+            raise ValidationError(
+                f"expected the MassResult of a Mass send, got {type(result).__name__}"
+            )
+        return await settle_mass_result(self, result, sent, tolerance=tolerance, lookback=lookback)
+
+    @property
+    def service_clock(self) -> tuple[float, float] | None:
+        """
+        How many seconds the service's clock runs ahead of this machine's, as bounds (low,
+        high) proven by the ``Date`` headers of its replies so far; ``None`` before any.
+        """
+        clock = self._session.clock
+        if clock.low is None or clock.high is None:
+            return None
+        return clock.low, clock.high
 
     # -- the 43 actions, in the order of the service's document ---------------------------------
 

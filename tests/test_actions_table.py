@@ -18,7 +18,7 @@ from miogram_async._http.retry import NEVER_RETRIED, READ_ONLY_FUNCS
 PACKAGE = Path(__file__).resolve().parent.parent / "miogram_async"
 
 # Methods of MioGram that are not actions of the document.
-NOT_ACTIONS = {"call", "load_limits", "aclose"}
+NOT_ACTIONS = {"call", "load_limits", "aclose", "settle_unknown"}
 
 
 def action_methods() -> dict[str, object]:

@@ -269,7 +269,7 @@ async def test_in_doubt_chunk_is_reconciled_from_the_report(
     await client.send_message_mass(sent, MESSAGE)
     with Campaign.open(path) as campaign:
         before = campaign.status()
-        summary = await campaign.run(client)
+        summary = await campaign.run(client, settle=False)
         out = io.StringIO()
         campaign.export(out)
     assert before.in_doubt == 40
@@ -294,8 +294,8 @@ async def test_lost_reply_is_confirmed_by_the_report_on_resume(tmp_path: Path) -
     path = tmp_path / "c.db"
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.create(path, NUMBERS[:50], message=MESSAGE, chunk_size=25) as campaign:
-            first = await campaign.run(client, concurrency=1)
-            second = await campaign.run(client)
+            first = await campaign.run(client, concurrency=1, settle=False)
+            second = await campaign.run(client, settle=False)
     assert first.status.by_state[NumberState.UNKNOWN] == 25
     assert first.status.delivered == 25
     assert second.reconciled == {NumberState.DELIVERED: 25}
@@ -314,11 +314,11 @@ async def test_unreadable_report_leaves_numbers_in_doubt_and_unsent(tmp_path: Pa
     fake.faults = Faults.of(FaultRule(kind=FaultKind.HTTP_ERROR, funcs="APIGetReport"))
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.open(path) as campaign:
-            blocked = await campaign.run(client)
+            blocked = await campaign.run(client, settle=False)
         fake.faults = Faults()
         with Campaign.open(path) as campaign:
-            resolved = await campaign.run(client)
-            again = await campaign.run(client, resend_unknown=True)
+            resolved = await campaign.run(client, settle=False)
+            again = await campaign.run(client, resend_unknown=True, settle=False)
     assert blocked.report_error is not None
     assert blocked.sent == 20
     assert blocked.status.in_doubt == 10
@@ -441,9 +441,9 @@ async def test_a_999_chunk_is_unknown_and_sent_again_only_on_request(tmp_path: P
     path = tmp_path / "c.db"
     async with MioGram(secret=SECRET, transport=fake.transport(), max_retries=0) as client:
         with Campaign.create(path, NUMBERS[:20], message=MESSAGE, chunk_size=10) as campaign:
-            first = await campaign.run(client, concurrency=1)
-            plain = await campaign.run(client, retry_failed=True)
-            resent = await campaign.run(client, resend_unknown=True)
+            first = await campaign.run(client, concurrency=1, settle=False)
+            plain = await campaign.run(client, retry_failed=True, settle=False)
+            resent = await campaign.run(client, resend_unknown=True, settle=False)
     assert first.status.by_state[NumberState.UNKNOWN] == 10
     assert first.status.by_state[NumberState.FAILED] == 0
     assert first.status.last_run == "finished"

@@ -179,8 +179,8 @@ async def test_with_ads_a_text_record_is_never_certain(tmp_path: Path) -> None:
         with Campaign.create(
             tmp_path / "c.db", NUMBERS[:20], message="Spring sale", chunk_size=20
         ) as campaign:
-            await campaign.run(client)
-            second = await campaign.run(client)
+            await campaign.run(client, settle=False)
+            second = await campaign.run(client, settle=False)
     assert len(fake.deliveries) == 20
     assert second.reconciled == {NumberState.UNKNOWN: 20}
     assert second.report_error is not None
@@ -199,8 +199,8 @@ async def test_client_clock_an_hour_fast_still_confirms_deliveries(
         with Campaign.create(
             tmp_path / "c.db", NUMBERS[:20], message="Spring sale", chunk_size=20
         ) as campaign:
-            first = await campaign.run(client)
-            second = await campaign.run(client)
+            first = await campaign.run(client, settle=False)
+            second = await campaign.run(client, settle=False)
     assert first.status.by_state[NumberState.UNKNOWN] == 20
     assert second.reconciled == {NumberState.DELIVERED: 20}
     assert len(fake.deliveries) == 20
@@ -220,8 +220,8 @@ async def test_client_clock_an_hour_slow_does_not_confirm_from_an_older_campaign
         with Campaign.create(
             tmp_path / "c.db", NUMBERS[:20], message="Spring sale", chunk_size=20
         ) as campaign:
-            first = await campaign.run(client)
-            second = await campaign.run(client)
+            first = await campaign.run(client, settle=False)
+            second = await campaign.run(client, settle=False)
     assert first.status.by_state[NumberState.UNKNOWN] == 20
     assert second.reconciled == {NumberState.UNKNOWN: 20}
     assert second.status.delivered == 0

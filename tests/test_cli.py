@@ -275,6 +275,7 @@ def test_campaign_run_json(tmp_path: Path, fake: FakeMioGram, url: str) -> None:
         "unknown": 0,
         "invalid": 1,
         "duplicate": 1,
+        "absent": 0,
     }
     assert document["complete"] is True
     assert document["resume"] is None
@@ -481,21 +482,25 @@ def test_demo_json_end_to_end(tmp_path: Path) -> None:
 def test_lost_reply_is_partial_then_resume_reconciles(
     tmp_path: Path, fake: FakeMioGram, url: str
 ) -> None:
-    """A lost reply ends the run with exit 3 (UNKNOWN); resume settles it without resending."""
+    """A lost reply without the settle: exit 3 (UNKNOWN), the settle named; resume reconciles."""
     numbers = tmp_path / "numbers.txt"
     numbers.write_text("".join(f"+98910000{i:04d}\n" for i in range(200, 212)), encoding="utf-8")
     journal = tmp_path / "c.sqlite"
     fake.inject(FaultRule(kind=FaultKind.LOST_REPLY, funcs="SendMessageMass", times=1))
     first = invoke(
         ["--base-url", url, "--json", "campaign", "run", str(numbers), "-m", "hi",
-         "-j", str(journal), "--chunk-size", "4", "--concurrency", "1"]
+         "-j", str(journal), "--chunk-size", "4", "--concurrency", "1", "--no-settle"]
     )  # fmt: skip
     assert first.exit_code == 3, first.stderr
     counts = as_json(first)["counts"]
     assert isinstance(counts, dict)
     assert counts["unknown"] == 4
     assert counts["delivered"] == 8
-    assert "resume with:" in first.stderr
+    # The next command is the settle, never a resume that would send nothing (issue 18).
+    settle = f"miogram --base-url {url} campaign settle {journal}"
+    assert as_json(first)["next"] == settle
+    assert f"settle them from the agents' histories (sends nothing):  {settle}" in first.stderr
+    assert "resume with:" not in first.stderr
 
     second = invoke(["--base-url", url, "--json", "campaign", "resume", str(journal)])
     assert second.exit_code == 0, second.stderr

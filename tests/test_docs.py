@@ -236,6 +236,7 @@ def campaign_api(code: str) -> None:
         "create": Campaign.create,
         "open": Campaign.open,
         "run": Campaign.run,
+        "settle": Campaign.settle,
         "status": Campaign.status,
         "export": Campaign.export,
         "close": Campaign.close,
@@ -426,7 +427,7 @@ def test_commands_table_options_exist() -> None:
     text = (ROOT / "docs/cli.md").read_text(encoding="utf-8")
     table = text.split("## Commands", 1)[1].strip().split("\n\n", 1)[0]
     rows = re.findall(r"^\| `miogram ([^`]*)`", table, re.MULTILINE)
-    assert len(rows) == 10
+    assert len(rows) == 11
     for row in rows:
         words = row.split()
         path = words[:2] if words[0] in ("campaign", "fake") else words[:1]

@@ -23,6 +23,7 @@ from miogram_async.testing import (
     Faults,
     NumberBook,
     TimeModel,
+    UndeliveredReply,
 )
 
 SECRET = "test-secret"
@@ -343,8 +344,9 @@ SINGLE_NUMBER_FORMS: dict[str, dict[str, str]] = {
     "BlockUser": {},
     "UnBlockUser": {},
     "MarkRead": {},
-    # GetUserInfo answers fail instead: test_e51_get_user_info_of_a_missing_number_is_a_bare_fail
-    "GetHistory": {"Misc": "100,0"},
+    # GetUserInfo and GetHistory answer fail instead (NumberToPeer, not NumberToPeerX):
+    # test_e51_get_user_info_of_a_missing_number_is_a_bare_fail and
+    # test_e51_get_history_of_a_missing_number_is_the_fail_of_an_empty_one
 }
 
 
@@ -615,6 +617,27 @@ async def test_e51_get_user_info_of_a_missing_number_is_a_bare_fail() -> None:
         found = await post(Func="GetUserInfo", Phone=ALICE)
     assert missing.content == b'{"Result":false,"Status":"fail"}'
     assert found.json()["Result"]["phone"] == ALICE[1:]
+
+
+async def test_e51_get_history_of_a_missing_number_is_the_fail_of_an_empty_one() -> None:
+    """GetHistory of an unresolvable number answers like an empty history: a bare fail (E46)."""
+    fake = FakeMioGram(AccountConfig(numbers=NumberBook.only([ALICE, BOB])))
+    async with wire(fake) as post:
+        await post(Func="SendMessage", Phone=ALICE, Message="hi")
+        missing = await post(Func="GetHistory", Phone=NOBODY, Misc="100,0")
+        empty = await post(Func="GetHistory", Phone=BOB, Misc="100,0")
+        found = await post(Func="GetHistory", Phone=ALICE, Misc="100,0")
+    assert missing.content == empty.content == b'{"Result":false,"Status":"fail"}'
+    assert [item["text"] for item in found.json()["Result"]] == ["hi"]
+    forced = FakeMioGram(
+        AccountConfig(
+            numbers=NumberBook.only([ALICE]), undelivered_reply=UndeliveredReply.ERROR_307
+        ),
+        profile="documented",
+    )
+    async with wire(forced) as post:
+        reply = await post(Func="GetHistory", Phone=NOBODY, Misc="100,0")
+    assert reply.json()["Message"] == "Number Not Exist or Wrong"  # the 307 of E39, on request
 
 
 async def test_e51_set_status_online_bad_misc_has_nothing_after_the_json() -> None:

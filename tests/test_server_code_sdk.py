@@ -35,6 +35,7 @@ from miogram_async.testing import (
     Faults,
     NumberBook,
     TimeModel,
+    UndeliveredReply,
 )
 
 ALICE = "+989120000001"
@@ -137,12 +138,21 @@ async def test_e39_a_missing_number_is_false_on_every_single_number_bool_action(
 
 
 async def test_e39_a_missing_number_raises_for_typed_results() -> None:
-    """get_user_info and get_history raise NumberNotFoundError on the 307."""
+    """get_user_info raises on the server code's fail; get_history reads it as an empty history."""
     fake = FakeMioGram(AccountConfig(numbers=NumberBook.only([ALICE])))
     async with fake.client() as client:
         with pytest.raises(NumberNotFoundError):
             await client.get_user_info(NOBODY)
-        with pytest.raises(NumberNotFoundError):
+        # GetHistory looks the number up with NumberToPeer: false, like an empty history (E51).
+        assert await client.get_history(NOBODY) == []
+    forced = FakeMioGram(
+        AccountConfig(
+            numbers=NumberBook.only([ALICE]), undelivered_reply=UndeliveredReply.ERROR_307
+        ),
+        profile="documented",
+    )
+    async with forced.client() as client:
+        with pytest.raises(NumberNotFoundError):  # a service that answers E39's 307 instead
             await client.get_history(NOBODY)
 
 

@@ -8,7 +8,7 @@ import respx
 import trio
 
 from miogram_async import APITimeoutError, MioGram, Outcome, RetryPolicy
-from miogram_async.testing import AccountConfig, FakeMioGram
+from miogram_async.testing import AccountConfig, FakeMioGram, FaultKind, FaultRule, Faults
 
 URL = "https://miogram.test/dojob.php"
 PHONE = "+989100000000"
@@ -95,3 +95,24 @@ def test_change_secret_survives_cancellation_under_trio() -> None:
         return secrets
 
     assert trio.run(main) == ["old-secret", "new-secret"]
+
+
+def test_settling_unknown_numbers_runs_under_trio() -> None:
+    """The settle step (gated history reads, the drain wait, the clock) works under trio."""
+    fake = FakeMioGram(
+        AccountConfig(secret="trio-secret"),
+        faults=Faults.of(
+            FaultRule(kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, times=1, handed=2)
+        ),
+    )
+    numbers = [f"+98910000{i:04d}" for i in range(4)]
+
+    async def main() -> tuple[list[str], list[str]]:
+        async with MioGram("trio-secret", transport=fake.transport()) as client:
+            result = await client.send_message_mass(numbers, "bulk")
+            settled = await client.settle_unknown(result, "bulk")
+        return settled.delivered, settled.absent
+
+    delivered, absent = trio.run(main)
+    assert delivered == numbers[:2]
+    assert absent == numbers[2:]

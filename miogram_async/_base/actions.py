@@ -75,6 +75,10 @@ class Action(Generic[_T_co]):
             `NumberNotFoundError`: set on every action that takes one number and returns a
             bool. Actions with a typed result (`GetUserInfo`, `GetHistory`) raise instead.
         mass: the action takes many numbers and goes through the fan-out.
+        history: what a delivery of this send leaves in the agent's Telegram history (E50):
+            ``"text"``, or the kind of file (``"photo"``, ``"video"``, ``"file"``), which the
+            settle step looks for; ``None`` when it leaves nothing there to read (WhatsApp goes
+            through another messenger) or is no send the step settles.
     """
 
     func: str
@@ -87,6 +91,7 @@ class Action(Generic[_T_co]):
     default_format: str | None = None
     not_found_is_false: bool = False
     mass: bool = False
+    history: Literal["text", "photo", "video", "file"] | None = None
 
 
 def _encodable(text: str) -> bool:
@@ -140,10 +145,21 @@ def _media_send(func: str, method: str, media: MediaKind, default_format: str) -
 
 
 def _mass(
-    func: str, method: str, media: MediaKind | None = None, default_format: str | None = None
+    func: str,
+    method: str,
+    media: MediaKind | None = None,
+    default_format: str | None = None,
+    *,
+    history: Literal["text", "photo", "video", "file"] | None,
 ) -> Action[dict[str, bool]]:
     return Action(
-        func=func, method=method, decode=None, media=media, default_format=default_format, mass=True
+        func=func,
+        method=method,
+        decode=None,
+        media=media,
+        default_format=default_format,
+        mass=True,
+        history=history,
     )
 
 
@@ -152,10 +168,12 @@ SET_STATUS_ONLINE: Final = Action(
     func="SetStatusOnline", method="set_status_online", decode=as_bool
 )
 SEND_TYPING: Final = _send("SendTyping", "send_typing")
-SEND_MESSAGE_MASS: Final = _mass("SendMessageMass", "send_message_mass")
+SEND_MESSAGE_MASS: Final = _mass("SendMessageMass", "send_message_mass", history="text")
 SEND_MESSAGE: Final = _send("SendMessage", "send_message")
 SEND_MESSAGE_WHATSAPP: Final = _send("SendMessageWhatsApp", "send_message_whatsapp")
-SEND_MESSAGE_WHATSAPP_MASS: Final = _mass("SendMessageWhatsAppMass", "send_message_whatsapp_mass")
+SEND_MESSAGE_WHATSAPP_MASS: Final = _mass(
+    "SendMessageWhatsAppMass", "send_message_whatsapp_mass", history=None
+)
 CREATE_GROUP_CHAT: Final = Action(
     func="CreateGroupChat", method="create_group_chat", decode=as_bool
 )
@@ -186,9 +204,9 @@ SEND_AUDIO: Final = _media_send("SendAudio", "send_audio", "file", "mp3")
 SEND_TEXT: Final = _media_send("SendText", "send_text", "file", "txt")
 SEND_FILE: Final = _media_send("SendFile", "send_file", "file", "zip")
 SEND_DOCUMENT: Final = _media_send("SendDocument", "send_document", "file", "doc")
-SEND_PHOTO_MASS: Final = _mass("SendPhotoMass", "send_photo_mass", "photo", "jpg")
-SEND_VIDEO_MASS: Final = _mass("SendVideoMass", "send_video_mass", "video", "mp4")
-SEND_FILE_MASS: Final = _mass("SendFileMass", "send_file_mass", "file", "zip")
+SEND_PHOTO_MASS: Final = _mass("SendPhotoMass", "send_photo_mass", "photo", "jpg", history="photo")
+SEND_VIDEO_MASS: Final = _mass("SendVideoMass", "send_video_mass", "video", "mp4", history="video")
+SEND_FILE_MASS: Final = _mass("SendFileMass", "send_file_mass", "file", "zip", history="file")
 SEND_LOCATION: Final = _send("SendLocation", "send_location")
 SEND_CONTACT: Final = _send("SendContact", "send_contact")
 API_GET_LIMITS: Final[Action[Limits]] = _read("APIGetLimits", "api_get_limits", as_limits)

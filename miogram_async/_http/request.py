@@ -44,6 +44,9 @@ class Request(Generic[_R_co]):
             an error there sends nothing and leaves the gate open.
         on_leaving: called just before an attempt starts to leave (no await in between): from
             then on it may arrive.
+        gated: pass the send gate even though the action changes nothing: a read the gateway
+            does with the messenger (``GetHistory`` re-adds the number as a contact of the agent,
+            E50), which the settle step keeps to one request at a time, after the drain.
     """
 
     action: Action[object]
@@ -55,6 +58,7 @@ class Request(Generic[_R_co]):
     on_gate_wait: Callable[[float], object] | None = None
     on_admitted: Callable[[], Awaitable[object]] | None = None
     on_leaving: Callable[[], object] | None = None
+    gated: bool = False
 
 
 class GateWaits:

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import copy
 import inspect
+import time
 from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
 
@@ -31,6 +32,7 @@ import sniffio
 
 from .._base.actions import API_CHANGE_SECRET, API_GET_ROBOT, Action
 from .._base.checks import check_robot, encodable, is_seconds
+from .._base.clock import ServiceClock, parse_http_date
 from .._base.errors import (
     APIError,
     APIResponseError,
@@ -109,6 +111,8 @@ class Session:
         self._loop: object = None
         self._headers: Mapping[str, str] = FORM_HEADERS
         self._agents: tuple[str, ...] | None = None
+        #: The service's clock as the ``Date`` headers of replies bound it (shared by views).
+        self.clock = ServiceClock()
 
     @property
     def secret(self) -> SecretSource:
@@ -256,6 +260,14 @@ class Session:
         """
         return self.robot if robot is None else check_robot(robot)
 
+    def drain_seconds(self, numbers: int) -> float:
+        """
+        How long after its start the gateway may still work on a request of *numbers* numbers
+        whose outcome is unknown (E32): the send gate stays closed that long, and the settle
+        step counts a chunk's messages up to then.
+        """
+        return numbers * self.gateway_drain
+
     async def account_agents(self) -> tuple[str, ...]:
         """The account's agents, asked once per client and its views (``APIGetRobot``)."""
         root = self._root
@@ -319,8 +331,8 @@ class Session:
         """
         Send *request*, retrying per its row and the policy, and decode the reply.
 
-        Every attempt takes a rate-limit token first; an attempt of a state-changing action then
-        passes the send gate (`_gated`).
+        Every attempt takes a rate-limit token first; an attempt of a state-changing action (or
+        of a read marked `Request.gated`) then passes the send gate (`_gated`).
         """
         http = self.http_client()
         func = request.action.func
@@ -328,7 +340,7 @@ class Session:
         attempt = 1
         while True:
             try:
-                if request.action.changes_state:
+                if request.action.changes_state or request.gated:
                     return await self._gated(http, request, attempt)
                 if self._bucket is not None:
                     await self._bucket.acquire()
@@ -380,7 +392,7 @@ class Session:
                 return await self._attempt(http, request, attempt)
             except BaseException as error:
                 if gateway_may_be_busy(error):
-                    busy_for = request.numbers * self.gateway_drain - (
+                    busy_for = self.drain_seconds(request.numbers) - (
                         anyio.current_time() - started
                     )
                     if busy_for > 0:
@@ -497,7 +509,12 @@ class Session:
         deadline = timeouts.read
         try:
             with anyio.move_on_after(deadline if deadline is not None else float("inf")) as scope:
+                left = time.time()
                 response = await http.send(outgoing, stream=True, follow_redirects=False)
+                # The reply's Date bounds the service's clock (settling from history, E50).
+                self._root.clock.observe(
+                    parse_http_date(response.headers.get("date")), left, time.time()
+                )
                 try:
                     content = await self._read_capped(response, func)
                 finally:

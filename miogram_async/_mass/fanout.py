@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+from array import array
 from collections.abc import (
     AsyncIterable,
     Awaitable,
@@ -37,7 +38,7 @@ from .options import (
     MassOptions,
     ProgressCallback,
 )
-from .result import Chunk, KeyIndex, MassProgress, MassResult, Outcome
+from .result import Chunk, Dispatch, Doubt, KeyIndex, MassProgress, MassResult, Outcome
 
 __all__ = [
     "AgentSlots",
@@ -141,6 +142,7 @@ class FanOut:
         total_hint: int | None = None,
         gate_waits: GateWaits | None = None,
         hooks_record_outcomes: bool = False,
+        dispatches: dict[int, Dispatch] | None = None,
     ) -> None:
         self._send_chunk = send_chunk
         self._normalize = normalize
@@ -158,6 +160,12 @@ class FanOut:
         # Keys double as the set of numbers seen; pending numbers hold NOT_ATTEMPTED until sent.
         self.index: KeyIndex | None = None if self.records else KeyIndex()
         self.errors: dict[str, MioGramError] = {}
+        # What settling unknown numbers needs (E50): each sent chunk's `Dispatch`, by chunk index,
+        # as *send_chunk* records it; kept for the chunks that end with unknown numbers, with
+        # their positions; and per agent, one number it delivered to.
+        self._dispatches = dispatches
+        self.doubts: list[Doubt] = []
+        self.witnesses: dict[str | None, str] = {}
         # The index positions of each chunk's numbers, from its making until it is settled.
         self._positions: dict[int, list[int]] = {}
         self._pending_positions: list[int] = []
@@ -449,6 +457,7 @@ class FanOut:
     ) -> None:
         """Record a finished chunk; *counts* is how many of *outcomes* have each outcome."""
         self._in_flight -= 1
+        dispatch = None if self._dispatches is None else self._dispatches.pop(chunk.index, None)
         if self.index is not None:
             positions = self._positions.pop(chunk.index)
             kinds = [outcome for outcome, count in counts.items() if count]
@@ -459,12 +468,42 @@ class FanOut:
                 for position, number in zip(positions, chunk.numbers, strict=True):
                     self.index.set(position, outcomes[number])
             self.errors.update(errors)
+            if dispatch is not None:
+                self._keep_dispatch(dispatch, chunk, positions, outcomes, counts)
         for outcome, count in counts.items():
             self._done_by_outcome[outcome] += count
         self._done += len(chunk.numbers)
         if sent:
             self._sent_done += len(chunk.numbers)
             self._chunks_done += 1
+
+    def _keep_dispatch(
+        self,
+        dispatch: Dispatch,
+        chunk: Chunk,
+        positions: list[int],
+        outcomes: Mapping[str, Outcome],
+        counts: Mapping[Outcome, int],
+    ) -> None:
+        """Keep *dispatch* for the chunk's unknown numbers, and a number it delivered to."""
+        if counts.get(Outcome.UNKNOWN):
+            if counts[Outcome.UNKNOWN] == len(positions):
+                unknown = array("i", positions)
+            else:
+                unknown = array(
+                    "i",
+                    (
+                        position
+                        for position, number in zip(positions, chunk.numbers, strict=True)
+                        if outcomes[number] is Outcome.UNKNOWN
+                    ),
+                )
+            self.doubts.append((dispatch, unknown))
+        if counts.get(Outcome.DELIVERED):
+            delivered = Outcome.DELIVERED
+            self.witnesses[dispatch.robot] = next(
+                number for number in chunk.numbers if outcomes[number] is delivered
+            )
 
     @property
     def sent_numbers(self) -> int:
@@ -565,6 +604,7 @@ async def fan_out(
     robots: Sequence[str | None] = (None,),
     buffer: int | None = None,
     gate_waits: GateWaits | None = None,
+    dispatches: dict[int, Dispatch] | None = None,
 ) -> MassResult:
     """
     Send *phones* in chunks through *send_chunk* and merge every number's outcome.
@@ -590,7 +630,10 @@ async def fan_out(
     then is ``UNKNOWN``), ``chunk_finished`` still runs, then the cancellation propagates.
     *buffer* is how many chunks the producer may prepare ahead (default: one per worker).
     *gate_waits* adds up the seconds the chunks spent queued at the client's send gate, for
-    `MassProgress.waiting`. Inputs are stripped; blank ones and ``#`` comments are skipped.
+    `MassProgress.waiting`. *dispatches* is where *send_chunk* records each chunk's `Dispatch`
+    (by chunk index): the result keeps those of chunks left with unknown numbers
+    (`MassResult.in_doubt`), for settling them from history. Inputs are stripped; blank ones and
+    ``#`` comments are skipped.
 
     The result is compact (an integer and a byte per number, see `MassResult`). With
     ``options.hooks_record_outcomes`` (a campaign's journal, which opts in explicitly) the hooks
@@ -629,6 +672,7 @@ async def fan_out(
         total_hint=options.total_hint,
         gate_waits=gate_waits,
         hooks_record_outcomes=options.hooks_record_outcomes,
+        dispatches=dispatches,
     )
     send, receive = anyio.create_memory_object_stream[Chunk](
         max_buffer_size=workers if buffer is None else buffer
@@ -644,7 +688,9 @@ async def fan_out(
     if state.index is None:
         result = MassResult(duplicates=state.duplicates)
     else:
-        result = MassResult._of(state.index, state.errors, state.duplicates)
+        result = MassResult._of(
+            state.index, state.errors, state.duplicates, state.doubts, state.witnesses
+        )
     reason = state.stop_reason
     if reason is None:
         return result

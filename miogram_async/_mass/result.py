@@ -4,28 +4,16 @@ The values a Mass send speaks in: per-number outcomes, chunks, progress snapshot
 
 from __future__ import annotations
 
-import enum
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Final
 
 import attrs
 
 from .._base.errors import MioGramError
+from .index import KeyIndex, Outcome
 
-__all__ = ["Chunk", "KeyIndex", "MassProgress", "MassResult", "Outcome"]
-
-
-class Outcome(enum.StrEnum):
-    """What happened to one number of a Mass send."""
-
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    NOT_ATTEMPTED = "not_attempted"
-    INVALID = "invalid"
+__all__ = ["Chunk", "Dispatch", "Doubt", "KeyIndex", "MassProgress", "MassResult", "Outcome"]
 
 
 @attrs.frozen(kw_only=True)
@@ -35,6 +23,30 @@ class Chunk:
     index: int
     numbers: tuple[str, ...]
     robot: str | None
+
+
+@attrs.frozen(kw_only=True)
+class Dispatch:
+    """
+    When and through which agent a chunk went: what settling its unknown numbers needs (E50).
+
+    Times are on the service's clock (Unix seconds), bounded by the ``Date`` headers of its
+    replies; ``None`` when no reply carried one.
+
+    Attributes:
+        func: the action sent (``SendMessageMass``...).
+        robot: the agent named on the wire; ``None``: none (the account's first agent).
+        sent_after: the earliest the request can have reached the service.
+        done_by: the latest the gateway can still have been at work on it: its answer, plus the
+            drain the send gate allows a gateway still at work after an unknown outcome (E32).
+        numbers: how many numbers the request carried.
+    """
+
+    func: str
+    robot: str | None
+    sent_after: float | None
+    done_by: float | None
+    numbers: int
 
 
 @attrs.frozen(kw_only=True)
@@ -68,209 +80,26 @@ class MassProgress:
     waiting: float = 0.0
 
 
-#: Every outcome in a fixed order: an outcome is stored as its position here, in one byte.
-_OUTCOMES: Final = tuple(Outcome)
-_CODES: Final[Mapping[Outcome, int]] = MappingProxyType(
-    {outcome: code for code, outcome in enumerate(_OUTCOMES)}
-)
-#: An E.164 number is "+" and at most 15 digits; up to 18 still fit a signed 64-bit integer.
-_MAX_DIGITS: Final = 18
+#: The unknown numbers of one chunk: its dispatch and their positions in the result's index.
+Doubt = tuple[Dispatch, "array[int]"]
 
 
-def _number_value(key: str) -> int:
-    """
-    *key* as a positive integer if it is ``+`` and ASCII digits not starting with 0, else -1.
-
-    Such a key is exactly ``f"+{value}"``, so the integer stands for it without loss; any other
-    key (a raw invalid input, a number a custom normaliser shaped otherwise) is kept as a string.
-    """
-    digits = key[1:]
-    if (
-        key[:1] == "+"
-        and 0 < len(digits) <= _MAX_DIGITS
-        and digits[0] != "0"
-        and digits.isascii()
-        and digits.isdigit()
-    ):
-        return int(digits)
-    return -1
-
-
-class KeyIndex:
-    """
-    The distinct keys of a Mass send in input order, each with a one-byte outcome.
-
-    A number like ``+989121234567`` is kept as an integer in an ``array('q')`` and found through
-    an open-addressing table of positions (an ``array`` too), so a million numbers take about 17
-    MiB instead of the ~90 MiB a ``dict[str, Outcome]`` needs. Any other key is kept as a string
-    (in ``keys`` as ``~n``, *n* its place in the list of strings). The fan-out builds one while it
-    reads the input; `MassResult` reads it.
-    """
-
-    __slots__ = ("_outcomes", "_str_positions", "_strings", "_table", "keys")
-
-    def __init__(self) -> None:
-        #: The keys in input order: a number's value (> 0), or ``~n`` for the n-th string key.
-        self.keys = array("q")
-        self._outcomes = bytearray()
-        self._strings: list[str] = []
-        self._str_positions: dict[str, int] = {}
-        # Slot -> position + 1 of a number key (0: free); a power of two, at most 2/3 full.
-        self._table = array("i", [0]) * 8
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def add(self, key: str, outcome: Outcome) -> int:
-        """Append *key* with *outcome*; its position, or -1 (and nothing changes) if present."""
-        # `_number_value` inlined: this runs once per input number.
-        digits = key[1:]
-        if (
-            key[:1] == "+"
-            and 0 < len(digits) <= _MAX_DIGITS
-            and digits[0] != "0"
-            and digits.isascii()
-            and digits.isdigit()
-        ):
-            value = int(digits)
-        else:
-            if key in self._str_positions:
-                return -1
-            position = len(self.keys)
-            self._str_positions[key] = position
-            self.keys.append(~len(self._strings))
-            self._strings.append(key)
-            self._outcomes.append(_CODES[outcome])
-            return position
-        table = self._table
-        mask = len(table) - 1
-        keys = self.keys
-        # CPython's own probe for int keys: the value itself, then perturbed steps.
-        slot = value & mask
-        perturb = value
-        while True:
-            found = table[slot]
-            if found == 0:
-                break
-            if keys[found - 1] == value:
-                return -1
-            perturb >>= 5
-            slot = (slot * 5 + perturb + 1) & mask
-        position = len(keys)
-        keys.append(value)
-        self._outcomes.append(_CODES[outcome])
-        table[slot] = position + 1
-        if 3 * len(keys) >= 2 * len(table):
-            self._rehash(2 * len(table))
-        return position
-
-    def find(self, key: object) -> int:
-        """The position of *key*, or -1."""
-        if not isinstance(key, str):
-            return -1
-        value = _number_value(key)
-        if value < 0:
-            return self._str_positions.get(key, -1)
-        table = self._table
-        mask = len(table) - 1
-        keys = self.keys
-        slot = value & mask
-        perturb = value
-        while True:
-            found = table[slot]
-            if found == 0:
-                return -1
-            if keys[found - 1] == value:
-                return found - 1
-            perturb >>= 5
-            slot = (slot * 5 + perturb + 1) & mask
-
-    def _rehash(self, size: int) -> None:
-        """Rebuild the table with *size* slots (a power of two)."""
-        # Positions + 1 fit 32 bits up to two billion keys; beyond, 64.
-        table = array("i" if size < 2**31 else "q", [0]) * size
-        mask = size - 1
-        for position, value in enumerate(self.keys):
-            if value < 0:
-                continue
-            slot = value & mask
-            perturb = value
-            while table[slot]:
-                perturb >>= 5
-                slot = (slot * 5 + perturb + 1) & mask
-            table[slot] = position + 1
-        self._table = table
-
-    def key(self, position: int) -> str:
-        """The key at *position*."""
-        value = self.keys[position]
-        return f"+{value}" if value > 0 else self._strings[~value]
-
-    def outcome(self, position: int) -> Outcome:
-        """The outcome at *position*."""
-        return _OUTCOMES[self._outcomes[position]]
-
-    def set(self, position: int, outcome: Outcome) -> None:
-        """Change the outcome at *position*."""
-        self._outcomes[position] = _CODES[outcome]
-
-    def set_many(self, positions: Iterable[int], outcome: Outcome) -> None:
-        """Give every position of *positions* the same *outcome*."""
-        code = _CODES[outcome]
-        outcomes = self._outcomes
-        for position in positions:
-            outcomes[position] = code
-
-    def __iter__(self) -> Iterator[str]:
-        strings = self._strings
-        for value in self.keys:
-            yield f"+{value}" if value > 0 else strings[~value]
-
-    def count(self, outcome: Outcome) -> int:
-        """How many keys have *outcome*."""
-        return self._outcomes.count(_CODES[outcome])
-
-    def with_outcome(self, outcome: Outcome) -> list[str]:
-        """The keys whose outcome is *outcome*, in input order."""
-        code = _CODES[outcome]
-        outcomes = self._outcomes
-        if code not in outcomes:
-            return []
-        return [key for key, found in zip(self, outcomes, strict=True) if found == code]
-
-    def outcomes(self) -> bytes:
-        """Every outcome as its code, in input order."""
-        return bytes(self._outcomes)
-
-    def strings(self) -> list[str]:
-        """The keys kept as strings, in the order ``keys`` refers to them."""
-        return list(self._strings)
-
-    @classmethod
-    def restore(cls, keys: bytes, strings: list[str], outcomes: bytes) -> KeyIndex:
-        """Rebuild an index from `keys`' bytes, `strings` and `outcomes` (for pickle)."""
-        index = cls()
-        index.keys.frombytes(keys)
-        index._strings = list(strings)
-        index._outcomes = bytearray(outcomes)
-        for position, value in enumerate(index.keys):
-            if value < 0:
-                index._str_positions[index._strings[~value]] = position
-        size = len(index._table)
-        while 3 * len(index.keys) >= 2 * size:
-            size *= 2
-        index._rehash(size)
-        return index
-
-
-def _restore_result(
+def _restore_result(  # noqa: PLR0917 - pickle's argument tuple
     keys: bytes,
     strings: list[str],
     outcomes: bytes,
     errors: dict[str, MioGramError],
     duplicates: int,
+    doubts: list[tuple[Dispatch, bytes]] | None = None,
+    witnesses: dict[str | None, str] | None = None,
 ) -> MassResult:
-    return MassResult._of(KeyIndex.restore(keys, strings, outcomes), errors, duplicates)
+    result = MassResult._of(KeyIndex.restore(keys, strings, outcomes), errors, duplicates)
+    for dispatch, positions in doubts or ():
+        kept = array("i")
+        kept.frombytes(positions)
+        result._doubts.append((dispatch, kept))
+    result._witnesses.update(witnesses or {})
+    return result
 
 
 class MassResult(Mapping[str, Outcome]):
@@ -286,7 +115,7 @@ class MassResult(Mapping[str, Outcome]):
     byte of outcome), so a result of a million numbers takes about 17 MiB.
     """
 
-    __slots__ = ("_counts", "_duplicates", "_errors", "_index")
+    __slots__ = ("_counts", "_doubts", "_duplicates", "_errors", "_index", "_witnesses")
 
     def __init__(
         self,
@@ -308,15 +137,26 @@ class MassResult(Mapping[str, Outcome]):
         self._errors: dict[str, MioGramError] = dict(errors or {})
         self._duplicates = duplicates
         self._counts: dict[Outcome, int] | None = None
+        self._doubts: list[Doubt] = []
+        self._witnesses: dict[str | None, str] = {}
 
     @classmethod
-    def _of(cls, index: KeyIndex, errors: dict[str, MioGramError], duplicates: int) -> MassResult:
+    def _of(
+        cls,
+        index: KeyIndex,
+        errors: dict[str, MioGramError],
+        duplicates: int,
+        doubts: list[Doubt] | None = None,
+        witnesses: dict[str | None, str] | None = None,
+    ) -> MassResult:
         """Wrap the fan-out's own index and errors without copying them (they can be large)."""
         result = cls.__new__(cls)
         result._index = index
         result._errors = errors
         result._duplicates = duplicates
         result._counts = None
+        result._doubts = doubts if doubts is not None else []
+        result._witnesses = witnesses if witnesses is not None else {}
         return result
 
     def __reduce__(self) -> tuple[object, ...]:
@@ -329,6 +169,8 @@ class MassResult(Mapping[str, Outcome]):
                 index.outcomes(),
                 self._errors,
                 self._duplicates,
+                [(dispatch, positions.tobytes()) for dispatch, positions in self._doubts],
+                dict(self._witnesses),
             ),
         )
 
@@ -388,6 +230,66 @@ class MassResult(Mapping[str, Outcome]):
     def invalid(self) -> list[str]:
         """Raw inputs that failed validation; never sent."""
         return self.numbers(Outcome.INVALID)
+
+    @property
+    def absent(self) -> list[str]:
+        """Once-unknown numbers their agent's history showed were not sent (`Outcome.ABSENT`)."""
+        return self.numbers(Outcome.ABSENT)
+
+    def in_doubt(self) -> list[tuple[Dispatch, list[str]]]:
+        """
+        The ``UNKNOWN`` numbers grouped by the chunk that sent them, each with its `Dispatch`.
+
+        Only numbers still ``UNKNOWN`` are listed. An ``UNKNOWN`` number of a result built by
+        hand, or of a chunk that never started, has no dispatch and is not listed.
+        """
+        index = self._index
+        unknown = Outcome.UNKNOWN
+        groups: list[tuple[Dispatch, list[str]]] = []
+        for dispatch, positions in self._doubts:
+            numbers = [index.key(at) for at in positions if index.outcome(at) is unknown]
+            if numbers:
+                groups.append((dispatch, numbers))
+        return groups
+
+    def dispatch(self, number: str) -> Dispatch | None:
+        """The `Dispatch` of the chunk that sent *number*, if it is one of `in_doubt`."""
+        position = self._index.find(number)
+        if position < 0:
+            return None
+        for dispatch, positions in self._doubts:
+            if position in positions:
+                return dispatch
+        return None
+
+    def delivered_through(self, robot: str | None) -> str | None:
+        """
+        A number this send delivered through the agent *robot*, or ``None``.
+
+        Its history holds a message, so reading it shows whether the agent's messenger answers
+        (the settle step's control read).
+        """
+        return self._witnesses.get(robot)
+
+    def updated(self, outcomes: Mapping[str, Outcome]) -> MassResult:
+        """
+        A copy of this result with the numbers of *outcomes* given those outcomes.
+
+        Raises:
+            KeyError: a number of *outcomes* is not in this result.
+        """
+        index = KeyIndex.restore(
+            self._index.keys.tobytes(), self._index.strings(), self._index.outcomes()
+        )
+        for number, outcome in outcomes.items():
+            position = index.find(number)
+            if position < 0:
+                raise KeyError(number)
+            index.set(position, Outcome(outcome))
+        doubts = [(dispatch, array("i", positions)) for dispatch, positions in self._doubts]
+        return MassResult._of(
+            index, dict(self._errors), self._duplicates, doubts, dict(self._witnesses)
+        )
 
     @property
     def counts(self) -> Mapping[Outcome, int]:

@@ -5,8 +5,8 @@ A Mass action over any number of phones: the agents to spread over, each chunk's
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final
 
 import attrs
@@ -15,12 +15,13 @@ from .._base.actions import Action
 from .._base.checks import check_robot
 from .._base.errors import MioGramError, ValidationError
 from .._base.log import logger
+from .._base.outcomes import gateway_may_be_busy
 from .._base.wire import as_mass_map
 from .._http.request import GateWaits, Request
 from .._http.session import Session, describe
 from .fanout import Chunk, MassInput, fan_out
 from .options import MassOptions
-from .result import MassResult
+from .result import Dispatch, MassResult
 
 __all__ = ["agents_for", "send_mass"]
 
@@ -66,9 +67,11 @@ async def send_mass(
         options = attrs.evolve(options, concurrency=session.concurrency)
     waits = GateWaits()
     on_admitted = options.on_admitted
+    dispatches: dict[int, Dispatch] = {}
 
     async def send_chunk(chunk: Chunk) -> dict[str, bool]:
         numbers = len(chunk.numbers)
+        admitted: list[float] = []
         request = Request(
             action=action,
             decode=as_mass_map(chunk.numbers),
@@ -83,12 +86,69 @@ async def send_mass(
             ),
             numbers=numbers,
             on_gate_wait=waits.add,
-            on_admitted=None if on_admitted is None else functools.partial(on_admitted, chunk),
+            on_admitted=_admission(admitted, chunk, on_admitted),
         )
-        return await session.send(request)
+        try:
+            reply = await session.send(request)
+        except BaseException as error:
+            _record(session, dispatches, chunk, request, admitted, busy=gateway_may_be_busy(error))
+            raise
+        _record(session, dispatches, chunk, request, admitted, busy=False)
+        return reply
 
     return await fan_out(
-        phones, send_chunk, normalize=normalize, options=options, robots=robots, gate_waits=waits
+        phones,
+        send_chunk,
+        normalize=normalize,
+        options=options,
+        robots=robots,
+        gate_waits=waits,
+        dispatches=dispatches,
+    )
+
+
+def _admission(
+    admitted: list[float],
+    chunk: Chunk,
+    on_admitted: Callable[[Chunk], Awaitable[object]] | None,
+) -> Callable[[], Awaitable[object]]:
+    """A chunk's `Request.on_admitted`: note when the gate let it through, then the caller's."""
+
+    async def admit() -> None:
+        admitted.append(time.time())
+        if on_admitted is not None:
+            await on_admitted(chunk)
+
+    return admit
+
+
+def _record(
+    session: Session,
+    dispatches: dict[int, Dispatch],
+    chunk: Chunk,
+    request: Request[object],
+    admitted: list[float],
+    *,
+    busy: bool,
+) -> None:
+    """
+    Keep the `Dispatch` of a chunk that passed the send gate (it may have left).
+
+    On the service's clock, bounded by the replies' ``Date`` headers: it cannot have arrived
+    before its first admission; the gateway was done with it by its answer, or after an unknown
+    outcome (*busy*) by the end of the drain the send gate waited for (E32).
+    """
+    if not admitted:
+        return  # never left the gate: nothing to settle
+    answered = time.time()
+    done = max(answered, admitted[0] + session.drain_seconds(request.numbers)) if busy else answered
+    clock = session.clock
+    dispatches[chunk.index] = Dispatch(
+        func=request.action.func,
+        robot=request.robot or None,
+        sent_after=clock.earliest(admitted[0]),
+        done_by=clock.latest(done),
+        numbers=request.numbers,
     )
 
 

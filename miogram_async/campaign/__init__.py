@@ -12,6 +12,7 @@ from ._model import (
     MediaRef,
     NumberState,
     RunSummary,
+    SettleSummary,
 )
 from ._model import mass_row as mass_row  # package-level, not public: a kind's row, for the CLI
 from ._passes import Waiting
@@ -33,6 +34,7 @@ __all__ = [
     "PhoneColumn",
     "ReadCounts",
     "RunSummary",
+    "SettleSummary",
     "SheetRow",
     "TemplateError",
     "Waiting",

@@ -5,30 +5,54 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TextIO
 
 import anyio
 import anyio.to_thread
+import attrs
 
 from .._base.errors import MassSendError
+from .._base.evidence import Expected
 from .._mass.options import DEFAULT_CHUNK_SIZE, ProgressCallback
+from . import _model
 from ._export import ExportFormat, write_export
+from ._history import expected_for_kind, settle_from_history
 from ._hooks import JournalHooks
-from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
+from ._model import (
+    CampaignError,
+    CampaignKind,
+    CampaignStatus,
+    MediaRef,
+    NumberState,
+    RunSummary,
+    SettleSummary,
+)
 from ._passes import RunWatch, SendPlan, Waiting, send_passes
 from ._rows import campaign_inputs
 from ._settings import new_settings, number_readers, read_media
 from ._settle import keep_anchor, settle_from_report
 from ._sheet import NumbersFile
-from .storage import Storage, create_storage, open_storage
+from .storage import SETTLE_KEY, Storage, create_storage, open_storage
 
 if TYPE_CHECKING:
     from .._client import MioGram
 
 __all__ = ["Campaign"]
+
+
+@attrs.frozen(kw_only=True)
+class _RunPlan:
+    """What one run does: the states it sends (none: it only settles), and how."""
+
+    states: Sequence[NumberState]
+    concurrency: int | None = None
+    robots: Sequence[str] | str | None = None
+    on_progress: ProgressCallback | None = None
+    settle: bool = True
+    on_settle: Callable[[int, int], object] | None = None
 
 
 class Campaign:
@@ -246,6 +270,7 @@ class Campaign:
             runs=runs,
             last_run=last_run,
             rate=rate,
+            settle=SettleSummary.from_json(self._journal.note(SETTLE_KEY)),
         )
 
     @property
@@ -354,6 +379,9 @@ class Campaign:
         on_progress: ProgressCallback | None = None,
         resend_unknown: bool = False,
         retry_failed: bool = False,
+        resend_absent: bool = False,
+        settle: bool = True,
+        on_settle: Callable[[int, int], object] | None = None,
     ) -> RunSummary:
         """
         Send every number still pending through *client*, journalling each chunk.
@@ -362,6 +390,9 @@ class Campaign:
         flight) and ``UNKNOWN`` ones are looked up in the service's report (``APIGetReport``): those
         it lists delivered become ``DELIVERED``; the rest of an in-doubt chunk becomes ``UNKNOWN``.
         If the report cannot be read they stay in doubt, and none of them is sent.
+
+        After sending, numbers still in doubt or ``UNKNOWN`` are settled from the histories of
+        the agents that sent them (`settle`), unless *settle* is false.
 
         Cancelling the run (Ctrl-C) lets in-flight chunks finish within the fan-out's grace period;
         their outcomes are journalled and the rest stays pending for the next run.
@@ -373,6 +404,14 @@ class Campaign:
             on_progress: called with a `MassProgress` after each chunk.
             resend_unknown: also send ``UNKNOWN`` and in-doubt numbers again (they may be
                 delivered twice).
+            resend_absent: also send ``ABSENT`` numbers again: their agent's history, read after
+                the gateway drained, showed no message since the send. The risk left is a read
+                that answered wrongly (an empty answer is counted only when the agent's next read
+                worked, but the service answers an empty history and a number it could not look
+                up alike): such a number gets the message twice.
+            settle: settle in-doubt and ``UNKNOWN`` numbers from the agents' histories once the
+                sending is done (reads one history per number, one request at a time).
+            on_settle: told (numbers settled so far, numbers taken up) during that settle.
             retry_failed: also send ``FAILED`` numbers again. A number is ``FAILED`` only when the
                 service refused its request before sending anything (`proves_refusal`: credit,
                 permission, size...), so this never sends a number twice; a 999 or any reply that
@@ -389,55 +428,97 @@ class Campaign:
             raise CampaignError(f"campaign {self.location!r} is already running")
         if self.read_only:
             raise CampaignError(f"campaign {self.location!r} was opened read-only: it cannot run")
-        self._running = True
-        try:
-            sent, reconciled, report_error = await self._run(
-                client,
+        states = [NumberState.PENDING]
+        if resend_unknown:
+            states += [NumberState.UNKNOWN, NumberState.SENDING]
+        if retry_failed:
+            states.append(NumberState.FAILED)
+        if resend_absent:
+            states.append(NumberState.ABSENT)
+        return await self._runs(
+            client,
+            _RunPlan(
+                states=states,
                 concurrency=concurrency,
                 robots=robots,
                 on_progress=on_progress,
-                resend_unknown=resend_unknown,
-                retry_failed=retry_failed,
-            )
+                settle=settle,
+                on_settle=on_settle,
+            ),
+        )
+
+    async def settle(
+        self, client: MioGram, *, on_settle: Callable[[int, int], object] | None = None
+    ) -> RunSummary:
+        """
+        Settle in-doubt and ``UNKNOWN`` numbers from the evidence the service holds; send nothing.
+
+        First the report (as `run` does before sending), then the histories of the agents that
+        sent them (docs/service.md E50): one ``GetHistory`` per number, one request at a time
+        through the client's send gate, once the gateway can no longer be at work on its chunk.
+        A number whose agent's history holds an outgoing message with exactly the campaign's text
+        (or a file of its kind), dated from its chunk's arrival to the end of the chunk's drain
+        on the service's clock, becomes ``DELIVERED``, the message's id and date in its
+        ``error`` column. A number whose agent's history, read successfully, holds no outgoing
+        message since the send becomes ``ABSENT`` (a `run` sends it again only with
+        ``resend_absent``). Anything else stays as it was: no permission to read (309), a failed
+        read, two matching messages, a WhatsApp campaign (its sends leave no history to read).
+
+        It is recorded as a run that sent nothing. The journal keeps a summary of it
+        (`CampaignStatus.settle`).
+
+        Raises:
+            CampaignError: a run of this campaign is already going on, or it was opened
+                read-only.
+        """
+        return await self._runs(client, _RunPlan(states=[], settle=True, on_settle=on_settle))
+
+    async def _runs(self, client: MioGram, plan: _RunPlan) -> RunSummary:
+        """Run *plan* as one journalled run, guarded against a second run of this campaign."""
+        if self._running:
+            raise CampaignError(f"campaign {self.location!r} is already running")
+        if self.read_only:
+            raise CampaignError(f"campaign {self.location!r} was opened read-only: it cannot run")
+        self._running = True
+        try:
+            sent, reconciled, report_error, settled = await self._run(client, plan)
         finally:
             self._running = False
         status = await anyio.to_thread.run_sync(self.status)
         return RunSummary(
-            sent=sent, reconciled=reconciled, report_error=report_error, status=status
+            sent=sent,
+            reconciled=reconciled,
+            report_error=report_error,
+            status=status,
+            settled=settled,
         )
 
     async def _run(
-        self,
-        client: MioGram,
-        *,
-        concurrency: int | None,
-        robots: Sequence[str] | str | None,
-        on_progress: ProgressCallback | None,
-        resend_unknown: bool,
-        retry_failed: bool,
-    ) -> tuple[int, dict[NumberState, int], str | None]:
-        # The media file is read (and checked unchanged) before the run begins.
-        payload = await self._payload()
+        self, client: MioGram, plan: _RunPlan
+    ) -> tuple[int, dict[NumberState, int], str | None, SettleSummary | None]:
+        # The media file is read (and checked unchanged) before the run begins; a settle sends
+        # nothing and needs none.
+        payload = await self._payload() if plan.states else None
         journal = self._journal
         run = await anyio.to_thread.run_sync(journal.begin_run)
         hooks = JournalHooks(journal, run)
+        settled: SettleSummary | None = None
         try:
             reconciled, report_error = await self._reconcile(client)
-            states = [NumberState.PENDING]
-            if resend_unknown:
-                states += [NumberState.UNKNOWN, NumberState.SENDING]
-            if retry_failed:
-                states.append(NumberState.FAILED)
-            if await anyio.to_thread.run_sync(journal.page, states, 0, 1):
+            states = plan.states
+            to_send = bool(states) and bool(
+                await anyio.to_thread.run_sync(journal.page, states, 0, 1)
+            )
+            if to_send:
                 await self._anchor(client, run)
                 await self._send(
                     client,
                     payload,
                     hooks,
                     states,
-                    concurrency=concurrency,
-                    robots=robots,
-                    on_progress=on_progress,
+                    concurrency=plan.concurrency,
+                    robots=plan.robots,
+                    on_progress=plan.on_progress,
                 )
             await hooks.flush()
             if journal.shared:
@@ -447,6 +528,14 @@ class Campaign:
                 for state, count in more.items():
                     reconciled[state] = reconciled.get(state, 0) + count
                 report_error = report_error or later_error
+            if plan.settle:
+                settled = await settle_from_history(
+                    client,
+                    journal,
+                    kind=self.kind,
+                    expected=self._expected_for,
+                    on_settled=plan.on_settle,
+                )
         except BaseException as exc:
             if isinstance(exc, MassSendError):
                 outcome = f"stopped: {exc.cause!s}" if exc.cause else "stopped"
@@ -461,7 +550,20 @@ class Campaign:
             await self._end_run(run, outcome, exc)
             raise
         await self._end_run(run, "finished", None)
-        return hooks.sent, reconciled, report_error
+        return hooks.sent, reconciled, report_error, settled
+
+    def _expected_for(self, numbers: Sequence[str]) -> dict[str, Expected | None]:
+        """
+        What this campaign sent each of *numbers*: its text (a message per row: each number's
+        own, `texts`), or a file of its kind; ``None`` where a history shows nothing of it.
+        """
+        if not self.per_row or _model.mass_row(self.kind).history != "text":
+            return dict.fromkeys(numbers, expected_for_kind(self.kind, self.message))
+        texts = self._journal.texts(numbers)
+        return {
+            number: Expected.text_of(texts[number]) if number in texts else None
+            for number in numbers
+        }
 
     async def _end_run(self, run: int, outcome: str, error: BaseException | None) -> None:
         """Journal how *run* ended; if that fails while *error* propagates, keep *error*."""

@@ -28,6 +28,7 @@ _OUTCOME_STATES: Final[Mapping[Outcome, NumberState]] = {
     Outcome.UNKNOWN: NumberState.UNKNOWN,
     Outcome.NOT_ATTEMPTED: NumberState.PENDING,
     Outcome.INVALID: NumberState.INVALID,
+    Outcome.ABSENT: NumberState.ABSENT,
 }
 
 

@@ -5,6 +5,7 @@ The values a campaign journal speaks in: number states, campaign kinds, status a
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 
 import attrs
@@ -23,6 +24,7 @@ __all__ = [
     "MediaRef",
     "NumberState",
     "RunSummary",
+    "SettleSummary",
     "mass_row",
     "single_row",
 ]
@@ -75,6 +77,10 @@ class NumberState(enum.StrEnum):
     INVALID = "invalid"
     #: The same normalised number came earlier in the input; never sent twice.
     DUPLICATE = "duplicate"
+    #: Was ``UNKNOWN``; the history of the agent that sent it, read after the gateway drained,
+    #: holds no message since the send (``error`` says which read): not delivered as far as the
+    #: service shows. Sent again only with ``resend_absent`` (E50).
+    ABSENT = "absent"
 
 
 FINAL_STATES: frozenset[NumberState] = frozenset(
@@ -85,9 +91,11 @@ FINAL_STATES: frozenset[NumberState] = frozenset(
         NumberState.UNKNOWN,
         NumberState.INVALID,
         NumberState.DUPLICATE,
+        NumberState.ABSENT,
     }
 )
-"""States a resume does not send again (``UNKNOWN`` and ``FAILED`` only on explicit request)."""
+"""States a resume does not send again (``UNKNOWN``, ``ABSENT`` and ``FAILED`` only on explicit
+request)."""
 
 
 class CampaignKind(enum.StrEnum):
@@ -157,6 +165,54 @@ class MediaRef:
 
 
 @attrs.frozen(kw_only=True)
+class SettleSummary:
+    """
+    What one settle from the agents' histories did (`Campaign.settle`, and the end of a run).
+
+    Attributes:
+        looked_at: numbers it took up (``UNKNOWN`` ones, and those left in doubt).
+        delivered: numbers their agent's history showed delivered.
+        absent: numbers settled ``ABSENT``: no message since the send in a history read.
+        unknown: numbers that stay ``UNKNOWN``.
+        reasons: why numbers stay ``UNKNOWN``: each reason with how many.
+        stopped: what stopped it early (no permission to read histories, 309; the service
+            unreachable...), or ``None``.
+        at: when it ended (Unix seconds, this machine's clock).
+    """
+
+    looked_at: int = 0
+    delivered: int = 0
+    absent: int = 0
+    unknown: int = 0
+    reasons: Mapping[str, int] = attrs.field(factory=dict)
+    stopped: str | None = None
+    at: float = 0.0
+
+    def to_json(self) -> str:
+        """The summary as JSON, to keep in the journal."""
+        return json.dumps(attrs.asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> SettleSummary | None:
+        """A summary kept by `to_json`, or ``None`` if *text* is not one."""
+        if text is None:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(
+                looked_at=int(data["looked_at"]),
+                delivered=int(data["delivered"]),
+                absent=int(data["absent"]),
+                unknown=int(data["unknown"]),
+                reasons={str(key): int(value) for key, value in data["reasons"].items()},
+                stopped=None if data["stopped"] is None else str(data["stopped"]),
+                at=float(data["at"]),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+
+@attrs.frozen(kw_only=True)
 class CampaignStatus:
     """
     A snapshot of a campaign journal.
@@ -178,6 +234,7 @@ class CampaignStatus:
             read-only while a run holds it); ``None`` before the first run.
         rate: numbers answered per second in the latest run (from the times the journal recorded,
             never the reader's clock), or ``None`` before any chunk of it was answered.
+        settle: what the latest settle from the agents' histories did, or ``None`` before any.
     """
 
     path: str
@@ -191,6 +248,7 @@ class CampaignStatus:
     runs: int
     last_run: str | None
     rate: float | None = None
+    settle: SettleSummary | None = None
 
     @property
     def pending(self) -> int:
@@ -219,12 +277,15 @@ class RunSummary:
             state they got (``DELIVERED`` or ``UNKNOWN``: the report proves deliveries only).
         report_error: why the report could not be read, when in-doubt numbers stayed in doubt.
         status: the journal's status after the run.
+        settled: what the settle from the agents' histories did at the end of the run, or
+            ``None`` when it did not run (``settle=False``, or nothing was unknown).
     """
 
     sent: int
     reconciled: Mapping[NumberState, int]
     report_error: str | None
     status: CampaignStatus
+    settled: SettleSummary | None = None
 
     @property
     def complete(self) -> bool:

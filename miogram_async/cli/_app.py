@@ -28,7 +28,7 @@ _INTERRUPTED = CLIError("interrupted", ExitCode.INTERRUPTED, "interrupted")
 
 _EPILOG = """\
 Exit codes: 0 ok, 1 service error, 2 usage or input error, 3 campaign ended with numbers failed,
-unknown or not attempted, 4 single send not delivered, 130 interrupted (Ctrl-C).
+unknown, absent or not attempted, 4 single send not delivered, 130 interrupted (Ctrl-C).
 """
 
 

@@ -6,7 +6,6 @@ resumes it, and running it with its summary.
 from __future__ import annotations
 
 import functools
-import shlex
 from pathlib import Path
 
 import anyio
@@ -18,6 +17,7 @@ from ..campaign import Campaign, CampaignError, CampaignStorageError
 from ..campaign.storage import is_database_url, split_url
 from ._context import Settings
 from ._exit import CLIError, ExitCode
+from ._next import Commands, resume_command
 from ._run import report_run, report_unreachable, run_campaign
 
 __all__ = [
@@ -74,17 +74,6 @@ def journal_error(exc: CampaignError) -> CLIError:
     return CLIError(str(exc), code, "campaign")
 
 
-def resume_command(settings: Settings, journal: str, options: list[str]) -> str:
-    """The exact command line that continues the campaign in *journal*."""
-    words = ["miogram"]
-    if settings.base_url_from_option and settings.base_url:
-        words += ["--base-url", settings.base_url]
-    if settings.secret_file is not None:
-        words += ["--secret-file", str(settings.secret_file)]
-    words += ["campaign", "resume", journal, *options]
-    return shlex.join(words)
-
-
 def run_options(concurrency: int | None, rate: float | None, robots: str | None) -> list[str]:
     """The options of a run that its resume line repeats."""
     options: list[str] = []
@@ -131,10 +120,17 @@ async def run_and_report(
     concurrency: int | None,
     robots: list[str] | str | None,
     resume: str,
+    commands: Commands,
     resend_unknown: bool = False,
     retry_failed: bool = False,
+    resend_absent: bool = False,
+    settle: bool = True,
+    settle_only: bool = False,
 ) -> ExitCode:
-    """Run *opened* with the live display, then print its summary; the exit code."""
+    """
+    Run *opened* with the live display (or only settle it: *settle_only*), then print its
+    summary and the one next command; the exit code.
+    """
     async with opened:
         try:
             run = await run_campaign(
@@ -145,8 +141,12 @@ async def run_and_report(
                 robots=robots,
                 resend_unknown=resend_unknown,
                 retry_failed=retry_failed,
-                title=f"{opened.kind} campaign",
+                resend_absent=resend_absent,
+                settle=settle,
+                settle_only=settle_only,
+                title="settling" if settle_only else f"{opened.kind} campaign",
             )
         except CampaignError as exc:
             raise journal_error(exc) from None
-    return report_run(settings, run, resume=resume, title="Campaign summary")
+    title = "Settled" if settle_only else "Campaign summary"
+    return report_run(settings, run, resume=resume, title=title, commands=commands)

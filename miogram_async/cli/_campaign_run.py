@@ -29,13 +29,13 @@ from ._campaign_common import (
     make_client,
     parse_robots,
     report_not_started,
-    resume_command,
     run_and_report,
     run_options,
     shown,
 )
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
+from ._next import Commands, commands_for, resume_command
 from ._numbers import (
     describe,
     empty_note,
@@ -212,6 +212,12 @@ def template_message(
     help="Numbers per Mass request, at most 100 (the service answers within its 60 s wait only "
     "for about 55, docs/service.md E32; its own sender uses 40, E48).",
 )
+@click.option(
+    "--no-settle",
+    is_flag=True,
+    help="Do not settle unknown numbers from the agents' histories at the end (see 'campaign "
+    "settle').",
+)
 @json_option
 @pass_settings
 def campaign_run(
@@ -234,6 +240,7 @@ def campaign_run(
     rate: float | None,
     robots: str | None,
     chunk_size: int,
+    no_settle: bool,
 ) -> None:
     """
     Send to every number in NUMBERS (a CSV or text file, an .xlsx workbook; '-' reads stdin).
@@ -299,6 +306,8 @@ def campaign_run(
                 reader,
                 new,
                 resume=resume_command(settings, shown(target), options),
+                commands=commands_for(settings, shown(target), options),
+                settle=not no_settle,
                 concurrency=concurrency,
                 column=column,
                 encoding=encoding,
@@ -333,6 +342,8 @@ async def _create_and_run(
     new: _NewCampaign,
     *,
     resume: str,
+    commands: Commands,
+    settle: bool,
     concurrency: int | None,
     column: str | None,
     encoding: str | None,
@@ -388,5 +399,12 @@ async def _create_and_run(
     if check.unreachable is not None:
         return await report_not_started(settings, opened, check.unreachable, resume)
     return await run_and_report(
-        settings, opened, client, concurrency=concurrency, robots=None, resume=resume
+        settings,
+        opened,
+        client,
+        concurrency=concurrency,
+        robots=None,
+        resume=resume,
+        commands=commands,
+        settle=settle,
     )

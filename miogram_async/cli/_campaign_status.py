@@ -12,11 +12,12 @@ import anyio
 import click
 
 from ..campaign import CampaignStatus
-from ._campaign_common import journal_target, open_campaign, resume_command, shown
+from ._campaign_common import journal_target, open_campaign, shown
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
+from ._next import Commands, commands_for, next_step
 from ._progress import summary_table
-from ._run import status_counts
+from ._run import settle_document, status_counts
 
 __all__ = ["campaign_status", "report_status"]
 
@@ -101,7 +102,7 @@ def campaign_status(
                 if output is None:
                     return ExitCode.OK
                 settings.output.note(f"wrote {rows:,} rows to {output}")
-        report_status(settings, status, resume_command(settings, shown(journal), []))
+        report_status(settings, status, commands_for(settings, shown(journal), []))
         return ExitCode.OK
 
     settings.run(work)
@@ -120,9 +121,11 @@ def _is_journal_file(output: Path, journal: Path) -> bool:
         return False
 
 
-def report_status(settings: Settings, status: CampaignStatus, resume: str) -> None:
-    """Print *status* (a table, or the JSON document)."""
+def report_status(settings: Settings, status: CampaignStatus, commands: Commands) -> None:
+    """Print *status* (a table, or the JSON document) and the one next command."""
     out = settings.output
+    running = status.last_run == "running"
+    step = None if running else next_step(status, commands)
     if out.json_mode:
         out.emit(
             {
@@ -137,8 +140,10 @@ def report_status(settings: Settings, status: CampaignStatus, resume: str) -> No
                 "in_doubt": status.in_doubt,
                 "runs": status.runs,
                 "complete": status.complete,
-                "running": status.last_run == "running",
+                "running": running,
                 "rate": status.rate,
+                "settle": None if status.settle is None else settle_document(status.settle),
+                "next": None if step is None else step.command,
             }
         )
         return
@@ -150,15 +155,15 @@ def report_status(settings: Settings, status: CampaignStatus, resume: str) -> No
         + (f", {status.chunks_in_doubt:,} in doubt" if status.chunks_in_doubt else ""),
         "complete": "yes" if status.complete else "no",
     }
-    running = status.last_run == "running"
     if running:
         details["running"] = "yes, in another process"
     if status.rate is not None:
         details["rate"] = f"{status.rate:,.1f} numbers/s (latest run)"
     table = summary_table(status_counts(status), title="Campaign status", details=details)
     out.out.print(table)
-    if not status.complete and not running:
-        out.note(f"resume with:  {resume}")
+    if step is not None:
+        for line in step.printed():
+            out.note(line)
 
 
 def _silence_stdout() -> None:

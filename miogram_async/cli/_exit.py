@@ -16,11 +16,13 @@ class ExitCode(enum.IntEnum):
 
     #: Everything asked for was done (a campaign: every number has a final answer).
     OK = 0
-    #: The service refused or could not be reached (API error, connection trouble, bad reply).
+    #: The service refused or could not be reached (API error, connection trouble, bad reply), or
+    #: refused a settle (no permission to read histories).
     SERVICE_ERROR = 1
     #: Bad usage or input: unknown option, unreadable file, malformed value, no secret.
     USAGE = 2
-    #: A campaign ended with numbers FAILED, UNKNOWN or NOT_ATTEMPTED; ``campaign resume`` may help.
+    #: A campaign ended with numbers FAILED, UNKNOWN, ABSENT or NOT_ATTEMPTED; the command names
+    #: the one to run next (never a resume that would do nothing).
     PARTIAL = 3
     #: A single send was answered "not delivered" (the number does not have the messenger).
     NOT_DELIVERED = 4

@@ -56,6 +56,7 @@ OUTCOME_STYLES: Mapping[str, tuple[str, str]] = {
     "not_attempted": ("not attempted", "cyan"),
     "pending": ("pending", "cyan"),
     "sending": ("in doubt", "magenta"),
+    "absent": ("absent", "yellow"),
     "invalid": ("invalid", "dim"),
     "duplicate": ("duplicate", "dim"),
 }
@@ -156,6 +157,15 @@ class CampaignDisplay:
         if text != self._waiting:
             self._waiting = text
             self._show(self._counts)
+
+    def settling(self, done: int, total: int) -> None:
+        """Show the settle from the agents' histories: *done* of *total* numbers looked up."""
+        self._show(f"[magenta]reading the agents' histories: {done:,} of {total:,}[/]")
+
+    def settle_bar(self, done: int, total: int) -> None:
+        """`settling`, the bar counting the numbers looked up (a run that only settles)."""
+        self._progress.update(self._task, completed=done, total=total)
+        self.settling(done, total)
 
     def show_counts(self, counts: Mapping[str, int]) -> None:
         """Replace the counts line with the run's final counts (named as the summary names them)."""

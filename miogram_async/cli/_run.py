@@ -18,9 +18,10 @@ from .._base.errors import APIConnectionError, MassSendError, MioGramError
 from .._base.outcomes import Remedy, never_left, remedy
 from .._client import MioGram
 from .._mass.fanout import MassProgress
-from ..campaign import Campaign, CampaignStatus, NumberState
+from ..campaign import Campaign, CampaignStatus, NumberState, RunSummary, SettleSummary
 from ._context import Settings, error_document, translate_error
 from ._exit import ExitCode
+from ._next import Commands, NextStep, next_step
 from ._progress import CampaignDisplay, summary_table, waiting_text
 
 __all__ = [
@@ -31,11 +32,18 @@ __all__ = [
     "report_unreachable",
     "run_campaign",
     "run_line",
+    "settle_document",
     "status_counts",
 ]
 
 #: States that mean a number still needs attention when a run ends.
-_OPEN_STATES = (NumberState.PENDING, NumberState.SENDING, NumberState.FAILED, NumberState.UNKNOWN)
+_OPEN_STATES = (
+    NumberState.PENDING,
+    NumberState.SENDING,
+    NumberState.FAILED,
+    NumberState.UNKNOWN,
+    NumberState.ABSENT,
+)
 
 #: Stops that the same journal cannot get past, whatever is resumed: what to do instead.
 _UNFIXABLE_STOPS = {
@@ -75,6 +83,10 @@ class CampaignRun:
     interrupted: bool = False
     stopped: MioGramError | None = None
     report_error: str | None = None
+    settled: SettleSummary | None = None
+    #: A settle-only run (``campaign settle``): its exit code also reports a settle the service
+    #: stopped (no permission to read histories, unreachable).
+    settle_only: bool = False
 
     @property
     def unreachable(self) -> bool:
@@ -86,10 +98,16 @@ class CampaignRun:
 
     @property
     def exit_code(self) -> ExitCode:
-        """130 interrupted, 1 stopped by a service error or unreachable, 3 left open, else 0."""
+        """
+        130 interrupted, 1 stopped by a service error or unreachable (a settle-only run: also
+        its settle stopped by one), 3 left open (pending, in doubt, failed, unknown, absent),
+        else 0.
+        """
         if self.interrupted:
             return ExitCode.INTERRUPTED
         if self.stopped is not None or self.unreachable:
+            return ExitCode.SERVICE_ERROR
+        if self.settle_only and self.settled is not None and self.settled.stopped is not None:
             return ExitCode.SERVICE_ERROR
         if any(self.status.by_state.get(state, 0) for state in _OPEN_STATES):
             return ExitCode.PARTIAL
@@ -189,22 +207,35 @@ async def run_campaign(
     robots: Sequence[str] | str | None = None,
     resend_unknown: bool = False,
     retry_failed: bool = False,
+    resend_absent: bool = False,
+    settle: bool = True,
+    settle_only: bool = False,
     title: str = "sending",
     grace: float = 10.0,
 ) -> CampaignRun:
     """
     Run *campaign* with a live display on stderr; Ctrl-C stops it gracefully.
 
+    With *settle* the run ends by settling unknown numbers from the agents' histories (the bar
+    then counts those reads); *settle_only* does only that (``campaign settle``).
+
     Raises:
         CampaignError: the journal cannot be run (media changed, already running).
     """
     before = await anyio.to_thread.run_sync(campaign.status)
-    to_send = before.pending
-    if resend_unknown:
-        to_send += before.by_state[NumberState.UNKNOWN] + before.by_state[NumberState.SENDING]
-    if retry_failed:
-        to_send += before.by_state[NumberState.FAILED]
-    run = CampaignRun(status=before)
+    by_state = before.by_state
+    if settle_only:
+        to_send = by_state[NumberState.UNKNOWN] + by_state[NumberState.SENDING]
+    else:
+        chosen = {
+            NumberState.PENDING: True,
+            NumberState.UNKNOWN: resend_unknown,
+            NumberState.SENDING: resend_unknown,
+            NumberState.FAILED: retry_failed,
+            NumberState.ABSENT: resend_absent,
+        }
+        to_send = sum(by_state[state] for state, sent in chosen.items() if sent)
+    run = CampaignRun(status=before, settle_only=settle_only)
     output = settings.output
     display = CampaignDisplay(
         output.err,
@@ -230,15 +261,23 @@ async def run_campaign(
             group.start_soon(_show_waits, campaign, display)
             try:
                 with run_scope:
-                    summary = await campaign.run(
-                        client,
-                        concurrency=concurrency,
-                        robots=robots,
-                        on_progress=on_progress,
-                        resend_unknown=resend_unknown,
-                        retry_failed=retry_failed,
-                    )
+                    summary: RunSummary
+                    if settle_only:
+                        summary = await campaign.settle(client, on_settle=display.settle_bar)
+                    else:
+                        summary = await campaign.run(
+                            client,
+                            concurrency=concurrency,
+                            robots=robots,
+                            on_progress=on_progress,
+                            resend_unknown=resend_unknown,
+                            retry_failed=retry_failed,
+                            resend_absent=resend_absent,
+                            settle=settle,
+                            on_settle=display.settling,
+                        )
                     run.report_error = summary.report_error
+                    run.settled = summary.settled
             except MassSendError as exc:
                 run.stopped = exc.cause or exc
             except Exception as exc:
@@ -249,8 +288,9 @@ async def run_campaign(
             run.elapsed = time.monotonic() - started
             run.status = await anyio.to_thread.run_sync(campaign.status)
             _count_run(run, before, display.last, retry_failed=retry_failed)
-            # The bar's last line in the journal's terms, as the summary table has them.
-            display.show_counts(run.counts)
+            if not settle_only:
+                # The bar's last line in the journal's terms, as the summary table has them.
+                display.show_counts(run.counts)
     if failure is not None:
         # Raised here rather than inside the group, which would wrap it in an ExceptionGroup.
         raise failure
@@ -318,33 +358,53 @@ def run_line(run: CampaignRun) -> str:
     )
 
 
-def _stop_advice(run: CampaignRun, resume: str | None) -> list[str]:
-    """What to do after the run: how to fix the stop, and the resume command when it helps."""
+def _advice(run: CampaignRun, commands: Commands) -> tuple[list[str], NextStep | None]:
+    """
+    What to do after the run: how to fix what stopped it, then what the numbers left need and
+    the one command that does it (`next_step`): never a resume that would send nothing.
+    """
     needed = remedy(run.stopped)
     if needed is not None and needed in _UNFIXABLE_STOPS:
-        return [f"resuming cannot fix this: {_UNFIXABLE_STOPS[needed]}"]
+        return [f"resuming cannot fix this: {_UNFIXABLE_STOPS[needed]}"], None
     lines: list[str] = []
     if needed is not None and needed in _FIX_FIRST:
         lines.append(f"to continue: {_FIX_FIRST[needed]}")
     if run.unreachable:
         lines.append("nothing was lost: the numbers stay pending; resume once the service answers")
-    if run.exit_code != ExitCode.OK and resume is not None:
-        lines.append(f"resume with:  {resume}")
-    return lines
+    resume_needed = run.interrupted or run.unreachable or run.stopped is not None
+    step = next_step(run.status, commands, settled=run.settled, resume_needed=resume_needed)
+    return lines, step
 
 
-def report_run(settings: Settings, run: CampaignRun, *, resume: str | None, title: str) -> ExitCode:
-    """Print the summary (table, or the JSON document) and return the exit code."""
+def report_run(
+    settings: Settings,
+    run: CampaignRun,
+    *,
+    resume: str | None,
+    title: str,
+    commands: Commands | None = None,
+) -> ExitCode:
+    """
+    Print the summary (table, or the JSON document) and return the exit code.
+
+    *resume* is the command that continues the campaign; *commands* the others on offer (the
+    settle, the explicit re-sends), from which the advice names the one that helps next.
+    """
     output = settings.output
     status = run.status
     code = run.exit_code
-    advice = _stop_advice(run, resume)
+    offered = commands if commands is not None else Commands(resume=resume)
+    if offered.resume is None and resume is not None:
+        offered = attrs.evolve(offered, resume=resume)
+    advice, step = _advice(run, offered)
+    advice += step.printed() if step is not None else []
     stop = None
     if run.stopped is not None:
         stop = translate_error(run.stopped, settings.url).message
     elif run.unreachable:
         stop = f"cannot reach {settings.url}: no request left the client"
     if output.json_mode:
+        chosen = None if step is None else step.command
         document: dict[str, object] = {
             "ok": code == ExitCode.OK,
             "exit_code": int(code),
@@ -362,7 +422,9 @@ def report_run(settings: Settings, run: CampaignRun, *, resume: str | None, titl
             "stopped_by": error_document(run.stopped) if run.stopped is not None else None,
             "stop_reason": stop,
             "report_error": run.report_error,
-            "resume": resume if code != ExitCode.OK and run.resumable else None,
+            "settled": None if run.settled is None else settle_document(run.settled),
+            "resume": chosen if chosen is not None and chosen == offered.resume else None,
+            "next": chosen,
         }
         output.emit(document)
         if stop is not None:
@@ -381,6 +443,18 @@ def report_run(settings: Settings, run: CampaignRun, *, resume: str | None, titl
     for line in advice:
         output.note(line)
     return code
+
+
+def settle_document(summary: SettleSummary) -> dict[str, object]:
+    """A settle's summary for ``--json``."""
+    return {
+        "looked_at": summary.looked_at,
+        "delivered": summary.delivered,
+        "absent": summary.absent,
+        "unknown": summary.unknown,
+        "reasons": dict(summary.reasons),
+        "stopped": summary.stopped,
+    }
 
 
 def report_unreachable(

@@ -14,6 +14,7 @@ transport turns them into httpx exceptions and the loopback server into a closed
 
 from __future__ import annotations
 
+import email.utils
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
@@ -137,6 +138,9 @@ class ServiceApp:
         headers = [
             (b"content-type", reply.content_type.encode()),
             (b"content-length", str(len(reply.body)).encode()),
+            # Every web server stamps its replies with its clock, and so the fake, with
+            # clock_offset: the SDK bounds the service's clock with it (settling from history).
+            (b"date", email.utils.formatdate(self.state.service_time(), usegmt=True).encode()),
         ]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})

@@ -282,12 +282,16 @@ def get_history(call: Call) -> Reply:
     server code answers, an empty window (a short history, or the document's ``0,100`` read as
     limit 1, offset 100) is ``{"Result": false, "Status": "fail"}`` (E34, E46). The history is the
     agent's: it holds what every account sent that number through the agent (E50).
+
+    A number it cannot resolve gets the same ``fail`` in the server profile: the server code
+    looks it up with ``NumberToPeer``, not the ``NumberToPeerX`` behind E39's 307, and then asks
+    telegram-cli for the history of no peer, which fails (E39, E51).
     """
     phone = call.element("Phone")
     if not phone:
         return call.gateway_error(302)
     if not _resolve(call, phone):
-        return call.not_found()
+        return call.boolean(False) if call.server else call.not_found()
     parts = call.misc_parts()
     limit = max(_int(parts[0]), 1)
     offset = max(_int(parts[1]), 0) if len(parts) > 1 else 0

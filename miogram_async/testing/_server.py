@@ -93,6 +93,7 @@ async def serve_loopback(app: ServiceApp, *, port: int = 0) -> AsyncIterator[str
             ws="none",
             proxy_headers=False,
             server_header=False,
+            date_header=False,  # the app's own Date carries the fake service's clock_offset
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=2,

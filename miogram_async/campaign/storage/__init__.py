@@ -10,8 +10,10 @@ is `miogram_async.campaign`.
 from ..._base.pg import is_database_url
 from ._base import (
     OWN_TEXTS,
+    SETTLE_KEY,
     SHARED_TEXT,
     ChunkEnd,
+    ChunkInfo,
     ChunkStart,
     Extra,
     NumberUpdate,
@@ -27,10 +29,12 @@ from ._sqlite import JOURNAL_VERSION, Journal
 __all__ = [
     "JOURNAL_VERSION",
     "OWN_TEXTS",
+    "SETTLE_KEY",
     "SHARED_TEXT",
     "CampaignListing",
     "CampaignMeta",
     "ChunkEnd",
+    "ChunkInfo",
     "ChunkStart",
     "Extra",
     "Journal",

@@ -21,8 +21,10 @@ __all__ = [
     "ANCHOR_KEY",
     "FORMAT",
     "OWN_TEXTS",
+    "SETTLE_KEY",
     "SHARED_TEXT",
     "ChunkEnd",
+    "ChunkInfo",
     "ChunkStart",
     "Extra",
     "NumberUpdate",
@@ -35,6 +37,8 @@ __all__ = [
 FORMAT: Final = "miogram-campaign"
 #: The ``meta`` key under which a run's report anchor is kept (see `Storage.set_anchor`).
 ANCHOR_KEY: Final = "report_anchor:{run}"
+#: The ``meta`` key under which the latest settle from history is summed up (its JSON).
+SETTLE_KEY: Final = "history_settle"
 
 #: (number, new state, error code, error text) for one number.
 NumberUpdate = tuple[str, NumberState, int | None, str | None]
@@ -44,6 +48,8 @@ ChunkStart = tuple[int, str | None, Sequence[str]]
 OutcomeGroup = tuple[NumberState, int | None, str | None, Sequence[str], Sequence[int] | None]
 #: (chunk index, outcome groups) of a chunk that got its answer.
 ChunkEnd = tuple[int, Sequence[OutcomeGroup]]
+#: (robot, started at, finished at or None, size) of a chunk: what settling its numbers needs.
+ChunkInfo = tuple[str | None, float, float | None, int]
 #: (seq, input, number, state, error code, error, robot) of one input item.
 Row = tuple[int, str, str | None, str, int | None, str | None, str | None]
 #: (seq, kept cells or None, text of its own or None) of an input item that has either.
@@ -125,6 +131,18 @@ class Storage(Protocol):
 
     def chunk_runs(self, chunk_ids: Iterable[int]) -> dict[int, int]:
         """The run of each chunk of *chunk_ids*."""
+
+    def chunk_info(self, chunk_ids: Iterable[int]) -> dict[int, ChunkInfo]:
+        """The agent, times (this machine's clock) and size of each chunk of *chunk_ids*."""
+
+    def witness(self, robot: str | None) -> str | None:
+        """A number recorded ``DELIVERED`` by a chunk sent through *robot*, or ``None``."""
+
+    def set_note(self, key: str, value: str) -> None:
+        """Keep *value* under *key* among the journal's notes (not its settings), replacing it."""
+
+    def note(self, key: str) -> str | None:
+        """The note kept under *key*, or ``None``."""
 
     def set_anchor(self, run: int, anchor: str) -> None:
         """Keep the report anchor of *run* (its JSON, see `Anchor.to_json`), replacing it."""

@@ -51,6 +51,7 @@ from .._base import (
     OWN_TEXTS,
     SHARED_TEXT,
     ChunkEnd,
+    ChunkInfo,
     ChunkStart,
     Extra,
     NumberUpdate,
@@ -445,6 +446,41 @@ class PostgresJournal:
         with self._lock:
             rows = self._conn.execute(_sql.CHUNK_RUNS, (sorted(set(chunk_ids)),)).fetchall()
         return {int(chunk): int(run) for chunk, run in rows}
+
+    @db_errors("read")
+    def chunk_info(self, chunk_ids: Iterable[int]) -> dict[int, ChunkInfo]:
+        """The agent, times and size of each chunk of *chunk_ids*."""
+        with self._lock:
+            rows = self._conn.execute(_sql.CHUNK_INFO, (sorted(set(chunk_ids)),)).fetchall()
+        return {
+            int(chunk): (
+                None if robot is None else str(robot),
+                float(started),
+                None if finished is None else float(finished),
+                int(size),
+            )
+            for chunk, robot, started, finished, size in rows
+        }
+
+    @db_errors("read")
+    def witness(self, robot: str | None) -> str | None:
+        """A number recorded ``DELIVERED`` by a chunk sent through *robot*, or ``None``."""
+        with self._lock:
+            row = self._conn.execute(_sql.WITNESS, (self.name, robot)).fetchone()
+        return None if row is None else str(row[0])
+
+    @db_errors("write")
+    def set_note(self, key: str, value: str) -> None:
+        """Keep *value* under *key* (a ``miogram_meta`` row), replacing it."""
+        with self._lock:
+            self._conn.execute(_sql.SET_META, (self.name, key, value))
+
+    @db_errors("read")
+    def note(self, key: str) -> str | None:
+        """The note kept under *key*, or ``None``."""
+        with self._lock:
+            row = self._conn.execute(_sql.META_VALUE, (self.name, key)).fetchone()
+        return None if row is None else str(row[0])
 
     @db_errors("write")
     def set_anchor(self, run: int, anchor: str) -> None:

@@ -243,6 +243,14 @@ ROWS: Final = (
     "WHERE n.campaign = %s AND n.seq > %s ORDER BY n.seq LIMIT %s"
 )
 CHUNK_RUNS: Final = "SELECT id, run FROM miogram_chunks WHERE id = ANY(%s)"
+CHUNK_INFO: Final = (
+    "SELECT id, robot, started_at, finished_at, size FROM miogram_chunks WHERE id = ANY(%s)"
+)
+WITNESS: Final = (
+    "SELECT n.number FROM miogram_numbers AS n JOIN miogram_chunks AS c ON c.id = n.chunk "
+    "WHERE n.campaign = %s AND n.state = 'delivered' AND c.robot IS NOT DISTINCT FROM %s "
+    "ORDER BY n.seq DESC LIMIT 1"
+)
 META_VALUE: Final = "SELECT value FROM miogram_meta WHERE campaign = %s AND key = %s"
 
 # Writes

@@ -53,6 +53,7 @@ from .._base import (
     OWN_TEXTS,
     SHARED_TEXT,
     ChunkEnd,
+    ChunkInfo,
     ChunkStart,
     Extra,
     NumberUpdate,
@@ -413,6 +414,43 @@ class Journal:
                 rows = self._conn.execute(_sql.CHUNK_RUNS.format(marks=marks(batch)), batch)
                 result.update({int(chunk): int(run) for chunk, run in rows})
         return result
+
+    @sqlite_errors("read")
+    def chunk_info(self, chunk_ids: Iterable[int]) -> dict[int, ChunkInfo]:
+        """The agent, times and size of each chunk of *chunk_ids*."""
+        wanted = sorted(set(chunk_ids))
+        result: dict[int, ChunkInfo] = {}
+        with self._lock:
+            for batch in batches(wanted):
+                rows = self._conn.execute(_sql.CHUNK_INFO.format(marks=marks(batch)), batch)
+                for chunk, robot, started, finished, size in rows:
+                    result[int(chunk)] = (
+                        robot,
+                        float(started),
+                        None if finished is None else float(finished),
+                        int(size),
+                    )
+        return result
+
+    @sqlite_errors("read")
+    def witness(self, robot: str | None) -> str | None:
+        """A number recorded ``DELIVERED`` by a chunk sent through *robot*, or ``None``."""
+        with self._lock:
+            row = self._conn.execute(_sql.WITNESS, (robot,)).fetchone()
+        return None if row is None else e164(row[0])
+
+    @sqlite_errors("write")
+    def set_note(self, key: str, value: str) -> None:
+        """Keep *value* under *key* (a ``meta`` row), replacing it."""
+        with self._lock, transaction(self._conn):
+            self._conn.execute(_sql.SET_META, (key, value))
+
+    @sqlite_errors("read")
+    def note(self, key: str) -> str | None:
+        """The note kept under *key*, or ``None``."""
+        with self._lock:
+            row = self._conn.execute(_sql.META_VALUE, (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     @sqlite_errors("write")
     def set_anchor(self, run: int, anchor: str) -> None:

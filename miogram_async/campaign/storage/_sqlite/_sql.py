@@ -193,6 +193,14 @@ LATEST_RUN: Final = (
     "WHERE r.id = (SELECT max(id) FROM runs)"
 )
 CHUNK_RUNS: Final = "SELECT id, run FROM chunks WHERE id IN ({marks})"
+CHUNK_INFO: Final = (
+    "SELECT id, robot, started_at, finished_at, size FROM chunks WHERE id IN ({marks})"
+)
+#: The latest number a chunk of one agent delivered (seq is the rowid: read from the end).
+WITNESS: Final = (
+    "SELECT n.number FROM numbers AS n JOIN chunks AS c ON c.id = n.chunk "
+    "WHERE n.state = 'delivered' AND c.robot IS ? ORDER BY n.seq DESC LIMIT 1"
+)
 ATTEMPTING: Final = "SELECT id, robot, numbers FROM chunks WHERE state = 'attempting' ORDER BY id"
 NUMBER_STATES: Final = "SELECT number, chunk, state FROM numbers WHERE number IN ({marks})"
 STILL_ATTEMPTING: Final = "SELECT id FROM chunks WHERE state = 'attempting' AND id IN ({marks})"
