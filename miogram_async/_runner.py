@@ -4,8 +4,10 @@ change and the 307-means-false rule included), a single media send, and a Mass s
 
 `MioGram` inherits it, so each of its methods stays a docstring, its argument checks and one
 ``return await self._run...(ROW, ...)``. The other packages send any row of a kind through the
-package-level entry points: `send_mass_action` (the campaign's Mass send) and
-`send_media_action` (the CLI's ``send-file``).
+package-level entry points: `send_mass_action` (the campaign's Mass send, through another send
+gate when the campaign has one) and `send_media_action` (the CLI's ``send-file``); and ask a
+client what a campaign needs to know: its send gate (`gate_settings`) and whether a text holds
+its secret (`holds_the_secret`).
 """
 
 # ASYNC109: ``timeout`` is the actions' per-call reply timeout (the contract, SURFACE.md), handed
@@ -13,11 +15,17 @@ package-level entry points: `send_mass_action` (the campaign's Mass send) and
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TypeVar, cast
 
+import attrs
+
 from ._base.actions import Action
 from ._base.errors import NumberNotFoundError
+from ._base.scrub import contains_secret
+from ._gates.base import SendGate
+from ._gates.default import GateChoice, dead_holder_wait_for
 from ._http.options import ClientOptions
 from ._http.secret_change import change_secret
 from ._http.session import Session
@@ -27,7 +35,14 @@ from ._mass.result import MassResult
 from ._mass.send import send_mass
 from ._payload import MediaData, Payloads
 
-__all__ = ["ActionRunner", "send_mass_action", "send_media_action"]
+__all__ = [
+    "ActionRunner",
+    "GateSettings",
+    "gate_settings",
+    "holds_the_secret",
+    "send_mass_action",
+    "send_media_action",
+]
 
 _T = TypeVar("_T")
 
@@ -133,14 +148,58 @@ async def send_mass_action(
     *,
     file_format: str | None = None,
     options: MassOptions,
+    send_gate: SendGate | None = None,
 ) -> MassResult:
     """
     Send the Mass *action* (any Mass row) through *client*, as its ``*_mass`` method would.
 
     The campaign's entry point: its row comes from the campaign's kind, and its *options* are
-    built whole (the journal's hooks, which record every outcome, and the total it knows).
+    built whole (the journal's hooks, which record every outcome, and the total it knows). With
+    *send_gate*, the chunks pass that gate instead of the client's (a campaign's workers' gate).
     """
+    if send_gate is not None:
+        view = copy.copy(client)
+        view._session = client._session.through(send_gate)
+        client = view
     return await client._run_mass(action, phones, payload, file_format, None, None, options)
+
+
+@attrs.frozen
+class GateSettings:
+    """
+    What a campaign needs to know of a client's send gate.
+
+    Attributes:
+        choice: the client's gate and how it was chosen (`GateChoice`).
+        concurrency: the client's ``concurrency`` (the slots of a gate made for it).
+        dead_holder_wait: how long a gate made for it waits after a holder that died.
+    """
+
+    choice: GateChoice
+    concurrency: int
+    dead_holder_wait: float
+
+
+def gate_settings(client: ActionRunner) -> GateSettings:
+    """The send gate of *client*, how it was chosen, and what a gate made for it should use."""
+    session = client._session
+    return GateSettings(
+        choice=session.gate_choice,
+        concurrency=session.concurrency,
+        dead_holder_wait=dead_holder_wait_for(session.gateway_drain),
+    )
+
+
+async def holds_the_secret(client: ActionRunner, text: str) -> bool:
+    """
+    Whether *text* holds *client*'s secret (asked of its callable, if it has one), in any form an
+    echo of it may take (`contains_secret`).
+    """
+    secret = await client._session.resolve_secret()
+    try:
+        return contains_secret(text, secret)
+    finally:
+        del secret
 
 
 async def send_media_action(

@@ -56,7 +56,10 @@ class FanoutHooks(Protocol):
     """
 
     async def chunk_started(self, chunk: Chunk) -> None:
-        """Called before the chunk's request is sent."""
+        """
+        Called once the chunk's request may leave: the send gate let it through, and it leaves
+        when this returns (an error here sends nothing and stops the fan-out).
+        """
 
     async def chunk_finished(
         self,
@@ -160,8 +163,9 @@ class MassOptions:
             input holds no duplicates (a campaign's journal): the fan-out keeps nothing per number
             and returns an empty result. Set by the package only, never by a ``**fanout``
             keyword: a ``*_mass`` call always returns every outcome.
-        on_admitted: awaited with a chunk once the send gate has let its request through,
-            before the request leaves (`Request.on_admitted`); set by the package only.
+        on_admitted: awaited with a chunk once the send gate has let its request through, after
+            the hooks' ``chunk_started`` and before the request leaves (`Request.on_admitted`,
+            through the fan-out's `Admissions`); set by the package only.
     """
 
     chunk_size: int = attrs.field(default=DEFAULT_CHUNK_SIZE, validator=_check_chunk_size)

@@ -18,7 +18,7 @@ from .._base.log import logger
 from .._base.wire import as_mass_map
 from .._http.request import GateWaits, Request
 from .._http.session import Session, describe
-from .fanout import Chunk, MassInput, fan_out
+from .fanout import Admissions, Chunk, MassInput, fan_out
 from .options import MassOptions
 from .result import MassResult
 
@@ -55,9 +55,11 @@ async def send_mass(
 
     Raises:
         ValidationError: *robot*, *read_timeout* or an agent of ``options.robots`` is malformed or
-            unknown; nothing was sent.
+            unknown, or the message holds the account's secret; nothing was sent.
     """
     session.http_client()  # a closed client fails here, before anything else
+    # Refused as a whole, before the first chunk, rather than chunk after chunk.
+    await session.refuse_the_secret(action, elements)
     agent = session.agent(robot)
     # Checked once here: inside a chunk, a bad one would only FAIL every chunk.
     timeouts = None if read_timeout is None else session.request_timeout(read_timeout)
@@ -65,7 +67,8 @@ async def send_mass(
     if options.concurrency is None:
         options = attrs.evolve(options, concurrency=session.concurrency)
     waits = GateWaits()
-    on_admitted = options.on_admitted
+    # The gate's admission of each chunk's request starts the chunk (its hooks, its doubt).
+    admissions = Admissions()
 
     async def send_chunk(chunk: Chunk) -> dict[str, bool]:
         numbers = len(chunk.numbers)
@@ -83,12 +86,18 @@ async def send_mass(
             ),
             numbers=numbers,
             on_gate_wait=waits.add,
-            on_admitted=None if on_admitted is None else functools.partial(on_admitted, chunk),
+            on_admitted=functools.partial(admissions.admit, chunk),
         )
         return await session.send(request)
 
     return await fan_out(
-        phones, send_chunk, normalize=normalize, options=options, robots=robots, gate_waits=waits
+        phones,
+        send_chunk,
+        normalize=normalize,
+        options=options,
+        robots=robots,
+        gate_waits=waits,
+        admissions=admissions,
     )
 
 

@@ -14,7 +14,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from .._base.errors import APIConnectionError, MassSendError, MioGramError
+from .._base.errors import APIConnectionError, MassSendError, MioGramError, SendGateError
 from .._base.outcomes import Remedy, never_left, remedy
 from .._client import MioGram
 from .._mass.fanout import MassProgress
@@ -314,7 +314,9 @@ def _stop_advice(run: CampaignRun, resume: str | None) -> list[str]:
     lines: list[str] = []
     if needed is not None and needed in _FIX_FIRST:
         lines.append(f"to continue: {_FIX_FIRST[needed]}")
-    if run.unreachable:
+    if isinstance(run.stopped, SendGateError):
+        lines.append("nothing was lost: the numbers stay pending; resume once the send gate works")
+    elif run.unreachable:
         lines.append("nothing was lost: the numbers stay pending; resume once the service answers")
     if run.exit_code != ExitCode.OK and resume is not None:
         lines.append(f"resume with:  {resume}")
