@@ -13,11 +13,15 @@ from typing import TYPE_CHECKING, Self, TextIO
 import anyio
 import anyio.to_thread
 
+from .._base.checks import env
 from .._base.errors import MassSendError
+from .._base.scrub import contains_secret
+from .._gates.base import SendGate
 from .._mass.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
-from .._runner import send_mass_action
+from .._runner import holds_the_secret, send_mass_action
 from . import _model
 from ._export import ExportFormat, write_rows
+from ._gate import run_gate
 from ._hooks import JournalHooks
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
 from ._settings import new_settings, number_readers, read_media
@@ -29,6 +33,11 @@ if TYPE_CHECKING:
     from .._client import MioGram
 
 __all__ = ["Campaign"]
+
+_SECRET_IN_MESSAGE = (
+    "the campaign's message holds the account's secret: it would be sent to every number (and "
+    "kept in the journal). Nothing was sent; write the message without it"
+)
 
 
 class Campaign:
@@ -124,7 +133,8 @@ class Campaign:
             overwrite: replace an existing file at *path*.
 
         Raises:
-            CampaignError: *path* exists and *overwrite* is false.
+            CampaignError: *path* exists and *overwrite* is false, or *message* holds the secret
+                of ``MIOGRAM_SECRET`` (it would be sent to every number: nothing is recorded).
             ValidationError: the message, media, kind or chunk size is not usable.
             TypeError: *numbers* is a single string.
         """
@@ -134,6 +144,9 @@ class Campaign:
                 "numbers with NumbersFile(path))"
             )
         inputs = numbers.numbers() if isinstance(numbers, NumbersFile) else numbers
+        secret = env("MIOGRAM_SECRET")  # what a client reads by default
+        if message is not None and secret is not None and contains_secret(message, secret):
+            raise CampaignError(_SECRET_IN_MESSAGE)
         meta = new_settings(
             kind=kind,
             message=message,
@@ -293,9 +306,15 @@ class Campaign:
                 proves nothing leaves its numbers ``UNKNOWN`` (API.md E32), which only
                 *resend_unknown* sends again.
 
+        A campaign kept in PostgreSQL is run by its workers through one send gate (E33): by
+        default one in the campaign's own database, after the client's own gate; a client that
+        names a cross-process gate (``send_gate=``, ``MIOGRAM_SEND_GATE``) runs it through that
+        one. The campaign records the gate its runs pass; a worker with another is refused.
+
         Raises:
-            CampaignError: the media file changed since the campaign was created, or a run of this
-                campaign is already going on.
+            CampaignError: the media file changed since the campaign was created, a run of this
+                campaign is already going on, the message holds the client's secret, or the
+                campaign's runs pass another send gate than this client would (nothing is sent).
             MassSendError: the fan-out stopped (e.g. out of credit): the chunks that finished are
                 journalled and the rest stays pending for the next run.
         """
@@ -303,16 +322,25 @@ class Campaign:
             raise CampaignError(f"campaign {self.location!r} is already running")
         if self.read_only:
             raise CampaignError(f"campaign {self.location!r} was opened read-only: it cannot run")
+        if self.message is not None and await holds_the_secret(client, self.message):
+            raise CampaignError(f"campaign {self.location}: {_SECRET_IN_MESSAGE}")
         self._running = True
         try:
-            sent, reconciled, report_error = await self._run(
-                client,
-                concurrency=concurrency,
-                robots=robots,
-                on_progress=on_progress,
-                resend_unknown=resend_unknown,
-                retry_failed=retry_failed,
-            )
+            # Before anything is written: a worker with another gate than the others is refused.
+            gate = await run_gate(self._journal, client, concurrency)
+            try:
+                sent, reconciled, report_error = await self._run(
+                    client,
+                    concurrency=concurrency,
+                    robots=robots,
+                    on_progress=on_progress,
+                    resend_unknown=resend_unknown,
+                    retry_failed=retry_failed,
+                    gate=gate.gate,
+                )
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await gate.aclose()
         finally:
             self._running = False
         status = await anyio.to_thread.run_sync(self.status)
@@ -329,6 +357,7 @@ class Campaign:
         on_progress: ProgressCallback | None,
         resend_unknown: bool,
         retry_failed: bool,
+        gate: SendGate | None,
     ) -> tuple[int, dict[NumberState, int], str | None]:
         payload = await self._payload()
         journal = self._journal
@@ -351,6 +380,7 @@ class Campaign:
                     concurrency=concurrency,
                     robots=robots,
                     on_progress=on_progress,
+                    gate=gate,
                 )
             await hooks.flush()
             if journal.shared:
@@ -396,8 +426,12 @@ class Campaign:
         concurrency: int | None,
         robots: Sequence[str] | str | None,
         on_progress: ProgressCallback | None,
+        gate: SendGate | None,
     ) -> None:
-        """Hand the numbers in *states* to the client's Mass method, journalled through *hooks*."""
+        """
+        Hand the numbers in *states* to the client's Mass method, journalled through *hooks*,
+        through *gate* when the campaign has one (else the client's).
+        """
         counts = await anyio.to_thread.run_sync(self._journal.counts)
         options = MassOptions(
             # A journal of an older version may hold more: no chunk is larger than the batch.
@@ -416,7 +450,7 @@ class Campaign:
         file_format = self.media.file_format if self.media else None
         row = _model.mass_row(self.kind)  # the Mass action of this campaign's kind
         await send_mass_action(
-            client, row, numbers, payload, file_format=file_format, options=options
+            client, row, numbers, payload, file_format=file_format, options=options, send_gate=gate
         )
 
     async def _payload(self) -> str | bytes:

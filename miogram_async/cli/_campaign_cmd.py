@@ -15,6 +15,7 @@ import anyio
 import click
 
 from .._base.errors import APIConnectionError
+from .._base.scrub import contains_secret
 from .._client import MioGram
 from .._mass.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from ..campaign import (
@@ -65,8 +66,15 @@ def _robots(value: str | None) -> list[str] | str | None:
 
 
 def _journal_target(ctx: click.Context, param: click.Parameter, value: str) -> Path | str:
-    """A journal file (a `Path`) or a ``postgresql://`` URL (kept as given, a `str`)."""
+    """
+    A journal file (a `Path`) or a ``postgresql://`` URL (kept as given, a `str`); a malformed
+    URL is refused without being quoted (it may hold a password).
+    """
     if is_database_url(value):
+        try:
+            split_url(value)
+        except CampaignError as exc:
+            raise click.BadParameter(str(exc)) from None
         return value
     if not value:
         raise click.BadParameter("expected a journal file or a postgresql:// URL, got ''")
@@ -205,7 +213,7 @@ _text_file = click.Path(exists=True, dir_okay=False, readable=True, allow_dash=T
     "-c",
     type=click.IntRange(min=1),
     help="State-changing requests at once [1]; more is an opt-in the service's gateway may "
-    "not take (API.md E33).",
+    "not take (E33).",
 )
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
 @click.option(
@@ -266,6 +274,11 @@ def campaign_run(
             f"'miogram campaign resume {journal}' or choose another file"
         )
     secret = settings.secret()
+    if text is not None and contains_secret(text, secret):
+        raise CLIError(
+            "the message holds the account's secret: it would be sent to every number and kept "
+            "in the journal; nothing was sent or written. Write the message without it"
+        )
     reader = open_numbers(
         numbers, column=column, sheet=sheet, encoding=encoding, region=settings.region
     )
@@ -358,7 +371,7 @@ async def _report_unreachable(
     "-c",
     type=click.IntRange(min=1),
     help="State-changing requests at once [1]; more is an opt-in the service's gateway may "
-    "not take (API.md E33).",
+    "not take (E33).",
 )
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
 @click.option("--robots", help="Agents to spread chunks over: a,b or 'all' [as created].")
@@ -488,12 +501,17 @@ def campaign_status(
         # Read-only: no lock, no waiting, so a running campaign can be watched from another shell.
         opened = await _open(journal, read_only=True)
         async with opened:
-            status = await anyio.to_thread.run_sync(opened.status)
+            try:
+                status = await anyio.to_thread.run_sync(opened.status)
+            except CampaignError as exc:  # a damaged journal: what to do, exit 2
+                raise _journal_error(exc) from None
             if export_format is not None:
                 target: Path | TextIO = output if output is not None else sys.stdout
                 fmt: Literal["csv", "json"] = "json" if export_format == "json" else "csv"
                 try:
                     rows = await anyio.to_thread.run_sync(opened.export, target, fmt)
+                except CampaignError as exc:
+                    raise _journal_error(exc) from None
                 except BrokenPipeError:
                     # `... --export csv | head`: the reader has all it wanted.
                     _silence_stdout()
