@@ -32,7 +32,7 @@ def numbers_in_doubt(
         for number in unpack(numbers):
             chunk_of[number] = (int(chunk_id), robot)
     for batch in batches(list(chunk_of)):
-        rows = conn.execute(_sql.NUMBER_STATES.format(marks=marks(batch)), batch)
+        rows = conn.execute(_sql.NUMBER_STATES.format(marks=marks(batch)), batch).fetchall()
         for number, chunk, state in rows:
             chunk_id, robot = chunk_of[number]
             if chunk is None or chunk < chunk_id or (chunk == chunk_id and state == "sending"):

@@ -251,7 +251,7 @@ class Journal:
     def counts(self) -> dict[NumberState, int]:
         """Numbers per state, every state present (numbers in doubt count as ``SENDING``)."""
         with self._lock:
-            rows = self._conn.execute(_sql.COUNTS)
+            rows = self._conn.execute(_sql.COUNTS).fetchall()  # no statement left open
             found = {stored_state(state, self._where): count for state, count in rows}
             doubt = numbers_in_doubt(self._conn, self._where)
         for _, _, stored in doubt.values():
