@@ -49,6 +49,7 @@ from .stack import StackedSendGate
 
 __all__ = [
     "ENV",
+    "FILE_GATE_MAX_POLL",
     "LOCAL",
     "NAMED_GATE",
     "REQUEST_NUMBERS_MAX",
@@ -70,6 +71,9 @@ LOCAL: Final = "local"
 REQUEST_NUMBERS_MAX: Final = 100
 #: The gate name of a directory or database named by a text: one for every account and service.
 NAMED_GATE: Final = "default"
+#: The longest pause between two tries of a waiter at a file gate the package makes: a try is a
+#: few system calls, and a shorter pause hands the slot on sooner (`benchmarks/bench_gate.py`).
+FILE_GATE_MAX_POLL: Final = 0.01
 
 _FOLDER_PARTS: Final = ("miogram-async", "send-gates")
 _WARNED: set[str] = set()
@@ -167,7 +171,13 @@ def gate_from_text(
         problem = f"expected 'local', a postgresql:// URL or an existing directory, got {value!r}"
     if problem is not None:
         raise ValidationError(f"{source}: {problem}" if source else problem)
-    return FileSendGate(value, name=NAMED_GATE, limit=limit, dead_holder_wait=dead_holder_wait)
+    return FileSendGate(
+        value,
+        name=NAMED_GATE,
+        limit=limit,
+        max_poll=FILE_GATE_MAX_POLL,
+        dead_holder_wait=dead_holder_wait,
+    )
 
 
 def machine_gate_name(base_url: str) -> str:
