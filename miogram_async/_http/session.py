@@ -245,7 +245,13 @@ class Session:
         Raises:
             ValidationError: the message (or ``Misc``) holds the secret; nothing was sent.
         """
-        secret = self.secret if isinstance(self.secret, str) else await self.resolve_secret()
+        if isinstance(self.secret, str):
+            secret = self.secret
+        else:
+            try:
+                secret = await self.resolve_secret()
+            except ValidationError:
+                return  # the callable failed: each request's own attempt says so
         try:
             _refuse_the_secret(action, elements, secret)
         finally:

@@ -148,12 +148,14 @@ def _check_region(_ctx: click.Context, _param: click.Parameter, value: str | Non
     "--send-gate",
     envvar="MIOGRAM_SEND_GATE",
     callback=_check_send_gate,
-    metavar="URL|DIR",
+    metavar="URL|DIR|local",
     help="Share one send gate with every process given the same one: at most one "
     "state-changing request in flight across them all (--concurrency N: N), as the service's "
-    "gateway needs. A postgresql:// URL (any machines; the 'postgres' extra) or a directory "
-    "(processes of one host; flock). After an unknown outcome it stays closed for all of them "
-    "while the gateway may still be at work [env MIOGRAM_SEND_GATE].",
+    "gateway needs. A postgresql:// URL (any machines; the 'postgres' extra), a directory "
+    "(processes of one host; flock), or 'local' (this process only). After an unknown outcome "
+    "it stays closed for all of them while the gateway may still be at work [env "
+    "MIOGRAM_SEND_GATE; default: the host's machine-wide gate of the service, and a PostgreSQL "
+    "campaign's workers share one in its database].",
 )
 @click.option(
     "--json",
