@@ -163,10 +163,6 @@ class PostgresSendGate(SlotGate[int]):
         name = str(params.get("dbname") or params.get("user") or "(default)")
         return f"postgresql://{host}:{port}/{name}"
 
-    @property
-    def url(self) -> str:
-        """The database URL as given (it may hold a password: never show it)."""
-        return self._url
 
     async def _give(self, slot: int, busy_for: float) -> None:
         # Counted on the database server's clock.
