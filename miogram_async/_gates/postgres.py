@@ -163,7 +163,6 @@ class PostgresSendGate(SlotGate[int]):
         name = str(params.get("dbname") or params.get("user") or "(default)")
         return f"postgresql://{host}:{port}/{name}"
 
-
     async def _give(self, slot: int, busy_for: float) -> None:
         # Counted on the database server's clock.
         with anyio.CancelScope(shield=True):
