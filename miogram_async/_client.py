@@ -90,9 +90,15 @@ class MioGram(ActionRunner):
             later send fails with 305/306/309 (API.md E33); its own bulk sender sends one request
             at a time (E48). A value above 1 is an explicit opt-in for a service known to take
             it. Reads are never limited by it. Also a Mass send's default number of workers.
-        send_gate: the gate state-changing requests pass (a `SendGate`); ``None`` builds an
-            in-process one of capacity *concurrency*. Share one gate between clients, or between
-            processes (`PostgresSendGate`, `FileSendGate`), to keep E33's rule across them.
+        send_gate: the gate state-changing requests pass: a `SendGate` (shared between
+            clients, or between processes: `PostgresSendGate`, `FileSendGate`), or a text the
+            client makes one of (and closes): ``"local"`` (its own in-process gate), a directory
+            or a ``postgresql://`` URL. ``None`` reads ``MIOGRAM_SEND_GATE``; without it, a client
+            with *concurrency* 1 shares the machine-wide gate of its service with every process
+            of the user on the host (a `FileSendGate` in the runtime or cache directory; where
+            none can be used, its own gate and one WARNING), so that ``uvicorn --workers 4`` or
+            several scripts keep E33's rule with no configuration. Several machines or
+            containers need ``MIOGRAM_SEND_GATE``.
         gateway_drain: seconds per number the gateway may still be working after a
             state-changing request whose outcome is unknown (a 999 after the front's 60 s wait,
             a read timeout, a 5xx; API.md E32): the gate stays closed that long, counted from the
@@ -156,7 +162,7 @@ class MioGram(ActionRunner):
         http_backend: HttpBackend = "auto",
         retry_policy: RetryPolicy | None = None,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
-        send_gate: SendGate | None = None,
+        send_gate: SendGate | str | None = None,
         gateway_drain: float | None = None,
     ) -> None:
         # The keywords above are the fields of ClientOptions, which checks them all (and

@@ -4,9 +4,12 @@ change and the 307-means-false rule included), a single media send, and a Mass s
 
 `MioGram` inherits it, so each of its methods stays a docstring, its argument checks and one
 ``return await self._run...(ROW, ...)``. The other packages send any row of a kind through the
-package-level entry points: `send_mass_action` (the campaign's Mass send), `send_texts_action`
-(the campaign's texts of their own, one number per request) and `send_media_action` (the CLI's
-``send-file``).
+package-level entry points: `send_mass_action` (the campaign's Mass send) and `send_texts_action`
+(the campaign's texts of their own, one number per request), each through another send gate when
+the campaign has one, and `send_media_action` (the CLI's ``send-file``); `through_gate` gives a
+view of a client whose requests pass another gate (a campaign's settle reads). And they ask a
+client what a campaign needs to know: its send gate (`gate_settings`) and whether a text holds
+its secret (`holds_the_secret`).
 """
 
 # ASYNC109: ``timeout`` is the actions' per-call reply timeout (the contract, SURFACE.md), handed
@@ -14,11 +17,17 @@ package-level entry points: `send_mass_action` (the campaign's Mass send), `send
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TypeVar, cast
 
+import attrs
+
 from ._base.actions import Action
 from ._base.errors import NumberNotFoundError
+from ._base.scrub import contains_secret
+from ._gates.base import SendGate
+from ._gates.default import GateChoice, dead_holder_wait_for
 from ._http.options import ClientOptions
 from ._http.secret_change import change_secret
 from ._http.session import Session
@@ -29,9 +38,19 @@ from ._mass.send import send_mass
 from ._mass.singles import send_singles
 from ._payload import MediaData, Payloads
 
-__all__ = ["ActionRunner", "send_mass_action", "send_media_action", "send_texts_action"]
+__all__ = [
+    "ActionRunner",
+    "GateSettings",
+    "gate_settings",
+    "holds_the_secret",
+    "send_mass_action",
+    "send_media_action",
+    "send_texts_action",
+    "through_gate",
+]
 
 _T = TypeVar("_T")
+_Client = TypeVar("_Client", bound="ActionRunner")
 
 
 class ActionRunner:
@@ -154,13 +173,16 @@ async def send_mass_action(
     *,
     file_format: str | None = None,
     options: MassOptions,
+    send_gate: SendGate | None = None,
 ) -> MassResult:
     """
     Send the Mass *action* (any Mass row) through *client*, as its ``*_mass`` method would.
 
     The campaign's entry point: its row comes from the campaign's kind, and its *options* are
-    built whole (the journal's hooks, which record every outcome, and the total it knows).
+    built whole (the journal's hooks, which record every outcome, and the total it knows). With
+    *send_gate*, the chunks pass that gate instead of the client's (a campaign's workers' gate).
     """
+    client = through_gate(client, send_gate)
     return await client._run_mass(action, phones, payload, file_format, None, None, options)
 
 
@@ -171,14 +193,67 @@ async def send_texts_action(
     text_of: Callable[[str], str],
     *,
     options: MassOptions,
+    send_gate: SendGate | None = None,
 ) -> MassResult:
     """
     Send each number of *phones* its own text with the single text send *action*, one request per
     number, through the fan-out of a Mass send (hooks, gate, outcomes, progress): the campaign's
     entry point for numbers whose text no other number shares. *text_of* gives a number's text;
-    each is checked like a message (against the account's limit once the client loaded it).
+    each is checked like a message (against the account's limit once the client loaded it). With
+    *send_gate*, the requests pass that gate instead of the client's.
     """
+    client = through_gate(client, send_gate)
     return await client._run_singles(action, phones, text_of, options)
+
+
+def through_gate(client: _Client, send_gate: SendGate | None) -> _Client:
+    """
+    A view of *client* whose gated requests pass *send_gate* instead of its own gate (the same
+    connection pool, clock and secret); *client* itself when *send_gate* is ``None``.
+    """
+    if send_gate is None:
+        return client
+    view = copy.copy(client)
+    view._session = client._session.through(send_gate)
+    return view
+
+
+@attrs.frozen
+class GateSettings:
+    """
+    What a campaign needs to know of a client's send gate.
+
+    Attributes:
+        choice: the client's gate and how it was chosen (`GateChoice`).
+        concurrency: the client's ``concurrency`` (the slots of a gate made for it).
+        dead_holder_wait: how long a gate made for it waits after a holder that died.
+    """
+
+    choice: GateChoice
+    concurrency: int
+    dead_holder_wait: float
+
+
+def gate_settings(client: ActionRunner) -> GateSettings:
+    """The send gate of *client*, how it was chosen, and what a gate made for it should use."""
+    session = client._session
+    return GateSettings(
+        choice=session.gate_choice,
+        concurrency=session.concurrency,
+        dead_holder_wait=dead_holder_wait_for(session.gateway_drain),
+    )
+
+
+async def holds_the_secret(client: ActionRunner, texts: Iterable[str]) -> bool:
+    """
+    Whether one of *texts* holds *client*'s secret (asked of its callable, if it has one, once),
+    in any form an echo of it may take (`contains_secret`).
+    """
+    secret = await client._session.resolve_secret()
+    try:
+        return any(contains_secret(text, secret) for text in texts)
+    finally:
+        del secret
 
 
 async def send_media_action(

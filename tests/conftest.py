@@ -11,6 +11,7 @@ the tests that need it fail (never skip).
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import os
 import shutil
@@ -28,6 +29,16 @@ import pytest
 # subprocesses too. Tests of the drain pass gateway_drain= (tests/test_send_gate.py); the default
 # is proven in test_send_gate.test_the_drain_defaults_to_one_and_a_half_seconds_a_number.
 os.environ["MIOGRAM_GATEWAY_DRAIN"] = "0"
+
+# A client that names no send gate shares the machine-wide gate of its service, in the user's
+# runtime directory (docs/service.md E33). The suite keeps that default, in a runtime directory of
+# its own: the clients of this session (and the CLI processes and workers it starts, which
+# inherit the variable) share gates with each other only, never with the developer's real sends
+# or another test session running on the host.
+_RUNTIME = tempfile.mkdtemp(prefix="miogram-runtime-")
+atexit.register(shutil.rmtree, _RUNTIME, ignore_errors=True)
+os.environ["XDG_RUNTIME_DIR"] = _RUNTIME
+os.environ.pop("MIOGRAM_SEND_GATE", None)
 
 #: Seconds the server may take to start (initdb included) before the tests that need it fail.
 _START_WITHIN = 90.0

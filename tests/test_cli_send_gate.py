@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from loopback import serving
 
 from miogram_async import FileSendGate, PostgresSendGate
+from miogram_async._gates.default import machine_gate_folder
 from miogram_async._gates.postgres import gate_key
 from miogram_async.cli import cli
 from miogram_async.cli._context import Settings
@@ -111,7 +112,10 @@ def test_the_gate_limit_is_the_client_concurrency(tmp_path: Path) -> None:
     gate = client._session.gate
     assert isinstance(gate, FileSendGate)
     assert gate.limit == 3
-    assert Settings().client(SECRET)._session.gate.__class__.__name__ == "LocalSendGate"
+    # Without the option: the client's default, the machine-wide gate of its service.
+    default = Settings().client(SECRET)._session.gate
+    assert isinstance(default, FileSendGate)
+    assert default.folder == machine_gate_folder()
 
 
 @pytest.mark.parametrize(

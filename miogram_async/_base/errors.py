@@ -46,6 +46,7 @@ __all__ = [
     "NoUserIDError",
     "NumberNotFoundError",
     "PermissionDeniedError",
+    "SendGateError",
     "SessionBlockedError",
     "UnknownFuncError",
     "ValidationError",
@@ -88,6 +89,30 @@ class APIConnectionError(MioGramError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out; ``sent`` says whether it may have reached the service."""
+
+
+class SendGateError(APIConnectionError):
+    """
+    The send gate could not be used (its folder, its database): the request never left.
+
+    An `APIConnectionError` whose ``sent`` is always ``False``: the request waits at the gate
+    before anything goes to the service, so nothing was sent. Its message names the gate and
+    where it is kept, never the service.
+
+    Attributes:
+        gate: the gate's name.
+        location: where the gate is kept: its folder, or its database without the password.
+    """
+
+    def __init__(self, message: str, gate: str = "", location: str = "") -> None:
+        MioGramError.__init__(self, message, gate, location)
+        self.message = message
+        self.sent = False
+        self.gate = gate
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.message} (nothing was sent)"
 
 
 class APIResponseError(MioGramError):

@@ -50,6 +50,7 @@ from .errors import (
     NoResponseError,
     NoRobotError,
     PermissionDeniedError,
+    SendGateError,
     SessionBlockedError,
     UnknownFuncError,
     ValidationError,
@@ -194,7 +195,12 @@ def gateway_may_be_busy(error: BaseException) -> bool:
 
 
 def stops_fan_out(error: BaseException) -> bool:
-    """Whether *error* dooms every later chunk of a Mass send (credit, access, size, gateway)."""
+    """
+    Whether *error* dooms every later chunk of a Mass send (credit, access, size, gateway, or a
+    send gate that cannot be used: every chunk passes it).
+    """
+    if isinstance(error, SendGateError):
+        return True
     return isinstance(error, APIError) and issubclass(kind_of(error), _STOPS)
 
 

@@ -1,10 +1,12 @@
 """
 Keeping the secret out of what the SDK raises: its echoes blanked from error texts, and the frames
-(whose locals hold the request body) dropped from chained transport errors.
+(whose locals hold the request body) dropped from chained transport errors. Also out of what it
+sends: `contains_secret` finds the secret, in any form an echo may take, in a message's text.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Final
@@ -12,10 +14,21 @@ from urllib.parse import quote, quote_plus
 
 from .errors import APIError, APIResponseError
 
-__all__ = ["blank", "scrub", "secret_forms", "without_frames"]
+__all__ = [
+    "MIN_FOUND_SECRET",
+    "blank",
+    "contains_secret",
+    "scrub",
+    "secret_forms",
+    "without_frames",
+]
 
 # A shorter piece of the secret left at the end of a cut excerpt gives too little away to blank.
 _MIN_SECRET_PREFIX: Final = 4
+
+MIN_FOUND_SECRET: Final = 8
+"""The shortest secret `contains_secret` looks for: the service's are 10 characters (E20), and a
+shorter one (a test's ``"s"``) would be found in every other word."""
 
 
 def secret_forms(secret: str) -> list[str]:
@@ -33,12 +46,32 @@ def secret_forms(secret: str) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+def _pattern(forms: list[str]) -> re.Pattern[str]:
+    # Hex digits of escapes come in either case (%2f, \u00E9): match every form ignoring case.
+    return re.compile("|".join(re.escape(form) for form in forms), re.IGNORECASE)
+
+
+def contains_secret(text: str, secret: str) -> bool:
+    """
+    Whether *text* holds *secret* in any form of `secret_forms` (letter case aside).
+
+    A secret shorter than `MIN_FOUND_SECRET` is not looked for.
+    """
+    if len(secret) < MIN_FOUND_SECRET or len(text) < len(secret):
+        return False
+    return _secret_pattern(secret).search(text) is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    # Asked for every state-changing request: made once per secret.
+    return _pattern(secret_forms(secret))
+
+
 def blank(text: str, secret: str) -> str:
     """*text* with *secret*, in any form of `secret_forms`, replaced by ``***``."""
     forms = secret_forms(secret)
-    # Hex digits of escapes come in either case (%2f, \u00E9): match every form ignoring case.
-    pattern = re.compile("|".join(re.escape(form) for form in forms), re.IGNORECASE)
-    text = pattern.sub("***", text)
+    text = _pattern(forms).sub("***", text)
     # An excerpt cut to length may end inside the secret: "...Sup3rS…".
     if text.endswith("…"):
         head = text[:-1]

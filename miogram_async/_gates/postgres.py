@@ -2,8 +2,8 @@
 A send gate shared by processes on any machines: PostgreSQL advisory locks.
 
 The service's gateway breaks when two state-changing requests of an account are in flight at once
-(API.md E33), whichever processes send them. `PostgresSendGate` gives one slot per key: a process
-holds a slot (a session-level advisory lock on its own connection) while one state-changing
+(docs/service.md E33), whichever processes send them. `PostgresSendGate` gives one slot per key: a
+process holds a slot (a session-level advisory lock on its own connection) while one state-changing
 request is in flight. With ``limit=N`` (only for users who opted in to more) there are N keys, and
 a process takes the first one free.
 
@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any, Final
 import anyio
 import anyio.to_thread
 
-from .._base.errors import APIConnectionError, ValidationError
-from .._base.pg import connect
+from .._base.errors import SendGateError, ValidationError
+from .._base.pg import connect, hide_passwords, redact, url_problem
 from .slots import SlotGate
 
 if TYPE_CHECKING:
@@ -95,9 +95,12 @@ class PostgresSendGate(SlotGate[int]):
     slot is given back by the task that took it. `slot` is the same as a pair of `acquire` and
     ``release(0.0)`` around its body.
 
+    A gate that cannot be used (its database unreachable, the user refused) raises
+    `SendGateError`, naming the database without its password.
+
     Raises:
-        ValidationError: a setting is out of range, or psycopg is not installed (the
-            ``postgres`` extra).
+        ValidationError: a setting is out of range, the URL is malformed (said without quoting
+            it), or psycopg is not installed (the ``postgres`` extra).
     """
 
     def __init__(
@@ -112,6 +115,12 @@ class PostgresSendGate(SlotGate[int]):
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValidationError(f"expected a non-empty send gate name, got {name!r}")
+        problem = url_problem(url) if isinstance(url, str) else "it is not a str"
+        if problem is not None:
+            raise ValidationError(
+                f"the send gate's database URL is malformed: {problem} (the URL is not shown: "
+                "it may hold a password)"
+            )
         self._setup(
             name=name, limit=limit, poll=poll, max_poll=max_poll, dead_holder_wait=dead_holder_wait
         )
@@ -129,8 +138,30 @@ class PostgresSendGate(SlotGate[int]):
         self._lock = threading.Lock()
         self._closed = False
 
-    def __repr__(self) -> str:  # never the URL: it may carry a password
-        return f"<PostgresSendGate {self.name!r} limit={self.limit}>"
+    def __repr__(self) -> str:  # never the URL as given: it may carry a password
+        return f"<PostgresSendGate {self.name!r} at {self.location} limit={self.limit}>"
+
+    @property
+    def location(self) -> str:
+        """The gate's database URL, without its password."""
+        return redact(self._url)
+
+    @property
+    def database(self) -> str:
+        """
+        The gate's database as ``postgresql://HOST:PORT/NAME``: the same for every user that
+        connects to it, never a password.
+        """
+        import psycopg  # noqa: PLC0415 - present: checked when the gate was made
+
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(self._url)
+        except psycopg.Error:
+            return self.location
+        host = str(params.get("host") or params.get("hostaddr") or "(local socket)")
+        port = str(params.get("port") or "5432")
+        name = str(params.get("dbname") or params.get("user") or "(default)")
+        return f"postgresql://{host}:{port}/{name}"
 
     async def _give(self, slot: int, busy_for: float) -> None:
         # Counted on the database server's clock.
@@ -174,7 +205,9 @@ class PostgresSendGate(SlotGate[int]):
     def _connection(self) -> psycopg.Connection[Any]:
         """The gate's connection (under the lock); made on first use or after a failure."""
         if self._closed:
-            raise APIConnectionError("the send gate is closed", sent=False)
+            raise SendGateError(
+                f"send gate {self.name!r} at {self.location} is closed", self.name, self.location
+            )
         if self._conn is None:
             import psycopg  # noqa: PLC0415 - optional: the postgres extra
 
@@ -190,11 +223,13 @@ class PostgresSendGate(SlotGate[int]):
             self._conn = conn
         return self._conn
 
-    def _unreachable(self, exc: Exception) -> APIConnectionError:
+    def _unreachable(self, exc: Exception) -> SendGateError:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return APIConnectionError(
-            f"send gate {self.name!r}: its PostgreSQL database is unreachable ({detail})",
-            sent=False,
+        return SendGateError(
+            f"send gate {self.name!r} at {self.location}: its database cannot be used "
+            f"({hide_passwords(detail, self._url)})",
+            self.name,
+            self.location,
         )
 
     def _try_keys(self) -> tuple[int, bool, float] | None:
@@ -237,8 +272,10 @@ class PostgresSendGate(SlotGate[int]):
         with self._lock:
             if key not in self._held or self._conn is None:
                 # The connection was lost while waiting: so was the lock, nothing was sent.
-                raise APIConnectionError(
-                    f"send gate {self.name!r}: lost its PostgreSQL connection", sent=False
+                raise SendGateError(
+                    f"send gate {self.name!r} at {self.location}: lost its database connection",
+                    self.name,
+                    self.location,
                 )
             try:
                 self._conn.execute(

@@ -69,8 +69,7 @@ class SlotGate(Generic[_Slot]):
             The seconds spent waiting (0.0 when a slot was free and the gateway idle).
 
         Raises:
-            APIConnectionError: (``sent=False``) the shared store cannot be reached: nothing was
-                sent.
+            SendGateError: the shared store cannot be used: nothing was sent.
         """
         started = anyio.current_time()
         local = self._slots()
@@ -113,8 +112,7 @@ class SlotGate(Generic[_Slot]):
         Hold one slot for the body (one state-changing request), given back without a drain.
 
         Raises:
-            APIConnectionError: (``sent=False``) the shared store cannot be reached: nothing was
-                sent.
+            SendGateError: the shared store cannot be used: nothing was sent.
         """
         await self.acquire()
         try:

@@ -28,6 +28,7 @@ from .._base.checks import (
 from .._base.errors import ValidationError
 from .._base.validation import normalize_phone
 from .._gates.base import SendGate
+from .._gates.default import gate_from_text
 from .ratelimit import TokenBucket
 from .retry import RetryPolicy
 from .transport import HttpBackend, aiohttp_available
@@ -42,6 +43,7 @@ __all__ = [
     "SecretSource",
     "Unset",
     "check_call",
+    "drain_from_env",
     "phone_normalizer",
 ]
 
@@ -98,6 +100,11 @@ def _to_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
 
 def _base_url_or_env(base_url: str | None) -> str:
     return base_url or env("MIOGRAM_BASE_URL") or DEFAULT_BASE_URL
+
+
+def drain_from_env() -> float:
+    """The gateway drain a client gets when it names none: ``MIOGRAM_GATEWAY_DRAIN`` or 1.5."""
+    return _drain_or_env(None)
 
 
 def _drain_or_env(gateway_drain: float | None) -> float:
@@ -193,10 +200,13 @@ def _check_callback(_: object, __: attrs.Attribute[Any], callback: object) -> No
 
 
 def _check_gate(_: object, __: attrs.Attribute[Any], gate: object) -> None:
+    if isinstance(gate, str):
+        gate_from_text(gate)  # "local", a postgresql:// URL or a directory; built by the session
+        return
     if gate is not None and not isinstance(gate, SendGate):
         raise ValidationError(
             "send_gate must have async acquire() and release(busy_for) methods (a SendGate), "
-            f"got {type(gate).__name__}"
+            f"or be 'local', a directory or a postgresql:// URL; got {type(gate).__name__}"
         )
 
 
@@ -246,7 +256,7 @@ class ClientOptions:
     http_backend: HttpBackend = attrs.field(validator=_check_backend)
     retry_policy: RetryPolicy | None = attrs.field(validator=_check_retry_policy)
     on_secret_change: SecretCallback | None = attrs.field(validator=_check_callback)
-    send_gate: SendGate | None = attrs.field(validator=_check_gate)
+    send_gate: SendGate | str | None = attrs.field(validator=_check_gate)
     gateway_drain: float = attrs.field(converter=_drain_or_env, validator=_check_drain)
     base_url: str = attrs.field(converter=_base_url_or_env, validator=_check_base_url)
     default_region: str | None = attrs.field(validator=_check_region)

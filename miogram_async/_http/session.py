@@ -43,10 +43,11 @@ from .._base.errors import (
 )
 from .._base.log import OK, log_request, logger
 from .._base.outcomes import gateway_may_be_busy
-from .._base.scrub import scrub, without_frames
+from .._base.scrub import contains_secret, scrub, without_frames
 from .._base.version import USER_AGENT
 from .._base.wire import FORM_HEADERS, Reply, as_str_list, decode_reply, encode_form
-from .._gates.base import LocalSendGate
+from .._gates.base import SendGate
+from .._gates.default import GateChoice, choose_gate
 from .options import SECRET_NOT_UNICODE, ClientOptions, SecretSource
 from .ratelimit import TokenBucket
 from .request import Request
@@ -70,6 +71,9 @@ _CLOSE_SECONDS: Final = 5.0
 # Reads are not gated: the pool keeps room for them whatever the client's concurrency.
 _READ_POOL: Final = 10
 
+# The elements whose text reaches the recipients (Data is a file's base64: never searched).
+_TEXT_ELEMENTS: Final = ("message", "misc")
+
 _SECRET_ACTION: Final = API_CHANGE_SECRET.func
 
 
@@ -78,13 +82,20 @@ class Session:
     One client's connection pool and request path, built from its `ClientOptions`.
 
     Args:
-        options: the client's options, checked; the send gate is ``options.send_gate`` or an
-            in-process one of capacity ``concurrency`` (E33), the rate limit a token bucket of
-            ``rate_limit`` when set.
+        options: the client's options, checked; the send gate is chosen by `choose_gate` (the
+            one given, ``MIOGRAM_SEND_GATE``, or the machine-wide one of the service, E33), the
+            rate limit a token bucket of ``rate_limit`` when set.
     """
 
     def __init__(self, options: ClientOptions) -> None:
-        self.gate = options.send_gate or LocalSendGate(options.concurrency)
+        #: The send gate and how it was chosen (a campaign asks whether the user named it).
+        self.gate_choice: GateChoice = choose_gate(
+            options.send_gate,
+            base_url=options.base_url,
+            concurrency=options.concurrency,
+            gateway_drain=options.gateway_drain,
+        )
+        self.gate: SendGate = self.gate_choice.gate
         self.gateway_drain = options.gateway_drain
         self._secret: SecretSource = options.secret
         self.robot = options.default_robot
@@ -138,6 +149,14 @@ class Session:
         view.closed = False
         return view
 
+    def through(self, gate: SendGate) -> Session:
+        """A view of this session whose state-changing requests pass *gate* instead."""
+        view = copy.copy(self)
+        view._root = self._root
+        view.gate = gate
+        view.closed = False
+        return view
+
     @property
     def max_retries(self) -> int:
         """Retries after the first attempt."""
@@ -186,8 +205,14 @@ class Session:
         if self._root is not self:
             return  # a view: the pool is its root's
         http, self._http = self._http, None
-        if http is not None and self._owns_http:
-            await http.aclose()
+        try:
+            if http is not None and self._owns_http:
+                await http.aclose()
+        finally:
+            close = getattr(self.gate, "aclose", None)
+            if self.gate_choice.owned and close is not None:
+                with anyio.CancelScope(shield=True):
+                    await close()  # a gate the client made (its database connection)
 
     # -- what every request needs ---------------------------------------------------------------
 
@@ -213,6 +238,28 @@ class Session:
         if not encodable(value):
             raise ValidationError(SECRET_NOT_UNICODE)
         return value.strip()
+
+    async def refuse_the_secret(
+        self, action: Action[object], elements: Mapping[str, str | None]
+    ) -> None:
+        """
+        Refuse *elements* of *action* if their text holds the secret (asked of the callable, if
+        the client has one): a Mass send asks once, before its first chunk.
+
+        Raises:
+            ValidationError: the message (or ``Misc``) holds the secret; nothing was sent.
+        """
+        if isinstance(self.secret, str):
+            secret = self.secret
+        else:
+            try:
+                secret = await self.resolve_secret()
+            except ValidationError:
+                return  # the callable failed: each request's own attempt says so
+        try:
+            _refuse_the_secret(action, elements, secret)
+        finally:
+            del secret
 
     async def adopt_secret(self, secret: object) -> None:
         """Switch to the *secret* a secret-bearing action returned, then tell the application."""
@@ -336,6 +383,9 @@ class Session:
         """
         http = self.http_client()
         func = request.action.func
+        if isinstance(self.secret, str):
+            # Before the gate: nothing is held for it.
+            _refuse_the_secret(request.action, request.elements, self.secret)
         started = anyio.current_time()
         attempt = 1
         while True:
@@ -362,7 +412,7 @@ class Session:
 
     async def _gated(self, http: httpx.AsyncClient, request: Request[_R], attempt: int) -> _R:
         """
-        One attempt of a state-changing action through the send gate (API.md E33).
+        One attempt of a state-changing action through the send gate (E33).
 
         The rate-limit token is taken before the gate, never while holding it: a shared gate's
         slot (another process may be waiting for it) is not held while this process waits on its
@@ -412,7 +462,15 @@ class Session:
         action = request.action
         func = action.func
         # No local other than `secret` may hold it: it is deleted below.
-        secret = self.secret if isinstance(self.secret, str) else await self.resolve_secret()
+        if isinstance(self.secret, str):
+            secret = self.secret  # checked against the elements by `send`
+        else:
+            secret = await self.resolve_secret()
+            try:
+                _refuse_the_secret(request.action, request.elements, secret)
+            except ValidationError:
+                del secret
+                raise
         body = encode_form(secret, func, request.elements, request.robot)
         started = anyio.current_time()
         outcome = OK
@@ -547,6 +605,24 @@ class Session:
                 raise _too_large(func, response.status_code, cap)
             pieces.append(piece)
         return b"".join(pieces)
+
+
+def _refuse_the_secret(
+    action: Action[object], elements: Mapping[str, str | None], secret: str
+) -> None:
+    """
+    Refuse a state-changing request whose text holds the account's secret (`contains_secret`):
+    it would reach the recipients (and a campaign's journal), so nothing is sent.
+    """
+    if not action.changes_state:
+        return
+    for name in _TEXT_ELEMENTS:
+        value = elements.get(name)
+        if value and contains_secret(value, secret):
+            raise ValidationError(
+                f"{action.func}: the {name} holds the account's secret; it would be sent to "
+                "the recipients: nothing was sent"
+            )
 
 
 def _too_large(func: str, status_code: int, cap: int) -> APIResponseError:

@@ -4,6 +4,10 @@ The Mass fan-out: chunking, bounded workers, merging per-number outcomes.
 One producer task streams the input (normalising and de-duplicating it one number at a time) into a
 small memory object stream of chunks; a fixed set of workers pulls chunks from it, each borrowing a
 free agent slot for the duration of its request. Every input number ends with exactly one `Outcome`.
+
+A chunk *starts* (its hooks' ``chunk_started``, its numbers' doubt) when the client's send gate
+lets its request through, just before it leaves (`Admissions`): a chunk still queued at the gate
+has sent nothing, so a cancellation or a crash then leaves its numbers ``NOT_ATTEMPTED``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,13 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .._base.errors import MassSendError, MioGramError, ValidationError
 from .._base.log import logger
-from .._base.outcomes import never_left, proves_refusal, shrinks_chunks, stops_fan_out
+from .._base.outcomes import (
+    never_left,
+    proves_refusal,
+    refused_as_a_whole,
+    shrinks_chunks,
+    stops_fan_out,
+)
 from .._http.request import GateWaits
 from .options import (
     DEFAULT_CONCURRENCY,
@@ -41,6 +51,7 @@ from .options import (
 from .result import Chunk, Dispatch, Doubt, KeyIndex, MassProgress, MassResult, Outcome
 
 __all__ = [
+    "Admissions",
     "AgentSlots",
     "Chunk",
     "FanOut",
@@ -72,6 +83,42 @@ _DEFAULT_OPTIONS = MassOptions()
 # Chunks in a row whose request provably never left (connect errors) after which the fan-out stops:
 # the service is unreachable, and going on would only mark every later number FAILED (issue 13).
 _UNSENT_STREAK_STOP = 3
+
+
+class Admissions:
+    """
+    Where a Mass send's chunks are let through the send gate: the fan-out listens here.
+
+    `send_mass` gives each chunk's request ``on_admitted=functools.partial(admissions.admit,
+    chunk)`` and hands this object to `fan_out`, which starts the chunk there (every attempt of a
+    request is admitted; the chunk starts at the first).
+    """
+
+    __slots__ = ("_listener",)
+
+    def __init__(self) -> None:
+        self._listener: Callable[[Chunk], Awaitable[None]] | None = None
+
+    def listen(self, listener: Callable[[Chunk], Awaitable[None]]) -> None:
+        """Have *listener* awaited with each chunk the gate admits."""
+        self._listener = listener
+
+    async def admit(self, chunk: Chunk) -> None:
+        """The gate let *chunk*'s request through (a `Request.on_admitted`)."""
+        if self._listener is not None:
+            await self._listener(chunk)
+
+
+class _Flight:
+    """A chunk a worker handles: its shielded scope, and whether it started (may have left)."""
+
+    __slots__ = ("hook_error", "scope", "started")
+
+    def __init__(self, scope: anyio.CancelScope) -> None:
+        self.scope = scope
+        self.started = False
+        #: What a hook raised as the chunk started (nothing was sent): it stops the fan-out.
+        self.hook_error: Exception | None = None
 
 
 @attrs.frozen
@@ -143,8 +190,19 @@ class FanOut:
         gate_waits: GateWaits | None = None,
         hooks_record_outcomes: bool = False,
         dispatches: dict[int, Dispatch] | None = None,
+        admissions: Admissions | None = None,
+        on_admitted: Callable[[Chunk], Awaitable[object]] | None = None,
+        watch: Callable[[Chunk], contextlib.AbstractContextManager[object]] | None = None,
     ) -> None:
         self._send_chunk = send_chunk
+        # Told by the send gate when each chunk's request is let through: the chunk starts then.
+        # Without it (a bare send_chunk), a chunk starts just before send_chunk is called.
+        self._admissions = admissions is not None
+        if admissions is not None:
+            admissions.listen(self._admitted)
+        self._on_admitted = on_admitted
+        self._watch = watch
+        self._flights: dict[int, _Flight] = {}
         self._normalize = normalize
         self._chunk_size = chunk_size
         self._agents = agents
@@ -184,6 +242,7 @@ class FanOut:
         self._seen_inputs = 0
         self._started_at = anyio.current_time()
         self._guarded: dict[anyio.CancelScope, float] = {}
+
         self._grace_deadline: float | None = None
         self._reported_total = False
         self.workers_left = 0
@@ -342,16 +401,24 @@ class FanOut:
         outcomes: dict[str, Outcome] | None = None
         counts: dict[Outcome, int] = {}
         errors: dict[str, MioGramError] = {}
-        started = False
-        with self._guard():
+        # Refused before it started, by an error proving its own numbers were refused (a single
+        # send's text over the account's limit): the hooks hear it although nothing was sent.
+        refused_alone = False
+        watching = contextlib.nullcontext() if self._watch is None else self._watch(chunk)
+        with watching, self._guard() as scope:
+            flight = self._flights[chunk.index] = _Flight(scope)
             try:
-                if self._hooks is not None:
-                    await self._hooks.chunk_started(chunk)
-                started = True
+                if not self._admissions:
+                    await self._start(chunk, flight)
                 sent_at = anyio.current_time()
                 try:
                     reply = await self._send_chunk(chunk)
                 except MioGramError as exc:
+                    if exc is flight.hook_error:
+                        raise  # the chunk could not start: nothing was sent
+                    refused_alone = (
+                        not flight.started and proves_refusal(exc) and not refused_as_a_whole(exc)
+                    )
                     took = anyio.current_time() - sent_at
                     if shrinks_chunks(exc, took, self._front_wait):
                         self._shrink(chunk, took)
@@ -360,13 +427,17 @@ class FanOut:
                     outcomes, counts = self._judge_reply(chunk, reply)
             except Exception as exc:  # a hook or send_chunk itself broke: stop the fan-out
                 self._halt(exc)
+            finally:
+                del self._flights[chunk.index]
+        started = flight.started
         if outcomes is None:
-            # Never started (hook failed), or no answer came within the grace after a cancellation.
+            # Never started (still queued at the gate when cancelled, or a hook failed), or no
+            # answer came within the grace after a cancellation.
             outcome = Outcome.UNKNOWN if started else Outcome.NOT_ATTEMPTED
             outcomes = dict.fromkeys(chunk.numbers, outcome)
             counts = {outcome: len(outcomes)}
         self._settle(chunk, outcomes, errors, counts, sent=started)
-        if not started or (self._hooks is None and self._on_progress is None):
+        if not (started or refused_alone) or (self._hooks is None and self._on_progress is None):
             return  # nothing to record or report
         with self._guard(minimum=_RECORD_GRACE):
             try:
@@ -378,6 +449,32 @@ class FanOut:
                     await self._report()
             except Exception as exc:
                 self._halt(exc)
+
+    async def _admitted(self, chunk: Chunk) -> None:
+        """The send gate let *chunk*'s request through: it starts now (once, whatever retries)."""
+        flight = self._flights.get(chunk.index)
+        if flight is None or flight.started:
+            return
+        if flight.scope.cancel_called or self._grace_deadline is not None:
+            # The caller cancelled while the chunk was queued: it does not leave.
+            flight.scope.cancel()
+            await anyio.lowlevel.checkpoint()
+        await self._start(chunk, flight)
+
+    async def _start(self, chunk: Chunk, flight: _Flight) -> None:
+        """Start *chunk*: from here it may have been sent; the hooks hear it first."""
+        # Set before the hooks' first await: a cancellation from here on gives it the grace.
+        flight.started = True
+        try:
+            if self._hooks is not None:
+                await self._hooks.chunk_started(chunk)
+            if self._on_admitted is not None:
+                await self._on_admitted(chunk)
+        except BaseException as exc:
+            flight.started = False  # not recorded, not sent
+            if isinstance(exc, Exception):
+                flight.hook_error = exc
+            raise
 
     def _shrink(self, chunk: Chunk, took: float) -> None:
         """
@@ -593,6 +690,9 @@ class FanOut:
                 self._grace_deadline = now + self._cancel_grace
                 for scope, grace in self._guarded.items():
                     scope.deadline = min(scope.deadline, now + grace)
+                for flight in self._flights.values():
+                    if not flight.started:
+                        flight.scope.cancel()  # still queued at the gate: nothing has left
 
 
 async def fan_out(
@@ -605,6 +705,7 @@ async def fan_out(
     buffer: int | None = None,
     gate_waits: GateWaits | None = None,
     dispatches: dict[int, Dispatch] | None = None,
+    admissions: Admissions | None = None,
 ) -> MassResult:
     """
     Send *phones* in chunks through *send_chunk* and merge every number's outcome.
@@ -625,9 +726,17 @@ async def fan_out(
     the fan-out with that error.
 
     ``on_progress`` is called after each chunk (awaited if it returns an awaitable), and once more
-    at the end if no call so far knew the total; ``hooks`` are awaited around each chunk. If the
-    caller cancels, chunks in flight get ``cancel_grace`` seconds to finish (what is still open
-    then is ``UNKNOWN``), ``chunk_finished`` still runs, then the cancellation propagates.
+    at the end if no call so far knew the total; ``hooks`` are awaited around each chunk: a
+    chunk starts (``chunk_started``, then ``options.on_admitted``) when *admissions* hears that
+    the send gate let its request through, just before it leaves, or without *admissions* just
+    before *send_chunk* is called. ``chunk_finished`` follows every chunk that started, and a
+    chunk refused before it started by an error proving its own numbers were refused (a single
+    send's text over the account's limit); a chunk refused as a whole before it started (its gate
+    failed, no connection) is not recorded: its numbers were never attempted. If the caller
+    cancels, chunks still queued at the gate stop at once (``NOT_ATTEMPTED``), chunks that
+    started get ``cancel_grace`` seconds to finish (what is still open then is ``UNKNOWN``),
+    ``chunk_finished`` still runs, then the cancellation propagates. ``options.watch`` is
+    entered by each chunk as it goes to the send gate and left once it is answered or given up.
     *buffer* is how many chunks the producer may prepare ahead (default: one per worker).
     *gate_waits* adds up the seconds the chunks spent queued at the client's send gate, for
     `MassProgress.waiting`. *dispatches* is where *send_chunk* records each chunk's `Dispatch`
@@ -673,6 +782,9 @@ async def fan_out(
         gate_waits=gate_waits,
         hooks_record_outcomes=options.hooks_record_outcomes,
         dispatches=dispatches,
+        admissions=admissions,
+        on_admitted=options.on_admitted,
+        watch=options.watch,
     )
     send, receive = anyio.create_memory_object_stream[Chunk](
         max_buffer_size=workers if buffer is None else buffer

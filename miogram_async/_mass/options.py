@@ -6,6 +6,7 @@ the client, the campaign and the fan-out use them, with the one set of defaults.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Final, Literal, Protocol, TypedDict
 
 import attrs
@@ -56,7 +57,10 @@ class FanoutHooks(Protocol):
     """
 
     async def chunk_started(self, chunk: Chunk) -> None:
-        """Called before the chunk's request is sent."""
+        """
+        Called once the chunk's request may leave: the send gate let it through, and it leaves
+        when this returns (an error here sends nothing and stops the fan-out).
+        """
 
     async def chunk_finished(
         self,
@@ -64,7 +68,11 @@ class FanoutHooks(Protocol):
         outcomes: Mapping[str, Outcome],
         errors: Mapping[str, MioGramError],
     ) -> None:
-        """Called once the chunk's outcome is known (or declared ``UNKNOWN``)."""
+        """
+        Called once the chunk's outcome is known (or declared ``UNKNOWN``): after
+        `chunk_started`, or without it for a chunk refused before its request left by an error
+        proving its own numbers were refused (a single send's text over the account's limit).
+        """
 
 
 class FanoutOptions(TypedDict, total=False):
@@ -160,8 +168,12 @@ class MassOptions:
             input holds no duplicates (a campaign's journal): the fan-out keeps nothing per number
             and returns an empty result. Set by the package only, never by a ``**fanout``
             keyword: a ``*_mass`` call always returns every outcome.
-        on_admitted: awaited with a chunk once the send gate has let its request through,
-            before the request leaves (`Request.on_admitted`); set by the package only.
+        on_admitted: awaited with a chunk once the send gate has let its request through, after
+            the hooks' ``chunk_started`` and before the request leaves (`Request.on_admitted`,
+            through the fan-out's `Admissions`); set by the package only.
+        watch: entered with each chunk as its request goes to the send gate, left once the chunk
+            is answered or given up, whether it started or not (a run's live display of what it
+            waits for); set by the package only.
     """
 
     chunk_size: int = attrs.field(default=DEFAULT_CHUNK_SIZE, validator=_check_chunk_size)
@@ -177,10 +189,11 @@ class MassOptions:
     total_hint: int | None = attrs.field(default=None, validator=_check_concurrency)
     hooks_record_outcomes: bool = attrs.field(default=False, validator=_check_recording)
     on_admitted: Callable[[Chunk], Awaitable[object]] | None = None
+    watch: Callable[[Chunk], AbstractContextManager[object]] | None = None
 
 
 # What the package sets for its own runs (the campaign's), never a caller's ``**fanout`` keyword.
-_PACKAGE_ONLY: Final = frozenset({"hooks_record_outcomes", "on_admitted"})
+_PACKAGE_ONLY: Final = frozenset({"hooks_record_outcomes", "on_admitted", "watch"})
 _OPTION_NAMES: Final = frozenset(attrs.fields_dict(MassOptions)) - _PACKAGE_ONLY
 
 

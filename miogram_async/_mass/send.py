@@ -19,7 +19,7 @@ from .._base.outcomes import gateway_may_be_busy
 from .._base.wire import as_mass_map
 from .._http.request import GateWaits, Request
 from .._http.session import Session, describe
-from .fanout import Chunk, MassInput, fan_out
+from .fanout import Admissions, Chunk, MassInput, fan_out
 from .options import MassOptions
 from .result import Dispatch, MassResult
 
@@ -56,9 +56,11 @@ async def send_mass(
 
     Raises:
         ValidationError: *robot*, *read_timeout* or an agent of ``options.robots`` is malformed or
-            unknown; nothing was sent.
+            unknown, or the message holds the account's secret; nothing was sent.
     """
     session.http_client()  # a closed client fails here, before anything else
+    # Refused as a whole, before the first chunk, rather than chunk after chunk.
+    await session.refuse_the_secret(action, elements)
     agent = session.agent(robot)
     # Checked once here: inside a chunk, a bad one would only FAIL every chunk.
     timeouts = None if read_timeout is None else session.request_timeout(read_timeout)
@@ -66,7 +68,9 @@ async def send_mass(
     if options.concurrency is None:
         options = attrs.evolve(options, concurrency=session.concurrency)
     waits = GateWaits()
-    on_admitted = options.on_admitted
+    # The gate's admission of each chunk's request starts the chunk (its hooks, its doubt, then
+    # options.on_admitted), and dates its `Dispatch` for settling.
+    admissions = Admissions()
     dispatches: dict[int, Dispatch] = {}
 
     async def send_chunk(chunk: Chunk) -> dict[str, bool]:
@@ -86,7 +90,7 @@ async def send_mass(
             ),
             numbers=numbers,
             on_gate_wait=waits.add,
-            on_admitted=_admission(admitted, chunk, on_admitted),
+            on_admitted=_admission(admitted, chunk, admissions),
         )
         try:
             reply = await session.send(request)
@@ -104,20 +108,25 @@ async def send_mass(
         robots=robots,
         gate_waits=waits,
         dispatches=dispatches,
+        admissions=admissions,
     )
 
 
 def _admission(
-    admitted: list[float],
-    chunk: Chunk,
-    on_admitted: Callable[[Chunk], Awaitable[object]] | None,
+    admitted: list[float], chunk: Chunk, admissions: Admissions
 ) -> Callable[[], Awaitable[object]]:
-    """A chunk's `Request.on_admitted`: note when the gate let it through, then the caller's."""
+    """
+    A chunk's `Request.on_admitted`: the fan-out starts the chunk, then the time is noted.
+
+    The fan-out hears every attempt's admission and starts the chunk at the first (its hooks'
+    ``chunk_started``, then ``MassOptions.on_admitted``). The time is noted only once that
+    returned: a chunk whose start failed or was cancelled never left, so it keeps no `Dispatch`;
+    a time taken after the hooks is still before the request leaves.
+    """
 
     async def admit() -> None:
+        await admissions.admit(chunk)
         admitted.append(time.time())
-        if on_admitted is not None:
-            await on_admitted(chunk)
 
     return admit
 

@@ -3,11 +3,13 @@ Texts of their own, one number per request: the single send (``SendMessage``) of
 its text, driven by the same fan-out as a Mass send, so that the hooks, the send gate, the outcome
 rule, progress and a cancellation's grace are those of any Mass send.
 
-Each number is a chunk of one: its request is recorded by the hooks before it leaves and its
-reply judged like a chunk's (``true`` delivered, ``false`` undelivered, an error ``FAILED`` only
-when it proves a refusal, else ``UNKNOWN``). The gateway answers a number it cannot resolve with
-307 where the document promises ``false`` (E39): on a row that says so (`Action.not_found_is_false`)
-that is ``false``, as the single methods have it.
+Each number is a chunk of one: it starts (its hooks' ``chunk_started``, then
+``MassOptions.on_admitted``) when the send gate lets its request through, just before it leaves
+(the fan-out's `Admissions`, as for a Mass chunk), and its reply is judged like a chunk's
+(``true`` delivered, ``false`` undelivered, an error ``FAILED`` only when it proves a refusal,
+else ``UNKNOWN``). The gateway answers a number it cannot resolve with 307 where the document
+promises ``false`` (E39): on a row that says so (`Action.not_found_is_false`) that is ``false``,
+as the single methods have it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .._base.actions import Action
 from .._base.errors import NumberNotFoundError
 from .._http.request import GateWaits, Request
 from .._http.session import Session
-from .fanout import Chunk, MassInput, fan_out
+from .fanout import Admissions, Chunk, MassInput, fan_out
 from .options import MassOptions
 from .result import MassResult
 from .send import agents_for
@@ -64,7 +66,8 @@ async def send_singles(
     decode = action.decode
     assert decode is not None, "a single send's row decodes its reply"
     waits = GateWaits()
-    on_admitted = options.on_admitted
+    # The gate's admission of each number's request starts its chunk (its hooks, its doubt).
+    admissions = Admissions()
 
     async def send_chunk(chunk: Chunk) -> dict[str, bool]:
         (number,) = chunk.numbers
@@ -77,7 +80,7 @@ async def send_singles(
             timeouts=session.timeout,
             numbers=1,
             on_gate_wait=waits.add,
-            on_admitted=None if on_admitted is None else functools.partial(on_admitted, chunk),
+            on_admitted=functools.partial(admissions.admit, chunk),
         )
         try:
             delivered = await session.send(request)
@@ -88,5 +91,11 @@ async def send_singles(
         return {number: bool(delivered)}
 
     return await fan_out(
-        phones, send_chunk, normalize=normalize, options=options, robots=robots, gate_waits=waits
+        phones,
+        send_chunk,
+        normalize=normalize,
+        options=options,
+        robots=robots,
+        gate_waits=waits,
+        admissions=admissions,
     )

@@ -14,11 +14,16 @@ import anyio
 import anyio.to_thread
 import attrs
 
+from .._base.checks import env
 from .._base.errors import MassSendError
 from .._base.evidence import Expected
+from .._base.scrub import contains_secret
+from .._gates.base import SendGate
 from .._mass.options import DEFAULT_CHUNK_SIZE, ProgressCallback
+from .._runner import holds_the_secret, through_gate
 from . import _model
 from ._export import ExportFormat, write_export
+from ._gate import run_gate
 from ._history import expected_for_kind, settle_from_history
 from ._hooks import JournalHooks
 from ._model import (
@@ -41,6 +46,11 @@ if TYPE_CHECKING:
     from .._client import MioGram
 
 __all__ = ["Campaign"]
+
+_SECRET_IN_MESSAGE = (
+    "the campaign's message (or a text its rows share) holds the account's secret: it would be "
+    "sent to its numbers (and kept in the journal). Nothing was sent; write the message without it"
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -129,6 +139,7 @@ class Campaign:
         overwrite: bool = False,
         message_limit: int | None = None,
         keep_columns: bool = True,
+        secret: str | None = None,
     ) -> Campaign:
         """
         Write a new campaign journal at *path* and open it.
@@ -143,8 +154,9 @@ class Campaign:
         placeholders are filled from each row (a header name as written, spaces and Persian
         letters included, or ``{column 2}`` in a file without a header; ``{{`` and ``}}`` are
         literal braces), or *message_column* names the column holding each row's text. Every
-        row's text is made and checked (not empty, at most *message_limit* bytes) while the
-        campaign is created: one that fails raises, naming its row, and no campaign is left.
+        row's text is made and checked (not empty, at most *message_limit* bytes, without the
+        account's secret) while the campaign is created: one that fails raises, naming its row,
+        and no campaign is left.
         Numbers that share a text are sent as Mass requests of it; the others one by one
         (``SendMessage``), a request each: see docs/campaigns.md for the throughput.
 
@@ -171,12 +183,17 @@ class Campaign:
             message_limit: the account's text limit in UTF-8 bytes (`Limits.message`, from
                 `api_get_limits`): a message (a row's) longer than this is refused here.
             keep_columns: from a `NumbersFile`, keep each row's other cells (for exports).
+            secret: the account's secret, when it is not ``MIOGRAM_SECRET`` (a client given it
+                another way): a message, or a row's text, that holds it is refused, since it
+                would be sent to the recipients and kept in the journal. It is never kept.
 
         Raises:
-            CampaignError: *path* exists and *overwrite* is false.
+            CampaignError: *path* exists and *overwrite* is false, or *message* holds the
+                account's secret (*secret*, else ``MIOGRAM_SECRET``): it would be sent to every
+                number; nothing is recorded.
             ValidationError: the message, media, kind or chunk size is not usable; a template
-                names no column of the file; a row's text is empty or too long (it names the
-                row).
+                names no column of the file; a row's text is empty, too long or holds the
+                account's secret (it names the row; no campaign is left).
             TypeError: *numbers* is a single string.
         """
         if isinstance(numbers, str):
@@ -184,12 +201,17 @@ class Campaign:
                 "expected an iterable of phone numbers, got a single string (read a file of "
                 "numbers with NumbersFile(path))"
             )
+        if secret is None:
+            secret = env("MIOGRAM_SECRET")  # what a client reads by default
+        if message is not None and secret is not None and contains_secret(message, secret):
+            raise CampaignError(_SECRET_IN_MESSAGE)
         inputs, rows = campaign_inputs(
             numbers,
             message=message,
             message_column=message_column,
             keep_columns=keep_columns,
             message_limit=message_limit,
+            secret=secret,
         )
         meta = new_settings(
             kind=kind,
@@ -418,9 +440,15 @@ class Campaign:
                 proves nothing leaves its numbers ``UNKNOWN`` (API.md E32), which only
                 *resend_unknown* sends again.
 
+        A campaign kept in PostgreSQL is run by its workers through one send gate (E33): by
+        default one in the campaign's own database, after the client's own gate; a client that
+        names a cross-process gate (``send_gate=``, ``MIOGRAM_SEND_GATE``) runs it through that
+        one. The campaign records the gate its runs pass; a worker with another is refused.
+
         Raises:
-            CampaignError: the media file changed since the campaign was created, or a run of this
-                campaign is already going on.
+            CampaignError: the media file changed since the campaign was created, a run of this
+                campaign is already going on, the message holds the client's secret, or the
+                campaign's runs pass another send gate than this client would (nothing is sent).
             MassSendError: the fan-out stopped (e.g. out of credit): the chunks that finished are
                 journalled and the rest stays pending for the next run.
         """
@@ -428,6 +456,7 @@ class Campaign:
             raise CampaignError(f"campaign {self.location!r} is already running")
         if self.read_only:
             raise CampaignError(f"campaign {self.location!r} was opened read-only: it cannot run")
+        await self._refuse_the_secret(client)
         states = [NumberState.PENDING]
         if resend_unknown:
             states += [NumberState.UNKNOWN, NumberState.SENDING]
@@ -455,33 +484,58 @@ class Campaign:
 
         First the report (as `run` does before sending), then the histories of the agents that
         sent them (docs/service.md E50): one ``GetHistory`` per number, one request at a time
-        through the client's send gate, once the gateway can no longer be at work on its chunk.
-        A number whose agent's history holds an outgoing message with exactly the campaign's text
-        (or a file of its kind), dated from its chunk's arrival to the end of the chunk's drain
-        on the service's clock, becomes ``DELIVERED``, the message's id and date in its
-        ``error`` column. A number whose agent's history, read successfully, holds no outgoing
-        message since the send becomes ``ABSENT`` (a `run` sends it again only with
-        ``resend_absent``). Anything else stays as it was: no permission to read (309), a failed
-        read, two matching messages, a WhatsApp campaign (its sends leave no history to read).
+        through the send gate the campaign's runs pass (see `run`), once the gateway can no
+        longer be at work on its chunk. A number whose agent's history holds an outgoing message
+        with exactly the campaign's text (or a file of its kind), dated from its chunk's arrival
+        to the end of the chunk's drain on the service's clock, becomes ``DELIVERED``, the
+        message's id and date in its ``error`` column. A number whose agent's history, read
+        successfully, holds no outgoing message since the send becomes ``ABSENT`` (a `run` sends
+        it again only with ``resend_absent``). Anything else stays as it was: no permission to
+        read (309), a failed read, two matching messages, a WhatsApp campaign (its sends leave no
+        history to read).
 
         It is recorded as a run that sent nothing. The journal keeps a summary of it
         (`CampaignStatus.settle`).
 
         Raises:
-            CampaignError: a run of this campaign is already going on, or it was opened
-                read-only.
+            CampaignError: a run of this campaign is already going on, it was opened read-only,
+                or the campaign's runs pass another send gate than this client would (nothing
+                is read).
         """
         return await self._runs(client, _RunPlan(states=[], settle=True, on_settle=on_settle))
 
+    async def _refuse_the_secret(self, client: MioGram) -> None:
+        """
+        Refuse a run whose message, or a text several of its rows share, holds *client*'s
+        secret (a campaign created without knowing it): nothing is sent. A row's text of its own
+        was checked as the campaign was created, and a request whose text holds the secret is
+        refused before it leaves whatever the journal says (that number fails, nothing sent).
+        """
+        texts = [] if self.message is None else [self.message]
+        if self.per_row:
+            groups = await anyio.to_thread.run_sync(self._journal.text_groups)
+            texts += [text for _, text in groups]
+        if texts and await holds_the_secret(client, texts):
+            raise CampaignError(f"campaign {self.location}: {_SECRET_IN_MESSAGE}")
+
     async def _runs(self, client: MioGram, plan: _RunPlan) -> RunSummary:
-        """Run *plan* as one journalled run, guarded against a second run of this campaign."""
+        """
+        Run *plan* as one journalled run, guarded against a second run of this campaign, through
+        the campaign's send gate (`run_gate`).
+        """
         if self._running:
             raise CampaignError(f"campaign {self.location!r} is already running")
         if self.read_only:
             raise CampaignError(f"campaign {self.location!r} was opened read-only: it cannot run")
         self._running = True
         try:
-            sent, reconciled, report_error, settled = await self._run(client, plan)
+            # Before anything is written: a worker with another gate than the others is refused.
+            gate = await run_gate(self._journal, client, plan.concurrency)
+            try:
+                sent, reconciled, report_error, settled = await self._run(client, plan, gate.gate)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await gate.aclose()
         finally:
             self._running = False
         status = await anyio.to_thread.run_sync(self.status)
@@ -494,7 +548,7 @@ class Campaign:
         )
 
     async def _run(
-        self, client: MioGram, plan: _RunPlan
+        self, client: MioGram, plan: _RunPlan, gate: SendGate | None
     ) -> tuple[int, dict[NumberState, int], str | None, SettleSummary | None]:
         # The media file is read (and checked unchanged) before the run begins; a settle sends
         # nothing and needs none.
@@ -519,6 +573,7 @@ class Campaign:
                     concurrency=plan.concurrency,
                     robots=plan.robots,
                     on_progress=plan.on_progress,
+                    gate=gate,
                 )
             await hooks.flush()
             if journal.shared:
@@ -530,7 +585,8 @@ class Campaign:
                 report_error = report_error or later_error
             if plan.settle:
                 settled = await settle_from_history(
-                    client,
+                    # Its reads pass the send gate like a send (E49): the campaign's gate.
+                    through_gate(client, gate),
                     journal,
                     kind=self.kind,
                     expected=self._expected_for,
@@ -585,8 +641,12 @@ class Campaign:
         concurrency: int | None,
         robots: Sequence[str] | str | None,
         on_progress: ProgressCallback | None,
+        gate: SendGate | None,
     ) -> None:
-        """Send the numbers in *states* (`send_passes`), journalled through *hooks*."""
+        """
+        Send the numbers in *states* (`send_passes`), journalled through *hooks*, through *gate*
+        when the campaign has one (else the client's).
+        """
         plan = SendPlan(
             kind=self.kind,
             chunk_size=self.chunk_size,
@@ -598,7 +658,7 @@ class Campaign:
         self._watch = watch = RunWatch()
         try:
             await send_passes(
-                client, self._journal, hooks, states, plan, payload, on_progress, watch
+                client, self._journal, hooks, states, plan, payload, on_progress, watch, gate
             )
         finally:
             self._watch = None

@@ -65,13 +65,18 @@ class JournalHooks:
     """
     The fan-out hooks of one run: every chunk is journalled before it is sent and after.
 
+    A chunk starts (`chunk_started`) once the send gate has let its request through, just before
+    it leaves: a chunk still queued at the gate is not in the journal, so a process that dies
+    while it waits leaves its numbers pending, and ``status`` counts as in doubt only the chunks
+    that may have left.
+
     Journal writes are grouped. A chunk's start waits until a transaction holding its attempting
-    row is committed and synced; chunks that start while one is being written go together into the
-    next. A chunk's outcome is queued without waiting and written in the next transaction (the
-    next chunk start, or `flush` at the end of the run): if the process dies first, the chunk is
-    left in doubt and the next run settles it through the report. A write that fails fails the
-    starts it carried (they are not sent) and drops the outcomes it carried (their chunks stay in
-    doubt).
+    row is committed and synced, then its request leaves; chunks that start while one is being
+    written go together into the next. A chunk's outcome is queued without waiting and written in
+    the next transaction (the next chunk start, or `flush` at the end of the run): if the process
+    dies first, the chunk is left in doubt and the next run settles it through the report. A
+    write that fails fails the starts it carried (they are not sent) and drops the outcomes it
+    carried (their chunks stay in doubt).
 
     It records every outcome and its input (the journal's numbers, each once) holds no duplicate,
     so the run tells the fan-out (`MassOptions.hooks_record_outcomes`) to keep nothing per number:

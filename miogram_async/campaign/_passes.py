@@ -18,8 +18,9 @@ service's reply), for a live display.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -27,7 +28,7 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from .._base.errors import MioGramError
+from .._gates.base import SendGate
 from .._mass.options import MAX_CHUNK_SIZE, MassOptions, ProgressCallback
 from .._mass.result import Chunk, MassProgress, Outcome
 from .._runner import send_mass_action, send_texts_action
@@ -72,7 +73,12 @@ class Waiting:
 
 
 class RunWatch:
-    """The requests of a run between their start and their answer: what it waits for now."""
+    """
+    The requests of a run between their going to the send gate and their answer: what it waits
+    for now. Each chunk is watched (`MassOptions.watch`) from when its request goes to the gate
+    until it is answered or given up, and is at the service once the gate admits it
+    (`MassOptions.on_admitted`, after its attempting row is in the journal).
+    """
 
     def __init__(self) -> None:
         self._open: dict[tuple[int, int], Waiting] = {}
@@ -82,17 +88,21 @@ class RunWatch:
         """The run's next send (pass) begins: its chunks are counted apart."""
         self._send += 1
 
-    def started(self, chunk: Chunk) -> None:
-        """*chunk* is recorded and goes to the send gate."""
-        self._open[self._send, chunk.index] = Waiting("gate", time.monotonic(), len(chunk.numbers))
+    @contextlib.contextmanager
+    def watching(self, chunk: Chunk) -> Iterator[None]:
+        """*chunk*'s request goes to the send gate; it is answered (or given up on) on leaving."""
+        key = (self._send, chunk.index)
+        self._open[key] = Waiting("gate", time.monotonic(), len(chunk.numbers))
+        try:
+            yield
+        finally:
+            self._open.pop(key, None)
 
     async def admitted(self, chunk: Chunk) -> None:
         """The gate let *chunk*'s request through: it is at the service (`Request.on_admitted`)."""
-        self._open[self._send, chunk.index] = Waiting("reply", time.monotonic(), len(chunk.numbers))
-
-    def finished(self, chunk: Chunk) -> None:
-        """*chunk* was answered (or given up on)."""
-        self._open.pop((self._send, chunk.index), None)
+        key = (self._send, chunk.index)
+        if key in self._open:
+            self._open[key] = Waiting("reply", time.monotonic(), len(chunk.numbers))
 
     @property
     def waiting(self) -> Waiting | None:
@@ -100,27 +110,6 @@ class RunWatch:
         if not self._open:
             return None
         return min(self._open.values(), key=lambda wait: (wait.reason != "reply", wait.since))
-
-
-class _WatchedHooks:
-    """The journal's hooks, telling the run's watch when a chunk starts and ends."""
-
-    def __init__(self, hooks: JournalHooks, watch: RunWatch) -> None:
-        self._hooks = hooks
-        self._watch = watch
-
-    async def chunk_started(self, chunk: Chunk) -> None:
-        await self._hooks.chunk_started(chunk)
-        self._watch.started(chunk)
-
-    async def chunk_finished(
-        self,
-        chunk: Chunk,
-        outcomes: Mapping[str, Outcome],
-        errors: Mapping[str, MioGramError],
-    ) -> None:
-        self._watch.finished(chunk)
-        await self._hooks.chunk_finished(chunk, outcomes, errors)
 
 
 class RunProgress:
@@ -208,28 +197,32 @@ async def send_passes(  # noqa: PLR0917 - the one caller passes the run's parts 
     payload: str | bytes | None,
     on_progress: ProgressCallback | None,
     watch: RunWatch,
+    gate: SendGate | None = None,
 ) -> None:
     """
     Send the numbers in *states*: one Mass send, or the passes of a message per row.
 
     *payload* is the campaign's message or media content (``None``: a message per row in which
     no two numbers share a text); *on_progress* is told the run's progress (`RunProgress`).
+    Every pass goes through *gate* when the campaign has one (else the client's), and each of
+    its chunks, a Mass request or a single send, is journalled as attempting only once that gate
+    lets its request through.
     """
     counts = await anyio.to_thread.run_sync(journal.counts)
     # Progress knows its total (and an ETA) from the first chunk.
     progress = RunProgress(hooks, sum(counts[state] for state in states), on_progress)
-    watched = _WatchedHooks(hooks, watch)
     options = MassOptions(
         # A journal of an older version may hold more: no chunk is larger than the batch.
         chunk_size=min(plan.chunk_size, MAX_CHUNK_SIZE),
         concurrency=plan.concurrency,
         robots=plan.robots,
         on_progress=progress.report,
-        hooks=watched,
+        hooks=hooks,
         # The journal records every outcome and holds each number once: the fan-out keeps
         # nothing per number.
         hooks_record_outcomes=True,
         on_admitted=watch.admitted,
+        watch=watch.watching,
         # One send: the fan-out's own progress knows the total too (a pass's share is not known).
         total_hint=None if plan.per_row else progress.total,
     )
@@ -238,7 +231,13 @@ async def send_passes(  # noqa: PLR0917 - the one caller passes the run's parts 
         numbers = journal.source(hooks.run, states, hooks.seqs)
         assert payload is not None
         await send_mass_action(
-            client, mass, numbers, payload, file_format=plan.file_format, options=options
+            client,
+            mass,
+            numbers,
+            payload,
+            file_format=plan.file_format,
+            options=options,
+            send_gate=gate,
         )
         return
     groups: list[tuple[int, str | None]] = [(SHARED_TEXT, None)]
@@ -253,7 +252,7 @@ async def send_passes(  # noqa: PLR0917 - the one caller passes the run's parts 
         message = text if text is not None else payload
         assert message is not None  # a shared text's numbers, or the campaign's message's
         numbers = journal.source(hooks.run, states, hooks.seqs, group)
-        await send_mass_action(client, mass, numbers, message, options=options)
+        await send_mass_action(client, mass, numbers, message, options=options, send_gate=gate)
     if not await anyio.to_thread.run_sync(journal.page, states, 0, 1, OWN_TEXTS):
         return
     if not first:
@@ -261,7 +260,7 @@ async def send_passes(  # noqa: PLR0917 - the one caller passes the run's parts 
     texts: dict[str, str] = {}
     numbers = journal.source(hooks.run, states, hooks.seqs, OWN_TEXTS, texts)
     await send_texts_action(
-        client, _model.single_row(plan.kind), numbers, texts.pop, options=options
+        client, _model.single_row(plan.kind), numbers, texts.pop, options=options, send_gate=gate
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import attrs
 
 from .._base.errors import ValidationError
+from .._base.scrub import contains_secret
 from .._base.validation import check_message
 from ._inputs import InputItem, RowInput
 from ._sheet import NumbersFile
@@ -34,7 +35,8 @@ __all__ = [
 
 class RowTextError(ValidationError):
     """
-    A row's message cannot be sent: empty, or longer than the account allows.
+    A row's message cannot be sent: empty, longer than the account allows, or holding the
+    account's secret.
 
     Attributes:
         row: the row's number, as a spreadsheet numbers it.
@@ -106,7 +108,14 @@ def plain_message(message: str, columns: Sequence[str]) -> str:
     return MessageTemplate.parse(message, columns).literal()
 
 
-def _check(text: str, row: int, texts: RowTexts, limit: int | None) -> None:
+def _check(text: str, row: int, texts: RowTexts, limit: int | None, secret: str | None) -> None:
+    if secret is not None and contains_secret(text, secret):
+        # Never quoted: the text holds the secret.
+        raise RowTextError(
+            f"row {row}: its message ({texts.describe()}) holds the account's secret: it would "
+            "be sent to that number and kept in the journal; write it without the secret",
+            row,
+        )
     try:
         check_message(text, max_bytes=limit)
     except ValidationError as exc:
@@ -125,6 +134,7 @@ def row_inputs(
     *,
     keep_cells: bool,
     limit: int | None = None,
+    secret: str | None = None,
 ) -> Iterator[RowInput]:
     """
     Every data row of *numbers* as a `RowInput`: its other cells when *keep_cells*, its own message
@@ -136,9 +146,11 @@ def row_inputs(
         keep_cells: keep each row's other cells (in the order of `kept_columns`).
         limit: the account's message limit in UTF-8 bytes (``Limits.message``): a row whose
             message is longer raises `RowTextError`, as does an empty one.
+        secret: the account's secret: a row whose message holds it raises `RowTextError`.
 
     Raises:
-        RowTextError: a row's message is empty or over *limit* (only rows with a phone cell).
+        RowTextError: a row's message is empty, over *limit* or holds *secret* (only rows with
+            a phone cell).
     """
     phone = numbers.column.index
     width = len(numbers.columns)
@@ -156,7 +168,7 @@ def row_inputs(
         text = None
         if texts is not None:
             text = texts.render(cells)
-            _check(text, row, texts, limit)
+            _check(text, row, texts, limit, secret)
         yield RowInput(cell, kept, text)
 
 
@@ -192,10 +204,12 @@ def campaign_inputs(
     message_column: str | int | None,
     keep_columns: bool,
     message_limit: int | None,
+    secret: str | None = None,
 ) -> tuple[Iterable[InputItem], CampaignRows | None]:
     """
     The input items of a new campaign (see `Campaign.create`), and from a numbers file what the
-    campaign keeps of it (``None`` for plain numbers: *message* is then sent as it is).
+    campaign keeps of it (``None`` for plain numbers: *message* is then sent as it is). Each
+    row's own message is checked as it is read, against *message_limit* and *secret*.
 
     Raises:
         TemplateError: the template or the message column does not fit the file, or a message
@@ -219,4 +233,7 @@ def campaign_inputs(
     )
     if texts is None and not kept:
         return numbers.numbers(), rows  # the plain list: the fastest path in
-    return row_inputs(numbers, texts, keep_cells=bool(kept), limit=message_limit), rows
+    return (
+        row_inputs(numbers, texts, keep_cells=bool(kept), limit=message_limit, secret=secret),
+        rows,
+    )

@@ -10,8 +10,8 @@ import click
 
 from .._base.checks import check_base_url
 from .._base.errors import ValidationError
-from .._base.pg import is_database_url
 from .._base.validation import normalize_phone
+from .._gates.default import gate_from_text
 from ._campaign_cmd import campaign
 from ._context import Settings
 from ._demo_cmd import demo
@@ -87,20 +87,16 @@ def _check_base_url(_ctx: click.Context, _param: click.Parameter, value: str | N
 
 
 def _check_send_gate(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """``--send-gate`` (or MIOGRAM_SEND_GATE): a ``postgresql://`` URL or an existing directory."""
+    """
+    ``--send-gate`` (or MIOGRAM_SEND_GATE): ``local``, a ``postgresql://`` URL or an existing
+    directory; a malformed URL is refused without being quoted (it may hold a password).
+    """
     if value is None or not value.strip():
         return None
-    if is_database_url(value):
-        return value
-    if "://" in value:  # never echoed: a URL may carry a password
-        scheme = value.split("://", 1)[0]
-        raise click.BadParameter(
-            f"expected a postgresql:// URL or an existing directory, got a {scheme}:// URL"
-        )
-    if not Path(value).is_dir():
-        raise click.BadParameter(
-            f"expected a postgresql:// URL or an existing directory, got {value!r}"
-        )
+    try:
+        gate_from_text(value)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc)) from None
     return value
 
 
@@ -152,12 +148,14 @@ def _check_region(_ctx: click.Context, _param: click.Parameter, value: str | Non
     "--send-gate",
     envvar="MIOGRAM_SEND_GATE",
     callback=_check_send_gate,
-    metavar="URL|DIR",
+    metavar="URL|DIR|local",
     help="Share one send gate with every process given the same one: at most one "
     "state-changing request in flight across them all (--concurrency N: N), as the service's "
-    "gateway needs. A postgresql:// URL (any machines; the 'postgres' extra) or a directory "
-    "(processes of one host; flock). After an unknown outcome it stays closed for all of them "
-    "while the gateway may still be at work [env MIOGRAM_SEND_GATE].",
+    "gateway needs. A postgresql:// URL (any machines; the 'postgres' extra), a directory "
+    "(processes of one host; flock), or 'local' (this process only). After an unknown outcome "
+    "it stays closed for all of them while the gateway may still be at work [env "
+    "MIOGRAM_SEND_GATE; default: the host's machine-wide gate of the service, and a PostgreSQL "
+    "campaign's workers share one in its database].",
 )
 @click.option(
     "--json",

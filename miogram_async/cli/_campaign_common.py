@@ -49,10 +49,17 @@ def parse_robots(value: str | None) -> list[str] | str | None:
 def journal_target(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> Path | str | None:
-    """A journal file (a `Path`) or a ``postgresql://`` URL (kept as given, a `str`)."""
+    """
+    A journal file (a `Path`) or a ``postgresql://`` URL (kept as given, a `str`); a malformed
+    URL is refused without being quoted (it may hold a password).
+    """
     if value is None:
         return None
     if is_database_url(value):
+        try:
+            split_url(value)
+        except CampaignError as exc:
+            raise click.BadParameter(str(exc)) from None
         return value
     if not value:
         raise click.BadParameter("expected a journal file or a postgresql:// URL, got ''")

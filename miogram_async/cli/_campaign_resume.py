@@ -7,7 +7,9 @@ from pathlib import Path
 import anyio
 import click
 
+from ..campaign import CampaignError
 from ._campaign_common import (
+    journal_error,
     journal_target,
     make_client,
     open_campaign,
@@ -94,13 +96,17 @@ def campaign_resume(
         commands = commands_for(
             settings, shown(journal), base, resume=resume_command(settings, shown(journal), base)
         )
-        idle = await report_idle_resume(
-            settings,
-            opened,
-            commands,
-            chosen=(resend_unknown, retry_failed, resend_absent),
-            settle=not no_settle,
-        )
+        try:
+            idle = await report_idle_resume(
+                settings,
+                opened,
+                commands,
+                chosen=(resend_unknown, retry_failed, resend_absent),
+                settle=not no_settle,
+            )
+        except CampaignError as exc:  # a damaged journal: what to do, exit 2
+            await anyio.to_thread.run_sync(opened.close)
+            raise journal_error(exc) from None
         if idle is not None:
             await anyio.to_thread.run_sync(opened.close)
             return idle

@@ -11,6 +11,7 @@ import attrs
 import click
 
 from .._base.errors import ValidationError
+from .._base.scrub import contains_secret
 from .._client import MioGram
 from .._mass.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from ..campaign import (
@@ -271,6 +272,11 @@ def campaign_run(
             f"'miogram campaign resume {target}', or name another with --journal"
         )
     secret = settings.secret()
+    if text is not None and contains_secret(text, secret):
+        raise CLIError(
+            "the message holds the account's secret: it would be sent to every number and kept "
+            "in the journal; nothing was sent or written. Write the message without it"
+        )
     reader = open_numbers(
         numbers, column=column, sheet=sheet, encoding=encoding, region=settings.region
     )
@@ -311,6 +317,7 @@ def campaign_run(
                 concurrency=concurrency,
                 column=column,
                 encoding=encoding,
+                secret=secret,
             )
 
     try:
@@ -347,8 +354,12 @@ async def _create_and_run(
     concurrency: int | None,
     column: str | None,
     encoding: str | None,
+    secret: str,
 ) -> ExitCode:
-    """Check the content with the service, create the journal from *reader*, then run it."""
+    """
+    Check the content with the service, create the journal from *reader* (each row's text
+    checked against the account's limit and *secret*), then run it.
+    """
     try:
         check = await check_service(
             client,
@@ -379,6 +390,8 @@ async def _create_and_run(
                 robots=new.agents,
                 default_region=settings.region,
                 message_limit=limit,
+                # Each row's text (a template's, a column's) is checked against it as it is read.
+                secret=secret,
             )
 
     try:

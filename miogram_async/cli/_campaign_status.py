@@ -11,8 +11,8 @@ from typing import Literal, TextIO
 import anyio
 import click
 
-from ..campaign import CampaignStatus
-from ._campaign_common import journal_target, open_campaign, shown
+from ..campaign import CampaignError, CampaignStatus
+from ._campaign_common import journal_error, journal_target, open_campaign, shown
 from ._context import Settings, json_option, pass_settings
 from ._exit import CLIError, ExitCode
 from ._next import Commands, commands_for, next_step
@@ -75,7 +75,10 @@ def campaign_status(
         # Read-only: no lock, no waiting, so a running campaign can be watched from another shell.
         opened = await open_campaign(journal, read_only=True)
         async with opened:
-            status = await anyio.to_thread.run_sync(opened.status)
+            try:
+                status = await anyio.to_thread.run_sync(opened.status)
+            except CampaignError as exc:  # a damaged journal: what to do, exit 2
+                raise journal_error(exc) from None
             if export_format is not None:
                 target: Path | TextIO = output if output is not None else sys.stdout
                 fmt: Literal["csv", "json", "xlsx"] = (
@@ -91,6 +94,8 @@ def campaign_status(
 
                 try:
                     rows = await anyio.to_thread.run_sync(export)
+                except CampaignError as exc:
+                    raise journal_error(exc) from None
                 except BrokenPipeError:
                     # `... --export csv | head`: the reader has all it wanted.
                     _silence_stdout()

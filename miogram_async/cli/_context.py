@@ -20,13 +20,18 @@ import attrs
 import click
 
 from .._base.actions import row_for
-from .._base.errors import APIConnectionError, APIError, APITimeoutError, MioGramError
+from .._base.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    MioGramError,
+    SendGateError,
+)
 from .._base.outcomes import Verdict, verdict
-from .._base.pg import is_database_url
 from .._client import DEFAULT_BASE_URL, MioGram
 from .._gates.base import SendGate
-from .._gates.file import FileSendGate
-from .._gates.postgres import PostgresSendGate
+from .._gates.default import dead_holder_wait_for, gate_from_text
+from .._http.options import drain_from_env
 from ._exit import CLIError, ExitCode
 from ._output import Output
 from ._secret import resolve_secret
@@ -57,13 +62,11 @@ class Settings:
     output: Output = attrs.field(factory=Output)
     # repr=False: the environment may hold MIOGRAM_SECRET.
     environ: Mapping[str, str] = attrs.field(factory=lambda: dict(os.environ), repr=False)
-    #: ``--send-gate``: a ``postgresql://`` URL or a directory; repr=False: the URL may hold a
-    #: password.
+    #: ``--send-gate``: ``local``, a ``postgresql://`` URL or a directory; repr=False: the URL
+    #: may hold a password.
     send_gate: str | None = attrs.field(default=None, repr=False)
     #: The gates built for this invocation's clients, closed when it ends.
-    _gates: list[PostgresSendGate | FileSendGate] = attrs.field(
-        factory=list, repr=False, init=False
-    )
+    _gates: list[SendGate] = attrs.field(factory=list, repr=False, init=False)
 
     def secret(self) -> str:
         """Resolve the secret: ``--secret-file``, ``MIOGRAM_SECRET``, a hidden prompt on a TTY."""
@@ -83,8 +86,9 @@ class Settings:
         """
         Build a client for the service at ``--base-url``; resolves the secret if not given.
 
-        With ``--send-gate``, the client's state-changing requests pass the shared gate, whose
-        limit is the client's ``concurrency`` (1 unless the command opted in to more).
+        With ``--send-gate`` (or ``MIOGRAM_SEND_GATE``), the client's state-changing requests pass
+        that gate, whose limit is the client's ``concurrency`` (1 unless the command opted in to
+        more); without it, the client's default: the machine-wide gate of the service.
         """
         if secret is None:
             secret = self.secret()
@@ -96,15 +100,16 @@ class Settings:
     def gate(self, *, limit: int = 1) -> SendGate | None:
         """
         The send gate ``--send-gate`` names, shared with the other processes that name it; None
-        without the option (each client then has its own in-process gate).
+        without the option (the client then takes its default gate).
         """
         if self.send_gate is None:
             return None
-        gate: PostgresSendGate | FileSendGate
-        if is_database_url(self.send_gate):
-            gate = PostgresSendGate(self.send_gate, limit=limit)
-        else:
-            gate = FileSendGate(self.send_gate, limit=limit)
+        gate = gate_from_text(
+            self.send_gate,
+            limit=limit,
+            dead_holder_wait=dead_holder_wait_for(drain_from_env()),
+            source="--send-gate",
+        )
         self._gates.append(gate)
         return gate
 
@@ -123,7 +128,9 @@ class Settings:
                 # Frees the gate's database connection (and any slot) before the loop ends.
                 gates, self._gates = self._gates, []
                 for gate in gates:
-                    await gate.aclose()
+                    close = getattr(gate, "aclose", None)
+                    if close is not None:
+                        await close()
 
         try:
             code = anyio.run(main) or ExitCode.OK
@@ -165,6 +172,9 @@ def translate_error(exc: MioGramError, url: str = DEFAULT_BASE_URL) -> CLIError:
     changes_state = isinstance(exc, APIError) and row_for(exc.func).changes_state
     judged = verdict(exc, changes_state=changes_state)
     code, kind = EXITS[judged]
+    if isinstance(exc, SendGateError):
+        # The gate's own trouble (its folder, its database): never blamed on the service.
+        return CLIError(str(exc), ExitCode.SERVICE_ERROR, "send_gate")
     if judged is Verdict.MAY_HAVE_BEEN_SENT:
         # 999 and the like do not prove a refusal: the message may have gone (API.md E32).
         message = f"no answer proving the outcome: {exc} (the request may have been sent)"

@@ -14,7 +14,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from .._base.errors import APIConnectionError, MassSendError, MioGramError
+from .._base.errors import APIConnectionError, MassSendError, MioGramError, SendGateError
 from .._base.outcomes import Remedy, never_left, remedy
 from .._client import MioGram
 from .._mass.fanout import MassProgress
@@ -369,7 +369,9 @@ def _advice(run: CampaignRun, commands: Commands) -> tuple[list[str], NextStep |
     lines: list[str] = []
     if needed is not None and needed in _FIX_FIRST:
         lines.append(f"to continue: {_FIX_FIRST[needed]}")
-    if run.unreachable:
+    if isinstance(run.stopped, SendGateError):
+        lines.append("nothing was lost: the numbers stay pending; resume once the send gate works")
+    elif run.unreachable:
         lines.append("nothing was lost: the numbers stay pending; resume once the service answers")
     resume_needed = run.interrupted or run.unreachable or run.stopped is not None
     step = next_step(run.status, commands, settled=run.settled, resume_needed=resume_needed)

@@ -188,10 +188,16 @@ class FakeMioGram(GatewayInspection):
         ``per_number`` pace (scaled), 0 for the instant model. Per-agent paces, jitter and slow
         spells are not in it, so a slower agent can outlast it. ``gateway_drain=None`` leaves the
         SDK's own default (or ``MIOGRAM_GATEWAY_DRAIN``), as against the real service.
+
+        Unless given, ``send_gate`` is ``"local"``: the in-process fake is reached by this process
+        alone, so the client keeps its requests one at a time with its own gate rather than the
+        machine-wide one of a real service's clients (which every test process of the host would
+        share). Pass ``send_gate=`` to test a shared gate.
         """
         from .._client import MioGram  # noqa: PLC0415 - the fake does not need the SDK otherwise
 
         model = self.time_model
+        options.setdefault("send_gate", "local")
         options.setdefault("gateway_drain", 1.5 * model.per_number * model.scale)
         return MioGram(self.secret(username), transport=self.transport(), **options)
 

@@ -14,12 +14,13 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final, Protocol
 
-from .._model import NumberState
+from .._model import CampaignError, NumberState
 from ._meta import CampaignMeta
 
 __all__ = [
     "ANCHOR_KEY",
     "FORMAT",
+    "GATE_KEY",
     "OWN_TEXTS",
     "SETTLE_KEY",
     "SHARED_TEXT",
@@ -31,6 +32,7 @@ __all__ = [
     "OutcomeGroup",
     "Row",
     "Storage",
+    "stored_state",
 ]
 
 #: What every campaign's storage says it holds (SQLite: a ``meta`` row; PostgreSQL: a column).
@@ -39,6 +41,30 @@ FORMAT: Final = "miogram-campaign"
 ANCHOR_KEY: Final = "report_anchor:{run}"
 #: The ``meta`` key under which the latest settle from history is summed up (its JSON).
 SETTLE_KEY: Final = "history_settle"
+#: The ``meta`` key of the send gate a shared campaign's runs pass (see `Storage.record_gate`).
+GATE_KEY: Final = "send_gate"
+#: How much of a damaged stored value an error quotes.
+_QUOTED: Final = 40
+
+
+def stored_state(text: object, where: str) -> NumberState:
+    """
+    The number state *text* read from the campaign *where* (``campaign journal 'x'``...).
+
+    Raises:
+        CampaignError: *text* is no state (the journal was damaged or edited): what to do.
+    """
+    try:
+        return NumberState(text if isinstance(text, str) else repr(text))
+    except ValueError:
+        shown = repr(text) if len(repr(text)) <= _QUOTED else repr(text)[:_QUOTED] + "..."
+        known = ", ".join(state.value for state in NumberState)
+        raise CampaignError(
+            f"{where} is damaged: a number's state reads {shown}, which miogram-async never "
+            f"writes (its states: {known}). Nothing was sent. Restore the journal from a backup, "
+            "or put that number's state right by hand (with any SQL client), then run again"
+        ) from None
+
 
 #: (number, new state, error code, error text) for one number.
 NumberUpdate = tuple[str, NumberState, int | None, str | None]
@@ -161,6 +187,15 @@ class Storage(Protocol):
 
     def settle(self, updates: Iterable[NumberUpdate], chunks: Iterable[int]) -> None:
         """Apply reconciled outcomes and mark *chunks* done, in one transaction."""
+
+    def gate_database(self) -> str | None:
+        """
+        The database (its URL, password included: never shown) where the send gate of a
+        campaign that several workers run together lives; ``None`` for a journal file.
+        """
+
+    def record_gate(self, identity: str) -> str:
+        """Keep *identity* as the gate the campaign's runs pass, unless one is kept; return it."""
 
     def source(
         self,

@@ -48,6 +48,7 @@ from ..._model import CampaignError, NumberState
 from .._base import (
     ANCHOR_KEY,
     FORMAT,
+    GATE_KEY,
     OWN_TEXTS,
     SHARED_TEXT,
     ChunkEnd,
@@ -56,6 +57,7 @@ from .._base import (
     Extra,
     NumberUpdate,
     Row,
+    stored_state,
 )
 from .._meta import CampaignMeta, from_rows, to_rows
 from . import _sql
@@ -98,8 +100,11 @@ class PostgresJournal:
         shown: str,
         *,
         read_only: bool,
+        conninfo: str = "",
     ) -> None:
         self._conn = conn
+        # Where the campaign's own send gate connects (it may hold a password: never shown).
+        self._conninfo = conninfo
         self.name = name
         self._shown = shown
         self.read_only = read_only
@@ -133,7 +138,7 @@ class PostgresJournal:
         conn = connect(conninfo, shown, read_only=read_only)
         try:
             cls._check(conn, name, shown)
-            return cls(conn, name, shown, read_only=read_only)
+            return cls(conn, name, shown, read_only=read_only, conninfo=conninfo)
         except load_psycopg().Error as exc:
             conn.close()
             raise storage_error(exc, shown, "open") from None
@@ -189,7 +194,7 @@ class PostgresJournal:
                     normalize=normalize,
                     overwrite=overwrite,
                 )
-            return cls(conn, name, shown, read_only=False)
+            return cls(conn, name, shown, read_only=False, conninfo=conninfo)
         except load_psycopg().Error as exc:
             conn.close()
             raise storage_error(exc, shown, "create") from None
@@ -283,6 +288,19 @@ class PostgresJournal:
                     return sorted((int(seq), str(number)) for seq, number in rows)
         return []
 
+    def gate_database(self) -> str | None:
+        """The campaign's database: its workers' send gate lives there too."""
+        return self._conninfo or None
+
+    @db_errors("write")
+    def record_gate(self, identity: str) -> str:
+        """Keep *identity* as the gate of the campaign's runs, unless one is kept; return it."""
+        with self._lock, self._conn.transaction():
+            self._conn.execute(_sql.KEEP_META, (self.name, GATE_KEY, identity))
+            row = self._conn.execute(_sql.META_VALUE, (self.name, GATE_KEY)).fetchone()
+        assert row is not None
+        return str(row[0])
+
     def source(
         self,
         run: int,
@@ -302,7 +320,9 @@ class PostgresJournal:
         """Numbers per state, every state present (in doubt and in flight count as SENDING)."""
         with self._lock:
             rows = self._conn.execute(_sql.COUNTS, (self.name,)).fetchall()
-        found = {NumberState(state): int(count) for state, count in rows}
+        found = {
+            stored_state(state, f"campaign {self.location}"): int(count) for state, count in rows
+        }
         return {state: found.get(state, 0) for state in NumberState}
 
     @db_errors("read")

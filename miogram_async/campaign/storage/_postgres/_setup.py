@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, Protocol, 
 
 from ...._base.errors import ValidationError
 from ...._base.pg import connect as connect_with_keepalives
-from ...._base.pg import redact, split_param
+from ...._base.pg import hide_passwords, redact, split_param, url_problem
 from ..._inputs import InputItem, InvalidInput, RowInput
 from ..._model import CampaignError, CampaignInUseError, CampaignStorageError
 from .._base import FORMAT
@@ -70,8 +70,15 @@ def split_url(url: str) -> tuple[str, str, str]:
     (libpq URL without ``campaign``, campaign name, the URL to show: no password) of *url*.
 
     Raises:
-        CampaignError: the campaign name is empty.
+        CampaignError: the URL is malformed (said without quoting it: it may hold a password), or
+            the campaign name is empty.
     """
+    problem = url_problem(url)
+    if problem is not None:
+        raise CampaignError(
+            f"the campaign's postgresql:// URL is malformed: {problem} (not shown: it may hold a "
+            "password)"
+        )
     conninfo, names = split_param(url, "campaign")
     name = names[-1] if names else DEFAULT_CAMPAIGN
     if not name.strip():
@@ -90,12 +97,15 @@ def load_psycopg() -> Any:
     return psycopg
 
 
-def storage_error(exc: Exception, where: str, doing: str) -> CampaignError:
-    """The `CampaignError` for a psycopg error raised while *doing* something with *where*."""
+def storage_error(exc: Exception, where: str, doing: str, conninfo: str = "") -> CampaignError:
+    """
+    The `CampaignError` for a psycopg error raised while *doing* something with *where*; the
+    password of *conninfo* is blanked from the driver's message, whatever it quotes.
+    """
     psycopg = load_psycopg()
     keep = "; nothing committed was lost and the campaign resumes once this is fixed"
-    # The message of a connection error may quote the host, never the password (libpq's own).
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = hide_passwords(detail, conninfo) if conninfo else detail
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return CampaignStorageError(
             f"cannot {doing} campaign {where}: permission denied ({detail}){keep}",
@@ -141,7 +151,7 @@ def connect(conninfo: str, where: str, *, read_only: bool = False) -> psycopg.Co
     try:
         conn = connect_with_keepalives(conninfo)
     except pg.Error as exc:
-        raise storage_error(exc, where, "open") from None
+        raise storage_error(exc, where, "open", conninfo) from None
     if read_only:
         try:
             conn.execute(_sql.READ_ONLY_SESSION)

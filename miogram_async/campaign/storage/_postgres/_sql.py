@@ -259,6 +259,11 @@ SET_META: Final = (
     "INSERT INTO miogram_meta (campaign, key, value) VALUES (%s, %s, %s) "
     "ON CONFLICT (campaign, key) DO UPDATE SET value = EXCLUDED.value"
 )
+#: A ``meta`` row written once: the first run's wins (the send gate of the campaign's runs).
+KEEP_META: Final = (
+    "INSERT INTO miogram_meta (campaign, key, value) VALUES (%s, %s, %s) "
+    "ON CONFLICT (campaign, key) DO NOTHING"
+)
 BEGIN_RUN: Final = "INSERT INTO miogram_runs (campaign, started_at) VALUES (%s, %s) RETURNING id"
 #: A run's liveness: (`RUN_LOCK_SPACE`, run), held by its session until the run ends or dies.
 LOCK_RUN: Final = "SELECT pg_advisory_lock(%s, %s)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
@@ -83,8 +84,16 @@ def _write_file(
     """
     Write a complete journal at *path* (a new file): *meta*'s rows and every item of *inputs*.
 
-    Committed with ``synchronous=FULL``; the caller syncs the file and moves it into place.
+    Committed with ``synchronous=FULL``; the caller syncs the file and moves it into place. The
+    file is its owner's only (0600), whatever the umask: it holds customers' numbers. SQLite gives
+    its ``-wal`` and ``-shm`` the database file's permissions.
     """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        if hasattr(os, "fchmod"):  # POSIX
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
     conn = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
         conn.execute(_sql.SET_APPLICATION_ID.format(app_id=APPLICATION_ID))

@@ -14,14 +14,17 @@ import sqlite3
 from collections.abc import Iterable
 
 from ..._model import NumberState
+from .._base import stored_state
 from . import _sql
 from ._numbers import batches, e164, marks, unpack
 
 __all__ = ["numbers_in_doubt", "still_attempting", "write_down_doubt"]
 
 
-def numbers_in_doubt(conn: sqlite3.Connection) -> dict[str, tuple[int, str | None, NumberState]]:
-    """number -> (chunk, robot, stored state) of every number in doubt."""
+def numbers_in_doubt(
+    conn: sqlite3.Connection, where: str
+) -> dict[str, tuple[int, str | None, NumberState]]:
+    """number -> (chunk, robot, stored state) of every number in doubt in the journal *where*."""
     doubt: dict[str, tuple[int, str | None, NumberState]] = {}
     attempting = conn.execute(_sql.ATTEMPTING).fetchall()
     chunk_of: dict[int, tuple[int, str | None]] = {}
@@ -29,11 +32,11 @@ def numbers_in_doubt(conn: sqlite3.Connection) -> dict[str, tuple[int, str | Non
         for number in unpack(numbers):
             chunk_of[number] = (int(chunk_id), robot)
     for batch in batches(list(chunk_of)):
-        rows = conn.execute(_sql.NUMBER_STATES.format(marks=marks(batch)), batch)
+        rows = conn.execute(_sql.NUMBER_STATES.format(marks=marks(batch)), batch).fetchall()
         for number, chunk, state in rows:
             chunk_id, robot = chunk_of[number]
             if chunk is None or chunk < chunk_id or (chunk == chunk_id and state == "sending"):
-                doubt[e164(number)] = (chunk_id, robot, NumberState(state))
+                doubt[e164(number)] = (chunk_id, robot, stored_state(state, where))
     return doubt
 
 

@@ -134,7 +134,8 @@ def recover_interrupted_write(path: Path) -> None:
     rare; the read-only checks that come next cannot do it themselves. Only a file with our
     application id is touched, under the run lock.
     """
-    hot = path.with_name(path.name + "-journal")
+    real = path.resolve()  # SQLite keeps it beside the file a symbolic link reaches
+    hot = real.with_name(real.name + "-journal")
     if not hot.is_file() or hot.stat().st_size == 0:
         return
     check_header(path)

@@ -89,7 +89,9 @@ def _read_header(path: Path) -> bytes:
 
 
 def _wal_of(path: Path) -> Path:
-    return path.with_name(path.name + "-wal")
+    # SQLite follows a symbolic link to the database and keeps -wal beside the file it reaches.
+    real = path.resolve()
+    return real.with_name(real.name + "-wal")
 
 
 def _writable(path: Path) -> bool:

@@ -59,6 +59,7 @@ from .._base import (
     NumberUpdate,
     OutcomeGroup,
     Row,
+    stored_state,
 )
 from .._meta import CampaignMeta, from_rows, to_rows
 from . import _files, _sql
@@ -231,6 +232,18 @@ class Journal:
         """The journal file."""
         return self.path
 
+    @property
+    def _where(self) -> str:
+        return f"campaign journal {str(self.path)!r}"
+
+    def gate_database(self) -> str | None:
+        """A journal file is run by one process at a time: it has no gate of its own."""
+        return None
+
+    def record_gate(self, identity: str) -> str:
+        """Nothing to keep: one process runs a journal file at a time (its run lock)."""
+        return identity
+
     def source(
         self,
         run: int,
@@ -248,9 +261,9 @@ class Journal:
     def counts(self) -> dict[NumberState, int]:
         """Numbers per state, every state present (numbers in doubt count as ``SENDING``)."""
         with self._lock:
-            rows = self._conn.execute(_sql.COUNTS)
-            found = {NumberState(state): count for state, count in rows}
-            doubt = numbers_in_doubt(self._conn)
+            rows = self._conn.execute(_sql.COUNTS).fetchall()  # no statement left open
+            found = {stored_state(state, self._where): count for state, count in rows}
+            doubt = numbers_in_doubt(self._conn, self._where)
         for _, _, stored in doubt.values():
             if stored is not NumberState.SENDING:
                 found[stored] -= 1
@@ -367,7 +380,7 @@ class Journal:
         """Every input item in order: (seq, input, number, state, error code, error, robot)."""
         try:
             with self._lock:
-                doubt = numbers_in_doubt(self._conn)
+                doubt = numbers_in_doubt(self._conn, self._where)
             yield from self._pages(doubt)
         except sqlite3.Error as exc:
             raise storage_error(exc, self.path, "read") from None
