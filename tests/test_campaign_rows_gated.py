@@ -98,7 +98,7 @@ async def test_a_per_row_run_killed_at_the_gate_among_its_single_sends_leaves_th
         folder = machine_gate_folder()
         assert isinstance(folder, Path)
         # The worker's machine-wide gate, tried every millisecond: it gets in between two of the
-        # worker's requests (the worker tries every 10 ms at most).
+        # worker's requests (the worker waits for its rate limit's token before its gate).
         gate = FileSendGate(folder, name=machine_gate_name(base_url), poll=0.001, max_poll=0.001)
         worker = await anyio.open_process(
             [
@@ -112,6 +112,9 @@ async def test_a_per_row_run_killed_at_the_gate_among_its_single_sends_leaves_th
                 "Hi {who}",
                 "-j",
                 str(journal),
+                # A request a second: the worker's requests leave gaps at its gate.
+                "--rate",
+                "1",
             ],
             env=environment,
             stdout=subprocess.DEVNULL,
@@ -124,7 +127,8 @@ async def test_a_per_row_run_killed_at_the_gate_among_its_single_sends_leaves_th
                     await anyio.sleep(0.01)
                 await gate.acquire()
             try:
-                await anyio.sleep(1.0)  # the worker's next single send waits at the gate
+                # The worker's next single send has its token (a second) and waits at the gate.
+                await anyio.sleep(2.0)
                 assert worker.returncode is None
                 worker.send_signal(signal.SIGKILL)
                 await worker.wait()
@@ -386,3 +390,25 @@ async def test_a_single_send_over_the_accounts_limit_fails_alone_and_is_recorded
     assert summary.status.delivered == 3
     assert too_long not in sent_to(fake)
     assert summary.status.chunks_in_doubt == 0
+
+
+def test_campaign_check_names_a_row_holding_the_secret_without_showing_it(tmp_path: Path) -> None:
+    """campaign check with the secret: the row holding it is a problem (exit 2), never shown."""
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        f"code,phone\n{SECRET},09120000001\nA-2,09120000002\nB-3,09120000003\n", encoding="utf-8"
+    )
+    fake = FakeMioGram(AccountConfig(secret=SECRET))
+    with serving(fake) as url:
+        result = CliRunner().invoke(
+            cli,
+            ["--base-url", url, "campaign", "check", str(path), "-m", "Your code is {code}"],
+            env={"MIOGRAM_SECRET": SECRET, "MIOGRAM_SEND_GATE": None, "MIOGRAM_BASE_URL": None},
+            catch_exceptions=False,
+        )
+    assert result.exit_code == 2, result.output
+    assert "message problem: row 2: its message holds the account's secret" in result.stdout
+    assert "message (row 3): Your code is A-2" in result.stdout  # the first one it may show
+    assert "a run would be refused" in result.stdout
+    assert SECRET not in result.stdout + result.stderr
+    assert not [r for r in fake.requests if r.func.startswith("Send")]

@@ -4,8 +4,9 @@ with nothing written and nothing sent (``miogram campaign check``).
 
 Counts every data row (valid, invalid, empty phone cell), the repeats of a number (kept in a
 `KeyIndex`: about 17 bytes a number, not a set of strings), and for a message per row every text
-made and checked as `Campaign.create` would (the first few that would stop it, by row); the
-distinct texts tell how many numbers would go one by one.
+made and checked as `Campaign.create` would (the first few that would stop it, by row: empty, too
+long, holding the account's secret, which is never shown); the distinct texts tell how many numbers
+would go one by one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Final
 import attrs
 
 from .._base.errors import ValidationError
+from .._base.scrub import contains_secret
 from .._base.validation import check_message, normalize_phone
 from .._mass.result import KeyIndex, Outcome
 from ._rows import kept_columns, plain_message, row_texts
@@ -41,7 +43,8 @@ class FileCheck:
         duplicates: valid rows whose number came earlier in the file (sent once).
         to_send: distinct valid numbers: what a run sends.
         invalid_rows: (row, cell) of the first invalid rows; empty_rows: the first empty rows.
-        message: the first row's message as it would be sent (``None`` without a message).
+        message: the first row's message as it would be sent (``None`` without a message); never
+            one that holds the account's secret.
         message_row: the row it is the message of.
         per_row: whether the message differs per row (a template or a column).
         texts: distinct messages among the numbers to send.
@@ -77,6 +80,7 @@ def check_file(
     message_column: str | int | None = None,
     message_limit: int | None = None,
     region: str | None = "IR",
+    secret: str | None = None,
 ) -> FileCheck:
     """
     Read *numbers* through and say what a campaign made from it would hold and send.
@@ -87,6 +91,8 @@ def check_file(
         message_column: the column holding each row's message, instead.
         message_limit: the account's limit in UTF-8 bytes; a longer message is a problem.
         region: the region national numbers are read in (the file's).
+        secret: the account's secret, when known: a message that holds it is a problem (it would
+            be sent to the recipients), and is never shown.
 
     Raises:
         TemplateError: the template or the column does not fit the file.
@@ -104,8 +110,10 @@ def check_file(
     problems: list[tuple[int, str]] = []
     problem_count = 0
     first: tuple[int, str] | None = None
+    plain_holds = False
     if plain is not None:
-        problem = _problem(plain, message_limit)
+        plain_holds = _holds(plain, secret)
+        problem = _problem(plain, message_limit, holds_secret=plain_holds)
         if problem is not None:
             problems.append((0, problem))
             problem_count = 1
@@ -122,11 +130,12 @@ def check_file(
         text = plain if texts is None else texts.render(cells)
         if text is None:
             continue
-        if first is None:
+        holds = plain_holds if texts is None else _holds(text, secret)
+        if first is None and not holds:
             first = (row, text)
         if texts is not None:
             by_text[text] += 1
-            problem = _problem(text, message_limit)
+            problem = _problem(text, message_limit, holds_secret=holds)
             if problem is not None:
                 problem_count += 1
                 if len(problems) < _EXAMPLES:
@@ -154,8 +163,15 @@ def check_file(
     )
 
 
-def _problem(text: str, limit: int | None) -> str | None:
-    """Why *text* could not be sent (empty, or over *limit* bytes), or ``None``."""
+def _holds(text: str, secret: str | None) -> bool:
+    """Whether *text* holds the account's *secret* (when known)."""
+    return secret is not None and contains_secret(text, secret)
+
+
+def _problem(text: str, limit: int | None, *, holds_secret: bool) -> str | None:
+    """Why *text* could not be sent (empty, over *limit* bytes, the secret), or ``None``."""
+    if holds_secret:
+        return "its message holds the account's secret (it would be sent to the recipients)"
     if not text.strip():
         return "its message is empty"
     try:

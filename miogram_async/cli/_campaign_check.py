@@ -117,6 +117,7 @@ def campaign_check(
                     message_column=message_column,
                     message_limit=limit,
                     region=settings.region,
+                    secret=secret,
                 )
         except TemplateError as exc:
             option = "--message-column" if message_column is not None else "--message"
