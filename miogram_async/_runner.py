@@ -5,7 +5,8 @@ change and the 307-means-false rule included), a single media send, and a Mass s
 `MioGram` inherits it, so each of its methods stays a docstring, its argument checks and one
 ``return await self._run...(ROW, ...)``. The other packages send any row of a kind through the
 package-level entry points: `send_mass_action` (the campaign's Mass send) and
-`send_media_action` (the CLI's ``send-file``).
+`send_media_action` (the CLI's ``send-file``); `gateway_pace` gives them the gateway's pace the
+client measured (a campaign keeps it in its journal).
 """
 
 # ASYNC109: ``timeout`` is the actions' per-call reply timeout (the contract, SURFACE.md), handed
@@ -19,6 +20,7 @@ from typing import TypeVar, cast
 from ._base.actions import Action
 from ._base.errors import NumberNotFoundError
 from ._http.options import ClientOptions
+from ._http.pace import GatewayPace
 from ._http.secret_change import change_secret
 from ._http.session import Session
 from ._mass.fanout import mass_input
@@ -27,7 +29,7 @@ from ._mass.result import MassResult
 from ._mass.send import send_mass
 from ._payload import MediaData, Payloads
 
-__all__ = ["ActionRunner", "send_mass_action", "send_media_action"]
+__all__ = ["ActionRunner", "gateway_pace", "send_mass_action", "send_media_action"]
 
 _T = TypeVar("_T")
 
@@ -157,3 +159,12 @@ async def send_media_action(
     *client*, as its method would: the CLI's ``send-file``, whose row comes from the kind asked.
     """
     return await client._run_media(action, phone, data, file_format, robot, None)
+
+
+def gateway_pace(client: ActionRunner) -> GatewayPace:
+    """
+    The gateway's pace *client* measured (E49), shared with its views and every Mass send: a
+    campaign keeps its `GatewayPace.paces` in the journal and hands them to `GatewayPace.adopt`
+    when it resumes.
+    """
+    return client._session.pace

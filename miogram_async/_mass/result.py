@@ -55,6 +55,10 @@ class MassProgress:
         waiting: seconds this send's requests spent queued at the client's send gate, behind
             other state-changing requests or while the gateway may still be at work after an
             unknown outcome (one request at a time, API.md E33).
+        chunk_size: how many numbers the latest finished chunk carried, as sized from the
+            gateway's pace on its agent (E49); ``None`` before any.
+        pace: the gateway's measured seconds per number on the agent of the latest finished
+            chunk (the mean of its recent chunks, E49); ``None`` while it is not measured.
     """
 
     done: int
@@ -66,6 +70,8 @@ class MassProgress:
     elapsed: float
     eta: float | None
     waiting: float = 0.0
+    chunk_size: int | None = None
+    pace: float | None = None
 
 
 #: Every outcome in a fixed order: an outcome is stored as its position here, in one byte.

@@ -24,8 +24,8 @@ from .result import MassResult
 
 __all__ = ["send_mass"]
 
-# The service resolves numbers one by one, about a second each (E24): a Mass chunk may wait long.
-_MASS_BASE_SECONDS: Final = 60.0
+# The service resolves numbers one by one, a second or more each (E24, E49): a Mass chunk waits
+# for the front's answer (its 999 at the end of its wait, E32) and then some.
 _MASS_SECONDS_PER_NUMBER: Final = 3.0
 
 
@@ -50,8 +50,10 @@ async def send_mass(
         elements: the elements every chunk carries besides its numbers.
         normalize: the client's phone normaliser.
         robot: the call's agent (``None``: the client's default).
-        read_timeout: seconds to wait for each chunk's reply; ``None``: 60 s + 3 s per number.
-        options: the parsed fan-out options (``concurrency`` ``None``: the client's).
+        read_timeout: seconds to wait for each chunk's reply; ``None``: the front's wait + 3 s per
+            number (the client's read timeout, if longer).
+        options: the parsed fan-out options (``concurrency`` and ``front_wait`` ``None``: the
+            client's).
 
     Raises:
         ValidationError: *robot*, *read_timeout* or an agent of ``options.robots`` is malformed or
@@ -64,6 +66,9 @@ async def send_mass(
     robots = await _agents_for(session, robot, options.robots)
     if options.concurrency is None:
         options = attrs.evolve(options, concurrency=session.concurrency)
+    if options.front_wait is None:
+        options = attrs.evolve(options, front_wait=session.front_wait)
+    front_wait = options.front_wait or session.front_wait
     waits = GateWaits()
     on_admitted = options.on_admitted
 
@@ -78,17 +83,25 @@ async def send_mass(
             or session.read_timeouts(
                 max(
                     session.timeout.read or 0.0,
-                    _MASS_BASE_SECONDS + _MASS_SECONDS_PER_NUMBER * numbers,
+                    front_wait + _MASS_SECONDS_PER_NUMBER * numbers,
                 )
             ),
             numbers=numbers,
+            paced=True,
+            front_wait=front_wait,
             on_gate_wait=waits.add,
             on_admitted=None if on_admitted is None else functools.partial(on_admitted, chunk),
         )
         return await session.send(request)
 
     return await fan_out(
-        phones, send_chunk, normalize=normalize, options=options, robots=robots, gate_waits=waits
+        phones,
+        send_chunk,
+        normalize=normalize,
+        options=options,
+        robots=robots,
+        gate_waits=waits,
+        pace=session.pace,
     )
 
 

@@ -15,11 +15,12 @@ import anyio.to_thread
 
 from .._base.errors import MassSendError
 from .._mass.options import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MassOptions, ProgressCallback
-from .._runner import send_mass_action
+from .._runner import gateway_pace, send_mass_action
 from . import _model
 from ._export import ExportFormat, write_rows
 from ._hooks import JournalHooks
 from ._model import CampaignError, CampaignKind, CampaignStatus, MediaRef, NumberState, RunSummary
+from ._pace import PaceKeeper
 from ._settings import new_settings, number_readers, read_media
 from ._settle import keep_anchor, settle_from_report
 from ._sheet import NumbersFile
@@ -397,14 +398,21 @@ class Campaign:
         robots: Sequence[str] | str | None,
         on_progress: ProgressCallback | None,
     ) -> None:
-        """Hand the numbers in *states* to the client's Mass method, journalled through *hooks*."""
+        """
+        Hand the numbers in *states* to the client's Mass method, journalled through *hooks*.
+
+        The client starts from the gateway's pace the journal keeps, and the pace it measures is
+        kept there after each chunk and at the end (E49).
+        """
         counts = await anyio.to_thread.run_sync(self._journal.counts)
+        pace = PaceKeeper(self._journal, gateway_pace(client))
+        await pace.adopt()
         options = MassOptions(
             # A journal of an older version may hold more: no chunk is larger than the batch.
             chunk_size=min(self.chunk_size, MAX_CHUNK_SIZE),
             concurrency=concurrency,
             robots=self.robots if robots is None else robots,
-            on_progress=on_progress,
+            on_progress=pace.progress(on_progress),
             hooks=hooks,
             # The journal records every outcome and holds each number once: the fan-out keeps
             # nothing per number.
@@ -415,9 +423,15 @@ class Campaign:
         numbers = self._journal.source(hooks.run, states, hooks.seqs)
         file_format = self.media.file_format if self.media else None
         row = _model.mass_row(self.kind)  # the Mass action of this campaign's kind
-        await send_mass_action(
-            client, row, numbers, payload, file_format=file_format, options=options
-        )
+        try:
+            await send_mass_action(
+                client, row, numbers, payload, file_format=file_format, options=options
+            )
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await pace.save(quietly=True)  # never hides why the run stopped
+            raise
+        await pace.save()
 
     async def _payload(self) -> str | bytes:
         """The message, or the media file's content after checking it did not change."""

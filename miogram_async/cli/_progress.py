@@ -61,9 +61,17 @@ class _Progress(Progress):
         yield self.counts
 
 
+def _pace_markup(snapshot: MassProgress) -> str:
+    """The gateway's measured pace and the latest chunk's size (E49), once known."""
+    if snapshot.pace is None or snapshot.chunk_size is None:
+        return ""
+    return f"[dim]{snapshot.pace:.2f} s/number, chunks of {snapshot.chunk_size}[/]"
+
+
 class CampaignDisplay:
     """
-    A progress bar with rate, ETA and running counts per outcome, fed with `MassProgress` snapshots.
+    A progress bar with rate, ETA and running counts per outcome, fed with `MassProgress` snapshots;
+    the gateway's measured pace and the chunk size chosen from it follow the counts.
 
     Use as a context manager around the run; `update` is the ``on_progress`` callback.
     """
@@ -87,6 +95,7 @@ class CampaignDisplay:
         self.last: MassProgress | None = None
         # Said after the counts: why the bar's total is smaller than the campaign's.
         self._note = f"[dim]{escape(note)}[/]" if note else ""
+        self._pace = ""
         self._progress.counts = Text.from_markup(self._note)
 
     def __enter__(self) -> CampaignDisplay:
@@ -115,10 +124,12 @@ class CampaignDisplay:
             rate=f"{snapshot.rate:7.1f}/s",
             eta=_clock(0.0 if snapshot.total == snapshot.done else snapshot.eta),
         )
+        self._pace = _pace_markup(snapshot) or self._pace
         self._show(_counts_markup(snapshot.by_outcome))
 
     def _show(self, counts: str) -> None:
-        self._progress.counts = Text.from_markup("  ".join(p for p in (counts, self._note) if p))
+        parts = (counts, self._pace, self._note)
+        self._progress.counts = Text.from_markup("  ".join(p for p in parts if p))
 
     def show_counts(self, counts: Mapping[str, int]) -> None:
         """Replace the counts line with the run's final counts (named as the summary names them)."""

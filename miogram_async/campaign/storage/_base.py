@@ -20,6 +20,7 @@ from ._meta import CampaignMeta
 __all__ = [
     "ANCHOR_KEY",
     "FORMAT",
+    "PACE_KEY",
     "ChunkEnd",
     "ChunkStart",
     "NumberUpdate",
@@ -32,6 +33,8 @@ __all__ = [
 FORMAT: Final = "miogram-campaign"
 #: The ``meta`` key under which a run's report anchor is kept (see `Storage.set_anchor`).
 ANCHOR_KEY: Final = "report_anchor:{run}"
+#: The ``meta`` key under which the gateway's measured pace is kept (see `Storage.set_pace`).
+PACE_KEY: Final = "gateway_pace"
 
 #: (number, new state, error code, error text) for one number.
 NumberUpdate = tuple[str, NumberState, int | None, str | None]
@@ -101,6 +104,12 @@ class Storage(Protocol):
 
     def anchor(self, run: int) -> str | None:
         """The report anchor *run* kept, as stored now, or ``None``."""
+
+    def set_pace(self, paces: str) -> None:
+        """Keep the gateway's pace the latest run measured (JSON: seconds per number by agent)."""
+
+    def pace(self) -> str | None:
+        """The gateway's pace kept by `set_pace`, as stored now, or ``None``."""
 
     def begin_run(self) -> int:
         """Record the start of a run; returns its id."""

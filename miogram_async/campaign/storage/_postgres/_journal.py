@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 from ..._inputs import InputItem
 from ..._model import CampaignError, NumberState
-from .._base import ANCHOR_KEY, FORMAT, ChunkEnd, ChunkStart, NumberUpdate, Row
+from .._base import ANCHOR_KEY, FORMAT, PACE_KEY, ChunkEnd, ChunkStart, NumberUpdate, Row
 from .._meta import CampaignMeta, from_rows, to_rows
 from . import _sql
 from ._setup import (
@@ -365,6 +365,19 @@ class PostgresJournal:
             row = self._conn.execute(
                 _sql.META_VALUE, (self.name, ANCHOR_KEY.format(run=run))
             ).fetchone()
+        return None if row is None else str(row[0])
+
+    @db_errors("write")
+    def set_pace(self, paces: str) -> None:
+        """Keep the gateway's measured pace (a ``miogram_meta`` row), replacing it."""
+        with self._lock:
+            self._conn.execute(_sql.SET_META, (self.name, PACE_KEY, paces))
+
+    @db_errors("read")
+    def pace(self) -> str | None:
+        """The gateway's pace `set_pace` kept, or ``None``."""
+        with self._lock:
+            row = self._conn.execute(_sql.META_VALUE, (self.name, PACE_KEY)).fetchone()
         return None if row is None else str(row[0])
 
     # Writes
