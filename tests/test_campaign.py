@@ -216,7 +216,7 @@ async def test_credit_stop_leaves_the_rest_pending_then_resume_completes(tmp_pat
         fake.account().credits["Message"] = 1000
         with Campaign.open(path) as campaign:
             summary = await campaign.run(client, concurrency=1)
-    # A chunk of 4 (the pace unknown, E49), one of 100, then 100 more than the credit left.
+    # A small chunk (the pace unknown, E49), one of 100, then 100 more than the credit left.
     assert layout(250, 100)[:3] == [first_chunk(100), 100, 100]
     assert stopped.delivered == first_chunk(100) + 100
     assert stopped.pending == 250 - first_chunk(100) - 100

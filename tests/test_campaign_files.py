@@ -140,7 +140,7 @@ async def test_a_read_only_open_reads_a_running_campaign(tmp_path: Path) -> None
                 with pytest.raises(CampaignError, match="read-only"):
                     await reader.run(client)
                 after = reader.status()
-    sizes = layout(40, 10)  # 4, 10, 10, 10, 6: the first chunk small (the pace unknown, E49)
+    sizes = layout(40, 10)  # the first chunk small (the pace unknown, E49), then 10s
     assert [last for _, last, _ in seen] == ["running"] * len(sizes)
     # Outcomes are committed with the next chunk's start, so a reader lags one chunk behind.
     assert [delivered for delivered, _, _ in seen] == [0, *itertools.accumulate(sizes[:-1])]

@@ -144,7 +144,7 @@ async def test_a_failed_outcome_write_stops_the_run_and_a_resume_sends_nothing_t
             journal.record = real  # type: ignore[method-assign]
             after_stop = campaign.status()
             resumed = await campaign.run(client, concurrency=1)
-    first, second = layout(60, 20)[:2]  # 4 (the pace unknown, E49), then 20
+    first, second = layout(60, 20)[:2]  # a small one (the pace unknown, E49), then 20
     assert isinstance(stopped.value.__cause__, CampaignStorageError)
     assert after_stop.in_doubt == second
     assert after_stop.last_run == "stopped: disk full"

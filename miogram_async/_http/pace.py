@@ -37,12 +37,13 @@ __all__ = [
     "RECENT_CHUNKS",
     "SLOW_PACE_SHARE",
     "GatewayPace",
-    "agent_key",
 ]
 
-PLAN_SHARE: Final = 0.4
+PLAN_SHARE: Final = 0.3
 """A chunk is sized to take this share of ``front_wait`` at its agent's planned pace: the rest is
-the margin for jitter and for a slow spell that starts inside it (E49)."""
+the margin for jitter and for a slow spell that starts with it (E49). At 0.3 a chunk stays inside
+the front's wait even if its agent turns three times slower for the whole chunk; 0.35 and above
+let such spells cost 999s in ``bench_pace.py --sweep``."""
 
 SLOW_PACE_SHARE: Final = 1 / 12
 """The pace assumed while nothing is measured, as a share of ``front_wait``: 5 s per number at
@@ -64,11 +65,6 @@ LATENCY_SHARE: Final = 0.5
 """At most this share of a chunk's round trip is taken for latency, however slow the requests
 that measured it: a pace is never taken for less than half its round trip's share, and a chunk
 sized at `PLAN_SHARE` stays inside the front's wait even then."""
-
-
-def agent_key(robot: str | None) -> str:
-    """The key of an agent: its name, or ``""`` for the account's first (no ``Robot`` sent)."""
-    return robot or ""
 
 
 class _Agent:
@@ -110,13 +106,20 @@ class GatewayPace:
     A client keeps one at its session's root: its ``with_options`` views, all its Mass sends and
     its send gate's drain share it, so a second send on the same client starts from what the first
     one learnt. A campaign keeps `paces` in its journal and a resume hands them to `adopt`.
-    Agents are keyed by name, ``""`` standing for the account's first agent (`agent_key`).
+    Agents are keyed by name (`key`); a request that names none goes to the account's first agent.
     """
 
     def __init__(self) -> None:
         self._agents: dict[str, _Agent] = {}
         #: The shortest round trip of a request that names no number (no per-number work).
         self.latency: float | None = None
+        #: The account's first agent, once known (``APIGetRobot``): requests naming no agent go
+        #: to it, and their pace is its pace.
+        self.first_agent: str | None = None
+
+    def key(self, robot: str | None) -> str:
+        """The key of *robot*: its name; no name is the account's first agent (``""`` if unknown)."""
+        return robot or self.first_agent or ""
 
     # -- measuring ------------------------------------------------------------------------------
 
@@ -138,7 +141,7 @@ class GatewayPace:
         latency is its work.
         """
         pace = self._work(seconds) / max(numbers, 1)
-        agent = self._agents.setdefault(agent_key(robot), _Agent())
+        agent = self._agents.setdefault(self.key(robot), _Agent())
         agent.samples.append((max(numbers, 1), pace))
         agent.bound = None
         agent.slowest = max(agent.slowest, pace)
@@ -153,7 +156,7 @@ class GatewayPace:
         the agent answers again.
         """
         bound = self._work(seconds) / max(numbers, 1)
-        agent = self._agents.setdefault(agent_key(robot), _Agent())
+        agent = self._agents.setdefault(self.key(robot), _Agent())
         agent.bound = max(agent.bound or 0.0, bound)
         agent.slowest = max(agent.slowest, bound)
         return bound
@@ -172,7 +175,7 @@ class GatewayPace:
 
     def pace(self, robot: str | None) -> float | None:
         """The measured pace of *robot* (its recent chunks' mean), or ``None`` while unknown."""
-        agent = self._agents.get(agent_key(robot))
+        agent = self._agents.get(self.key(robot))
         return None if agent is None else agent.mean()
 
     def paces(self) -> dict[str, float]:
@@ -204,7 +207,7 @@ class GatewayPace:
         known (`SLOW_PACE_SHARE` of *front_wait*), or `NEW_AGENT_MARGIN` times the slowest
         measured agent if that is slower, so that its first chunk is small too.
         """
-        key = agent_key(robot)
+        key = self.key(robot)
         agent = self._agents.get(key)
         own = None if agent is None else agent.planned()
         if agent is not None and agent.measured and own is not None:
@@ -234,7 +237,7 @@ class GatewayPace:
         the agent has no measurement of its own, that of the slow pace assumed while nothing is
         known, if larger.
         """
-        agent = self._agents.get(agent_key(robot))
+        agent = self._agents.get(self.key(robot))
         slowest = self.slowest_seen()
         if agent is None or not agent.measured:
             slowest = max(slowest, SLOW_PACE_SHARE * front_wait)
@@ -247,6 +250,6 @@ class GatewayPace:
             "the gateway may take %.3fs for %d number(s) on agent %s (E32, E49)",
             seconds,
             numbers,
-            agent_key(robot) or "(first)",
+            self.key(robot) or "(first)",
         )
         return seconds

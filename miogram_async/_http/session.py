@@ -266,6 +266,9 @@ class Session:
         root = self._root
         if root._agents is None:
             root._agents = tuple(await self.request(API_GET_ROBOT, as_str_list, {}))
+            if root._agents:
+                # A request that names no agent goes to the first (E47): its pace is that one's.
+                root.pace.first_agent = root._agents[0]
         return root._agents
 
     # -- the request path -----------------------------------------------------------------------

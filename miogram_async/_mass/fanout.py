@@ -33,7 +33,7 @@ from .._base.errors import MassSendError, MioGramError, ValidationError
 from .._base.log import logger
 from .._base.outcomes import never_left, proves_refusal, stops_fan_out
 from .._http.options import DEFAULT_FRONT_WAIT
-from .._http.pace import GatewayPace, agent_key
+from .._http.pace import GatewayPace
 from .._http.request import GateWaits
 from .options import (
     DEFAULT_CONCURRENCY,
@@ -366,7 +366,7 @@ class FanOut:
             "E32, E49)",
             self._next_index,
             size,
-            agent_key(robot) or "(first)",
+            self._pace.key(robot) or "(first)",
             self._pace.planned(robot, self._front_wait),
             self._front_wait,
         )
