@@ -54,8 +54,8 @@ def numbers(count: int) -> list[str]:
 
 async def test_e32_a_999_after_a_mass_chunk_leaves_its_numbers_unknown() -> None:
     """A chunk the front gives up on (999) is UNKNOWN, never FAILED, and it was delivered."""
-    # A gateway at 20 s a number: even the small first chunk outlasts the front's wait (E49).
-    fake = FakeMioGram(time_model=attrs.evolve(SCALED, per_number=20.0))
+    # A gateway at 40 s a number: even the small first chunk outlasts the front's wait (E49).
+    fake = FakeMioGram(time_model=attrs.evolve(SCALED, per_number=40.0))
     chunk = numbers(6)
     async with fake.client(max_retries=2) as client:
         result = await client.send_message_mass(chunk, "hi", chunk_size=100)
