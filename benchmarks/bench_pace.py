@@ -11,9 +11,10 @@ gateway worked over the wall time of the send, until the gateway was idle), the 
 twice, the largest number of state-changing requests in flight at the fake, whether the gateway's
 shared credit file stayed intact (E33), and how the chunks went.
 
-The baseline rows pin the behaviour before issue 18: chunks of 40 whatever the pace, a drain of
-1.5 s per number after an unknown outcome, and chunks two thirds the size of a chunk whose 999
-came at the front's wait (a stand-in `GatewayPace`; the rest of the SDK as it is).
+The baseline rows pin the behaviour before issue 18 (`benchmarks._common.PinnedPace`; the rest of
+the SDK as it is): chunks of 40 whatever the pace, two thirds the size of a chunk whose 999 came at
+the front's wait, and a drain after an unknown outcome of 1.5 s per number (the SDK's old default,
+scaled) or of 1.5 times the fake's own pace (what ``fake.client()`` used to hand the client).
 
 ``--sweep`` sends the varied rows again for other values of the SDK's margins
 (`miogram_async._http.pace.PLAN_SHARE`, the share of the front's wait a chunk is sized to take),
@@ -38,9 +39,15 @@ import anyio
 import attrs
 
 import miogram_async._http.pace as pace_module
-from benchmarks._common import markdown_table, phone_numbers, print_table, run_stamp, write_section
+from benchmarks._common import (
+    PinnedPace,
+    markdown_table,
+    phone_numbers,
+    print_table,
+    run_stamp,
+    write_section,
+)
 from miogram_async import MassResult, MassSendError, MioGram, NoResponseError, Outcome
-from miogram_async._http.pace import GatewayPace
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook, SlowSpells, TimeModel
 
 AGENTS: Final = ("A1", "A2", "A3", "A4")
@@ -84,33 +91,12 @@ SPELLED: Final = SCENARIOS[5:]
 VARIED: Final = SCENARIOS[3:]
 
 
-class FixedPace(GatewayPace):
-    """
-    The SDK before issue 18: chunks of the upper bound (40), a third smaller after a 999 at the
-    front's wait, and a drain of 1.5 s per number (scaled) after an unknown outcome.
-    """
-
-    def __init__(self, scale: float) -> None:
-        super().__init__()
-        self._scale = scale
-        self._size: int | None = None
-
-    def chunk_size(self, robot: str | None, upper: int, front_wait: float) -> int:
-        return upper if self._size is None else min(upper, self._size)
-
-    def overran(self, robot: str | None, numbers: int, seconds: float) -> float:
-        self._size = max(1, numbers * 2 // 3)
-        return super().overran(robot, numbers, seconds)
-
-    def drain(self, robot: str | None, numbers: int, front_wait: float) -> float:
-        return numbers * 1.5 * self._scale
-
-
 @attrs.frozen
 class Run:
     """What one send gave."""
 
     unknown: int
+    not_attempted: int
     efficiency: float
     twice: int
     in_flight: int
@@ -121,8 +107,10 @@ class Run:
     stopped: str | None
 
 
-async def one_send(scenario: Scenario, scale: float, seed: int, *, baseline: bool) -> Run:
-    """Send 400 numbers to a fresh fake at *scenario*'s pace."""
+async def one_send(
+    scenario: Scenario, scale: float, seed: int, *, baseline: float | None = None
+) -> Run:
+    """Send 400 numbers to a fresh fake at *scenario*'s pace (*baseline*: the old drain)."""
     fake = FakeMioGram(
         AccountConfig(secret="bench", agents=AGENTS, numbers=NumberBook.everyone()),
         time_model=scenario.model(scale, seed),
@@ -130,8 +118,8 @@ async def one_send(scenario: Scenario, scale: float, seed: int, *, baseline: boo
     targets = phone_numbers(NUMBERS)
     stopped: str | None = None
     client: MioGram = fake.client()
-    if baseline:
-        client._session.pace = FixedPace(scale)
+    if baseline is not None:
+        client._session.pace = PinnedPace(baseline)
     async with client:
         began = time.monotonic()
         try:
@@ -147,6 +135,7 @@ async def one_send(scenario: Scenario, scale: float, seed: int, *, baseline: boo
     late = len({id(e) for e in result.errors.values() if isinstance(e, NoResponseError)})
     return Run(
         unknown=result.counts[Outcome.UNKNOWN],
+        not_attempted=result.counts[Outcome.NOT_ATTEMPTED],
         efficiency=busy / wall,
         twice=sum(1 for count in counts.values() if count > 1),
         in_flight=fake.max_state_changing_in_flight,
@@ -162,6 +151,7 @@ HEADER: Final = (
     "gateway pace",
     "SDK",
     "UNKNOWN",
+    "not attempted",
     "efficiency",
     "delivered twice",
     "max in flight",
@@ -174,6 +164,7 @@ HEADER: Final = (
 def row(scenario: Scenario, label: str, runs: Sequence[Run]) -> list[str]:
     """One table row over *runs* of the same scenario (worst UNKNOWN, median efficiency)."""
     unknown = max(run.unknown for run in runs)
+    not_attempted = max(run.not_attempted for run in runs)
     efficiency = [run.efficiency for run in runs]
     sizes = sorted(size for run in runs for size in run.sizes)
     stops = {run.stopped for run in runs if run.stopped}
@@ -181,6 +172,7 @@ def row(scenario: Scenario, label: str, runs: Sequence[Run]) -> list[str]:
         scenario.name,
         label + (f" (stopped: {'; '.join(sorted(stops))})" if stops else ""),
         f"{unknown / NUMBERS:.1%} (max {unknown})",
+        str(not_attempted),
         f"{statistics.median(efficiency):.3f} ({min(efficiency):.3f}-{max(efficiency):.3f})",
         str(max(run.twice for run in runs)),
         str(max(run.in_flight for run in runs)),
@@ -197,14 +189,18 @@ async def table(
     """A row per scenario for the SDK as it is, then (with *baseline*) as before issue 18."""
     rows = []
     for scenario in scenarios:
-        runs = [await one_send(scenario, scale, seed, baseline=False) for seed in seeds]
+        runs = [await one_send(scenario, scale, seed) for seed in seeds]
         rows.append(row(scenario, "measured pace", runs))
         print(" | ".join(rows[-1]), file=sys.stderr)
     if baseline:
         for scenario in scenarios:
-            runs = [await one_send(scenario, scale, seed, baseline=True) for seed in seeds]
-            rows.append(row(scenario, "fixed 40 (before)", runs))
-            print(" | ".join(rows[-1]), file=sys.stderr)
+            for label, drain in (
+                ("before: 40, drain 1.5 s", 1.5 * scale),
+                ("before: 40, drain 1.5 x fake's pace", 1.5 * scenario.pace * scale),
+            ):
+                runs = [await one_send(scenario, scale, seed, baseline=drain) for seed in seeds]
+                rows.append(row(scenario, label, runs))
+                print(" | ".join(rows[-1]), file=sys.stderr)
     return rows
 
 
@@ -221,7 +217,7 @@ async def sweep(
         for share in shares:
             setattr(pace_module, "PLAN_SHARE", share)  # noqa: B010 - a Final, on purpose
             for scenario in scenarios:
-                runs = [await one_send(scenario, scale, seed, baseline=False) for seed in seeds]
+                runs = [await one_send(scenario, scale, seed) for seed in seeds]
                 label = f"PLAN_SHARE {share}" + (" (default)" if share == chosen else "")
                 rows.append(row(scenario, label, runs))
                 print(" | ".join(rows[-1]), file=sys.stderr)

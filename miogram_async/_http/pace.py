@@ -118,7 +118,7 @@ class GatewayPace:
         self.first_agent: str | None = None
 
     def key(self, robot: str | None) -> str:
-        """The key of *robot*: its name; no name is the account's first agent (``""`` if unknown)."""
+        """The key of *robot*: its name; none is the account's first agent (``""`` if unknown)."""
         return robot or self.first_agent or ""
 
     # -- measuring ------------------------------------------------------------------------------
