@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import inspect
+import logging
 from collections.abc import (
     AsyncIterable,
     Awaitable,
@@ -165,6 +166,8 @@ class FanOut:
         self._chunk_size = chunk_size
         self._pace = pace
         self._leftover: collections.deque[_Batch] = collections.deque()
+        # The size each chunk was given (it carries fewer numbers only at the input's end).
+        self._sizes: dict[int, int] = {}
         self._last_size: int | None = None
         self._last_pace: float | None = None
         self._agents = agents
@@ -344,11 +347,14 @@ class FanOut:
                     slot = self._agents.acquire()
                     try:
                         robot = self._agents.names[slot]
-                        numbers, positions = await self._cut(batches, self._size_for(robot))
+                        size = self._size_for(robot)
+                        numbers, positions = await self._cut(batches, size)
                         if not numbers or self.stop_reason is not None:
                             continue  # the input ended, or a stop came while cutting
                         await anyio.lowlevel.checkpoint_if_cancelled()
-                        await self._run(self._chunk(numbers, positions, robot))
+                        chunk = self._chunk(numbers, positions, robot)
+                        self._sizes[chunk.index] = size
+                        await self._run(chunk)
                     finally:
                         self._agents.release(slot)
         finally:
@@ -361,15 +367,16 @@ class FanOut:
         if self._pace is None:
             return self._chunk_size
         size = self._pace.chunk_size(robot, self._chunk_size, self._front_wait)
-        logger.debug(
-            "chunk %d: %d numbers for agent %s (planned at %.3fs per number, front_wait %gs; "
-            "E32, E49)",
-            self._next_index,
-            size,
-            self._pace.key(robot) or "(first)",
-            self._pace.planned(robot, self._front_wait),
-            self._front_wait,
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "chunk %d: %d numbers for agent %s (planned at %.3fs per number, front_wait %gs; "
+                "E32, E49)",
+                self._next_index,
+                size,
+                self._pace.key(robot) or "(first)",
+                self._pace.planned(robot, self._front_wait),
+                self._front_wait,
+            )
         return size
 
     async def _cut(
@@ -431,8 +438,9 @@ class FanOut:
             outcomes = dict.fromkeys(chunk.numbers, outcome)
             counts = {outcome: len(outcomes)}
         self._settle(chunk, outcomes, errors, counts, sent=started)
+        size = self._sizes.pop(chunk.index, len(chunk.numbers))
         if started:
-            self._last_size = len(chunk.numbers)
+            self._last_size = size
             if self._pace is not None:
                 self._last_pace = self._pace.pace(chunk.robot)
         if not started or (self._hooks is None and self._on_progress is None):

@@ -55,8 +55,9 @@ class MassProgress:
         waiting: seconds this send's requests spent queued at the client's send gate, behind
             other state-changing requests or while the gateway may still be at work after an
             unknown outcome (one request at a time, API.md E33).
-        chunk_size: how many numbers the latest finished chunk carried, as sized from the
-            gateway's pace on its agent (E49); ``None`` before any.
+        chunk_size: the size the latest finished chunk was given from the gateway's pace on its
+            agent (E49), within the call's ``chunk_size`` (the input's last chunk may carry
+            fewer); ``None`` before any.
         pace: the gateway's measured seconds per number on the agent of the latest finished
             chunk (the mean of its recent chunks, E49); ``None`` while it is not measured.
     """

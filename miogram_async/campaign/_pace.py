@@ -2,9 +2,10 @@
 A campaign's memory of the gateway's pace (E49): kept in its journal, for a resume to start from.
 
 A run adopts the pace the journal keeps (for the agents its client has not measured yet), and
-writes what the client measures back whenever it moved, after a chunk and at the run's end. A
-resume on a fresh client then sizes its first chunks from the pace measured before, instead of
-starting small again.
+writes what the client measures back when it moved: after a chunk (at most every few seconds, so
+that a fast service costs the journal no write per chunk) and at the run's end. A resume on a
+fresh client then sizes its first chunks from the pace measured before, instead of starting small
+again.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ __all__ = ["PaceKeeper", "paces_from_text"]
 
 #: A pace that moved by less than this share since it was written is not written again.
 _MOVED: Final = 0.05
+#: Seconds between two writes during a run (a chunk of the real service takes longer).
+_EVERY: Final = 5.0
 
 
 def paces_from_text(text: str | None) -> dict[str, float]:
@@ -65,6 +68,7 @@ class PaceKeeper:
         self._journal = journal
         self._pace = pace
         self._kept: dict[str, float] = {}
+        self._saved_at: float | None = None
 
     async def adopt(self) -> None:
         """Start the client from the pace the journal keeps, where it has measured none."""
@@ -82,6 +86,7 @@ class PaceKeeper:
         if not _moved(self._kept, now):
             return
         text = json.dumps(now, sort_keys=True)
+        self._saved_at = anyio.current_time()
         try:
             await anyio.to_thread.run_sync(self._journal.set_pace, text)
         except Exception as exc:
@@ -92,10 +97,12 @@ class PaceKeeper:
         self._kept = now
 
     def progress(self, callback: ProgressCallback | None) -> ProgressCallback:
-        """An ``on_progress`` that saves the pace after each chunk, then calls *callback*."""
+        """An ``on_progress`` saving the pace now and then (`_EVERY`), then calling *callback*."""
 
         async def report(snapshot: MassProgress) -> None:
-            await self.save()
+            due = self._saved_at is None or anyio.current_time() - self._saved_at >= _EVERY
+            if due:
+                await self.save()
             if callback is not None:
                 returned = callback(snapshot)
                 if inspect.isawaitable(returned):

@@ -65,7 +65,7 @@ def _pace_markup(snapshot: MassProgress) -> str:
     """The gateway's measured pace and the latest chunk's size (E49), once known."""
     if snapshot.pace is None or snapshot.chunk_size is None:
         return ""
-    return f"[dim]{snapshot.pace:.2f} s/number, chunks of {snapshot.chunk_size}[/]"
+    return f"[dim]{snapshot.pace:.3g} s/number, chunks of {snapshot.chunk_size}[/]"
 
 
 class CampaignDisplay:
