@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import attrs
 
 from miogram_async import HttpBackend, MioGram
+from miogram_async._http.pace import GatewayPace
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECRET = "bench0secret"
@@ -242,3 +243,29 @@ def sdk_client(url: str, concurrency: int, backend: HttpBackend) -> MioGram:
     return MioGram(
         SECRET, base_url=url, concurrency=concurrency, http_backend=backend, max_retries=0
     )
+
+
+class PinnedPace(GatewayPace):
+    """
+    A client's pace store pinned to the SDK before issue 18: chunks of the call's ``chunk_size``
+    whatever the pace (with *shrink*, two thirds the size of a chunk whose 999 came at the front's
+    wait), and a drain of *drain* seconds per number after an unknown outcome. Set it as a
+    client's ``_session.pace`` to measure fixed chunk sizes.
+    """
+
+    def __init__(self, drain: float, *, shrink: bool = True) -> None:
+        super().__init__()
+        self._drain = drain
+        self._shrink = shrink
+        self._size: int | None = None
+
+    def chunk_size(self, robot: str | None, upper: int, front_wait: float) -> int:
+        return upper if self._size is None else min(upper, self._size)
+
+    def overran(self, robot: str | None, numbers: int, seconds: float) -> float:
+        if self._shrink:
+            self._size = max(1, numbers * 2 // 3)
+        return super().overran(robot, numbers, seconds)
+
+    def drain(self, robot: str | None, numbers: int, front_wait: float) -> float:
+        return numbers * self._drain

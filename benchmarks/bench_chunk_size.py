@@ -4,7 +4,9 @@ Chunk size against the front's 60 s wait (API.md E32): which sizes get real answ
 Each size sends the same numbers with the SDK's defaults (one request at a time, rotating over
 four agents) to a fresh in-process fake in its server profile, whose time model is the realistic
 one (0.3 s a request, 1 s a number at the gateway, a 60 s front wait) scaled by ``--scale``. The
-client's ``gateway_drain`` and ``front_wait`` are scaled alike. Per size it prints the share of
+chunk size is pinned as the SDK before issue 18 had it (`benchmarks._common.PinnedPace`: every chunk
+of the size, a third smaller after a 999 at the front's wait, a drain of 1.5 s per number, scaled);
+the SDK now sizes chunks from the pace (``bench_pace.py``). Per size it prints the share of
 chunks answered 999, the numbers delivered per second of the service's time (the measured rate
 divided by the scale), the numbers left without an answer (UNKNOWN, or FAILED where a 999 is not
 yet ruled UNKNOWN) and whether the gateway's shared credit file broke (E33)::
@@ -24,10 +26,15 @@ from typing import Final
 
 import anyio
 
-from benchmarks._common import markdown_table, phone_numbers, print_table, run_stamp, write_section
+from benchmarks._common import (
+    PinnedPace,
+    markdown_table,
+    phone_numbers,
+    print_table,
+    run_stamp,
+    write_section,
+)
 from miogram_async import MassResult, MassSendError, NoResponseError, Outcome
-from miogram_async._http.options import DEFAULT_GATEWAY_DRAIN
-from miogram_async._mass.options import DEFAULT_FRONT_WAIT
 from miogram_async.testing import AccountConfig, FakeMioGram, NumberBook, TimeModel
 
 SIZES: Final = (20, 30, 40, 50, 55, 60, 80, 100)
@@ -51,13 +58,12 @@ async def one_size(size: int, count: int, scale: float, *, adapt: bool) -> list[
         time_model=TimeModel.realistic(scale=scale),
     )
     targets = phone_numbers(count)
-    front_wait = DEFAULT_FRONT_WAIT * scale if adapt else 1e9  # never near a 999: no step
     began = time.perf_counter()
-    async with fake.client(gateway_drain=DEFAULT_GATEWAY_DRAIN * scale, max_retries=0) as client:
+    client = fake.client(max_retries=0)
+    client._session.pace = PinnedPace(1.5 * scale, shrink=adapt)
+    async with client:
         try:
-            result: MassResult = await client.send_message_mass(
-                targets, "hello", chunk_size=size, front_wait=front_wait
-            )
+            result: MassResult = await client.send_message_mass(targets, "hello", chunk_size=size)
         except MassSendError as stop:
             result = stop.result  # type: ignore[assignment]  # a MassResult at run time
     await fake.wait_idle()

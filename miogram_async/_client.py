@@ -99,12 +99,20 @@ class MioGram(ActionRunner):
             none can be used, its own gate and one WARNING), so that ``uvicorn --workers 4`` or
             several scripts keep E33's rule with no configuration. Several machines or
             containers need ``MIOGRAM_SEND_GATE``.
-        gateway_drain: seconds per number the gateway may still be working after a
-            state-changing request whose outcome is unknown (a 999 after the front's 60 s wait,
-            a read timeout, a 5xx; API.md E32): the gate stays closed that long, counted from the
-            request's start, so the next request does not overlap that work (E33). ``None``
-            reads ``MIOGRAM_GATEWAY_DRAIN``, else 1.5 (the gateway spends about 1 s per number);
-            scale it with a fake's time model (0 for its default instant one).
+        gateway_drain: a lower bound, in seconds per number, on how long the send gate stays
+            closed after a state-changing request whose outcome is unknown (a 999 after the
+            front's wait, a read timeout, a 5xx; E32), counted from the request's start. The
+            client's own estimate always applies: the slowest pace it measured on the gateway,
+            with a margin, or a slow pace while it has measured none (E49), so that the next
+            request does not overlap that work (E33). ``None`` reads ``MIOGRAM_GATEWAY_DRAIN``,
+            else 0 (no bound beyond the estimate). A gate the client makes waits, after a
+            holder that died holding it, the drain of a request of 100 numbers at the slow pace
+            (1,000 s at a 60 s front wait; ``gateway_drain`` seconds per number at least).
+        front_wait: seconds the service's front waits for its gateway before it answers 999
+            while the gateway goes on (E32); ``None`` reads ``MIOGRAM_FRONT_WAIT``, else 60. Mass
+            chunks are sized to finish well inside it at the measured pace, and the client's
+            assumed slow pace and drain are shares of it: a time-scaled service (a fake) scales
+            them all with it.
         rate_limit: at most this many requests per second (every attempt counts), shared by all
             calls of this client; ``None`` for no limit.
         rate_burst: how many requests may go at once before *rate_limit* applies; default
@@ -164,6 +172,7 @@ class MioGram(ActionRunner):
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
         send_gate: SendGate | str | None = None,
         gateway_drain: float | None = None,
+        front_wait: float | None = None,
     ) -> None:
         # The keywords above are the fields of ClientOptions, which checks them all (and
         # tests/test_client.py keeps the two alike): the one list of the client's options.
@@ -421,12 +430,14 @@ class MioGram(ActionRunner):
             message: the text, validated once.
             robot: the agent for every chunk unless *robots* is given.
             timeout: seconds to wait for each chunk's reply; default 60 s + 3 s per number.
-            fanout: ``chunk_size`` (40, at most 100; API.md E32, E48), ``concurrency`` (the
+            fanout: ``chunk_size`` (40, at most 100; E32, E48, E49), ``concurrency`` (the
                 client's, 1: one chunk at a time, E33), ``robots`` (a list of agents, checked
                 against `api_get_robot`, one agent name, or ``"all"``), ``per_robot`` (requests
                 per named agent at once, 1), ``on_progress``, ``hooks``, ``front_wait`` (the
-                front's wait, 60 s: a chunk whose 999 arrives near it makes later chunks
-                smaller). The other ``*_mass`` methods take the same options.
+                front's wait; the client's by default). ``chunk_size`` is an upper bound: each
+                chunk is sized from the gateway's pace measured on its agent to finish well
+                inside the front's wait, the first one small while the pace is unknown (E49).
+                The other ``*_mass`` methods take the same options.
 
         Returns:
             Every number's `Outcome`.

@@ -8,8 +8,9 @@ package-level entry points: `send_mass_action` (the campaign's Mass send) and `s
 (the campaign's texts of their own, one number per request), each through another send gate when
 the campaign has one, and `send_media_action` (the CLI's ``send-file``); `through_gate` gives a
 view of a client whose requests pass another gate (a campaign's settle reads). And they ask a
-client what a campaign needs to know: its send gate (`gate_settings`) and whether a text holds
-its secret (`holds_the_secret`).
+client what a campaign needs to know: its send gate (`gate_settings`), whether a text holds its
+secret (`holds_the_secret`) and the gateway's pace it measured (`gateway_pace`, which a campaign
+keeps in its journal).
 """
 
 # ASYNC109: ``timeout`` is the actions' per-call reply timeout (the contract, SURFACE.md), handed
@@ -27,8 +28,9 @@ from ._base.actions import Action
 from ._base.errors import NumberNotFoundError
 from ._base.scrub import contains_secret
 from ._gates.base import SendGate
-from ._gates.default import GateChoice, dead_holder_wait_for
+from ._gates.default import GateChoice
 from ._http.options import ClientOptions
+from ._http.pace import GatewayPace
 from ._http.secret_change import change_secret
 from ._http.session import Session
 from ._mass.fanout import mass_input
@@ -42,6 +44,7 @@ __all__ = [
     "ActionRunner",
     "GateSettings",
     "gate_settings",
+    "gateway_pace",
     "holds_the_secret",
     "send_mass_action",
     "send_media_action",
@@ -240,7 +243,7 @@ def gate_settings(client: ActionRunner) -> GateSettings:
     return GateSettings(
         choice=session.gate_choice,
         concurrency=session.concurrency,
-        dead_holder_wait=dead_holder_wait_for(session.gateway_drain),
+        dead_holder_wait=session.dead_holder_wait,
     )
 
 
@@ -270,3 +273,12 @@ async def send_media_action(
     *client*, as its method would: the CLI's ``send-file``, whose row comes from the kind asked.
     """
     return await client._run_media(action, phone, data, file_format, robot, None)
+
+
+def gateway_pace(client: ActionRunner) -> GatewayPace:
+    """
+    The gateway's pace *client* measured (E49), shared with its views and every Mass send: a
+    campaign keeps its `GatewayPace.paces` in the journal and hands them to `GatewayPace.adopt`
+    when it resumes.
+    """
+    return client._session.pace

@@ -1,6 +1,6 @@
 """
-Settings and fixtures shared by the whole test suite: no gateway drain against the instant fake, and
-one real PostgreSQL server for the whole test session.
+Settings and fixtures shared by the whole test suite: the client's time base against the instant
+fake, and one real PostgreSQL server for the whole test session.
 
 The server comes from the ``pgserver`` package (a dev dependency: its wheel ships the PostgreSQL
 binaries), so no system package is assumed. It listens on a unix socket in a fresh directory only,
@@ -23,12 +23,15 @@ from typing import Any
 
 import pytest
 
-# The fake's default time model is instant: its gateway has finished a request's work before the
-# front answers, so there is nothing to drain after a 999, a timeout or a 5xx (API.md E32), and
-# the default 1.5 s per number would only make fault tests wait. The variable reaches the CLI
-# subprocesses too. Tests of the drain pass gateway_drain= (tests/test_send_gate.py); the default
-# is proven in test_send_gate.test_the_drain_defaults_to_one_and_a_half_seconds_a_number.
-os.environ["MIOGRAM_GATEWAY_DRAIN"] = "0"
+# The fake's default time model is instant: it takes no time and has no front's wait to speak of,
+# so `FakeMioGram.client()` leaves the client its own `front_wait` (E32). Against it the suite runs
+# the client as against a service twenty times faster than the real one: every time the client
+# plans with is a share of `front_wait` (the slow pace it assumes while it has measured none, the
+# drain after an unknown outcome, the chunk sizes; E49), so this scales the SDK's own defaults
+# without replacing any of them, and a fault test waits a twentieth of the real drain. The variable
+# reaches the CLI subprocesses too. Tests of the real defaults unset it; tests with a time-scaled
+# fake get its front wait from `fake.client()`.
+os.environ["MIOGRAM_FRONT_WAIT"] = "3"
 
 # A client that names no send gate shares the machine-wide gate of its service, in the user's
 # runtime directory (docs/service.md E33). The suite keeps that default, in a runtime directory of

@@ -15,6 +15,7 @@ import anyio
 import attrs
 import pytest
 import trio
+from chunk_layout import first_chunk, layout
 from journal_steps import start_chunk
 
 from miogram_async import MassProgress, MassSendError, MioGram, ValidationError
@@ -175,7 +176,7 @@ async def test_run_sends_every_number_once(
     assert status.by_state[NumberState.UNDELIVERED] == len(MISSING)
     assert status.by_state[NumberState.INVALID] == 1
     assert status.by_state[NumberState.DUPLICATE] == 1
-    assert status.chunks == status.chunks_done == 7
+    assert status.chunks == status.chunks_done == len(layout(len(NUMBERS), 40)) == 8
     assert again.sent == 0
     assert set(delivered_counts(fake).values()) == {1}
     assert len(fake.deliveries) == status.delivered
@@ -195,7 +196,7 @@ async def test_run_reports_progress_and_export_json(
     with Campaign.create(tmp_path / "c.db", NUMBERS[:30], message=MESSAGE, chunk_size=10) as c:
         await c.run(client, robots=["Agent1"], on_progress=progress)
         assert c.export(out_path, fmt="json") == 30
-    assert seen[-1] == 3
+    assert seen[-1] == len(layout(30, 10)) == 4
     rows = json.loads(out_path.read_text(encoding="utf-8"))
     assert len(rows) == 30
     assert {row["state"] for row in rows} == {"delivered", "undelivered"}
@@ -215,8 +216,10 @@ async def test_credit_stop_leaves_the_rest_pending_then_resume_completes(tmp_pat
         fake.account().credits["Message"] = 1000
         with Campaign.open(path) as campaign:
             summary = await campaign.run(client, concurrency=1)
-    assert stopped.delivered == 100
-    assert stopped.pending == 150
+    # A small chunk (the pace unknown, E49), one of 100, then 100 more than the credit left.
+    assert layout(250, 100)[:3] == [first_chunk(100), 100, 100]
+    assert stopped.delivered == first_chunk(100) + 100
+    assert stopped.pending == 250 - first_chunk(100) - 100
     assert stopped.in_doubt == 0
     assert summary.complete
     assert summary.status.delivered == 250
@@ -296,9 +299,10 @@ async def test_lost_reply_is_confirmed_by_the_report_on_resume(tmp_path: Path) -
         with Campaign.create(path, NUMBERS[:50], message=MESSAGE, chunk_size=25) as campaign:
             first = await campaign.run(client, concurrency=1, settle=False)
             second = await campaign.run(client, settle=False)
-    assert first.status.by_state[NumberState.UNKNOWN] == 25
-    assert first.status.delivered == 25
-    assert second.reconciled == {NumberState.DELIVERED: 25}
+    lost = first_chunk(25)  # the first chunk's reply was lost
+    assert first.status.by_state[NumberState.UNKNOWN] == lost
+    assert first.status.delivered == 50 - lost
+    assert second.reconciled == {NumberState.DELIVERED: lost}
     assert second.sent == 0
     assert second.status.delivered == 50 == len(fake.deliveries)
 
@@ -444,12 +448,13 @@ async def test_a_999_chunk_is_unknown_and_sent_again_only_on_request(tmp_path: P
             first = await campaign.run(client, concurrency=1, settle=False)
             plain = await campaign.run(client, retry_failed=True, settle=False)
             resent = await campaign.run(client, resend_unknown=True, settle=False)
-    assert first.status.by_state[NumberState.UNKNOWN] == 10
+    unknown = first_chunk(10)  # the first chunk got the 999
+    assert first.status.by_state[NumberState.UNKNOWN] == unknown
     assert first.status.by_state[NumberState.FAILED] == 0
     assert first.status.last_run == "finished"
     assert plain.sent == 0
-    assert plain.reconciled == {NumberState.UNKNOWN: 10}
-    assert resent.sent == 10
+    assert plain.reconciled == {NumberState.UNKNOWN: unknown}
+    assert resent.sent == unknown
     assert resent.status.delivered == 20 == len(fake.deliveries)
 
 
@@ -484,9 +489,10 @@ async def test_chunks_that_could_not_connect_go_back_to_pending(tmp_path: Path) 
         with Campaign.create(path, NUMBERS[:20], message=MESSAGE, chunk_size=10) as campaign:
             first = await campaign.run(client, concurrency=1)
             resumed = await campaign.run(client)
+    unsent = first_chunk(10)  # the first chunk could not connect
     assert first.status.by_state[NumberState.FAILED] == 0
-    assert first.status.pending == 10
-    assert resumed.sent == 10
+    assert first.status.pending == unsent
+    assert resumed.sent == unsent
     assert resumed.status.delivered == 20
     assert delivered_counts(fake) == collections.Counter(NUMBERS[:20])
 

@@ -121,7 +121,30 @@ def test_progress_display_renders_counts() -> None:
     assert "0:00:06" in text
     assert "delivered 40" in text
     assert "undelivered 10" in text
+    assert "s/number" not in text  # no pace measured yet
     assert display.last == snapshot
+
+
+def test_progress_display_shows_the_pace_and_the_chunk_size() -> None:
+    """Once measured, the gateway's pace and the latest chunk's size follow the counts (E49)."""
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    snapshot = MassProgress(
+        done=12,
+        total=400,
+        by_outcome=dict.fromkeys(Outcome, 0) | {Outcome.DELIVERED: 12},
+        chunks_done=2,
+        chunks_in_flight=0,
+        rate=0.5,
+        elapsed=24.0,
+        eta=776.0,
+        chunk_size=8,
+        pace=2.04,
+    )
+    with CampaignDisplay(console, title="sending") as display:
+        display.update(snapshot)
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    assert "delivered 12  2.04 s/number, chunks of 8" in output.getvalue()
 
 
 def test_demo_numbers_are_repeatable_and_mixed() -> None:

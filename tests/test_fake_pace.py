@@ -380,13 +380,13 @@ async def test_the_service_clock_offset_dates_reports_and_history() -> None:
     assert fake.clock_offset == 3600.0
 
 
-async def test_the_fake_client_drain_follows_per_number_or_is_left_to_the_sdk(
+async def test_the_fake_client_hands_over_its_front_wait_and_not_its_pace(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """fake.client() keeps 1.5 x per_number as its drain; gateway_drain=None gives the SDK's own."""
+    """fake.client() sets front_wait from the time model; the drain is left to the SDK's own."""
     monkeypatch.delenv("MIOGRAM_GATEWAY_DRAIN", raising=False)
     fake = FakeMioGram(time_model=TimeModel.realistic(scale=0.01, pace=2.0, jitter=0.2))
     async with fake.client() as scaled:
-        assert scaled._session.gateway_drain == pytest.approx(0.03)
-    async with fake.client(gateway_drain=None) as own:
-        assert own._session.gateway_drain == DEFAULT_GATEWAY_DRAIN
+        assert scaled._session.front_wait == pytest.approx(0.6)
+        assert scaled._session.gateway_drain == DEFAULT_GATEWAY_DRAIN == 0.0
+        assert scaled._session.pace.paces() == {}  # nothing of the fake's pace is known

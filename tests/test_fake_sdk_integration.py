@@ -194,14 +194,18 @@ def test_sdk_and_fake_under_trio() -> None:
     assert [d.agent for d in fake.deliveries] == ["Agent2"]
 
 
-async def test_fake_client_drain_matches_the_time_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """fake.client()'s drain is 1.5x the model's time per number (0 if instant), unless given."""
+async def test_fake_client_gives_its_front_wait_and_none_of_its_pace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fake.client() sets front_wait from the time model (not the instant one), never a drain."""
     monkeypatch.delenv("MIOGRAM_GATEWAY_DRAIN", raising=False)
+    monkeypatch.delenv("MIOGRAM_FRONT_WAIT", raising=False)
     fake = FakeMioGram()
     async with fake.client() as instant:
-        assert instant._session.gateway_drain == 0.0
-    fake.time_model = TimeModel.realistic(scale=0.01)
+        assert (instant._session.front_wait, instant._session.gateway_drain) == (60.0, 0.0)
+    fake.time_model = TimeModel.realistic(scale=0.01, pace=2.5)
     async with fake.client() as scaled:
-        assert scaled._session.gateway_drain == pytest.approx(0.015)
-    async with fake.client(gateway_drain=2.0) as chosen:
-        assert chosen._session.gateway_drain == 2.0
+        assert scaled._session.front_wait == pytest.approx(0.6)
+        assert scaled._session.gateway_drain == 0.0  # the client finds the pace itself (E49)
+    async with fake.client(front_wait=2.0, gateway_drain=0.5) as chosen:
+        assert (chosen._session.front_wait, chosen._session.gateway_drain) == (2.0, 0.5)

@@ -17,7 +17,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.lowlevel
@@ -891,7 +891,7 @@ def test_every_input_gets_exactly_one_honest_outcome(
             sender.behaviours[index] = raising(error)
     robots: list[str | None] = [f"agent{i}" for i in range(agents)] or [None]
 
-    async def main() -> tuple[Mapping[str, Outcome] | MassOutcomes, bool]:
+    async def main() -> tuple[Mapping[str, Outcome] | MassOutcomes, MassSendError | None]:
         try:
             result = await fan_out(
                 inputs,
@@ -902,10 +902,11 @@ def test_every_input_gets_exactly_one_honest_outcome(
                 robots=robots,
             )
         except MassSendError as stop:
-            return stop.result, True
-        return result, False
+            return stop.result, stop
+        return result, None
 
-    outcomes, stopped = anyio.run(main)
+    outcomes, stop = anyio.run(main)
+    stopped = stop is not None
     assert isinstance(outcomes, MassResult)  # what MassSendError.result always holds
     result = outcomes
     sent = sender.sent
@@ -957,7 +958,10 @@ def test_plain_and_async_iterables_give_the_same_result(
                 yield raw
 
         phones = inputs if source == "list" else numbers()
-        result = await fan_out(phones, sender, normalize=normalize, chunk_size=chunk_size)
+        try:
+            result = await fan_out(phones, sender, normalize=normalize, chunk_size=chunk_size)
+        except MassSendError as stop:  # e.g. three unsent chunks in a row: the same either way
+            result = cast("MassResult", stop.result)
         chunks = sorted((chunk.index, chunk.numbers) for chunk in sender.calls)
         errors = sorted((number, str(error)) for number, error in result.errors.items())
         return chunks, [list(result.items()), result.duplicates, errors]
@@ -1017,30 +1021,3 @@ async def test_file_lines_are_stripped_and_blank_or_comment_lines_skipped(stream
     assert list(result) == [phone(1), phone(2), "0912 12"]
     assert result["0912 12"] is Outcome.INVALID
     assert result.duplicates == 0
-
-
-async def test_a_late_999_makes_later_chunks_smaller() -> None:
-    """A 999 arriving at the front's wait shrinks later chunks by a third; an early one does not."""
-    calls: list[int] = []
-
-    async def send_chunk(chunk: Chunk) -> Mapping[str, bool]:
-        calls.append(len(chunk.numbers))
-        if chunk.index == 0:
-            await anyio.sleep(0.05)  # past 90% of the 0.05 s front wait
-            raise NoResponseError(999, "No Response From Server", "SendMessageMass")
-        if chunk.index == 2:
-            raise NoResponseError(999, "No Response From Server", "SendMessageMass")
-        return dict.fromkeys(chunk.numbers, True)
-
-    result = await fan_out(
-        [phone(i) for i in range(200)],
-        send_chunk,
-        normalize=normalize,
-        chunk_size=30,
-        concurrency=1,
-        front_wait=0.05,
-    )
-    # Two more chunks were ready (one buffered, one held by the producer) before the 999 came;
-    # the early 999 of chunk 2 (the gateway not reached) shrinks nothing.
-    assert calls == [30, 30, 30, 20, 20, 20, 20, 20, 10]
-    assert len(result.delivered) == 140  # the two 999 chunks are not delivered

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import anyio
 import pytest
 import trio
+from chunk_layout import first_chunk, layout
 
 from miogram_async import (
     Chunk,
@@ -85,12 +87,13 @@ class Journal:
 
 
 async def test_ten_thousand_numbers_match_the_delivery_log() -> None:
-    """10,000 numbers go out in 250 requests of 40 (E48), outcomes agree with the fake's log."""
+    """10,000 numbers go out in requests of 40 (E48) after a small first one per agent (E49)."""
     fake = fake_service()
     phones = numbers(10_000)
     async with MioGram(secret=SECRET, transport=fake.transport()) as client:
         result = await client.send_message_mass(phones, "hello")
-    assert mass_phone_counts(fake) == [40] * 250
+    assert mass_phone_counts(fake) == layout(10_000, 40, agents=4)
+    assert mass_phone_counts(fake)[:5] == [first_chunk(40)] * 4 + [40]
     assert fake.max_state_changing_in_flight == 1
     delivered = {delivery.number for delivery in fake.deliveries}
     undelivered = {delivery.number for delivery in fake.undelivered}
@@ -165,13 +168,18 @@ async def test_credit_running_out_stops_the_campaign() -> None:
         with pytest.raises(MassSendError) as caught:
             await client.send_message_mass(phones, "hello", chunk_size=100)
     result = caught.value.result
+    # A small first chunk on each agent (the pace unknown, E49), then chunks of 100 until one
+    # is beyond the credit left.
+    sizes = layout(1_000, 100, agents=4)
+    paid = max(total for total in itertools.accumulate(sizes) if total <= 450)
+    chunks = next(i for i, total in enumerate(itertools.accumulate(sizes)) if total > 450) + 1
     assert isinstance(caught.value.cause, LowCreditError)
-    assert result.delivered == phones[:400]
-    assert {delivery.number for delivery in fake.deliveries} == set(phones[:400])
-    assert result.failed == phones[400:500]
-    assert result.not_attempted == phones[500:]
-    assert mass_phone_counts(fake) == [100] * 5
-    assert fake.credits()["Message"] == 50
+    assert result.delivered == phones[:paid]
+    assert {delivery.number for delivery in fake.deliveries} == set(phones[:paid])
+    assert result.failed == phones[paid : paid + sizes[chunks - 1]]
+    assert result.not_attempted == phones[paid + sizes[chunks - 1] :]
+    assert mass_phone_counts(fake) == sizes[:chunks]
+    assert fake.credits()["Message"] == 450 - paid
 
 
 async def test_in_flight_is_bounded_by_concurrency() -> None:
@@ -218,7 +226,9 @@ def test_four_agents_run_four_at_once_only_on_opt_in() -> None:
 
     one = trio.run(main)
     sends = [r for r in fake.requests if r.func == "SendMessageMass"]
-    assert [r.robot for r in sends] == list(AGENTS) * 12 + list(AGENTS)[:2]  # 50 chunks of 40
+    # A small chunk on each agent (the pace unknown, E49), then chunks of 40.
+    rotation = [AGENTS[index % 4] for index in range(len(layout(2_000, 40, agents=4)))]
+    assert [r.robot for r in sends] == rotation
     assert fake.max_state_changing_in_flight == 1
     assert not fake.credit_file_corrupted
     assert one.counts[Outcome.DELIVERED] == 2_000

@@ -8,6 +8,7 @@ import pickle
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -294,15 +295,15 @@ def _footprint(thing: object, seen: set[int], depth: int = 4) -> int:
 
 
 def _caller_fan_out() -> FanOut:
-    """
-    The fan-out whose progress report is running (``FanOut._report`` calls on_progress, directly
-    or through the campaign's progress, a frame or two up).
-    """
-    for depth in range(2, 6):
-        state = sys._getframe(depth).f_locals.get("self")
-        if isinstance(state, FanOut):
-            return state
-    raise AssertionError("on_progress is no longer called by a FanOut method")
+    """The fan-out whose progress report is running (``FanOut._report`` calls on_progress)."""
+    frame: FrameType | None = sys._getframe(2)
+    # A campaign's on_progress is called through the keeper of its pace (campaign/_pace.py).
+    while frame is not None and not isinstance(frame.f_locals.get("self"), FanOut):
+        frame = frame.f_back
+    assert frame is not None, "on_progress is no longer called by a FanOut method"
+    state = frame.f_locals["self"]
+    assert isinstance(state, FanOut)
+    return state
 
 
 def test_a_journalled_run_holds_no_per_number_state(tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ from collections import Counter
 import anyio
 import pytest
 import trio
+from chunk_layout import layout
 from trio.testing import MockClock
 
 from miogram_async import (
     MassProgress,
-    MassResult,
     MassSendError,
     MioGram,
     Outcome,
@@ -94,7 +94,9 @@ async def test_reads_are_not_held_by_the_gate() -> None:
 
 async def test_ten_thousand_numbers_go_one_chunk_at_a_time_over_every_agent() -> None:
     """A default Mass send of 10,000 numbers: one request in flight, agents rotated, no breakage."""
-    fake = server_fake(TimeModel.realistic(scale=0.0001))
+    # A gateway 10,000 times faster than the real one, its front still waiting 10 s: overlapping
+    # chunks would break the credit file (E33), and every chunk fits the front's wait.
+    fake = server_fake(TimeModel(base_latency=0.00003, per_number=0.0001, front_wait=10.0))
     targets = numbers(10_000)
     async with fake.client() as client:
         result = await client.send_message_mass(targets, "hello")
@@ -104,7 +106,10 @@ async def test_ten_thousand_numbers_go_one_chunk_at_a_time_over_every_agent() ->
     assert result.counts[Outcome.DELIVERED] == 10_000
     assert delivered_once(fake, targets)
     sends = [record for record in fake.requests if record.func == "SendMessageMass"]
-    assert len(sends) == 250  # chunks of 40 (E48)
+    # A small chunk on each agent while its pace is unknown (E49), then chunks of 40 (E48).
+    assert [len(record.elements["Phone"].split(",")) for record in sends] == layout(
+        10_000, 40, agents=4
+    )
     assert [record.robot for record in sends[:8]] == list(AGENTS) * 2
     assert fake.funcs().count("APIGetRobot") == 1
 
@@ -119,31 +124,6 @@ async def test_the_opt_in_to_parallel_sends_breaks_the_credit_file_as_e33_says()
     assert fake.max_state_changing_in_flight == 4
     assert fake.credit_file_corrupted
     assert caught.value.result.counts[Outcome.NOT_ATTEMPTED] > 0
-
-
-@pytest.mark.parametrize("drain", [0.015, 0.0])
-async def test_chunks_of_100_are_safe_only_with_the_drain_after_a_999(drain: float) -> None:
-    """
-    Chunks of 100 all get 999 (E32); the drain keeps the next one off the gateway's work (E33).
-
-    Scaled time 0.01: the front waits 0.6 s and 100 numbers take 1 s; the drain is the default
-    1.5 s per number scaled alike. Without it, the next chunk overlaps and breaks the file.
-    """
-    fake = server_fake(TimeModel.realistic(scale=0.01))
-    targets = numbers(400)
-    async with fake.client(gateway_drain=drain, max_retries=0) as client:
-        try:
-            result: MassResult = await client.send_message_mass(targets, "hello", chunk_size=100)
-        except MassSendError as stop:  # the broken file's 306 stops it
-            result = stop.result  # type: ignore[assignment]  # a MassResult at run time
-    await fake.wait_idle()
-    assert fake.max_state_changing_in_flight == 1  # one at a time at the front, either way
-    assert result.counts[Outcome.DELIVERED] == 0  # every chunk got 999: no real answer
-    if drain:
-        assert not fake.credit_file_corrupted
-        assert delivered_once(fake, targets)  # each 999'd chunk delivered, once
-    else:
-        assert fake.credit_file_corrupted
 
 
 async def test_unknown_agents_in_robots_are_refused_naming_both_lists() -> None:
@@ -165,7 +145,8 @@ async def test_a_named_agent_narrows_the_rotation() -> None:
         await client.send_message_mass(numbers(100, prefix="+98911"), "hi", robot="A2")
         await client.send_message(numbers(1, prefix="+98912")[0], "hi")
     sends = [record for record in fake.requests if record.func.startswith("SendMessage")]
-    assert [record.robot for record in sends] == ["A3"] * 3 + ["A2"] * 3 + [""]
+    chunks = len(layout(100, 40))  # a small one (the pace unknown, E49), 40, 40, the rest
+    assert [record.robot for record in sends] == ["A3"] * chunks + ["A2"] * chunks + [""]
     assert "APIGetRobot" not in fake.funcs()
 
 
@@ -187,12 +168,24 @@ async def test_a_queued_request_shows_in_debug_logs_and_progress(
     assert fake.max_state_changing_in_flight == 1
 
 
-def test_the_drain_defaults_to_one_and_a_half_seconds_a_number(
+def test_the_drain_has_no_lower_bound_by_default_and_the_front_wait_is_60_s(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Without the option or MIOGRAM_GATEWAY_DRAIN the drain is 1.5 s a number; bad ones refused."""
-    monkeypatch.delenv("MIOGRAM_GATEWAY_DRAIN")
-    assert MioGram("s")._session.gateway_drain == 1.5
+    """No drain bound by default (the pace decides, E49), front_wait 60 s; bad values refused."""
+    monkeypatch.delenv("MIOGRAM_GATEWAY_DRAIN", raising=False)
+    monkeypatch.delenv("MIOGRAM_FRONT_WAIT")
+    assert MioGram("s")._session.gateway_drain == 0.0
+    assert MioGram("s")._session.front_wait == 60.0
+    assert MioGram("s", front_wait=0.6)._session.front_wait == 0.6
+    monkeypatch.setenv("MIOGRAM_FRONT_WAIT", "6")
+    assert MioGram("s")._session.front_wait == 6.0
+    monkeypatch.setenv("MIOGRAM_FRONT_WAIT", "a minute")
+    with pytest.raises(ValidationError, match="MIOGRAM_FRONT_WAIT"):
+        MioGram("s")
+    monkeypatch.delenv("MIOGRAM_FRONT_WAIT")
+    for bad in (0, -1.0, float("inf"), True):
+        with pytest.raises(ValidationError, match="front_wait"):
+            MioGram("s", front_wait=bad)
     assert MioGram("s", gateway_drain=0.2)._session.gateway_drain == 0.2
     monkeypatch.setenv("MIOGRAM_GATEWAY_DRAIN", "0.015")
     assert MioGram("s")._session.gateway_drain == 0.015

@@ -9,7 +9,9 @@ import base64
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
+from chunk_layout import first_chunk
 
 from miogram_async import (
     APIResponseError,
@@ -53,14 +55,19 @@ def numbers(count: int) -> list[str]:
 
 async def test_e32_a_999_after_a_mass_chunk_leaves_its_numbers_unknown() -> None:
     """A chunk the front gives up on (999) is UNKNOWN, never FAILED, and it was delivered."""
-    fake = FakeMioGram(time_model=SCALED)
-    chunk = numbers(100)
+    # A gateway at 40 s a number: even the small first chunk outlasts the front's wait (E49).
+    fake = FakeMioGram(time_model=attrs.evolve(SCALED, per_number=40.0))
+    chunk = numbers(6)
     async with fake.client(max_retries=2) as client:
         result = await client.send_message_mass(chunk, "hi", chunk_size=100)
     await fake.wait_idle()
-    assert result.counts[Outcome.UNKNOWN] == 100
+    first = first_chunk(100, SCALED.front_wait_seconds())
+    assert result.unknown == chunk[:first]
+    assert result.delivered == chunk[first:]  # later chunks sized from the 999's bound
     assert result.failed == []
     assert sorted(d.number for d in fake.deliveries) == sorted(chunk)  # sent once, not retried
+    assert fake.max_state_changing_in_flight == 1
+    assert not fake.credit_file_corrupted  # the drain outlasted the gateway's work (E33)
 
 
 async def test_e34_get_history_with_its_defaults_returns_the_messages() -> None:
@@ -197,19 +204,21 @@ async def test_e41_the_gateways_815_is_service_wide_and_stops_a_mass_send() -> N
     assert blocked.value.sent is False
     assert "whole service" in str(blocked.value)
     assert isinstance(stopped.value.cause, GatewayBlockedError)
-    assert stopped.value.result.counts[Outcome.NOT_ATTEMPTED] == 150
+    # The first chunk is small (the pace unknown, E49): every later number stays unsent.
+    assert stopped.value.result.counts[Outcome.NOT_ATTEMPTED] == 250 - first_chunk(100)
     assert fake.deliveries == []
 
 
 async def test_e42_a_mass_beyond_credit_fails_its_numbers_and_stops() -> None:
     """The front's 305 proves a refusal: the chunk is FAILED, the rest NOT_ATTEMPTED."""
-    fake = FakeMioGram(AccountConfig(credits=CreditsConfig(message=3)))
+    first = first_chunk(5)  # the first chunk is small (the pace unknown, E49)
+    fake = FakeMioGram(AccountConfig(credits=CreditsConfig(message=first - 1)))
     async with fake.client() as client:
         with pytest.raises(MassSendError) as stopped:
             await client.send_message_mass(numbers(10), "hi", chunk_size=5, concurrency=1)
     assert isinstance(stopped.value.cause, NoCreditError)
     counts = stopped.value.result.counts
-    assert (counts[Outcome.FAILED], counts[Outcome.NOT_ATTEMPTED]) == (5, 5)
+    assert (counts[Outcome.FAILED], counts[Outcome.NOT_ATTEMPTED]) == (first, 10 - first)
     assert fake.deliveries == []
 
 

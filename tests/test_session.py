@@ -98,11 +98,11 @@ async def test_307_is_false_exactly_where_the_row_says(row: Action[object]) -> N
 
 
 def test_mass_options_have_one_set_of_defaults() -> None:
-    """No options give the documented defaults; the concurrency is the client's until resolved."""
+    """No options give the documented defaults; concurrency, front_wait: the client's until set."""
     options = mass_options({})
     assert options == MassOptions()
     assert (options.chunk_size, options.per_robot, options.cancel_grace) == (40, 1, 10.0)
-    assert (options.front_wait, options.total_hint) == (60.0, None)
+    assert (options.front_wait, options.total_hint) == (None, None)
     assert options.concurrency is None
     assert options.robots is None
     assert DEFAULT_CONCURRENCY == 1

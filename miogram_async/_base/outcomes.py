@@ -10,8 +10,9 @@ again without the caller asking) is decided here, and only here:
 - `gateway_may_be_busy`: the service's gateway may still be working on the request (the send
   gate's drain, E32).
 - `stops_fan_out`: the error dooms every later chunk of a Mass send; `shrinks_chunks`: a 999 so
-  late in the front's wait that later chunks must be smaller (E32); `refused_as_a_whole`: a
-  refusal that says nothing about the numbers (a campaign puts them back to pending).
+  late in the front's wait that it proves the chunk too big for the gateway's pace (E32, E49);
+  `refused_as_a_whole`: a refusal that says nothing about the numbers (a campaign puts them back
+  to pending).
 - `verdict` and `remedy`: how a program reports an error (the CLI's exit codes and advice), as
   neutral values.
 
@@ -209,8 +210,9 @@ def shrinks_chunks(error: BaseException, took: float, front_wait: float) -> bool
     Whether a chunk that ended in *error* after *took* seconds needed more than the front waits.
 
     A 999 that arrives after `NEAR_FRONT_WAIT` of *front_wait* says the gateway was still at work
-    when the front gave up (E32): later chunks of that size would fall in doubt too. An earlier
-    999 says nothing about the gateway's speed.
+    when the front gave up (E32): the chunk's agent takes more than about *took* over its numbers
+    per number, a lower bound its later chunks are sized from (E49). An earlier 999 says nothing
+    about the gateway's speed.
     """
     return (
         isinstance(error, APIError)

@@ -19,9 +19,10 @@ the client's alone: `choose_gate` picks, in this order,
 5. where no such folder can be used (no home, a read-only one, not the user's own, Windows): the
    client's `LocalSendGate`, with one WARNING per process saying what that means.
 
-A gate the package makes waits `dead_holder_wait` = `REQUEST_NUMBERS_MAX` x the client's
-``gateway_drain`` after a holder that died holding it: the longest the dead holder's request may
-keep the gateway busy (E32), the same estimate as the drain after an unknown outcome.
+A gate the package makes waits the client's ``dead_holder_wait`` after a holder that died holding
+it: the longest the dead holder's request may keep the gateway busy (E32), the same estimate as
+the drain after an unknown outcome of a request of `REQUEST_NUMBERS_MAX` numbers while nothing is
+known of the gateway's pace (`miogram_async._http.pace.dead_holder_wait`, E49).
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ __all__ = [
     "REQUEST_NUMBERS_MAX",
     "GateChoice",
     "choose_gate",
-    "dead_holder_wait_for",
     "gate_from_text",
     "gate_identity",
     "machine_gate",
@@ -100,25 +100,21 @@ class GateChoice:
     how: str
 
 
-def dead_holder_wait_for(gateway_drain: float) -> float:
-    """How long a gate the package makes waits after a dead holder (see the module's notes)."""
-    return REQUEST_NUMBERS_MAX * gateway_drain
-
-
 def choose_gate(
     send_gate: SendGate | str | None,
     *,
     base_url: str,
     concurrency: int,
-    gateway_drain: float,
+    dead_holder_wait: float,
 ) -> GateChoice:
     """
-    The gate of a client with these options (see the module's notes for the order).
+    The gate of a client with these options (see the module's notes for the order); a gate it
+    makes waits *dead_holder_wait* seconds after a holder that died holding it.
 
     Raises:
         ValidationError: *send_gate* or ``MIOGRAM_SEND_GATE`` names no usable gate.
     """
-    wait = dead_holder_wait_for(gateway_drain)
+    wait = dead_holder_wait
     if isinstance(send_gate, SendGate):
         return GateChoice(send_gate, not isinstance(send_gate, LocalSendGate), False, "given")
     source = "send_gate"

@@ -34,6 +34,7 @@ from .retry import RetryPolicy
 from .transport import HttpBackend, aiohttp_available
 
 __all__ = [
+    "DEFAULT_FRONT_WAIT",
     "DEFAULT_GATEWAY_DRAIN",
     "DEFAULT_MAX_REPLY_BYTES",
     "SECRET_NOT_UNICODE",
@@ -44,6 +45,7 @@ __all__ = [
     "Unset",
     "check_call",
     "drain_from_env",
+    "front_wait_from_env",
     "phone_normalizer",
 ]
 
@@ -51,8 +53,12 @@ DEFAULT_MAX_REPLY_BYTES: Final = 8 * 1024 * 1024
 """The largest reply body read (after content decoding): the service's biggest replies (reports,
 histories) are far smaller, and an endless or huge body must not take the client's memory."""
 
-DEFAULT_GATEWAY_DRAIN: Final = 1.5
-"""Seconds per number the gateway may still work after the front gave up (E32: >= 1 s each)."""
+DEFAULT_GATEWAY_DRAIN: Final = 0.0
+"""No lower bound of the client's own: after an unknown outcome the send gate stays closed for
+the gateway's measured pace with a margin (`GatewayPace.drain`, E32, E49)."""
+
+DEFAULT_FRONT_WAIT: Final = 60.0
+"""Seconds the service's front waits for its gateway before it answers 999 (E32)."""
 
 SecretSource = str | Callable[[], str] | Callable[[], Awaitable[str]]
 """A secret, or a callable (sync or async) returning it, asked before every request."""
@@ -103,8 +109,28 @@ def _base_url_or_env(base_url: str | None) -> str:
 
 
 def drain_from_env() -> float:
-    """The gateway drain a client gets when it names none: ``MIOGRAM_GATEWAY_DRAIN`` or 1.5."""
+    """The gateway drain a client gets when it names none: ``MIOGRAM_GATEWAY_DRAIN`` or 0."""
     return _drain_or_env(None)
+
+
+def front_wait_from_env() -> float:
+    """The front's wait a client gets when it names none: ``MIOGRAM_FRONT_WAIT`` or 60 s."""
+    return _front_wait_or_env(None)
+
+
+def _front_wait_or_env(front_wait: float | None) -> float:
+    """The ``front_wait`` option, or ``MIOGRAM_FRONT_WAIT``, or the service's 60 s."""
+    if front_wait is None:
+        from_env = env("MIOGRAM_FRONT_WAIT")
+        try:
+            return DEFAULT_FRONT_WAIT if from_env is None else float(from_env)
+        except ValueError:
+            raise ValidationError(
+                f"MIOGRAM_FRONT_WAIT must be a number of seconds, got {from_env!r}"
+            ) from None
+    if isinstance(front_wait, int) and not isinstance(front_wait, bool):
+        return float(front_wait)
+    return front_wait
 
 
 def _drain_or_env(gateway_drain: float | None) -> float:
@@ -217,6 +243,13 @@ def _check_drain(_: object, __: attrs.Attribute[Any], drain: object) -> None:
         )
 
 
+def _check_front_wait(_: object, __: attrs.Attribute[Any], front_wait: object) -> None:
+    if not is_seconds(front_wait) or not is_finite_seconds(front_wait):
+        raise ValidationError(
+            f"front_wait must be a finite positive number of seconds, got {front_wait!r}"
+        )
+
+
 def _check_base_url(_: object, __: attrs.Attribute[Any], base_url: str) -> None:
     check_base_url(base_url)
 
@@ -236,7 +269,8 @@ class ClientOptions:
     the option. The environment and the defaults are read once, here: ``secret`` is the given
     one (stripped) or ``MIOGRAM_SECRET``; ``base_url`` the given one, ``MIOGRAM_BASE_URL`` or the
     public service; ``timeout`` an `httpx.Timeout`; ``gateway_drain`` the given seconds,
-    ``MIOGRAM_GATEWAY_DRAIN`` or `DEFAULT_GATEWAY_DRAIN`. `MioGram.with_options` is
+    ``MIOGRAM_GATEWAY_DRAIN`` or `DEFAULT_GATEWAY_DRAIN`; ``front_wait`` the given seconds,
+    ``MIOGRAM_FRONT_WAIT`` or `DEFAULT_FRONT_WAIT`. `MioGram.with_options` is
     ``attrs.evolve`` of these, checked the same way.
     """
 
@@ -258,6 +292,7 @@ class ClientOptions:
     on_secret_change: SecretCallback | None = attrs.field(validator=_check_callback)
     send_gate: SendGate | str | None = attrs.field(validator=_check_gate)
     gateway_drain: float = attrs.field(converter=_drain_or_env, validator=_check_drain)
+    front_wait: float = attrs.field(converter=_front_wait_or_env, validator=_check_front_wait)
     base_url: str = attrs.field(converter=_base_url_or_env, validator=_check_base_url)
     default_region: str | None = attrs.field(validator=_check_region)
     check_limits: bool

@@ -39,6 +39,10 @@ class Request(Generic[_R_co]):
         timeouts: the request's timeouts; their ``read`` is also each attempt's total deadline.
         numbers: how many numbers it carries (a Mass chunk's): the send gate's drain after an
             unknown outcome counts them (E32).
+        paced: its round trip measures the gateway's pace on its agent (a Mass chunk: an answer
+            comes once the gateway has resolved every number; E49).
+        front_wait: the front's wait this request is judged by (a Mass send's own); ``None``:
+            the client's.
         on_gate_wait: told the seconds an attempt spent queued at the send gate.
         on_admitted: awaited once the send gate has let an attempt through, before it leaves;
             an error there sends nothing and leaves the gate open.
@@ -55,6 +59,8 @@ class Request(Generic[_R_co]):
     robot: str | None
     timeouts: httpx.Timeout
     numbers: int = 1
+    paced: bool = False
+    front_wait: float | None = None
     on_gate_wait: Callable[[float], object] | None = None
     on_admitted: Callable[[], Awaitable[object]] | None = None
     on_leaving: Callable[[], object] | None = None

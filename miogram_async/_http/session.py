@@ -42,13 +42,14 @@ from .._base.errors import (
     ValidationError,
 )
 from .._base.log import OK, log_request, logger
-from .._base.outcomes import gateway_may_be_busy
+from .._base.outcomes import gateway_may_be_busy, shrinks_chunks
 from .._base.scrub import contains_secret, scrub, without_frames
 from .._base.version import USER_AGENT
 from .._base.wire import FORM_HEADERS, Reply, as_str_list, decode_reply, encode_form
 from .._gates.base import SendGate
 from .._gates.default import GateChoice, choose_gate
 from .options import SECRET_NOT_UNICODE, ClientOptions, SecretSource
+from .pace import GatewayPace, dead_holder_wait
 from .ratelimit import TokenBucket
 from .request import Request
 from .transport import build_http_client, is_transport_error, map_transport_error
@@ -89,14 +90,20 @@ class Session:
 
     def __init__(self, options: ClientOptions) -> None:
         #: The send gate and how it was chosen (a campaign asks whether the user named it).
+        #: How long a gate made for this client waits after a holder that died holding it.
+        self.dead_holder_wait = dead_holder_wait(options.gateway_drain, options.front_wait)
         self.gate_choice: GateChoice = choose_gate(
             options.send_gate,
             base_url=options.base_url,
             concurrency=options.concurrency,
-            gateway_drain=options.gateway_drain,
+            dead_holder_wait=self.dead_holder_wait,
         )
         self.gate: SendGate = self.gate_choice.gate
         self.gateway_drain = options.gateway_drain
+        self.front_wait = options.front_wait
+        # What this client learns of the gateway's pace: shared with its views (`derive` copies
+        # the reference), every Mass send and the drain after an unknown outcome (E49).
+        self.pace = GatewayPace()
         self._secret: SecretSource = options.secret
         self.robot = options.default_robot
         self.base_url = options.base_url
@@ -137,7 +144,7 @@ class Session:
     def derive(self, options: ClientOptions) -> Session:
         """
         A view of this session with the defaults of *options* (its robot, timeout and retries),
-        sharing its pool, secret and everything else.
+        sharing its pool, secret, the gateway's pace (`pace`) and everything else.
 
         Closing the view closes nothing of its root's.
         """
@@ -307,19 +314,31 @@ class Session:
         """
         return self.robot if robot is None else check_robot(robot)
 
-    def drain_seconds(self, numbers: int) -> float:
+    def drain_seconds(
+        self, numbers: int, robot: str | None = None, front_wait: float | None = None
+    ) -> float:
         """
         How long after its start the gateway may still work on a request of *numbers* numbers
-        whose outcome is unknown (E32): the send gate stays closed that long, and the settle
-        step counts a chunk's messages up to then.
+        on *robot* whose outcome is unknown (E32): the send gate stays closed that long, and the
+        settle step counts a chunk's messages up to then and reads its agent's history only
+        after it.
+
+        The one estimate of both: the gateway's pace as this client knows it, the slowest seen
+        with a margin, a slow one while the agent is unmeasured (`GatewayPace.drain`, E49), at
+        *front_wait*'s scale (``None``: the client's); ``gateway_drain`` seconds per number at
+        least.
         """
-        return numbers * self.gateway_drain
+        wait = front_wait or self.front_wait
+        return max(self.pace.drain(robot, numbers, wait), numbers * self.gateway_drain)
 
     async def account_agents(self) -> tuple[str, ...]:
         """The account's agents, asked once per client and its views (``APIGetRobot``)."""
         root = self._root
         if root._agents is None:
             root._agents = tuple(await self.request(API_GET_ROBOT, as_str_list, {}))
+            if root._agents:
+                # A request that names no agent goes to the first (E47): its pace is that one's.
+                root.pace.first_agent = root._agents[0]
         return root._agents
 
     # -- the request path -----------------------------------------------------------------------
@@ -416,10 +435,13 @@ class Session:
 
         The rate-limit token is taken before the gate, never while holding it: a shared gate's
         slot (another process may be waiting for it) is not held while this process waits on its
-        own limit. After an outcome that leaves the gateway possibly still at work
-        (`gateway_may_be_busy`: 999, a read timeout, a 5xx, an unreadable reply, a
-        cancellation), the gate stays closed for the rest of an estimate of that work: the
-        request's numbers times `gateway_drain`, counted from the request's start.
+        own limit. A paced request (a Mass chunk) measures the gateway's pace on its agent: an
+        answer is a sample, a 999 at the front's wait a lower bound (E49, `GatewayPace`). After
+        an outcome that leaves the gateway possibly still at work (`gateway_may_be_busy`: 999, a
+        read timeout, a 5xx, an unreadable reply, a cancellation), the gate stays closed until
+        the gateway has, at the slowest pace seen with a margin (a slow one while nothing is
+        measured), finished the request's numbers, counted from its start; ``gateway_drain``
+        seconds per number at least.
         """
         if self._bucket is not None:
             await self._bucket.acquire()
@@ -439,24 +461,57 @@ class Session:
                 await request.on_admitted()  # nothing has left: an error here keeps no drain
             started = anyio.current_time()
             try:
-                return await self._attempt(http, request, attempt)
+                reply = await self._attempt(http, request, attempt)
             except BaseException as error:
-                if gateway_may_be_busy(error):
-                    busy_for = self.drain_seconds(request.numbers) - (
-                        anyio.current_time() - started
-                    )
-                    if busy_for > 0:
-                        logger.debug(
-                            "%s: outcome unknown (%s); the send gate stays closed %.3fs while "
-                            "the gateway may still be at work (E32)",
-                            func,
-                            describe(error),
-                            busy_for,
-                        )
+                took = anyio.current_time() - started
+                busy_for = self._after_unknown(request, error, took)
                 raise
+            if request.paced:
+                pace = self.pace.answered(
+                    request.robot, request.numbers, anyio.current_time() - started
+                )
+                logger.debug(
+                    "%s of %d numbers answered: agent %s at %.3fs per number (E49)",
+                    func,
+                    request.numbers,
+                    request.robot or "(first)",
+                    pace,
+                )
+            return reply
         finally:
             with anyio.CancelScope(shield=True):
                 await self.gate.release(max(0.0, busy_for))
+
+    def _after_unknown(self, request: Request[object], error: BaseException, took: float) -> float:
+        """
+        Seconds the send gate stays closed after *request* ended in *error* *took* seconds in.
+
+        A paced request's 999 at the front's wait first proves a lower bound on its agent's
+        pace (E32, `shrinks_chunks`).
+        """
+        front_wait = request.front_wait or self.front_wait
+        if request.paced and shrinks_chunks(error, took, front_wait):
+            bound = self.pace.overran(request.robot, request.numbers, took)
+            logger.warning(
+                "a chunk of %d numbers got 999 after %.1fs (the front's wait, E32): agent %s "
+                "takes more than %.2fs per number; later chunks on it are smaller (E49)",
+                request.numbers,
+                took,
+                request.robot or "(first)",
+                bound,
+            )
+        if not gateway_may_be_busy(error):
+            return 0.0
+        busy_for = self.drain_seconds(request.numbers, request.robot, front_wait) - took
+        if busy_for > 0:
+            logger.debug(
+                "%s: outcome unknown (%s); the send gate stays closed %.3fs while the gateway "
+                "may still be at work (E32)",
+                request.action.func,
+                describe(error),
+                busy_for,
+            )
+        return busy_for
 
     async def _attempt(self, http: httpx.AsyncClient, request: Request[_R], attempt: int) -> _R:
         action = request.action
@@ -507,13 +562,18 @@ class Session:
             # Error trackers (Sentry, loguru's diagnose, rich) show the locals of every frame of
             # a traceback, this one included.
             del secret, body
+            duration = anyio.current_time() - started
             log_request(
                 func=func,
                 attempt=attempt,
-                duration=anyio.current_time() - started,
+                duration=duration,
                 outcome=outcome,
                 robot=request.robot,
             )
+            if outcome == OK and request.elements.get("phone") is None:
+                # No number, no per-number work at the gateway: a measure of the latency that
+                # a chunk's round trip holds besides its numbers (E49).
+                self.pace.round_trip(duration)
         # Raised outside the handler so that the unscrubbed error is not kept as its context.
         raise scrubbed
 

@@ -2,8 +2,10 @@
 The Mass fan-out: chunking, bounded workers, merging per-number outcomes.
 
 One producer task streams the input (normalising and de-duplicating it one number at a time) into a
-small memory object stream of chunks; a fixed set of workers pulls chunks from it, each borrowing a
-free agent slot for the duration of its request. Every input number ends with exactly one `Outcome`.
+small memory object stream of batches of at most ``chunk_size`` numbers; a fixed set of workers
+pulls from it, each borrowing a free agent slot and cutting its chunk there, sized from the
+gateway's pace measured on that agent (`GatewayPace.chunk_size`, E49), for the duration of its
+request. Every input number ends with exactly one `Outcome`.
 
 A chunk *starts* (its hooks' ``chunk_started``, its numbers' doubt) when the client's send gate
 lets its request through, just before it leaves (`Admissions`): a chunk still queued at the gate
@@ -12,8 +14,10 @@ has sent nothing, so a cancellation or a crash then leaves its numbers ``NOT_ATT
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import inspect
+import logging
 from array import array
 from collections.abc import (
     AsyncIterable,
@@ -33,13 +37,9 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .._base.errors import MassSendError, MioGramError, ValidationError
 from .._base.log import logger
-from .._base.outcomes import (
-    never_left,
-    proves_refusal,
-    refused_as_a_whole,
-    shrinks_chunks,
-    stops_fan_out,
-)
+from .._base.outcomes import never_left, proves_refusal, refused_as_a_whole, stops_fan_out
+from .._http.options import DEFAULT_FRONT_WAIT
+from .._http.pace import GatewayPace
 from .._http.request import GateWaits
 from .options import (
     DEFAULT_CONCURRENCY,
@@ -172,6 +172,17 @@ class AgentSlots:
         self.busy[slot] -= 1
 
 
+class _Batch:
+    """Numbers the producer read, in input order, with their index positions; cut into chunks."""
+
+    __slots__ = ("numbers", "positions", "start")
+
+    def __init__(self, numbers: list[str], positions: list[int]) -> None:
+        self.numbers = numbers
+        self.positions = positions
+        self.start = 0  # how many were cut off already
+
+
 class FanOut:
     """The state of one `fan_out` call."""
 
@@ -185,7 +196,7 @@ class FanOut:
         on_progress: ProgressCallback | None,
         hooks: FanoutHooks | None,
         cancel_grace: float,
-        front_wait: float = 60.0,
+        front_wait: float = DEFAULT_FRONT_WAIT,
         total_hint: int | None = None,
         gate_waits: GateWaits | None = None,
         hooks_record_outcomes: bool = False,
@@ -193,6 +204,7 @@ class FanOut:
         admissions: Admissions | None = None,
         on_admitted: Callable[[Chunk], Awaitable[object]] | None = None,
         watch: Callable[[Chunk], contextlib.AbstractContextManager[object]] | None = None,
+        pace: GatewayPace | None = None,
     ) -> None:
         self._send_chunk = send_chunk
         # Told by the send gate when each chunk's request is let through: the chunk starts then.
@@ -204,7 +216,14 @@ class FanOut:
         self._watch = watch
         self._flights: dict[int, _Flight] = {}
         self._normalize = normalize
+        # The largest chunk (the caller's chunk_size), and the size of the producer's batches.
         self._chunk_size = chunk_size
+        self._pace = pace
+        self._leftover: collections.deque[_Batch] = collections.deque()
+        # The size each chunk was given (it carries fewer numbers only at the input's end).
+        self._sizes: dict[int, int] = {}
+        self._last_size: int | None = None
+        self._last_pace: float | None = None
         self._agents = agents
         self._on_progress = on_progress
         self._hooks = hooks
@@ -251,7 +270,7 @@ class FanOut:
     # -- the producer -------------------------------------------------------------------------
 
     async def produce(
-        self, phones: Iterable[str] | AsyncIterable[str], chunks: MemoryObjectSendStream[Chunk]
+        self, phones: Iterable[str] | AsyncIterable[str], chunks: MemoryObjectSendStream[_Batch]
     ) -> None:
         async with chunks:
             try:
@@ -281,7 +300,7 @@ class FanOut:
                 await self._emit(chunks)
 
     async def _produce_from(
-        self, phones: Iterator[str], chunks: MemoryObjectSendStream[Chunk]
+        self, phones: Iterator[str], chunks: MemoryObjectSendStream[_Batch]
     ) -> None:
         """The loop of `produce` for a plain iterable: `_admit` inlined, the hot loop of a run."""
         normalize = self._normalize
@@ -316,7 +335,7 @@ class FanOut:
             pending = self._pending
             pending.append(number)
             self._pending_positions.append(position)
-            if len(pending) >= self._chunk_size:  # read each time: it may shrink (E32)
+            if len(pending) >= self._chunk_size:
                 await self._emit(chunks)
 
     def _admit(self, raw: str) -> bool:
@@ -359,40 +378,99 @@ class FanOut:
         self._done_by_outcome[Outcome.INVALID] += 1
         self._done += 1
 
-    async def _emit(self, chunks: MemoryObjectSendStream[Chunk]) -> None:
-        chunk = Chunk(index=self._next_index, numbers=tuple(self._pending), robot=None)
-        if self.index is not None:
-            self._positions[chunk.index] = self._pending_positions
-        self._next_index += 1
+    async def _emit(self, batches: MemoryObjectSendStream[_Batch]) -> None:
+        batch = _Batch(self._pending, self._pending_positions)
         self._pending = []
         self._pending_positions = []
-        await chunks.send(chunk)
+        await batches.send(batch)
 
     # -- the workers --------------------------------------------------------------------------
 
-    async def work(self, chunks: MemoryObjectReceiveStream[Chunk]) -> None:
+    async def work(self, batches: MemoryObjectReceiveStream[_Batch]) -> None:
         try:
-            async with chunks:
-                async for chunk in chunks:
+            async with batches:
+                while True:
                     if self.stop_reason is not None:
-                        # Keep draining the stream so the producer never blocks; the chunk's
-                        # numbers stay NOT_ATTEMPTED.
-                        self._positions.pop(chunk.index, None)
+                        # Keep draining the stream so the producer never blocks; the numbers
+                        # stay NOT_ATTEMPTED.
+                        self._leftover.clear()
+                        async for _ in batches:
+                            pass
+                        return
+                    if not self._leftover:
+                        try:
+                            self._leftover.append(await batches.receive())
+                        except anyio.EndOfStream:
+                            return
                         continue
                     # Nothing may start once the caller has cancelled; past here it is shielded.
                     await anyio.lowlevel.checkpoint_if_cancelled()
                     slot = self._agents.acquire()
                     try:
                         robot = self._agents.names[slot]
-                        await self._run(
-                            Chunk(index=chunk.index, numbers=chunk.numbers, robot=robot)
-                        )
+                        size = self._size_for(robot)
+                        numbers, positions = await self._cut(batches, size)
+                        if not numbers or self.stop_reason is not None:
+                            continue  # the input ended, or a stop came while cutting
+                        await anyio.lowlevel.checkpoint_if_cancelled()
+                        chunk = self._chunk(numbers, positions, robot)
+                        self._sizes[chunk.index] = size
+                        await self._run(chunk)
                     finally:
                         self._agents.release(slot)
         finally:
             self.workers_left -= 1
             if self.workers_left == 0:
                 self.finished.set()
+
+    def _size_for(self, robot: str | None) -> int:
+        """How many numbers the next chunk on *robot* carries (E49)."""
+        if self._pace is None:
+            return self._chunk_size
+        size = self._pace.chunk_size(robot, self._chunk_size, self._front_wait)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "chunk %d: %d numbers for agent %s (planned at %.3fs per number, front_wait %gs; "
+                "E32, E49)",
+                self._next_index,
+                size,
+                self._pace.key(robot) or "(first)",
+                self._pace.planned(robot, self._front_wait),
+                self._front_wait,
+            )
+        return size
+
+    async def _cut(
+        self, batches: MemoryObjectReceiveStream[_Batch], size: int
+    ) -> tuple[list[str], list[int]]:
+        """The next *size* numbers (fewer at the input's end) and their index positions."""
+        numbers: list[str] = []
+        positions: list[int] = []
+        leftover = self._leftover
+        while len(numbers) < size:
+            if not leftover:
+                try:
+                    leftover.append(await batches.receive())
+                except anyio.EndOfStream:
+                    break
+                continue
+            batch = leftover[0]
+            begin = batch.start
+            end = min(len(batch.numbers), begin + size - len(numbers))
+            numbers += batch.numbers[begin:end]
+            positions += batch.positions[begin:end]
+            batch.start = end
+            if end == len(batch.numbers):
+                leftover.popleft()
+        return numbers, positions
+
+    def _chunk(self, numbers: list[str], positions: list[int], robot: str | None) -> Chunk:
+        """The next chunk: *numbers* for *robot*, under the next index."""
+        chunk = Chunk(index=self._next_index, numbers=tuple(numbers), robot=robot)
+        self._next_index += 1
+        if self.index is not None:
+            self._positions[chunk.index] = positions
+        return chunk
 
     async def _run(self, chunk: Chunk) -> None:
         self._in_flight += 1
@@ -410,7 +488,6 @@ class FanOut:
             try:
                 if not self._admissions:
                     await self._start(chunk, flight)
-                sent_at = anyio.current_time()
                 try:
                     reply = await self._send_chunk(chunk)
                 except MioGramError as exc:
@@ -419,9 +496,6 @@ class FanOut:
                     refused_alone = (
                         not flight.started and proves_refusal(exc) and not refused_as_a_whole(exc)
                     )
-                    took = anyio.current_time() - sent_at
-                    if shrinks_chunks(exc, took, self._front_wait):
-                        self._shrink(chunk, took)
                     outcomes, errors, counts = self._judge_error(chunk, exc)
                 else:
                     outcomes, counts = self._judge_reply(chunk, reply)
@@ -437,6 +511,11 @@ class FanOut:
             outcomes = dict.fromkeys(chunk.numbers, outcome)
             counts = {outcome: len(outcomes)}
         self._settle(chunk, outcomes, errors, counts, sent=started)
+        size = self._sizes.pop(chunk.index, len(chunk.numbers))
+        if started:
+            self._last_size = size
+            if self._pace is not None:
+                self._last_pace = self._pace.pace(chunk.robot)
         if not (started or refused_alone) or (self._hooks is None and self._on_progress is None):
             return  # nothing to record or report
         with self._guard(minimum=_RECORD_GRACE):
@@ -475,25 +554,6 @@ class FanOut:
             if isinstance(exc, Exception):
                 flight.hook_error = exc
             raise
-
-    def _shrink(self, chunk: Chunk, took: float) -> None:
-        """
-        Make later chunks smaller after a 999 that came at the end of the front's wait.
-
-        Such a 999 (`shrinks_chunks`) says the gateway needed more than ``front_wait`` for this
-        chunk (API.md E32): its numbers are in doubt, and so would the next chunk's be at this
-        size.
-        """
-        smaller = max(1, min(self._chunk_size, len(chunk.numbers) * 2 // 3))
-        if smaller < self._chunk_size:
-            logger.warning(
-                "a chunk of %d numbers got 999 after %.1fs (the front's wait, API.md E32): "
-                "later chunks carry at most %d",
-                len(chunk.numbers),
-                took,
-                smaller,
-            )
-            self._chunk_size = smaller
 
     def _judge_reply(
         self, chunk: Chunk, reply: Mapping[str, bool]
@@ -635,6 +695,8 @@ class FanOut:
             elapsed=elapsed,
             eta=eta,
             waiting=0.0 if self._gate_waits is None else self._gate_waits.total,
+            chunk_size=self._last_size,
+            pace=self._last_pace,
         )
 
     async def _report(self) -> None:
@@ -706,12 +768,16 @@ async def fan_out(
     gate_waits: GateWaits | None = None,
     dispatches: dict[int, Dispatch] | None = None,
     admissions: Admissions | None = None,
+    pace: GatewayPace | None = None,
 ) -> MassResult:
     """
     Send *phones* in chunks through *send_chunk* and merge every number's outcome.
 
     The input is streamed: each phone is normalised with *normalize* (a `ValidationError` makes it
-    ``INVALID``, never sent), de-duplicated, and packed into chunks of ``options.chunk_size``. A
+    ``INVALID``, never sent), de-duplicated, and packed into chunks of at most
+    ``options.chunk_size``: with *pace* (the client's `GatewayPace`) each chunk is sized when an
+    agent takes it, from the pace measured on that agent, to finish well inside
+    ``options.front_wait`` (small while nothing is measured, E49); without, every chunk is full. A
     fixed set of ``min(concurrency, agent slots)`` workers sends them; a named agent in *robots*
     (the agents resolved from ``options.robots``) takes at most ``options.per_robot`` requests at a
     time (a repeated name counts once), the default agent ``None`` only the overall concurrency
@@ -737,7 +803,8 @@ async def fan_out(
     started get ``cancel_grace`` seconds to finish (what is still open then is ``UNKNOWN``),
     ``chunk_finished`` still runs, then the cancellation propagates. ``options.watch`` is
     entered by each chunk as it goes to the send gate and left once it is answered or given up.
-    *buffer* is how many chunks the producer may prepare ahead (default: one per worker).
+    *buffer* is how many batches of ``chunk_size`` numbers the producer may prepare ahead
+    (default: one per worker).
     *gate_waits* adds up the seconds the chunks spent queued at the client's send gate, for
     `MassProgress.waiting`. *dispatches* is where *send_chunk* records each chunk's `Dispatch`
     (by chunk index): the result keeps those of chunks left with unknown numbers
@@ -777,7 +844,7 @@ async def fan_out(
         on_progress=options.on_progress,
         hooks=options.hooks,
         cancel_grace=options.cancel_grace,
-        front_wait=options.front_wait,
+        front_wait=options.front_wait or DEFAULT_FRONT_WAIT,
         total_hint=options.total_hint,
         gate_waits=gate_waits,
         hooks_record_outcomes=options.hooks_record_outcomes,
@@ -785,8 +852,9 @@ async def fan_out(
         admissions=admissions,
         on_admitted=options.on_admitted,
         watch=options.watch,
+        pace=pace,
     )
-    send, receive = anyio.create_memory_object_stream[Chunk](
+    send, receive = anyio.create_memory_object_stream[_Batch](
         max_buffer_size=workers if buffer is None else buffer
     )
     state.workers_left = workers

@@ -11,8 +11,9 @@ from typing import Final, Literal, Protocol, TypedDict
 
 import attrs
 
-from .._base.checks import is_count, is_finite_seconds
+from .._base.checks import is_count, is_finite_seconds, is_seconds
 from .._base.errors import MioGramError, ValidationError
+from .._http.options import DEFAULT_FRONT_WAIT
 from .result import Chunk, MassProgress, Outcome
 
 __all__ = [
@@ -32,14 +33,13 @@ DEFAULT_CONCURRENCY: Final = 1
 as the service's gateway can take (API.md E33, E48)."""
 
 DEFAULT_CHUNK_SIZE: Final = 40
-"""Numbers per Mass request: the service's own sender's (E48), measured against the fake's model
-of E32 in ``benchmarks/bench_chunk_size.py`` (the figures are in ``benchmarks/RESULTS.md``)."""
+"""The most numbers per Mass request: the service's own sender's (E48). Each chunk is sized from
+the gateway's measured pace within it (E49, `GatewayPace.chunk_size`); see
+``benchmarks/bench_pace.py`` and ``benchmarks/bench_chunk_size.py`` (figures in
+``benchmarks/RESULTS.md``)."""
 
 MAX_CHUNK_SIZE: Final = 100
 """The document's batch: no Mass request carries more numbers (and 100 always gets 999, E32)."""
-
-DEFAULT_FRONT_WAIT: Final = 60.0
-"""Seconds the service's front waits for its gateway before it answers 999 (API.md E32)."""
 
 ProgressCallback = Callable[[MassProgress], object]
 
@@ -85,7 +85,7 @@ class FanoutOptions(TypedDict, total=False):
     on_progress: ProgressCallback | None
     hooks: FanoutHooks | None
     cancel_grace: float
-    front_wait: float
+    front_wait: float | None
 
 
 def _positive_int(name: str, value: object) -> None:
@@ -106,6 +106,13 @@ def _check_grace(_: object, attribute: attrs.Attribute[float], value: object) ->
     if not is_finite_seconds(value):
         raise ValidationError(
             f"expected {attribute.name} as a finite number of seconds >= 0, got {value!r}"
+        )
+
+
+def _check_front_wait(_: object, attribute: attrs.Attribute[float | None], value: object) -> None:
+    if value is not None and not (is_seconds(value) and is_finite_seconds(value)):
+        raise ValidationError(
+            f"expected {attribute.name} as a finite positive number of seconds, got {value!r}"
         )
 
 
@@ -149,8 +156,10 @@ class MassOptions:
     The options of one Mass send, checked when built (`ValidationError` names the bad one).
 
     Attributes:
-        chunk_size: numbers per request, at most `MAX_CHUNK_SIZE`; `DEFAULT_CHUNK_SIZE` (40, as
-            the service's own sender, E48) finishes inside the front's wait (E32).
+        chunk_size: the most numbers per request, at most `MAX_CHUNK_SIZE`;
+            `DEFAULT_CHUNK_SIZE` (40, as the service's own sender, E48). Each chunk is sized
+            within it from the gateway's pace measured on its agent, to finish well inside the
+            front's wait; the first ones small while the pace is unknown (E32, E49).
         concurrency: requests at once; ``None`` for the client's (`DEFAULT_CONCURRENCY`, 1,
             without a client). More than one is an explicit opt-in (API.md E33).
         robots: ``None`` (the call's agent), ``"all"`` (every agent `api_get_robot` names) or the
@@ -159,9 +168,11 @@ class MassOptions:
         on_progress: called with a `MassProgress` after every chunk.
         hooks: awaited around every chunk (the campaign journal).
         cancel_grace: seconds chunks in flight get to finish after a cancellation.
-        front_wait: seconds the service's front waits for its gateway (60, E32; less for a fake
-            with a scaled time model): a chunk whose 999 arrives after 90% of it took the
-            gateway too long, and later chunks get a third smaller.
+        front_wait: seconds the service's front waits for its gateway (E32); ``None``: the
+            client's (`ClientOptions.front_wait`, 60 s), `DEFAULT_FRONT_WAIT` without a client.
+            Chunks are sized to finish well inside it, and a 999 after 90% of it proves the
+            gateway slower than the chunk's size allowed: later chunks on that agent shrink at
+            once (E49).
         total_hint: how many distinct numbers the input holds, when known beforehand (a
             campaign's pending count): progress has a total and an ETA from the first chunk.
         hooks_record_outcomes: the *hooks* record every number's outcome themselves and the
@@ -185,7 +196,7 @@ class MassOptions:
     on_progress: ProgressCallback | None = None
     hooks: FanoutHooks | None = None
     cancel_grace: float = attrs.field(default=10.0, validator=_check_grace)
-    front_wait: float = attrs.field(default=DEFAULT_FRONT_WAIT, validator=_check_grace)
+    front_wait: float | None = attrs.field(default=None, validator=_check_front_wait)
     total_hint: int | None = attrs.field(default=None, validator=_check_concurrency)
     hooks_record_outcomes: bool = attrs.field(default=False, validator=_check_recording)
     on_admitted: Callable[[Chunk], Awaitable[object]] | None = None

@@ -67,6 +67,11 @@ class MassProgress:
         waiting: seconds this send's requests spent queued at the client's send gate, behind
             other state-changing requests or while the gateway may still be at work after an
             unknown outcome (one request at a time, API.md E33).
+        chunk_size: the size the latest finished chunk was given from the gateway's pace on its
+            agent (E49), within the call's ``chunk_size`` (the input's last chunk may carry
+            fewer); ``None`` before any.
+        pace: the gateway's measured seconds per number on the agent of the latest finished
+            chunk (the mean of its recent chunks, E49); ``None`` while it is not measured.
     """
 
     done: int
@@ -78,6 +83,8 @@ class MassProgress:
     elapsed: float
     eta: float | None
     waiting: float = 0.0
+    chunk_size: int | None = None
+    pace: float | None = None
 
 
 #: The unknown numbers of one chunk: its dispatch and their positions in the result's index.

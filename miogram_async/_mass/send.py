@@ -25,8 +25,8 @@ from .result import Dispatch, MassResult
 
 __all__ = ["agents_for", "send_mass"]
 
-# The service resolves numbers one by one, about a second each (E24): a Mass chunk may wait long.
-_MASS_BASE_SECONDS: Final = 60.0
+# The service resolves numbers one by one, a second or more each (E24, E49): a Mass chunk waits
+# for the front's answer (its 999 at the end of its wait, E32) and then some.
 _MASS_SECONDS_PER_NUMBER: Final = 3.0
 
 
@@ -51,8 +51,10 @@ async def send_mass(
         elements: the elements every chunk carries besides its numbers.
         normalize: the client's phone normaliser.
         robot: the call's agent (``None``: the client's default).
-        read_timeout: seconds to wait for each chunk's reply; ``None``: 60 s + 3 s per number.
-        options: the parsed fan-out options (``concurrency`` ``None``: the client's).
+        read_timeout: seconds to wait for each chunk's reply; ``None``: the front's wait + 3 s per
+            number (the client's read timeout, if longer).
+        options: the parsed fan-out options (``concurrency`` and ``front_wait`` ``None``: the
+            client's).
 
     Raises:
         ValidationError: *robot*, *read_timeout* or an agent of ``options.robots`` is malformed or
@@ -67,6 +69,9 @@ async def send_mass(
     robots = await _agents_for(session, robot, options.robots)
     if options.concurrency is None:
         options = attrs.evolve(options, concurrency=session.concurrency)
+    if options.front_wait is None:
+        options = attrs.evolve(options, front_wait=session.front_wait)
+    front_wait = options.front_wait or session.front_wait
     waits = GateWaits()
     # The gate's admission of each chunk's request starts the chunk (its hooks, its doubt, then
     # options.on_admitted), and dates its `Dispatch` for settling.
@@ -85,10 +90,12 @@ async def send_mass(
             or session.read_timeouts(
                 max(
                     session.timeout.read or 0.0,
-                    _MASS_BASE_SECONDS + _MASS_SECONDS_PER_NUMBER * numbers,
+                    front_wait + _MASS_SECONDS_PER_NUMBER * numbers,
                 )
             ),
             numbers=numbers,
+            paced=True,
+            front_wait=front_wait,
             on_gate_wait=waits.add,
             on_admitted=_admission(admitted, chunk, admissions),
         )
@@ -109,6 +116,7 @@ async def send_mass(
         gate_waits=waits,
         dispatches=dispatches,
         admissions=admissions,
+        pace=session.pace,
     )
 
 
@@ -145,12 +153,18 @@ def _record(
 
     On the service's clock, bounded by the replies' ``Date`` headers: it cannot have arrived
     before its first admission; the gateway was done with it by its answer, or after an unknown
-    outcome (*busy*) by the end of the drain the send gate waited for (E32).
+    outcome (*busy*) by the end of the drain the send gate waited for, counted from its last
+    admission (the one estimate, `Session.drain_seconds`: the gateway's pace as measured, E32,
+    E49).
     """
     if not admitted:
         return  # never left the gate: nothing to settle
     answered = time.time()
-    done = max(answered, admitted[0] + session.drain_seconds(request.numbers)) if busy else answered
+    if busy:
+        drain = session.drain_seconds(request.numbers, request.robot, request.front_wait)
+        done = max(answered, admitted[-1] + drain)
+    else:
+        done = answered
     clock = session.clock
     dispatches[chunk.index] = Dispatch(
         func=request.action.func,

@@ -9,7 +9,8 @@ Each number is a chunk of one: it starts (its hooks' ``chunk_started``, then
 (``true`` delivered, ``false`` undelivered, an error ``FAILED`` only when it proves a refusal,
 else ``UNKNOWN``). The gateway answers a number it cannot resolve with 307 where the document
 promises ``false`` (E39): on a row that says so (`Action.not_found_is_false`) that is ``false``,
-as the single methods have it.
+as the single methods have it. Each answer is a sample of its agent's pace (E49), as a Mass
+chunk's is, and an unknown outcome keeps the send gate closed for the drain of its one number.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ async def send_singles(
         options,
         chunk_size=1,
         concurrency=session.concurrency if options.concurrency is None else options.concurrency,
+        front_wait=options.front_wait or session.front_wait,
     )
+    front_wait = options.front_wait
     decode = action.decode
     assert decode is not None, "a single send's row decodes its reply"
     waits = GateWaits()
@@ -79,6 +82,10 @@ async def send_singles(
             robot=chunk.robot or agent,
             timeouts=session.timeout,
             numbers=1,
+            # Its answer comes once the gateway resolved the number: a sample of the agent's
+            # pace for the Mass chunks after it (E49); its 999 at the front's wait a bound.
+            paced=True,
+            front_wait=front_wait,
             on_gate_wait=waits.add,
             on_admitted=functools.partial(admissions.admit, chunk),
         )
@@ -98,4 +105,5 @@ async def send_singles(
         robots=robots,
         gate_waits=waits,
         admissions=admissions,
+        pace=session.pace,
     )

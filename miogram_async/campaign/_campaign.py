@@ -20,7 +20,7 @@ from .._base.evidence import Expected
 from .._base.scrub import contains_secret
 from .._gates.base import SendGate
 from .._mass.options import DEFAULT_CHUNK_SIZE, ProgressCallback
-from .._runner import holds_the_secret, through_gate
+from .._runner import gateway_pace, holds_the_secret, through_gate
 from . import _model
 from ._export import ExportFormat, write_export
 from ._gate import run_gate
@@ -35,6 +35,7 @@ from ._model import (
     RunSummary,
     SettleSummary,
 )
+from ._pace import PaceKeeper
 from ._passes import RunWatch, SendPlan, Waiting, send_passes
 from ._rows import campaign_inputs
 from ._settings import new_settings, number_readers, read_media
@@ -646,6 +647,10 @@ class Campaign:
         """
         Send the numbers in *states* (`send_passes`), journalled through *hooks*, through *gate*
         when the campaign has one (else the client's).
+
+        The client starts from the gateway's pace the journal keeps (once, before the first
+        pass), and the pace it measures over every pass is kept there after a chunk now and then
+        and at the end (E49).
         """
         plan = SendPlan(
             kind=self.kind,
@@ -655,13 +660,28 @@ class Campaign:
             per_row=self.per_row,
             file_format=self.media.file_format if self.media else None,
         )
+        pace = PaceKeeper(self._journal, gateway_pace(client))
+        await pace.adopt()
         self._watch = watch = RunWatch()
         try:
             await send_passes(
-                client, self._journal, hooks, states, plan, payload, on_progress, watch, gate
+                client,
+                self._journal,
+                hooks,
+                states,
+                plan,
+                payload,
+                pace.progress(on_progress),
+                watch,
+                gate,
             )
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await pace.save(quietly=True)  # never hides why the run stopped
+            raise
         finally:
             self._watch = None
+        await pace.save()
 
     async def _payload(self) -> str | bytes | None:
         """

@@ -30,8 +30,9 @@ from .._base.errors import (
 from .._base.outcomes import Verdict, verdict
 from .._client import DEFAULT_BASE_URL, MioGram
 from .._gates.base import SendGate
-from .._gates.default import dead_holder_wait_for, gate_from_text
-from .._http.options import drain_from_env
+from .._gates.default import gate_from_text
+from .._http.options import drain_from_env, front_wait_from_env
+from .._http.pace import dead_holder_wait
 from ._exit import CLIError, ExitCode
 from ._output import Output
 from ._secret import resolve_secret
@@ -107,7 +108,7 @@ class Settings:
         gate = gate_from_text(
             self.send_gate,
             limit=limit,
-            dead_holder_wait=dead_holder_wait_for(drain_from_env()),
+            dead_holder_wait=dead_holder_wait(drain_from_env(), front_wait_from_env()),
             source="--send-gate",
         )
         self._gates.append(gate)

@@ -120,8 +120,10 @@ def demo(settings: Settings, *, count: int, journal: Path | None, scale: float, 
                 secret=secret,
                 transport=service.transport(),
                 max_retries=0,
-                # The gateway's pace is scaled: so is the wait after an unknown outcome (E32).
-                gateway_drain=1.5 * scale,
+                # The service's time is scaled, its front's wait too (E32): the client sizes its
+                # chunks and drains from it and from the pace it measures (E49). Instant (0): the
+                # client's own.
+                front_wait=60.0 * scale if scale > 0 else None,
             ) as client,
         ):
             run = await run_campaign(settings, campaign, client, title="demo campaign")

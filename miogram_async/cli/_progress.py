@@ -87,9 +87,17 @@ class _Progress(Progress):
         yield self.counts
 
 
+def _pace_markup(snapshot: MassProgress) -> str:
+    """The gateway's measured pace and the latest chunk's size (E49), once known."""
+    if snapshot.pace is None or snapshot.chunk_size is None:
+        return ""
+    return f"[dim]{snapshot.pace:.3g} s/number, chunks of {snapshot.chunk_size}[/]"
+
+
 class CampaignDisplay:
     """
-    A progress bar with rate, ETA and running counts per outcome, fed with `MassProgress` snapshots.
+    A progress bar with rate, ETA and running counts per outcome, fed with `MassProgress` snapshots;
+    the gateway's measured pace and the chunk size chosen from it follow the counts.
 
     Use as a context manager around the run; `update` is the ``on_progress`` callback.
     """
@@ -115,6 +123,7 @@ class CampaignDisplay:
         self._note = f"[dim]{escape(note)}[/]" if note else ""
         self._counts = ""
         self._waiting = ""
+        self._pace = ""
         self._progress.counts = Text.from_markup(self._note)
 
     def __enter__(self) -> CampaignDisplay:
@@ -143,11 +152,12 @@ class CampaignDisplay:
             rate=f"{snapshot.rate:7.1f}/s",
             eta=_clock(0.0 if snapshot.total == snapshot.done else snapshot.eta),
         )
+        self._pace = _pace_markup(snapshot) or self._pace
         self._show(_counts_markup(snapshot.by_outcome))
 
     def _show(self, counts: str) -> None:
         self._counts = counts
-        lines = ["  ".join(part for part in (counts, self._note) if part)]
+        lines = ["  ".join(part for part in (counts, self._pace, self._note) if part)]
         if self._waiting:
             lines.append(f"[yellow]{escape(self._waiting)}[/]")
         self._progress.counts = Text.from_markup("\n".join(line for line in lines if line))
@@ -160,6 +170,7 @@ class CampaignDisplay:
 
     def settling(self, done: int, total: int) -> None:
         """Show the settle from the agents' histories: *done* of *total* numbers looked up."""
+        self._pace = ""  # the sending is over: the pace and chunk size no longer apply
         self._show(f"[magenta]reading the agents' histories: {done:,} of {total:,}[/]")
 
     def settle_bar(self, done: int, total: int) -> None:

@@ -183,11 +183,11 @@ class FakeMioGram(GatewayInspection):
         A ``MioGram`` client bound to :meth:`transport`, with the account's current secret.
 
         *options* go to ``MioGram`` (``robot=``, ``max_retries=``...). Use it with ``async with``.
-        Unless given, ``gateway_drain`` (how long the client waits after an unknown outcome for
-        the gateway to finish, API.md E32) matches this fake's time model: 1.5 times its
-        ``per_number`` pace (scaled), 0 for the instant model. Per-agent paces, jitter and slow
-        spells are not in it, so a slower agent can outlast it. ``gateway_drain=None`` leaves the
-        SDK's own default (or ``MIOGRAM_GATEWAY_DRAIN``), as against the real service.
+        Unless given, ``front_wait`` is this fake's: its time model's front wait, scaled (a fact
+        of the service, E32), so that the client's chunk sizes and drains, which are shares of it,
+        scale with the model. The instant model takes no time and has no wait to speak of: the
+        client keeps its own (``MIOGRAM_FRONT_WAIT`` or 60 s). Nothing of the fake's pace is handed
+        to the client: it measures the gateway's pace itself, as against the real service (E49).
 
         Unless given, ``send_gate`` is ``"local"``: the in-process fake is reached by this process
         alone, so the client keeps its requests one at a time with its own gate rather than the
@@ -198,7 +198,8 @@ class FakeMioGram(GatewayInspection):
 
         model = self.time_model
         options.setdefault("send_gate", "local")
-        options.setdefault("gateway_drain", 1.5 * model.per_number * model.scale)
+        if (model.per_number > 0 or model.base_latency > 0) and model.front_wait_seconds() > 0:
+            options.setdefault("front_wait", model.front_wait_seconds())
         return MioGram(self.secret(username), transport=self.transport(), **options)
 
     @contextlib.asynccontextmanager

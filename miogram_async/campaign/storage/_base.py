@@ -22,6 +22,7 @@ __all__ = [
     "FORMAT",
     "GATE_KEY",
     "OWN_TEXTS",
+    "PACE_KEY",
     "SETTLE_KEY",
     "SHARED_TEXT",
     "ChunkEnd",
@@ -43,6 +44,8 @@ ANCHOR_KEY: Final = "report_anchor:{run}"
 SETTLE_KEY: Final = "history_settle"
 #: The ``meta`` key of the send gate a shared campaign's runs pass (see `Storage.record_gate`).
 GATE_KEY: Final = "send_gate"
+#: The ``meta`` key under which the gateway's measured pace is kept (see `Storage.set_pace`).
+PACE_KEY: Final = "gateway_pace"
 #: How much of a damaged stored value an error quotes.
 _QUOTED: Final = 40
 
@@ -175,6 +178,12 @@ class Storage(Protocol):
 
     def anchor(self, run: int) -> str | None:
         """The report anchor *run* kept, as stored now, or ``None``."""
+
+    def set_pace(self, paces: str) -> None:
+        """Keep the gateway's pace the latest run measured (JSON: seconds per number by agent)."""
+
+    def pace(self) -> str | None:
+        """The gateway's pace kept by `set_pace`, as stored now, or ``None``."""
 
     def begin_run(self) -> int:
         """Record the start of a run; returns its id."""

@@ -50,6 +50,7 @@ from .._base import (
     FORMAT,
     GATE_KEY,
     OWN_TEXTS,
+    PACE_KEY,
     SHARED_TEXT,
     ChunkEnd,
     ChunkInfo,
@@ -515,6 +516,19 @@ class PostgresJournal:
             row = self._conn.execute(
                 _sql.META_VALUE, (self.name, ANCHOR_KEY.format(run=run))
             ).fetchone()
+        return None if row is None else str(row[0])
+
+    @db_errors("write")
+    def set_pace(self, paces: str) -> None:
+        """Keep the gateway's measured pace (a ``miogram_meta`` row), replacing it."""
+        with self._lock:
+            self._conn.execute(_sql.SET_META, (self.name, PACE_KEY, paces))
+
+    @db_errors("read")
+    def pace(self) -> str | None:
+        """The gateway's pace `set_pace` kept, or ``None``."""
+        with self._lock:
+            row = self._conn.execute(_sql.META_VALUE, (self.name, PACE_KEY)).fetchone()
         return None if row is None else str(row[0])
 
     # Writes

@@ -51,6 +51,7 @@ from ..._model import CampaignError, NumberState
 from .._base import (
     ANCHOR_KEY,
     OWN_TEXTS,
+    PACE_KEY,
     SHARED_TEXT,
     ChunkEnd,
     ChunkInfo,
@@ -476,6 +477,19 @@ class Journal:
         """The report anchor *run* kept, as stored now, or ``None``."""
         with self._lock:
             row = self._conn.execute(_sql.META_VALUE, (ANCHOR_KEY.format(run=run),)).fetchone()
+        return None if row is None else str(row[0])
+
+    @sqlite_errors("write")
+    def set_pace(self, paces: str) -> None:
+        """Keep the gateway's measured pace (a ``meta`` row), replacing it."""
+        with self._lock, transaction(self._conn):
+            self._conn.execute(_sql.SET_META, (PACE_KEY, paces))
+
+    @sqlite_errors("read")
+    def pace(self) -> str | None:
+        """The gateway's pace `set_pace` kept, or ``None``."""
+        with self._lock:
+            row = self._conn.execute(_sql.META_VALUE, (PACE_KEY,)).fetchone()
         return None if row is None else str(row[0])
 
     # Writes (each one transaction)
