@@ -10,6 +10,7 @@ import csv
 import io
 from pathlib import Path
 
+from chunk_layout import first_chunk, layout
 from journal_steps import start_chunk
 from postgres_support import campaign_url
 
@@ -59,14 +60,15 @@ async def test_a_run_of_400_at_2_5_s_a_number_settles_then_resends_only_the_abse
     tmp_path: Path,
 ) -> None:
     """
-    A chunk dies with 999 after 5 numbers: the run's settle makes every number the fake delivered
-    DELIVERED (evidence in the journal) and every number it never handed over ABSENT; only
-    run(resend_absent=True) sends those, once each, and nothing is delivered twice.
+    A chunk sized from the measured pace (after each agent's small first chunk, E49) dies with 999
+    after 3 numbers: the run's settle makes every number the fake delivered DELIVERED (evidence
+    in the journal) and every number it never handed over ABSENT; only run(resend_absent=True)
+    sends those, once each, and nothing is delivered twice.
     """
     fake = FakeMioGram(
         AccountConfig(agents=AGENTS),
         time_model=TimeModel.realistic(scale=SCALE, pace=PACE),
-        faults=dies(5, after=3),
+        faults=dies(3, after=len(AGENTS) + 1),
     )
     phones = numbers(400)
     async with fake.client(gateway_drain=1.5 * PACE * SCALE) as client:
@@ -102,8 +104,10 @@ async def test_a_run_of_400_at_2_5_s_a_number_settles_then_resends_only_the_abse
 
 async def test_settle_on_demand_sends_nothing_and_is_kept_for_status(tmp_path: Path) -> None:
     """run(settle=False) leaves unknowns; Campaign.settle settles them, recorded as a run."""
-    fake = FakeMioGram(AccountConfig(agents=("Agent1", "Agent2")), faults=dies(3, after=1))
+    # The third request: the first chunk of 10, past each agent's small first chunk (E49).
+    fake = FakeMioGram(AccountConfig(agents=("Agent1", "Agent2")), faults=dies(3, after=2))
     phones = numbers(40)
+    assert layout(40, 10, agents=2)[2] == 10
     async with fake.client() as client:
         with Campaign.create(tmp_path / "c.db", phones, message=MESSAGE, chunk_size=10) as c:
             first = await c.run(client, settle=False)
@@ -155,15 +159,16 @@ async def test_a_chunk_a_dead_process_left_in_doubt_is_settled_from_history(
 async def test_a_whatsapp_campaign_keeps_its_unknowns(tmp_path: Path) -> None:
     """WhatsApp leaves no history the service can read: nothing is settled, and it says why."""
     fake = FakeMioGram(faults=dies(1, func="SendMessageWhatsAppMass"))
+    count = first_chunk()  # one chunk, the small first one while the pace is unknown (E49)
     async with fake.client() as client:
         with Campaign.create(
-            tmp_path / "c.db", numbers(5), kind="whatsapp", message=MESSAGE
+            tmp_path / "c.db", numbers(count), kind="whatsapp", message=MESSAGE
         ) as campaign:
             summary = await campaign.run(client)
     assert summary.settled is not None
-    assert summary.settled.unknown == 5
+    assert summary.settled.unknown == count
     assert any("WhatsApp" in reason for reason in summary.settled.reasons)
-    assert summary.status.by_state[NumberState.UNKNOWN] == 5
+    assert summary.status.by_state[NumberState.UNKNOWN] == count
     assert not [request for request in fake.requests if request.func == "GetHistory"]
 
 
@@ -172,13 +177,14 @@ async def test_no_permission_to_read_histories_is_said_and_settles_nothing(
 ) -> None:
     """309 on the first read: the settle stops, every number stays unknown, the stop is kept."""
     fake = FakeMioGram(AccountConfig(can_get=False), faults=dies(2))
+    count = first_chunk()  # one chunk, the small first one while the pace is unknown (E49)
     async with fake.client() as client:
-        with Campaign.create(tmp_path / "c.db", numbers(6), message=MESSAGE) as campaign:
+        with Campaign.create(tmp_path / "c.db", numbers(count), message=MESSAGE) as campaign:
             summary = await campaign.run(client)
     assert summary.settled is not None
     assert summary.settled.stopped is not None
     assert "PermissionDeniedError" in summary.settled.stopped
-    assert summary.status.by_state[NumberState.UNKNOWN] == 6
+    assert summary.status.by_state[NumberState.UNKNOWN] == count
 
 
 async def test_a_postgres_campaign_settles_the_same_way(postgres_url: str) -> None:
@@ -186,6 +192,9 @@ async def test_a_postgres_campaign_settles_the_same_way(postgres_url: str) -> No
     url = campaign_url(postgres_url, "settled")
     fake = FakeMioGram(AccountConfig(agents=("Agent1",)), faults=dies(0, after=1))
     phones = numbers(20)
+    # The second chunk dies: the first of 10, after a small first one while the pace is unknown.
+    first, second, rest = layout(20, 10)
+    sent, lost = phones[:first] + phones[first + second :], phones[first : first + second]
     async with MioGram(fake.secret(), transport=fake.transport()) as client:
         with Campaign.create(url, phones, message=MESSAGE, chunk_size=10, overwrite=True) as c:
             summary = await c.run(client)
@@ -193,10 +202,10 @@ async def test_a_postgres_campaign_settles_the_same_way(postgres_url: str) -> No
             status = reader.status()
             absent = by_state(reader, NumberState.ABSENT)
     assert summary.settled is not None
-    # The second chunk died before its first number; the first one delivered: the witness.
-    assert absent == set(phones[10:])
+    # The second chunk died before its first number; the others delivered: the witness.
+    assert absent == set(lost)
     assert status.settle == summary.settled
-    assert status.by_state[NumberState.DELIVERED] == 10
+    assert status.by_state[NumberState.DELIVERED] == len(sent) == first + rest
     reads = [r.elements["Phone"] for r in fake.requests if r.func == "GetHistory"]
-    assert reads[:10] == phones[10:]
-    assert reads[10] in phones[:10]  # the control read of a number the campaign delivered
+    assert reads[:second] == lost
+    assert reads[second] in sent  # the control read of a number the campaign delivered
