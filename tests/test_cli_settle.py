@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from chunk_layout import first_chunk
 from loopback import serving
 
 from miogram_async.campaign import Campaign, NumberState
@@ -18,15 +19,20 @@ from miogram_async.cli import cli
 from miogram_async.testing import AccountConfig, FakeMioGram, FaultKind, FaultRule
 
 SECRET = "settle-cli-secret-4b1d"
-PHONES = [f"+98936{index:07d}" for index in range(12)]
+# A small first chunk while the gateway's pace is unknown (E49), then one chunk of 12: the one
+# that dies.
+FIRST = first_chunk(12)
+PHONES = [f"+98936{index:07d}" for index in range(FIRST + 12)]
 
 
 @pytest.fixture
 def fake() -> FakeMioGram:
-    """One account, one agent; its first Mass request dies after 4 numbers (999)."""
+    """One account, one agent; its second Mass request (of 12) dies after 4 numbers (999)."""
     fake = FakeMioGram(AccountConfig(secret=SECRET, agents=("Agent1",)))
     fake.inject(
-        FaultRule(kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, times=1, handed=4)
+        FaultRule(
+            kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, after=1, times=1, handed=4
+        )
     )
     return fake
 
@@ -55,7 +61,7 @@ def invoke(args: list[str]) -> Result:
 
 
 def run_args(url: str, numbers: Path, journal: Path, *more: str) -> list[str]:
-    """``campaign run`` of NUMBERS into JOURNAL, one chunk of 12."""
+    """``campaign run`` of NUMBERS into JOURNAL, a first chunk of FIRST, then one of 12."""
     return ["--base-url", url, "campaign", "run", str(numbers), "-m", "hi", "-j", str(journal),
             "--chunk-size", "12", *more]  # fmt: skip
 
@@ -85,7 +91,7 @@ def test_a_run_settles_its_unknowns_and_names_the_explicit_resend(
     )
     assert f"send the 8 absent numbers again:  {resend}" in result.stderr
     assert "get the message twice" in result.stderr
-    assert len(fake.deliveries) == 4
+    assert len(fake.deliveries) == FIRST + 4
 
 
 def test_without_the_settle_the_next_command_is_the_settle_then_the_resend(
@@ -111,7 +117,7 @@ def test_without_the_settle_the_next_command_is_the_settle_then_the_resend(
     assert "absent" in settled.stdout
     assert "this run: nothing was sent" in settled.stdout
     assert "--resend-absent" in settled.stderr
-    assert len(fake.deliveries) == 4
+    assert len(fake.deliveries) == FIRST + 4
 
     status = invoke(["--json", "campaign", "status", str(journal)])
     document = json.loads(status.stdout)
@@ -133,9 +139,9 @@ def test_without_the_settle_the_next_command_is_the_settle_then_the_resend(
     done = invoke(["--base-url", url, "campaign", "resume", str(journal)])
     assert done.exit_code == 0
     assert "the campaign is complete" in done.stderr
-    assert len(fake.deliveries) == 12
+    assert len(fake.deliveries) == len(PHONES)
     with Campaign.open(journal, read_only=True) as campaign:
-        assert campaign.status().by_state[NumberState.DELIVERED] == 12
+        assert campaign.status().by_state[NumberState.DELIVERED] == len(PHONES)
 
 
 def test_a_resume_of_a_finished_campaign_says_it_is_complete_and_sends_nothing(
@@ -158,7 +164,9 @@ def test_a_settle_the_service_refuses_is_a_service_error(numbers: Path, tmp_path
     """No permission to read histories (309): campaign settle says so and exits 1."""
     fake = FakeMioGram(AccountConfig(secret=SECRET, agents=("Agent1",), can_get=False))
     fake.inject(
-        FaultRule(kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, times=1, handed=4)
+        FaultRule(
+            kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, after=1, times=1, handed=4
+        )
     )
     journal = tmp_path / "c.sqlite"
     with serving(fake) as url:
@@ -181,7 +189,13 @@ def test_what_a_settle_cannot_decide_is_explained_and_resent_only_on_request(
     """WhatsApp leaves no history: the reason is printed, and the one next step is the risky one."""
     fake = FakeMioGram(AccountConfig(secret=SECRET, agents=("Agent1",)))
     fake.inject(
-        FaultRule(kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageWhatsAppMass"}, times=1, handed=4)
+        FaultRule(
+            kind=FaultKind.GATEWAY_DIES,
+            funcs={"SendMessageWhatsAppMass"},
+            after=1,
+            times=1,
+            handed=4,
+        )
     )
     journal = tmp_path / "c.sqlite"
     with serving(fake) as url:

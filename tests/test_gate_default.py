@@ -247,16 +247,22 @@ async def test_the_fakes_in_process_client_has_a_gate_of_its_own(tmp_path: Path)
 def test_a_gate_the_package_makes_waits_for_a_dead_holder_as_long_as_a_drain(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """dead_holder_wait is the most numbers a request carries times the client's drain."""
+    """
+    dead_holder_wait is the most numbers a request carries times the drain of an agent nothing
+    is measured of (twice a twelfth of the front's wait a number, E49), gateway_drain at least.
+    """
     private_runtime(tmp_path, monkeypatch)
     assert REQUEST_NUMBERS_MAX == MAX_CHUNK_SIZE
-    gate = Service().client(gateway_drain=0.5)._session.gate
+    gate = Service().client(front_wait=60.0, gateway_drain=0.5)._session.gate
     assert isinstance(gate, FileSendGate)
-    assert gate.dead_holder_wait == 50.0
+    assert gate.dead_holder_wait == pytest.approx(1000.0)  # 100 numbers at 2 x 5 s
     monkeypatch.setenv("MIOGRAM_SEND_GATE", str(tmp_path))
-    named = Service().client(gateway_drain=0.01)._session.gate
+    named = Service().client(front_wait=0.6, gateway_drain=0.01)._session.gate
     assert isinstance(named, FileSendGate)
-    assert named.dead_holder_wait == pytest.approx(1.0)
+    assert named.dead_holder_wait == pytest.approx(10.0)  # 100 numbers at 2 x 0.05 s
+    floor = Service().client(front_wait=0.6, gateway_drain=0.5)._session.gate
+    assert isinstance(floor, FileSendGate)
+    assert floor.dead_holder_wait == pytest.approx(50.0)  # gateway_drain is a lower bound
 
 
 async def test_a_gate_the_client_made_from_a_url_is_closed_with_it(postgres_url: str) -> None:

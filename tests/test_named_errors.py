@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from chunk_layout import first_chunk
 from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -123,7 +124,9 @@ async def test_a_gate_that_cannot_be_used_stops_a_mass_send_at_its_first_chunk()
     assert isinstance(stopped.value.cause, SendGateError)
     assert PASSWORD not in str(stopped.value)
     counts = stopped.value.result.counts
-    assert (counts[Outcome.FAILED], counts[Outcome.NOT_ATTEMPTED]) == (10, 20)
+    # The first chunk: small while the gateway's pace is unknown (E49).
+    first = first_chunk(10)
+    assert (counts[Outcome.FAILED], counts[Outcome.NOT_ATTEMPTED]) == (first, len(NUMBERS) - first)
     assert fake.requests == []
 
 

@@ -173,6 +173,8 @@ async def _outcome(row: Row, counter: Counter) -> MioGramError | MassResult:
         transport=httpx.MockTransport(counter),
         max_retries=2,
         retry_policy=RetryPolicy(base_delay=0.0, max_delay=0.0),
+        # An instant service: the drain after each unknown outcome a share of 0.06 s (E49).
+        front_wait=0.06,
     ) as client:
         method: Callable[..., Awaitable[object]] = getattr(client, row.method)
         try:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import httpx
 import pytest
+from chunk_layout import first_chunk
 
 from miogram_async import (
     Dispatch,
@@ -81,10 +82,11 @@ def history_requests(fake: FakeMioGram) -> int:
 
 async def test_400_numbers_at_2_5_s_a_number_settle_to_delivered_and_absent() -> None:
     """
-    A chunk dies with 999 after 5 numbers: every number the fake delivered settles DELIVERED,
-    every number it never handed over ABSENT; re-sending those sends only them, once each.
+    A chunk sized from the measured pace (after each agent's small first chunk, E49) dies with 999
+    after 3 numbers: every number the fake delivered settles DELIVERED, every number it never
+    handed over ABSENT; re-sending those sends only them, once each.
     """
-    fake = paced(faults=dies(5, after=3))
+    fake = paced(faults=dies(3, after=len(AGENTS) + 1))
     phones = numbers(400)
     async with client_of(fake) as client:
         result = await mass(client, phones)
@@ -147,28 +149,31 @@ async def test_another_accounts_same_text_through_the_same_agent_is_no_evidence(
             AccountConfig(secret="mine", username="mine", agents=("Agent1",)),
             AccountConfig(secret="theirs", username="theirs", agents=("Agent1",)),
         ],
-        faults=dies(2),
+        faults=dies(1),
     )
-    first, second, earlier, later = numbers(4)
+    # One chunk (a fresh client's first is small while the pace is unknown, E49): it dies after
+    # its first number.
+    assert first_chunk() == 3
+    first, earlier, later = numbers(3)
     fake.clock_offset = -3600.0  # their send an hour ago, on the service's clock
     async with fake.client(username="theirs") as theirs:
         assert await theirs.send_message(earlier, TEXT)
     fake.clock_offset = 0.0
     async with fake.client(username="mine") as mine:
-        result = await mass(mine, [first, second, earlier, later])  # dies after 2 numbers
-        assert result.unknown == [first, second, earlier, later]
+        result = await mass(mine, [first, earlier, later])  # dies after 1 number
+        assert result.unknown == [first, earlier, later]
         fake.clock_offset = 3600.0  # their send an hour later, before this settle
         async with fake.client(username="theirs") as theirs:
             assert await theirs.send_message(later, TEXT)
         settled = await mine.settle_unknown(result, TEXT)
     mass_request = next(r.index for r in fake.requests if r.func == "SendMessageMass")
     mine_handed = [h.number for h in fake.handoffs if h.request_index == mass_request]
-    assert mine_handed == [first, second]
+    assert mine_handed == [first]
     history = fake.agent("Agent1").history
     for number in (earlier, later):  # the text is in the agent's history, sent by them
         (item,) = history[number.removeprefix("+")]
         assert (item.text, item.out, item.username) == (TEXT, True, "theirs")
-    assert settled[first].outcome is settled[second].outcome is Outcome.DELIVERED
+    assert settled[first].outcome is Outcome.DELIVERED
     assert settled[earlier].outcome is Outcome.ABSENT  # long before the send
     assert settled[later].outcome is Outcome.UNKNOWN  # after it: maybe ours, never proof
     assert "outgoing message since the send" in settled[later].reason
@@ -217,13 +222,14 @@ async def test_a_number_that_cannot_be_looked_up_reads_like_an_empty_history(ans
             undelivered_reply=UndeliveredReply.ERROR_307,
         )
         profile = "documented"
-    fake = FakeMioGram(account, faults=dies(2), profile=profile)
-    phones = [*numbers(2), missing, numbers(1, 2)[0]]
+    fake = FakeMioGram(account, faults=dies(1), profile=profile)
+    phones = [*numbers(1), missing, numbers(1, 1)[0]]  # one chunk: a fresh client's first (E49)
+    assert len(phones) == first_chunk()
     async with fake.client() as client:
         result = await mass(client, phones)
         settled = await client.settle_unknown(result, TEXT)
-    assert settled.delivered == phones[:2]
-    assert settled.absent == phones[2:]
+    assert settled.delivered == phones[:1]
+    assert settled.absent == phones[1:]
     reason = settled[missing].reason
     assert ("cannot look this number up" in reason) is (answer == "307")
 
@@ -231,13 +237,14 @@ async def test_a_number_that_cannot_be_looked_up_reads_like_an_empty_history(ans
 async def test_no_permission_to_read_leaves_every_number_unknown_after_one_request() -> None:
     """309 (no canGet): the step stops at once; nothing settles; the error is kept."""
     fake = FakeMioGram(AccountConfig(agents=("Agent1",), can_get=False), faults=dies(1))
+    phones = numbers(first_chunk())  # one chunk: a fresh client's first (E49)
     async with fake.client() as client:
-        result = await mass(client, numbers(5))
+        result = await mass(client, phones)
         settled = await client.settle_unknown(result, TEXT)
-    assert settled.unknown == numbers(5)
+    assert settled.unknown == phones
     assert isinstance(settled.stopped, PermissionDeniedError)
     assert history_requests(fake) == 1
-    assert "PermissionDeniedError" in settled[numbers(5)[-1]].reason
+    assert "PermissionDeniedError" in settled[phones[-1]].reason
 
 
 async def test_a_failed_read_leaves_its_number_unknown() -> None:
@@ -245,17 +252,18 @@ async def test_a_failed_read_leaves_its_number_unknown() -> None:
     fake = FakeMioGram(
         AccountConfig(agents=("Agent1",)),
         faults=Faults.of(
-            FaultRule(kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, handed=4, times=1),
+            FaultRule(kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, handed=3, times=1),
             FaultRule(kind=FaultKind.HTTP_ERROR, funcs={"GetHistory"}, after=1, times=1),
         ),
     )
-    phones = numbers(4)
+    phones = numbers(first_chunk())  # one chunk: a fresh client's first (E49)
+    assert len(phones) == 3
     async with fake.client(max_retries=0) as client:
         result = await mass(client, phones)
         settled = await client.settle_unknown(result, TEXT)
     assert settled[phones[1]].outcome is Outcome.UNKNOWN
     assert "could not be read" in settled[phones[1]].reason
-    assert [settled[n].outcome for n in (phones[0], *phones[2:])] == [Outcome.DELIVERED] * 3
+    assert [settled[n].outcome for n in (phones[0], *phones[2:])] == [Outcome.DELIVERED] * 2
 
 
 async def test_every_history_read_passes_the_send_gate() -> None:
@@ -291,7 +299,8 @@ async def test_a_whatsapp_send_leaves_nothing_to_read() -> None:
 async def test_a_photo_send_is_found_by_its_kind_without_being_told() -> None:
     """A photo Mass send: the history shows a photo, no bytes; sent=None takes the row's kind."""
     fake = FakeMioGram(AccountConfig(agents=("Agent1",)), faults=dies(2, func="SendPhotoMass"))
-    phones = numbers(4)
+    phones = numbers(first_chunk())  # one chunk: a fresh client's first (E49)
+    assert len(phones) == 3
     async with fake.client() as client:
         result = await client.send_photo_mass(phones, b"\x89PNG\r\n\x1a\n" + bytes(32))
         settled = await client.settle_unknown(result)

@@ -105,7 +105,7 @@ def test_settling_unknown_numbers_runs_under_trio() -> None:
             FaultRule(kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, times=1, handed=2)
         ),
     )
-    numbers = [f"+98910000{i:04d}" for i in range(4)]
+    numbers = [f"+98910000{i:04d}" for i in range(3)]  # one chunk: a client's first (E49)
 
     async def main() -> tuple[list[str], list[str]]:
         async with MioGram("trio-secret", transport=fake.transport()) as client:
