@@ -58,6 +58,15 @@ INPUTS = [
 EXIT_INTERRUPTED = 130
 
 
+@pytest.fixture(autouse=True)
+def short_front_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Plan as against a service 200 times faster (the runners and the resumes alike): a run that
+    takes the gate after a killed holder waits for the gateway a share of this (E32, E49).
+    """
+    monkeypatch.setenv("MIOGRAM_FRONT_WAIT", "0.3")
+
+
 def make_fake() -> FakeMioGram:
     """Two agents, 80% of numbers exist, and sends take time per number (a run lasts seconds)."""
     fake = FakeMioGram(

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from chunk_layout import first_chunk
+from click.testing import CliRunner, Result
 from loopback import serving
 
 from miogram_async.campaign import Campaign, NumberState
