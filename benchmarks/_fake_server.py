@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         serialize_agents=args.agent_ms > 0,
     )
     # Parallel requests are the explicit opt-in measured here: the documented profile takes them
-    # (the server profile would break its shared credit file, API.md E33).
+    # (the server profile would break its shared credit file, docs/service.md E33).
     fake = FakeMioGram(account, time_model=time_model, profile="documented")
     with contextlib.suppress(KeyboardInterrupt):
         serve = _serve_shipped if args.as_shipped else _serve_nodelay

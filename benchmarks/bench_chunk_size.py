@@ -1,5 +1,5 @@
 """
-Chunk size against the front's 60 s wait (API.md E32): which sizes get real answers.
+Chunk size against the front's 60 s wait (docs/service.md E32): which sizes get real answers.
 
 Each size sends the same numbers with the SDK's defaults (one request at a time, rotating over
 four agents) to a fresh in-process fake in its server profile, whose time model is the realistic

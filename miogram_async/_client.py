@@ -68,7 +68,8 @@ class MioGram(ActionRunner):
     the service refused the request before sending anything: then its ``sent`` is ``False``. Any
     other error (999 ``No Response From Server``, an HTTP 5xx, an unreadable reply, a read timeout,
     a connection lost after the request was written) has ``sent`` ``None`` (or ``True``): the
-    message may have been sent (API.md E32, E45), and the client never sends it again by itself.
+    message may have been sent (docs/service.md E32, E45), and the client never sends it again by
+    itself.
 
     Args:
         secret: the account's secret key, or a callable (sync or async) returning it, asked before
@@ -87,9 +88,9 @@ class MioGram(ActionRunner):
             action) this client has in flight at once, from all its tasks together; 1 by default.
             The service's gateway has no lock and one credit file for all its agents and
             accounts: two sends in flight at once, even on different agents, corrupt it and every
-            later send fails with 305/306/309 (API.md E33); its own bulk sender sends one request
-            at a time (E48). A value above 1 is an explicit opt-in for a service known to take
-            it. Reads are never limited by it. Also a Mass send's default number of workers.
+            later send fails with 305/306/309 (docs/service.md E33); its own bulk sender sends one
+            request at a time (E48). A value above 1 is an explicit opt-in for a service known to
+            take it. Reads are never limited by it. Also a Mass send's default number of workers.
         send_gate: the gate state-changing requests pass: a `SendGate` (shared between
             clients, or between processes: `PostgresSendGate`, `FileSendGate`), or a text the
             client makes one of (and closes): ``"local"`` (its own in-process gate), a directory
@@ -733,9 +734,9 @@ class MioGram(ActionRunner):
         """
         Messages exchanged with *phone* (action ``GetHistory``).
 
-        ``Misc`` is sent as ``limit,offset``: that is how the service's own code reads it (API.md
-        E34; the document's ``offset,limit`` with the defaults answers ``false``). Pass
-        ``limit_first=False`` to send the document's order instead.
+        ``Misc`` is sent as ``limit,offset``: that is how the service's own code reads it
+        (docs/service.md E34; the document's ``offset,limit`` with the defaults answers ``false``).
+        Pass ``limit_first=False`` to send the document's order instead.
 
         Returns:
             The messages, in the service's order; ``[]`` when there are none (the server code
@@ -1004,7 +1005,7 @@ class MioGram(ActionRunner):
         Send a geographic location to *phone* (action ``SendLocation``).
 
         On the service's own code this action cannot work: the gateway hands the coordinates to
-        telegram-cli as a document and always answers ``false`` (API.md E36), so expect
+        telegram-cli as a document and always answers ``false`` (docs/service.md E36), so expect
         ``False`` (not delivered) unless the live service has fixed it.
 
         Raises:
@@ -1031,8 +1032,8 @@ class MioGram(ActionRunner):
 
         ``Misc`` is ``name,contact_phone`` as documented. On the service's own code the card does
         not carry *contact_phone*: it carries the recipient's own number, with *name* as the first
-        name and *contact_phone* as the last name (API.md E35). This action cannot send someone
-        else's number there.
+        name and *contact_phone* as the last name (docs/service.md E35). This action cannot send
+        someone else's number there.
 
         Raises:
             ValidationError: a number is malformed or *name* is empty or has a comma.
@@ -1068,7 +1069,7 @@ class MioGram(ActionRunner):
         The IPs allowed to use the account; ``["*"]`` means any (action ``APIGetIP``).
 
         On the service's own code this returns the caller's own address, not the stored list
-        (API.md E37).
+        (docs/service.md E37).
         """
         return await self._run(actions.API_GET_IP, robot=robot, timeout=timeout)
 
@@ -1087,7 +1088,7 @@ class MioGram(ActionRunner):
 
         Returns:
             The list the service stored: on the service's own code, the given list with the
-            server's own address appended (API.md E37).
+            server's own address appended (docs/service.md E37).
 
         Raises:
             ValidationError: an address is malformed; nothing was sent.
@@ -1170,7 +1171,7 @@ class MioGram(ActionRunner):
         Reports cannot confirm every send: the service's own code reads the first 1000 stored
         records (oldest first), so once an account has 1000 of them newer sends are never
         reported, and a send whose text contains ``'`` is delivered and charged but never
-        logged (API.md E44). A missing record does not prove a message was not sent.
+        logged (docs/service.md E44). A missing record does not prove a message was not sent.
 
         Args:
             count: how many records, 1 to 999; ``None`` sends no ``Misc`` (the service then gives

@@ -13,7 +13,7 @@ secret (`holds_the_secret`) and the gateway's pace it measured (`gateway_pace`, 
 keeps in its journal).
 """
 
-# ASYNC109: ``timeout`` is the actions' per-call reply timeout (the contract, SURFACE.md), handed
+# ASYNC109: ``timeout`` is the actions' per-call reply timeout (the public contract), handed
 # to the request path; it bounds the HTTP read, not the coroutine.
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class ActionRunner:
         except NumberNotFoundError:
             if not action.not_found_is_false:
                 raise
-            # The gateway answers a number it cannot resolve with 307 (API.md E6) where the
+            # The gateway answers a number it cannot resolve with 307 (docs/service.md E6) where the
             # document promises false (G2): both mean "not delivered", and neither was charged.
             return cast("_T", False)
         return result

@@ -11,7 +11,12 @@ Fixtures:
     miogram_fake: a :class:`~miogram_async.testing.FakeMioGram` with one account (secret
         ``test-secret``, agent ``Agent1``, generous credits, every number exists).
     miogram_client: a ``MioGram`` client bound to ``miogram_fake`` through its in-process
-        transport, with the fake's current secret (override ``miogram_fake`` to configure both).
+        transport, with the fake's current secret (override ``miogram_fake`` to configure both):
+        ``miogram_fake.client()``, so its send gate is its own, not the machine-wide gate of the
+        real service's clients. Unless ``MIOGRAM_FRONT_WAIT`` is set it plans as against a
+        service a hundred times faster (``front_wait`` `TEST_FRONT_WAIT`): the instant fake
+        takes no time, and a fault test that leaves an outcome unknown then waits for the
+        gateway a tenth of a second a number, not ten (E32, E49).
 
 Both fixtures are plain (synchronous) fixtures: they create objects that bind to an event loop on
 first use, so they work unchanged under pytest-asyncio (strict or auto mode), under anyio's plugin
@@ -27,6 +32,7 @@ plugin and its mode.
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Final
 
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIXTURES",
+    "TEST_FRONT_WAIT",
     "TEST_SECRET",
     "miogram_client",
     "miogram_fake",
@@ -46,6 +53,8 @@ __all__ = [
 
 FIXTURES: Final = frozenset({"miogram_client", "miogram_fake"})
 TEST_SECRET: Final = "test-secret"
+# The front wait miogram_client plans with: the service's 60 s, a hundred times faster.
+TEST_FRONT_WAIT: Final = 0.6
 
 # Marks by which a plugin claims an async test: a test carrying one is left as it is.
 _ASYNC_MARKS: Final = ("asyncio", "anyio", "trio")
@@ -66,9 +75,9 @@ def miogram_fake() -> FakeMioGram:
 @pytest.fixture
 def miogram_client(miogram_fake: FakeMioGram) -> MioGram:
     """A ``MioGram`` client talking to ``miogram_fake`` in process (no server, no socket)."""
-    from miogram_async import MioGram  # noqa: PLC0415
-
-    return MioGram(secret=miogram_fake.secret(), transport=miogram_fake.transport())
+    if os.environ.get("MIOGRAM_FRONT_WAIT"):
+        return miogram_fake.client()
+    return miogram_fake.client(front_wait=TEST_FRONT_WAIT)
 
 
 def _has_async_mark(collector: pytest.Module | pytest.Class, obj: object) -> bool:

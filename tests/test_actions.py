@@ -141,7 +141,7 @@ ROWS: tuple[Row, ...] = (
         ("Ali", "Rezaei"),
         {},
         {"Misc": "Ali,Rezaei"},
-        # The gateway relays the updated user object on success (API.md E19).
+        # The gateway relays the updated user object on success (docs/service.md E19).
         ok({"first_name": "Ali", "last_name": "Rezaei", "peer_id": 7}),
         True,
     ),
@@ -181,7 +181,7 @@ ROWS: tuple[Row, ...] = (
         "get_history",
         (ONE,),
         {"offset": 10, "limit": 20},
-        # limit first, as the server code reads it (API.md E34); false is no message (E46).
+        # limit first, as the server code reads it (docs/service.md E34); false is no message (E46).
         {"Phone": ONE, "Misc": "20,10"},
         ok(False),
         [],

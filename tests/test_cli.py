@@ -781,7 +781,10 @@ def test_malformed_base_url_is_a_usage_error(url: str) -> None:
 
 @pytest.mark.parametrize("command", ["send", "send-file"])
 def test_number_not_found_reply_is_not_delivered(command: str, tmp_path: Path) -> None:
-    """The gateway's 307 'Number Not Exist or Wrong' (API.md E6) is exit 4, like a plain false."""
+    """
+    The gateway's 307 'Number Not Exist or Wrong' (docs/service.md E6) is exit 4, like a plain
+    false.
+    """
     fake = FakeMioGram(
         AccountConfig(
             secret=SECRET,

@@ -475,7 +475,7 @@ async def test_iran_is_the_default_region_and_none_turns_it_off() -> None:
 
 # -- single sends -------------------------------------------------------------------------------
 
-# The gateway's answer for a number it cannot resolve (API.md E6): an error form, code 307.
+# The gateway's answer for a number it cannot resolve (docs/service.md E6): an error form, code 307.
 NOT_FOUND = {"Result": False, "Status": "error", "Message": "Number Not Exist or Wrong"}
 
 SINGLE_SENDS: list[Callable[[MioGram], Awaitable[object]]] = [

@@ -49,8 +49,8 @@ from miogram_async._base.errors import ERROR_CLASSES
 from miogram_async._base.outcomes import STOP_CODES, error_for_code
 from miogram_async._base.wire import Reply, decode_reply
 
-# API.md section 7 (plus the undocumented 101, E6): code, the document's text, class, group
-# (SURFACE.md), and whether the text alone identifies the code (814 shares 802's text, D12).
+# docs/service.md section 7 (plus the undocumented 101, E6): code, the document's text, class, group
+# (the public contract), and whether the text alone names the code (814 shares 802's text, D12).
 SECTION_7: list[tuple[int, str, type[APIError], type[APIError], bool]] = [
     (800, "Empty Secret*", EmptySecretError, AuthenticationError, True),
     (801, "Invalid Secret*", InvalidSecretError, AuthenticationError, True),

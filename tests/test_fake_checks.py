@@ -114,7 +114,7 @@ async def test_unknown_func_is_front_302(url: str, http: httpx.AsyncClient) -> N
 async def test_missing_element_is_gateway_302(url: str, http: httpx.AsyncClient) -> None:
     """A missing Phone reaches the gateway: 'Error 302 : ...' without Code, as text/html."""
     response = await http.post(url, data={"Secret": SECRET, "Func": "SendMessage", "Message": "x"})
-    # The server code prints the gateway's exit status after the JSON (API.md E40).
+    # The server code prints the gateway's exit status after the JSON (docs/service.md E40).
     assert response.content == b'{"Message":"Error 302 : Bad Request of Func ","Status":"error"}302'
     assert response.headers["content-type"].startswith("text/html")
 

@@ -134,7 +134,9 @@ async def test_every_action_against_the_fake(mode: str) -> None:
 
 @MODES
 async def test_set_profile_name_object_result(mode: str) -> None:
-    """SetProfileName succeeds on the fake, which relays an object as Result (API.md E19)."""
+    """
+    SetProfileName succeeds on the fake, which relays an object as Result (docs/service.md E19).
+    """
     fake = make_fake()
     async with client_for(fake, mode=mode) as client:
         outcome = await client.set_profile_name("Ali", "Rezaei")

@@ -115,7 +115,9 @@ async def test_mass_credit_refusals(fake: FakeMioGram, post: Poster) -> None:
 
 
 async def test_single_send_refused_only_below_zero_credit() -> None:
-    """A single send goes out at zero credit (API.md E12) and is front 305 only below zero."""
+    """
+    A single send goes out at zero credit (docs/service.md E12) and is front 305 only below zero.
+    """
     fake = FakeMioGram(AccountConfig(credits=CreditsConfig(other=0)))
     async with fake.serve() as url, httpx.AsyncClient() as http:
         form = {"Secret": SECRET, "Func": "SendContact", "Phone": ALICE, "Misc": "Ali,Rezaei"}

@@ -1,4 +1,7 @@
-"""The fake answers as the service's server code does (API.md section 12, E32-E47), on the wire."""
+"""
+The fake answers as the service's server code does (docs/service.md section 12, E32-E47), on the
+wire.
+"""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ async def fan_out(
     `_fanout.fan_out` with its `MassOptions` given as keywords, as these tests write them.
 
     These tests were written for chunks of 100 and 8 workers, and count on them unless they say
-    otherwise; the defaults themselves (40 and 1, API.md E32, E33) are proven by
+    otherwise; the defaults themselves (40 and 1, docs/service.md E32, E33) are proven by
     ``test_session.test_mass_options_have_one_set_of_defaults``.
     """
     options.setdefault("chunk_size", 100)

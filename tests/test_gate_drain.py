@@ -1,6 +1,7 @@
 """
-The drain after an unknown outcome (API.md E32) crosses processes: a request that got 999 keeps a
-shared send gate (PostgreSQL or file) closed for the others while the gateway may still deliver.
+The drain after an unknown outcome (docs/service.md E32) crosses processes: a request that got 999
+keeps a shared send gate (PostgreSQL or file) closed for the others while the gateway may still
+deliver.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The package's public surface: what SURFACE.md names is importable from the top package."""
+"""The package's public surface: every name of the public contract imports from the top package."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ GROUPS: dict[type[APIError], set[int]] = {
 
 
 def test_surface_names_are_exported() -> None:
-    """Every name SURFACE.md promises is in __all__ and importable from miogram_async."""
+    """Every name the public contract promises is in __all__ and importable from miogram_async."""
     assert set(miogram_async.__all__) >= SURFACE_NAMES
     for name in miogram_async.__all__:
         assert getattr(miogram_async, name) is not None
@@ -72,7 +72,7 @@ def test_every_exported_error_is_a_miogram_error() -> None:
 
 
 def test_public_error_groups_match_the_surface() -> None:
-    """Each code of SURFACE.md's groups maps to a class of that group, exported at the top."""
+    """Each code of the contract's error groups maps to a class of that group, exported on top."""
     for group, codes in GROUPS.items():
         for code in codes:
             cls = ERROR_CLASSES[code]

@@ -38,8 +38,13 @@ def readme_pytest_example() -> str:
     return examples[0]
 
 
-def run_pytest(project: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    """Run pytest on *project* with only the plugins named in *options* (and ours)."""
+def run_pytest(
+    project: Path, *options: str, environ: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """
+    Run pytest on *project* with only the plugins named in *options* (and ours), in this
+    process's environment updated with *environ*.
+    """
     # Every warning is an error but pytest-asyncio's own about its unset loop-scope option, which
     # any fresh project gets.
     (project / "pytest.ini").write_text(
@@ -53,6 +58,7 @@ def run_pytest(project: Path, *options: str) -> subprocess.CompletedProcess[str]
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     env.pop("PYTEST_ADDOPTS", None)
+    env.update(environ or {})
     return subprocess.run(
         [
             sys.executable,
@@ -144,6 +150,41 @@ def test_anyio_on_asyncio_and_trio(tmp_path: Path) -> None:
     """Under anyio's plugin a module-wide anyio mark is honoured, on asyncio and on trio."""
     (tmp_path / "test_anyio.py").write_text(ANYIO_TESTS, encoding="utf-8")
     assert_passed(run_pytest(tmp_path, *ANYIO, *PYTEST_ASYNCIO), 4)
+
+
+FAULT_TESTS = """
+import anyio
+import pytest
+
+from miogram_async import NoResponseError
+from miogram_async.testing import FaultKind, FaultRule
+
+
+@pytest.mark.anyio
+async def test_a_999_then_the_next_send(miogram_client, miogram_fake):
+    miogram_fake.inject(FaultRule(kind=FaultKind.NO_RESPONSE, funcs="SendMessage", times=1))
+    with pytest.raises(NoResponseError):
+        await miogram_client.send_message("+989100000000", "first")
+    # The gate stays closed while the gateway may still work on "first": a tenth of a second a
+    # number at the fixture's front wait, ten seconds at the service's.
+    with anyio.fail_after(5):
+        assert await miogram_client.send_message("+989100000001", "second") is True
+    assert [d.text for d in miogram_fake.deliveries] == ["second"]
+"""
+
+
+def test_fixture_client_keeps_its_own_gate_and_a_short_drain(tmp_path: Path) -> None:
+    """
+    miogram_client's requests pass a gate of its own (no machine-wide gate file is made), and a
+    test of an unknown outcome waits at it a tenth of a second a number, not the service's ten.
+    """
+    project, runtime = tmp_path / "project", tmp_path / "runtime"
+    project.mkdir()
+    runtime.mkdir(mode=0o700)
+    (project / "test_fault.py").write_text(FAULT_TESTS, encoding="utf-8")
+    environ = {"XDG_RUNTIME_DIR": str(runtime), "MIOGRAM_FRONT_WAIT": ""}
+    assert_passed(run_pytest(project, *ANYIO, environ=environ), ANYIO_BACKENDS)
+    assert list(runtime.iterdir()) == []
 
 
 UNRELATED_TESTS = """

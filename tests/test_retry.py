@@ -39,7 +39,7 @@ def error_reply(code: int, message: str) -> httpx.Response:
 
 
 def test_read_only_set_is_the_documented_one() -> None:
-    """The read-only set holds the 14 actions SURFACE.md lets retry after sending."""
+    """The read-only set holds the 14 actions the public contract lets retry after sending."""
     assert len(READ_ONLY_FUNCS) == 14
     assert "APIGetReport" in READ_ONLY_FUNCS
     assert "SendMessage" not in READ_ONLY_FUNCS

@@ -1,5 +1,5 @@
-"""One state-changing request in flight per client (API.md E33), the drain after an unknown outcome
-(E32), agents rotated and checked, against the fake in its server profile."""
+"""One state-changing request in flight per client (docs/service.md E33), the drain after an unknown
+outcome (E32), agents rotated and checked, against the fake in its server profile."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """
 The SDK against the fake's default profile, which answers as the service's server code does
-(API.md section 12): one test per E-number that concerns what the SDK returns or raises.
+(docs/service.md section 12): one test per E-number that concerns what the SDK returns or raises.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ async def test_the_owned_client_posts_through_async_client_without_redirects(
 
 
 def not_found(request: httpx.Request) -> httpx.Response:
-    """The gateway's answer to a number it cannot resolve (API.md E6)."""
+    """The gateway's answer to a number it cannot resolve (docs/service.md E6)."""
     return httpx.Response(
         200, content=json.dumps({"Message": "Number Not Exist or Wrong", "Status": "error"})
     )

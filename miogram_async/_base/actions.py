@@ -40,7 +40,7 @@ MediaKind = Literal["photo", "video", "file"]
 
 
 class Retry(enum.Enum):
-    """When an action may be sent again after a failed attempt (SURFACE.md "Retries", A26)."""
+    """When an action may be sent again after a failed attempt (the README's "Retries", A26)."""
 
     READ_ONLY = "read_only"
     """Changes nothing: retried after any transport failure and after 999."""
@@ -71,7 +71,7 @@ class Action(Generic[_T_co]):
         media: the `Limits` field bounding its file, ``None`` for an action without one.
         default_format: the file format sent when neither the caller nor the file name gives one.
         not_found_is_false: a 307 ``Number Not Exist or Wrong`` reply means ``False`` ("not
-            delivered", "not done"; API.md E6, E39 and G2) instead of raising
+            delivered", "not done"; docs/service.md E6, E39 and G2) instead of raising
             `NumberNotFoundError`: set on every action that takes one number and returns a
             bool. Actions with a typed result (`GetUserInfo`, `GetHistory`) raise instead.
         mass: the action takes many numbers and goes through the fan-out.
@@ -103,7 +103,10 @@ def _encodable(text: str) -> bool:
 
 
 def _as_bool_or_object(reply: Reply) -> bool:
-    """``SetProfileName``: the gateway answers the updated user object on success (API.md E19)."""
+    """
+    ``SetProfileName``: the gateway answers the updated user object on success (docs/service.md
+    E19).
+    """
     if reply.status == "success" and isinstance(reply.result, dict | list):
         return True
     return as_bool(reply)

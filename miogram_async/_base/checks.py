@@ -63,7 +63,10 @@ def is_finite_seconds(value: object) -> bool:
 
 
 def check_robot(robot: str | None) -> str | None:
-    """An agent name as the service wants it: no spaces, commas or control characters (API.md 2)."""
+    """
+    An agent name as the service wants it: no spaces, commas or control characters (docs/service.md
+    section 2).
+    """
     if robot is None:
         return None
     if not isinstance(robot, str):

@@ -123,8 +123,9 @@ class APIResponseError(MioGramError):
         status_code: the HTTP status of the reply.
         excerpt: a short, secret-free excerpt of the body.
         sent: always ``None``: a reply that cannot be read proves nothing, so after a
-            state-changing request its effect (a message sent, a credit charged) is unknown (API.md
-            E32, E45). Present so that every error of a request can be asked the same question.
+            state-changing request its effect (a message sent, a credit charged) is unknown
+            (docs/service.md E32, E45). Present so that every error of a request can be asked the
+            same question.
     """
 
     def __init__(
@@ -151,8 +152,9 @@ class APIError(MioGramError):
         func: the action (``Func``) that failed.
         sent: ``False`` when the action changes state and the code proves the request was refused
             before anything was sent (`_outcomes.proves_refusal`); ``None`` otherwise: after a
-            state-changing action the message may have been sent anyway (999 above all, API.md
-            E32). Always ``None`` for read-only actions, where nothing can have been sent.
+            state-changing action the message may have been sent anyway (999 above all,
+            docs/service.md E32). Always ``None`` for read-only actions, where nothing can have been
+            sent.
     """
 
     def __init__(self, code: int | None, message: str, func: str, sent: bool | None = None) -> None:
@@ -233,7 +235,7 @@ class UnknownFuncError(InvalidRequestError):
 class FileTooLargeError(InvalidRequestError):
     """
     303 ``File Size is Too High`` (front), or the gateway's size 304 ``Photo Size is High`` (also
-    Video, Audio, Text, File, Document; API.md E40).
+    Video, Audio, Text, File, Document; docs/service.md E40).
     """
 
 
@@ -258,7 +260,9 @@ class BadRequestError(InvalidRequestError):
 
 
 class WhatsAppNotSupportedError(InvalidRequestError):
-    """101 ``WhatsApp Not Supported`` (undocumented; seen in the gateway's code, API.md E6)."""
+    """
+    101 ``WhatsApp Not Supported`` (undocumented; seen in the gateway's code, docs/service.md E6).
+    """
 
 
 class InvalidTokenError(GatewayError):
@@ -277,14 +281,15 @@ class NoResponseError(GatewayError):
     """
     999 ``No Response From Server``: the front stopped waiting for its gateway (60 s).
 
-    The gateway goes on: after a send its message may well be delivered (API.md E32), so the
-    request is never retried or counted as failed (``sent`` is ``None``).
+    The gateway goes on: after a send its message may well be delivered (docs/service.md E32), so
+    the request is never retried or counted as failed (``sent`` is ``None``).
     """
 
 
 class GatewayBlockedError(GatewayError):
     """
-    815 ``Session Blocked`` in the gateway's form (``Error 815 :``, no ``Code``; API.md E41).
+    815 ``Session Blocked`` in the gateway's form (``Error 815 :``, no ``Code``; docs/service.md
+    E41).
 
     The service's gateway has blocked the service's own front after repeated token/IP errors
     (813/814) from any account: every account gets this until the operators lift it. It is not
@@ -322,10 +327,11 @@ ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = {
     827: NoRobotError,
     999: NoResponseError,
 }
-"""Every error code of API.md section 7 (and the undocumented 101), mapped to its class: the error
-table. What an error proves (a refusal, a stop, a busy gateway) is judged in `_outcomes`.
+"""Every error code of docs/service.md section 7 (and the undocumented 101), mapped to its class:
+the error table. What an error proves (a refusal, a stop, a busy gateway) is judged in `_outcomes`.
 
-407 ``Secret Changed`` and 409 ``Allow IP Sets`` are success messages (API.md D11) and never errors.
+407 ``Secret Changed`` and 409 ``Allow IP Sets`` are success messages (docs/service.md D11) and
+never errors.
 """
 
 

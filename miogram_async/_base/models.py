@@ -1,9 +1,10 @@
 """
 Typed results and the one cattrs converter that builds them from the wire.
 
-Values arrive as JSON strings or numbers (API.md A6, E11), so numbers are parsed leniently; booleans
-are parsed strictly, because cattrs' default hook would turn ``"false"`` into ``True``. Every model
-keeps the reply's object as it came in ``raw``. Wire names live here and in `_wire` only.
+Values arrive as JSON strings or numbers (docs/service.md A6, E11), so numbers are parsed leniently;
+booleans are parsed strictly, because cattrs' default hook would turn ``"false"`` into ``True``.
+Every model keeps the reply's object as it came in ``raw``. Wire names live here and in `_wire`
+only.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ CreditKind = Literal["message", "photo", "video", "file", "other"]
 CREDIT_KINDS: Final[tuple[CreditKind, ...]] = get_args(CreditKind)
 
 SERVICE_TIMEZONE: Final = "Asia/Tehran"
-"""The zone of the service's report dates and times (API.md E9)."""
+"""The zone of the service's report dates and times (docs/service.md E9)."""
 
 
 @functools.cache

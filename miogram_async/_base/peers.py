@@ -1,5 +1,5 @@
 """
-Users, chats and messages: the telegram-cli JSON the gateway passes through (API.md E19).
+Users, chats and messages: the telegram-cli JSON the gateway passes through (docs/service.md E19).
 
 The service documents no field of these objects (A8), so every field is read leniently: a missing
 or unusable text reads as ``""``, a missing peer id as ``None``, and the object is kept as it came

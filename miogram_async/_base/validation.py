@@ -112,8 +112,8 @@ def normalize_phone(phone: str, *, default_region: str | None = "IR") -> str:
     Spaces, dashes, dots and parentheses are removed, Persian and Arabic-Indic digits become ASCII
     and a leading ``00`` becomes ``+``. Under the default region ``"IR"`` the Iranian mobile forms
     ``09xxxxxxxxx``, ``9xxxxxxxxx`` and ``989xxxxxxxxx`` become ``+989xxxxxxxxx`` (the forms the
-    service's own helper code reads, API.md E15), with no extra package. ``None`` accepts only the
-    international forms (``+...``, ``00...``); any other region parses national forms with
+    service's own helper code reads, docs/service.md E15), with no extra package. ``None`` accepts
+    only the international forms (``+...``, ``00...``); any other region parses national forms with
     ``phonenumbers`` (the ``miogram-async[phone]`` extra).
 
     Raises:

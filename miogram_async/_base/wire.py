@@ -42,7 +42,7 @@ __all__ = [
 FORM_HEADERS: Final[Mapping[str, str]] = types.MappingProxyType(
     {"Content-Type": "application/x-www-form-urlencoded", "Accept-Charset": "UTF-8"}
 )
-"""Headers every request carries (API.md section 1, A29)."""
+"""Headers every request carries (docs/service.md section 1, A29)."""
 
 # Python element names -> wire names, in the order they are written to the body.
 _ELEMENTS: Final[Mapping[str, str]] = types.MappingProxyType(
@@ -56,7 +56,7 @@ _ERROR_PREFIX: Final = re.compile(
     r"^\s*Error\s*([0-9]{1,9})\s*:\s*(.*?)\s*$", re.IGNORECASE | re.DOTALL
 )
 
-# Message texts of API.md section 7 and their variants seen in public server code (E5, E6),
+# Message texts of docs/service.md section 7 and their variants seen in public server code (E5, E6),
 # lower-cased, trailing '*' stripped, inner whitespace collapsed to one space.
 _TEXT_CODES: Final[Mapping[str, int]] = types.MappingProxyType(
     {
@@ -310,9 +310,9 @@ def _leading_json(text: str) -> object:
     """
     The JSON value at the start of *text*, whatever follows it.
 
-    Some gateway replies print the script's exit status after the JSON body (``{...}302``, API.md
-    E40). A body that does not start with a complete JSON value (empty, HTML, truncated) raises
-    `ValueError`.
+    Some gateway replies print the script's exit status after the JSON body (``{...}302``,
+    docs/service.md E40). A body that does not start with a complete JSON value (empty, HTML,
+    truncated) raises `ValueError`.
     """
     start = _LEADING_SPACE.match(text)
     value, _ = _DECODER.raw_decode(text, start.end() if start is not None else 0)

@@ -3,9 +3,9 @@ The send gate: how many state-changing requests of a client may be at the servic
 
 The service's gateway keeps one credit file for all its agents and accounts and has no lock: two
 state-changing requests in flight at once, even on two different agents, corrupt it, and from then
-on every account on that gateway gets 305/306/309 (API.md E33). The service's own bulk sender sends
-one request at a time (E48). So every state-changing request of a `MioGram` passes a `SendGate`
-whose capacity is the client's ``concurrency`` (1 by default); reads do not.
+on every account on that gateway gets 305/306/309 (docs/service.md E33). The service's own bulk
+sender sends one request at a time (E48). So every state-changing request of a `MioGram` passes a
+`SendGate` whose capacity is the client's ``concurrency`` (1 by default); reads do not.
 
 One request at a time at the front is not enough after the front gave up on the gateway (a 999
 after its 60 s wait, E32; a read timeout; a 5xx): the gateway may still be delivering, and the

@@ -10,7 +10,7 @@ a process takes the first one free.
 A process that dies frees its slot: its connection ends and PostgreSQL drops the session's locks
 (at once when the process dies on a live host; if the host vanishes, after the TCP keepalives this
 module asks the server for: about 20 s). But its last request may still be in the service (the
-gateway goes on with a request whose sender is gone, API.md E32), so the slot is not simply
+gateway goes on with a request whose sender is gone, docs/service.md E32), so the slot is not simply
 handed on: each slot has a row in ``miogram_gate_slots`` marked busy while it is held and idle when
 it is given back. A process that takes a slot still marked busy knows that its holder died
 holding it, and waits `dead_holder_wait` seconds (holding the slot, so nobody else sends) before

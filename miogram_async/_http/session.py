@@ -12,9 +12,9 @@ body) and reads at most ``max_reply_bytes`` of reply.
 """
 
 # ASYNC109: every action takes ``timeout=`` (seconds to wait for the service's reply) by contract
-# (SURFACE.md). It is handed to httpx per request and is also the attempt's total deadline (a
-# cancel scope around send and read): an attempt cut off after its request may have left raises
-# APITimeoutError with ``sent`` not False, so its outcome is unknown, never failed.
+# (the README's "Quick start"). It is handed to httpx per request and is also the attempt's total
+# deadline (a cancel scope around send and read): an attempt cut off after its request may have
+# left raises APITimeoutError with ``sent`` not False, so its outcome is unknown, never failed.
 
 from __future__ import annotations
 

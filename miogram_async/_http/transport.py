@@ -44,8 +44,8 @@ HttpBackend = Literal["auto", "httpx", "aiohttp"]
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=10.0, read=120.0, write=60.0, pool=120.0)
 """Connect quickly or fail (then a retry is safe); wait long for replies: the service takes about a
-second per number (API.md E24). ``pool`` bounds the wait for a free connection when more requests
-are started than the pool holds."""
+second per number (docs/service.md E24). ``pool`` bounds the wait for a free connection when more
+requests are started than the pool holds."""
 
 _POOL_FLOOR: Final = 10
 _KEEPALIVE_EXPIRY: Final = 60.0
@@ -124,7 +124,7 @@ def build_http_client(
         elif _needs_shards(limits):
             transport = ShardedTransport(limits, shard_size=SHARD_SIZE)
     # Never follow redirects: a 301/302 turns the POST into a GET, which the service answers with
-    # 812 and counts towards blocking the caller's IP (API.md E23).
+    # 812 and counts towards blocking the caller's IP (docs/service.md E23).
     return httpx.AsyncClient(
         transport=transport,
         limits=limits,

@@ -568,7 +568,7 @@ class FanOut:
             if said is None:
                 # The request was handled, but the reply says nothing certain about this number
                 # (left out after "success", or answered both ways, `as_mass_map`): it may have
-                # been sent, so it is UNKNOWN, never UNDELIVERED (API.md A4).
+                # been sent, so it is UNKNOWN, never UNDELIVERED (docs/service.md A4).
                 outcomes[number] = Outcome.UNKNOWN
                 unknown += 1
             elif said:
@@ -589,7 +589,7 @@ class FanOut:
     ) -> tuple[dict[str, Outcome], dict[str, MioGramError], dict[Outcome, int]]:
         # The one rule (issue 10): FAILED only when the error proves the request was refused
         # before anything was sent; 999, a 5xx, an unreadable reply, a timeout... may follow a
-        # delivery (API.md E32, E45), so those numbers are UNKNOWN, never retried here.
+        # delivery (docs/service.md E32, E45), so those numbers are UNKNOWN, never retried here.
         outcome = Outcome.FAILED if proves_refusal(error) else Outcome.UNKNOWN
         if stops_fan_out(error):
             self._halt(error)

@@ -30,7 +30,7 @@ __all__ = [
 
 DEFAULT_CONCURRENCY: Final = 1
 """Requests one Mass send runs at once when neither the call nor the client says otherwise: one,
-as the service's gateway can take (API.md E33, E48)."""
+as the service's gateway can take (docs/service.md E33, E48)."""
 
 DEFAULT_CHUNK_SIZE: Final = 40
 """The most numbers per Mass request: the service's own sender's (E48). Each chunk is sized from
@@ -123,7 +123,7 @@ def _check_chunk_size(_: object, attribute: attrs.Attribute[int], value: object)
         raise ValidationError(
             f"expected chunk_size at most {MAX_CHUNK_SIZE} (the service's batch; a chunk the "
             f"gateway cannot finish in the front's 60 s gets 999 and is delivered anyway, "
-            f"API.md E32), got {value}"
+            f"docs/service.md E32), got {value}"
         )
 
 
@@ -161,7 +161,7 @@ class MassOptions:
             within it from the gateway's pace measured on its agent, to finish well inside the
             front's wait; the first ones small while the pace is unknown (E32, E49).
         concurrency: requests at once; ``None`` for the client's (`DEFAULT_CONCURRENCY`, 1,
-            without a client). More than one is an explicit opt-in (API.md E33).
+            without a client). More than one is an explicit opt-in (docs/service.md E33).
         robots: ``None`` (the call's agent), ``"all"`` (every agent `api_get_robot` names) or the
             agents to spread the chunks over.
         per_robot: requests per named agent at once.

@@ -66,7 +66,7 @@ class MassProgress:
             stop.
         waiting: seconds this send's requests spent queued at the client's send gate, behind
             other state-changing requests or while the gateway may still be at work after an
-            unknown outcome (one request at a time, API.md E33).
+            unknown outcome (one request at a time, docs/service.md E33).
         chunk_size: the size the latest finished chunk was given from the gateway's pace on its
             agent (E49), within the call's ``chunk_size`` (the input's last chunk may carry
             fewer); ``None`` before any.

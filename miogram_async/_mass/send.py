@@ -183,9 +183,9 @@ async def _agents_for(
 
     ``robots="all"``: every agent of the account. ``robots=[...]``: those, each checked against
     the account's agents (the service silently sends an unknown name's requests from the first
-    agent, API.md E47). Else a call's or the client's *robot*; else every agent of the account,
-    as the service's own bulk sender does (E48), or the first agent (no ``Robot``) when it has
-    one or the service does not say.
+    agent, docs/service.md E47). Else a call's or the client's *robot*; else every agent of the
+    account, as the service's own bulk sender does (E48), or the first agent (no ``Robot``) when it
+    has one or the service does not say.
     """
     if named == "all":
         return tuple(await session.account_agents()) or (robot,)
@@ -199,7 +199,7 @@ async def _agents_for(
             raise ValidationError(
                 f"unknown agents in robots: {', '.join(unknown)}; the account's agents are "
                 f"{', '.join(known) or 'none'} (the service would send their chunks from its "
-                "first agent, API.md E47); nothing was sent"
+                "first agent, docs/service.md E47); nothing was sent"
             )
         return names
     if robot is not None:

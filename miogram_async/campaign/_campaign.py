@@ -174,7 +174,7 @@ class Campaign:
                 every run), never its content.
             file_format: the extension sent with the media (default: from the file name).
             chunk_size: numbers per Mass request, at most 100; the default 40 finishes inside the
-                front's 60 s wait (API.md E32, E48).
+                front's 60 s wait (docs/service.md E32, E48).
             robots: agent(s) to spread chunks over, or ``"all"``; ``None`` uses the client's
                 agent, else rotates over all the account's agents.
             default_region: region for national numbers: ``"IR"`` (the default, no extra
@@ -438,7 +438,7 @@ class Campaign:
             retry_failed: also send ``FAILED`` numbers again. A number is ``FAILED`` only when the
                 service refused its request before sending anything (`proves_refusal`: credit,
                 permission, size...), so this never sends a number twice; a 999 or any reply that
-                proves nothing leaves its numbers ``UNKNOWN`` (API.md E32), which only
+                proves nothing leaves its numbers ``UNKNOWN`` (docs/service.md E32), which only
                 *resend_unknown* sends again.
 
         A campaign kept in PostgreSQL is run by its workers through one send gate (E33): by

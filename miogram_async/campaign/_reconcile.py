@@ -3,9 +3,9 @@ Deciding what happened to in-doubt numbers from the service's send report (``API
 
 A chunk whose request may have reached the service but whose reply was never recorded (the process
 died, the reply was lost) is looked up in the report: each record names the numbers a request was
-sent to and those it was delivered to (API.md E9). A record counts only when it is certainly this
-campaign's; anything less leaves the number ``UNKNOWN`` (it may have been sent, so it is not sent
-again unless the caller says so). Certain means all three of:
+sent to and those it was delivered to (docs/service.md E9). A record counts only when it is
+certainly this campaign's; anything less leaves the number ``UNKNOWN`` (it may have been sent, so it
+is not sent again unless the caller says so). Certain means all three of:
 
 - **The payload, exactly.** A text record's ``DATA`` is the message exactly as sent. The service
   appends the account's ad (newline + ad) to every message before logging it (E30), and the ad's
@@ -25,8 +25,8 @@ again unless the caller says so). Certain means all three of:
 
 A certain record proves a delivery; it never proves the opposite. A number it lists as sent but not
 delivered stays ``UNKNOWN``: the log is built from the gateway's reply, and a number a reply leaves
-out is unknown, not undelivered (API.md A4). The report shows only the first 1000 records an
-account ever logged (E44) and never logs a text containing ``'``: such sends stay ``UNKNOWN``, as
+out is unknown, not undelivered (docs/service.md A4). The report shows only the first 1000 records
+an account ever logged (E44) and never logs a text containing ``'``: such sends stay ``UNKNOWN``, as
 they must.
 """
 

@@ -177,7 +177,7 @@ def translate_error(exc: MioGramError, url: str = DEFAULT_BASE_URL) -> CLIError:
         # The gate's own trouble (its folder, its database): never blamed on the service.
         return CLIError(str(exc), ExitCode.SERVICE_ERROR, "send_gate")
     if judged is Verdict.MAY_HAVE_BEEN_SENT:
-        # 999 and the like do not prove a refusal: the message may have gone (API.md E32).
+        # 999 and the like do not prove a refusal: the message may have gone (docs/service.md E32).
         message = f"no answer proving the outcome: {exc} (the request may have been sent)"
     elif judged is Verdict.REFUSED:
         message = f"the service refused: {exc}"

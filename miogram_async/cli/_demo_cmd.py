@@ -3,8 +3,9 @@
 
 The fake runs with the real service's pace (0.3 s per request, 1 s per number, one request at a time
 per agent) scaled down, and the client with the SDK's safe defaults (one request in flight, chunks
-of 40 rotating over the four agents, API.md E33, E48): 10,000 numbers take about half a minute. The
-speed comes from scaling the fake's time, never from parallelism the real service cannot take.
+of 40 rotating over the four agents, docs/service.md E33, E48): 10,000 numbers take about half a
+minute. The speed comes from scaling the fake's time, never from parallelism the real service cannot
+take.
 """
 
 from __future__ import annotations

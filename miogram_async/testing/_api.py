@@ -2,7 +2,8 @@
 The ``API*`` actions (32-43), answered by the front script itself (``application/json``).
 
 Stored values come out as JSON strings (credits, the message limit, ``1``/``0`` flags),
-computed ones as numbers (media limits in bytes), as PHP's mysqli would give them (API.md E10, E11).
+computed ones as numbers (media limits in bytes), as PHP's mysqli would give them (docs/service.md
+E10, E11).
 
 As the server code answers (the default profile): unset ``canGet``/``isSuper`` are the integer
 ``0`` (E38); ``APIGetIP`` returns the caller's address and ``APISetIP`` stores and returns the list

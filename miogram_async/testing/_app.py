@@ -1,12 +1,12 @@
 """
 The fake service as one raw ASGI application.
 
-Checks run in the real front script's order (API.md E22): non-POST 812, blocked IP 815, empty secret
-800, unknown secret 801, inactive account 826, no agent 827, caller IP not allowed 802, unknown
-``Func`` 302; then permission 309 and, for sends, length 304, size 303 and credit 305. Everything
-after that is the gateway's (``_gateway.py``): its block (815), token/IP errors (813/814), the
-shared credit file (E33), missing elements 302, invalid base64 400, delivery; the front waits for it
-at most the time model's ``front_wait`` in the server profile (E32).
+Checks run in the real front script's order (docs/service.md E22): non-POST 812, blocked IP 815,
+empty secret 800, unknown secret 801, inactive account 826, no agent 827, caller IP not allowed 802,
+unknown ``Func`` 302; then permission 309 and, for sends, length 304, size 303 and credit 305.
+Everything after that is the gateway's (``_gateway.py``): its block (815), token/IP errors
+(813/814), the shared credit file (E33), missing elements 302, invalid base64 400, delivery; the
+front waits for it at most the time model's ``front_wait`` in the server profile (E32).
 
 Faults that must break the connection itself are raised as :class:`FaultSignal`; the in-process
 transport turns them into httpx exceptions and the loopback server into a closed socket.
@@ -41,7 +41,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-#: Actions that need the control permission (API.md section 8, E26).
+#: Actions that need the control permission (docs/service.md section 8, E26).
 NEEDS_SUPER: Final = frozenset(
     {
         "SetStatusOnline",

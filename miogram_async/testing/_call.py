@@ -44,7 +44,8 @@ def decode_file(data: str, *, server: bool) -> bytes | None:
     Decode a file's base64 as the gateway does; ``None`` means ``Error 400 : Not Valid File``.
 
     The server code accepts spaces inside the base64 and refuses content whose decoded bytes are
-    PHP-falsy, the single byte ``0`` (API.md E43); the documented profile is strictly base64.
+    PHP-falsy, the single byte ``0`` (docs/service.md E43); the documented profile is strictly
+    base64.
     """
     if not server:
         return strict_b64decode(data)
@@ -89,7 +90,7 @@ class Call:
         The answer for a number that cannot be resolved on a single-number action.
 
         The server code answers the gateway's ``Number Not Exist or Wrong`` error for every
-        single-number action (API.md E39); the document says ``Result`` is ``false``.
+        single-number action (docs/service.md E39); the document says ``Result`` is ``false``.
         """
         choice = self.account.config.undelivered_reply
         if choice is None:
@@ -103,7 +104,7 @@ class Call:
         return self.form.get(name, "")
 
     def misc_parts(self) -> list[str]:
-        """``Misc`` split on commas, with no escaping (API.md E16)."""
+        """``Misc`` split on commas, with no escaping (docs/service.md E16)."""
         return self.element("Misc").split(",")
 
     def numbers(self) -> list[str]:
@@ -120,7 +121,7 @@ class Call:
 
     def add_report(self, data: str, delivered: list[str]) -> None:
         """
-        Store a report record of this send (API.md E9).
+        Store a report record of this send (docs/service.md E9).
 
         The server code builds the insert by pasting values into SQL, so a value with ``'``
         breaks it and the send is never logged (E44).

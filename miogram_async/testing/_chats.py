@@ -1,9 +1,9 @@
 """
 Agent, chat and profile actions (1, 2, 7-20), answered by the gateway.
 
-Object results are shaped like telegram-cli JSON (API.md E19); the service passes them through
-unchanged and documents no field, so these shapes follow telegram-cli's JSON output and are only
-plausible in their details.
+Object results are shaped like telegram-cli JSON (docs/service.md E19); the service passes them
+through unchanged and documents no field, so these shapes follow telegram-cli's JSON output and are
+only plausible in their details.
 
 Everything here is the agent's, shared by every account on it (docs/service.md E50): history and
 dialogs hold what any account sent through the agent. Before it uses a number the gateway re-adds
@@ -27,7 +27,7 @@ __all__ = ["CHAT_HANDLERS", "CHAT_PLANNERS", "plan_chat"]
 
 
 def _chat_name(name: str) -> str:
-    # Peer names have spaces replaced by underscores (API.md E16).
+    # Peer names have spaces replaced by underscores (docs/service.md E16).
     return name.replace(" ", "_")
 
 
@@ -187,7 +187,9 @@ def chat_delete_user(call: Call) -> Reply:
 
 
 def set_profile_name(call: Call) -> Reply:
-    """``SetProfileName``: on success the gateway relays the agent's user object (API.md E19)."""
+    """
+    ``SetProfileName``: on success the gateway relays the agent's user object (docs/service.md E19).
+    """
     parts = call.misc_parts()
     if len(parts) < 2 or not parts[0]:
         return call.gateway_error(302)
@@ -276,7 +278,8 @@ def _int(text: str) -> int:
 
 def get_history(call: Call) -> Reply:
     """
-    ``GetHistory``: the gateway reads ``Misc`` as ``limit,offset`` (API.md E17), not as documented.
+    ``GetHistory``: the gateway reads ``Misc`` as ``limit,offset`` (docs/service.md E17), not as
+    documented.
 
     A limit below 1 becomes 1. Messages come oldest first, the newest *offset* ones skipped. As the
     server code answers, an empty window (a short history, or the document's ``0,100`` read as

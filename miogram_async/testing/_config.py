@@ -44,7 +44,8 @@ class UndeliveredReply(enum.Enum):
 
     #: ``{"Result": false, "Status": "fail"}``, as the document describes (G2, section 4).
     FAIL = "fail"
-    #: ``{"Result": false, "Status": "error", "Message": "Number Not Exist or Wrong"}`` (API.md E6).
+    #: ``{"Result": false, "Status": "error", "Message": "Number Not Exist or Wrong"}``
+    #: (docs/service.md E6).
     ERROR_307 = "error307"
 
 
@@ -121,7 +122,7 @@ class LimitsConfig:
 
 @attrs.frozen(kw_only=True)
 class CreditsConfig:
-    """Starting credit per bucket (API.md E13)."""
+    """Starting credit per bucket (docs/service.md E13)."""
 
     message: int = 1_000_000
     photo: int = 1_000_000
@@ -194,7 +195,8 @@ PROFILES: Final = ("server", "documented")
 @attrs.frozen(kw_only=True)
 class Behaviour:
     """
-    How the fake answers where the server code (API.md sections 11-12) and the document differ.
+    How the fake answers where the server code (docs/service.md sections 11-12) and the document
+    differ.
 
     Attributes:
         profile: ``"server"`` (as the server code answers) or ``"documented"`` (as the document

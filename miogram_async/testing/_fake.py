@@ -36,11 +36,11 @@ class FakeMioGram(GatewayInspection):
         async with fake.serve() as url:           # http://127.0.0.1:<port>/dojob.php
             ...
 
-    By default the fake answers as the service's server code does (``profile="server"``, API.md
-    sections 11-12): the front gives up on the gateway after ``front_wait`` and answers 999 while
-    the gateway still delivers (E32), overlapping sends corrupt the gateway's shared credit file
-    (E33), and every reply shape of E34-E47. ``profile="documented"`` answers as the document
-    intends where the two differ.
+    By default the fake answers as the service's server code does (``profile="server"``,
+    docs/service.md sections 11-12): the front gives up on the gateway after ``front_wait`` and
+    answers 999 while the gateway still delivers (E32), overlapping sends corrupt the gateway's
+    shared credit file (E33), and every reply shape of E34-E47. ``profile="documented"`` answers as
+    the document intends where the two differ.
 
     Args:
         accounts: the accounts; default one :class:`AccountConfig` with its defaults.

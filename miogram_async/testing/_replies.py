@@ -1,5 +1,5 @@
 """
-The reply forms the real service produces (API.md E1, E4-E7).
+The reply forms the real service produces (docs/service.md E1, E4-E7).
 
 The front script (``dojob.php``) answers its own errors as
 ``{"Message", "Status": "error", "Code"}`` with ``Code`` a JSON string and ``Content-Type:

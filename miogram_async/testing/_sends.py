@@ -1,7 +1,7 @@
 """
 The ``Send*`` actions: front checks (length, size, credit) and the gateway's delivery.
 
-Credits (API.md E12, E13): a delivered number costs one credit of the action's bucket; an
+Credits (docs/service.md E12, E13): a delivered number costs one credit of the action's bucket; an
 undelivered one costs nothing. A single send is refused with front error 305 only when the bucket
 is below 0, so one send still goes out at 0 (the counter then reads -1). A Mass send of *n*
 numbers is refused when the bucket holds less than *n*: with the front's 305 as the server code
@@ -31,7 +31,7 @@ TEXT_FUNCS: Final = frozenset(
     {"SendMessage", "SendMessageMass", "SendMessageWhatsApp", "SendMessageWhatsAppMass"}
 )
 WHATSAPP_FUNCS: Final = frozenset({"SendMessageWhatsApp", "SendMessageWhatsAppMass"})
-#: Media actions: (credit and size bucket, default extension, API.md E28).
+#: Media actions: (credit and size bucket, default extension, docs/service.md E28).
 MEDIA_FUNCS: Final[dict[str, tuple[str, str]]] = {
     "SendPhoto": ("Photo", "jpg"),
     "SendVideo": ("Video", "mp4"),
@@ -44,7 +44,7 @@ MEDIA_FUNCS: Final[dict[str, tuple[str, str]]] = {
     "SendFileMass": ("File", "zip"),
 }
 OTHER_FUNCS: Final = frozenset({"SendLocation", "SendContact"})
-#: The credit bucket each send action draws from (API.md E13).
+#: The credit bucket each send action draws from (docs/service.md E13).
 BUCKETS: Final[dict[str, str]] = {
     **dict.fromkeys(TEXT_FUNCS, "Message"),
     **{func: bucket for func, (bucket, _) in MEDIA_FUNCS.items()},
@@ -53,7 +53,7 @@ BUCKETS: Final[dict[str, str]] = {
 
 
 def compose_message(call: Call) -> str:
-    """The message with the account's ad appended (newline + ad, API.md E30)."""
+    """The message with the account's ad appended (newline + ad, docs/service.md E30)."""
     ads = call.account.config.ads
     text = call.element("Message")
     return f"{text}\n{ads}" if ads else text

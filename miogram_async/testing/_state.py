@@ -51,7 +51,7 @@ class RequestRecord:
 
 @attrs.frozen(kw_only=True)
 class ContactCard:
-    """The contact card a ``SendContact`` delivered (API.md E18, E35)."""
+    """The contact card a ``SendContact`` delivered (docs/service.md E18, E35)."""
 
     phone: str
     first_name: str
@@ -191,7 +191,9 @@ class AccountState:
         )
 
     def pick_agent(self, robot: str) -> str | None:
-        """Return the agent *robot* names, else the first agent, else ``None`` (API.md E14)."""
+        """
+        Return the agent *robot* names, else the first agent, else ``None`` (docs/service.md E14).
+        """
         if robot in self.agents:
             return robot
         return next(iter(self.agents), None)
@@ -205,7 +207,10 @@ _SECRET_JUNK = str.maketrans("", "", "()[]{}*?!;&%-_=|<>/\\+.")
 
 
 def strip_secret(secret: str) -> str:
-    """Remove the characters the service strips from ``Secret`` before its lookup (API.md E21)."""
+    """
+    Remove the characters the service strips from ``Secret`` before its lookup (docs/service.md
+    E21).
+    """
     return secret.translate(_SECRET_JUNK)
 
 
