@@ -32,8 +32,13 @@ FRAGMENT = "<!-- fragment -->"
 _ENTRY = re.compile(r"^(?P<indent> {0,12})(?P<name>[\w.]+(?:\.py|/))(?: +\S.*)?$")
 # Where a tree line's description goes on when it wraps: far right of any entry.
 _CONTINUATION = re.compile(r"^ {20,}\S")
-_SPAN = re.compile(r"`([^`\s]+)`")
-_MODULE_REF = re.compile(r"^(?P<path>(?:[\w.-]+/)*[\w-]+\.py)(?::(?P<name>[\w.]+))?$")
+_SPAN = re.compile(r"`([^`]+)`")
+# A module path, maybe with a name it defines, maybe called: ``_mass/send.py:send_mass(...)``.
+_MODULE_REF = re.compile(r"^(?P<path>(?:[\w.-]+/)*[\w-]+\.py)(?::(?P<name>[\w.]+))?(?:\(.*\))?$")
+# A class of the package and one of its members: ``Session._gated``, ``_Step.agent``.
+_MEMBER_REF = re.compile(r"^(?P<cls>_?[A-Z]\w*)\.(?P<member>\w+)")
+#: The classes the page names that are not the package's: httpx's client.
+EXTERNAL_CLASSES = frozenset({"AsyncClient"})
 _MD_FILE = re.compile(r"[\w./-]*\b[\w-]+\.md\b")
 _FRAGMENT_MODULE = re.compile(r"^# (miogram_async/[\w/]+\.py)\b")
 
@@ -149,9 +154,50 @@ def resolve(reference: str) -> str | None:
     return None
 
 
+def prose_spans(text: str) -> list[str]:
+    """The backticked spans of *text* outside its fenced blocks, each made one line."""
+    prose = re.sub(r"^```.*?^```$", "", text, flags=re.M | re.S)
+    return [" ".join(span.split()) for span in _SPAN.findall(prose)]
+
+
 def module_references(text: str) -> list[str]:
-    """Every backticked ``path.py`` or ``path.py:name`` of *text*."""
-    return [span for span in _SPAN.findall(text) if _MODULE_REF.match(span)]
+    """Every backticked ``path.py`` or ``path.py:name`` of *text*'s prose."""
+    return [span for span in prose_spans(text) if _MODULE_REF.match(span)]
+
+
+def class_members() -> dict[str, set[str]]:
+    """
+    Every class of the package by name -> what its instances have: its methods, nested classes,
+    class-level names and the attributes its methods set on ``self``.
+    """
+    found: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            names = found.setdefault(node.name, set())
+            for statement in node.body:
+                names |= _names(statement)
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Store):
+                    if isinstance(inner.value, ast.Name) and inner.value.id == "self":
+                        names.add(inner.attr)
+    return found
+
+
+def member_problems(spans: list[str], members: dict[str, set[str]]) -> list[str]:
+    """What the ``Class.member`` spans among *spans* name that the package's classes lack."""
+    problems: list[str] = []
+    for span in spans:
+        match = _MEMBER_REF.match(span)
+        if match is None or match.group("cls") in EXTERNAL_CLASSES:
+            continue
+        cls, member = match.group("cls"), match.group("member")
+        if cls not in members:
+            problems.append(f"{span}: the package has no class {cls}")
+        elif member not in members[cls]:
+            problems.append(f"{span}: {cls} has no {member}")
+    return problems
 
 
 def parameter_names(listed: str) -> list[str]:
@@ -335,6 +381,25 @@ def test_the_reference_check_finds_nested_names_and_refuses_missing_ones() -> No
     assert resolve("_errors.py:ERROR_CLASSES") is not None
     assert resolve("_http/session.py:Session._no_such_step") is not None
     assert resolve("_mass/send.py:send_mass.no_such_closure") is not None
+    assert resolve("_runner.py:through_gate(client, send_gate)") is None
+    assert resolve("_runner.py:no_such_gate(client)") is not None
+
+
+def test_every_class_member_the_page_names_exists() -> None:
+    """Each backticked Class.member names a class of the package that has that member."""
+    spans = prose_spans(page_text())
+    named = [span for span in spans if _MEMBER_REF.match(span)]
+    assert len(named) > 100
+    assert member_problems(spans, class_members()) == []
+
+
+def test_the_member_check_refuses_a_lost_member_or_class() -> None:
+    """Methods, fields and attributes set on self pass; a missing member or class is reported."""
+    members = class_members()
+    good = ["Session._gated", "GatewayPace.first_agent", "MassOptions.watch", "_Step.agent"]
+    assert member_problems([*good, "AsyncClient.send(stream=True)", "plain text"], members) == []
+    bad = ["Session._no_such_step", "Fanout.work", "JournalHooks.chunk_begun"]
+    assert len(member_problems(bad, members)) == len(bad)
 
 
 # -- signature listings --------------------------------------------------------------------------
