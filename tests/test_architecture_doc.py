@@ -5,7 +5,8 @@ docs/architecture.md stays true to the package, so that it cannot drift again as
   names no module that does not exist.
 - Every module path it writes in backticks (``_http/session.py``, ``tests/test_layers.py``)
   exists, and every ``path.py:name`` names something that module defines (``Session._gated``,
-  ``send_mass.send_chunk``: classes, functions, functions defined in functions, assignments).
+  ``send_mass.send_chunk``: classes, functions, functions defined in functions, assignments),
+  and every ``Class.member`` names a class of the package that has that member.
 - Its signature listings (the ``<!-- fragment -->`` Python blocks, each headed by the module it
   lists) name classes, attributes and parameters the code has.
 - It names no file outside the repository: every ``*.md`` it mentions is one of the repository's.
@@ -179,9 +180,13 @@ def class_members() -> dict[str, set[str]]:
             for statement in node.body:
                 names |= _names(statement)
             for inner in ast.walk(node):
-                if isinstance(inner, ast.Attribute) and isinstance(inner.ctx, ast.Store):
-                    if isinstance(inner.value, ast.Name) and inner.value.id == "self":
-                        names.add(inner.attr)
+                if (
+                    isinstance(inner, ast.Attribute)
+                    and isinstance(inner.ctx, ast.Store)
+                    and isinstance(inner.value, ast.Name)
+                    and inner.value.id == "self"
+                ):
+                    names.add(inner.attr)
     return found
 
 
