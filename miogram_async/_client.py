@@ -2,8 +2,9 @@
 `MioGram`: construction, lifecycle, ``call()`` and the 43 actions in the order of the document.
 
 Every action method checks its input (a `ValidationError`: nothing was sent), then makes one
-``self._run...(ROW, ...)`` with its row of `_actions` (`_runner.ActionRunner`); the request path
-is `_session.Session`. Option checks live in `_config`, the secret change in `_secret_change`.
+``self._run...(ROW, ...)`` with its row of `miogram_async._base.actions` (`ActionRunner`); the
+request path is `miogram_async._http.session.Session`. Option checks live in
+`miogram_async._http.options`, the secret change in `miogram_async._http.secret_change`.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ brought new citations. Usage, from the repository's root::
     python scripts/cite_service.py          # rewrite every file that cites it, list them
     python scripts/cite_service.py --check  # change nothing; exit 1 when a file cites it
 
-The file names are searched as written; this script and tests/test_docs_service.py name the old
-file only to find it.
+The file names are searched as written; this script, tests/test_docs_service.py and
+tests/test_architecture_doc.py name the old file only to find it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ SKIP_DIRS = frozenset(
 )
 TEXT_SUFFIXES = frozenset({".py", ".pyi", ".md", ".toml", ".cfg", ".ini", ".txt", ".yml", ".yaml"})
 # Files that name the old file in order to find it: they do not cite it.
-SEARCHERS = frozenset({"scripts/cite_service.py", "tests/test_docs_service.py"})
+SEARCHERS = frozenset(
+    {"scripts/cite_service.py", "tests/test_docs_service.py", "tests/test_architecture_doc.py"}
+)
 
 _ID = r"[EADG]\d{1,2}"
 _NUM = r"\d+(?:\.\d+)?"

@@ -31,7 +31,10 @@ SKIP_DIRS = frozenset(
 )
 TEXT_SUFFIXES = frozenset({".py", ".pyi", ".md", ".toml", ".cfg", ".ini", ".txt", ".yml", ".yaml"})
 # This module and the sweep script name identifiers and the old file in order to find them.
-SEARCHERS = frozenset({"tests/test_docs_service.py", "scripts/cite_service.py"})
+# Files that name the old file to find it (or to check that a page does not): they cite nothing.
+SEARCHERS = frozenset(
+    {"tests/test_docs_service.py", "scripts/cite_service.py", "tests/test_architecture_doc.py"}
+)
 
 _ANCHOR = re.compile(r'<a id="([^"]+)"></a>')
 _LINK = re.compile(r"service\.md#([\w-]+)")
@@ -207,6 +210,11 @@ def test_help_text_cites_resolving_anchors() -> None:
 
 
 # -- the sweep of old citations ------------------------------------------------------------------
+
+
+def test_nothing_cites_the_spec_file() -> None:
+    """No file of the repository cites the specification file users do not have."""
+    assert files_citing_the_spec() == []
 
 
 def test_files_citing_the_spec_finds_them(tmp_path: Path) -> None:

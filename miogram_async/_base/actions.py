@@ -4,8 +4,9 @@ The action table: one `Action` row per ``Func`` of the service's document, in it
 Everything the package knows about an action as such lives in its row: the wire name, how its
 result is decoded, whether it may be retried, whether it changes state, whether its reply carries
 a secret, which file limit and default format its media has, whether "number not found" means
-``False``, and whether it is a Mass action. `_retry`, the request path (`_session`), `call()`, the
-client's methods, the campaign and the CLI read the rows; none of them names an action's rules.
+``False``, and whether it is a Mass action. `_http.retry`, the request path (`_http.session`),
+`call()`, the client's methods, the campaign and the CLI read the rows; none of them names an
+action's rules.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ class APIError(MioGramError):
         message: the service's message text as it came (secret-free: the service never echoes it).
         func: the action (``Func``) that failed.
         sent: ``False`` when the action changes state and the code proves the request was refused
-            before anything was sent (`_outcomes.proves_refusal`); ``None`` otherwise: after a
+            before anything was sent (`outcomes.proves_refusal`); ``None`` otherwise: after a
             state-changing action the message may have been sent anyway (999 above all,
             docs/service.md E32). Always ``None`` for read-only actions, where nothing can have been
             sent.
@@ -328,7 +328,7 @@ ERROR_CLASSES: Final[Mapping[int, type[APIError]]] = {
     999: NoResponseError,
 }
 """Every error code of docs/service.md section 7 (and the undocumented 101), mapped to its class:
-the error table. What an error proves (a refusal, a stop, a busy gateway) is judged in `_outcomes`.
+the error table. What an error proves (a refusal, a stop, a busy gateway) is judged in `outcomes`.
 
 407 ``Secret Changed`` and 409 ``Allow IP Sets`` are success messages (docs/service.md D11) and
 never errors.
@@ -340,7 +340,7 @@ class MassOutcomes(Protocol):
     What `MassSendError.result` holds: a `MassResult`, described here by its reading surface.
 
     Declared as a protocol so that this module imports nothing from the package (`MassResult`
-    lives in `_result`, which imports this module). The keys of ``counts`` and the argument of
+    lives in `_mass.result`, which imports this module). The keys of ``counts`` and the argument of
     ``numbers`` are `Outcome` members, which this module cannot name.
     """
 

@@ -3,8 +3,7 @@ Typed results and the one cattrs converter that builds them from the wire.
 
 Values arrive as JSON strings or numbers (docs/service.md A6, E11), so numbers are parsed leniently;
 booleans are parsed strictly, because cattrs' default hook would turn ``"false"`` into ``True``.
-Every model keeps the reply's object as it came in ``raw``. Wire names live here and in `_wire`
-only.
+Every model keeps the reply's object as it came in ``raw``. Wire names live here and in `wire` only.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Users, chats and messages: the telegram-cli JSON the gateway passes through (doc
 The service documents no field of these objects (A8), so every field is read leniently: a missing
 or unusable text reads as ``""``, a missing peer id as ``None``, and the object is kept as it came
 in ``raw``. Only what the gateway itself relies on is required: a message's ``date``. Scalars go
-through the one converter of `_models`, so numbers and booleans read as everywhere else.
+through the one converter of `models`, so numbers and booleans read as everywhere else.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """
-PostgreSQL connection settings, shared by the send gate (`_gate_pg`) and the campaign storage.
+PostgreSQL connection settings, shared by the send gate (`_gates.postgres`) and the campaign
+storage.
 
 Both keep state that other machines rely on in a session: an advisory lock that says "this process
 is alive and holds the slot (or the run)". When a host vanishes, PostgreSQL notices only through

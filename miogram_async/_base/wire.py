@@ -3,7 +3,7 @@ The wire format: the form body that goes out and the JSON envelope that comes ba
 
 Pure functions, no I/O. ``encode_form`` is the only function here that ever sees the secret;
 nothing else takes it, formats it or logs it. Wire names (``Result``, ``Status``, ``Phone``...) live
-here and in `_models`; the rest of the package speaks Python names.
+here and in `models`; the rest of the package speaks Python names.
 """
 
 from __future__ import annotations
@@ -332,7 +332,7 @@ def decode_reply(
 
     *secret_bearing* (the action row's flag) keeps the body out of every excerpt and repr: such a
     reply carries a secret. *changes_state* (the row's flag too) decides the ``sent`` of a raised
-    `APIError`: ``False`` when it proves a refusal (`_outcomes.proves_refusal`), else ``None``.
+    `APIError`: ``False`` when it proves a refusal (`outcomes.proves_refusal`), else ``None``.
 
     The body is parsed as UTF-8 JSON whatever the HTTP status and ``Content-Type`` (A24); only its
     leading JSON value is read, so bytes after it are ignored (E40). A JSON object is the

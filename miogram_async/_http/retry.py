@@ -1,13 +1,12 @@
 """
 Which actions may be retried, and how long to wait between attempts.
 
-The rule (the README's "Retries", docs/service.md A26) is each action's `_actions.Retry` class, read
-from its
+The rule (the README's "Retries", docs/service.md A26) is each action's `Retry` class, read from its
 row: actions that change nothing retry on transport errors and on 999 ``No Response From Server``;
 everything else retries only when the request provably never left the client (``sent is False``:
 connect error, connect timeout, pool timeout); the secret-changing action is never retried. A
 state-changing action is never retried after a reply, 999 included: a refusal would be refused
-again, and anything else may have been sent (`_outcomes.proves_refusal`, docs/service.md E32).
+again, and anything else may have been sent (`_base.outcomes.proves_refusal`, docs/service.md E32).
 """
 
 from __future__ import annotations

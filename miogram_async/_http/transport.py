@@ -11,7 +11,8 @@ connections costs milliseconds of CPU per request. A pool that one small pool ho
 (`UNSHARDED_MAX` connections, the default client's) is left to httpx as it is, and so is any pool
 when the environment names a proxy (httpx then mounts it).
 
-The client's requests go through ``AsyncClient.post``, httpx's public API (`_session`).
+The client's requests go through ``AsyncClient.send`` of a built request, httpx's public API
+(`miogram_async._http.session`).
 """
 
 from __future__ import annotations

@@ -89,9 +89,9 @@ class Admissions:
     """
     Where a Mass send's chunks are let through the send gate: the fan-out listens here.
 
-    `send_mass` gives each chunk's request ``on_admitted=functools.partial(admissions.admit,
-    chunk)`` and hands this object to `fan_out`, which starts the chunk there (every attempt of a
-    request is admitted; the chunk starts at the first).
+    `send_mass` and `send_singles` give each chunk's request an ``on_admitted`` that awaits
+    ``admissions.admit(chunk)`` and hand this object to `fan_out`, which starts the chunk there
+    (every attempt of a request is admitted; the chunk starts at the first).
     """
 
     __slots__ = ("_listener",)
