@@ -3,8 +3,9 @@ Record the transcript of docs/campaigns.md "Settling unknown numbers": a run tha
 numbers, the settle, the explicit re-send and a last resume, with the real ``miogram`` command.
 
 It serves the fake service on loopback at the real service's pace (1 s a number, time scaled by
-0.01, four agents), one of whose Mass requests has its gateway die after 7 numbers (a 999 with the
-rest never handed to the messenger), and runs the commands in a fresh directory, printing each
+0.01, four agents), whose fifth Mass request (the first sized from the measured pace, after each
+agent's small first chunk) has its gateway die after 7 numbers (a 999 with the rest never handed
+to the messenger), and runs the commands in a fresh directory, printing each
 after a ``$`` prompt with its output (stdout and stderr together, as a terminal shows them).
 Usage, from the repository's root::
 
@@ -62,7 +63,7 @@ async def _main() -> None:
         time_model=TimeModel.realistic(scale=SCALE),
         faults=Faults.of(
             FaultRule(
-                kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, after=2, times=1, handed=7
+                kind=FaultKind.GATEWAY_DIES, funcs={"SendMessageMass"}, after=4, times=1, handed=7
             )
         ),
     )
@@ -75,8 +76,9 @@ async def _main() -> None:
                 **os.environ,
                 "MIOGRAM_BASE_URL": url,
                 "MIOGRAM_SECRET": SECRET,
-                # The drain scaled like the fake's time: 1.5 s a number (E32), times SCALE.
-                "MIOGRAM_GATEWAY_DRAIN": str(1.5 * SCALE),
+                # The front's 60 s wait scaled like the fake's time (E32): the client measures the
+                # gateway's pace itself and sizes its chunks and drains from it (E49).
+                "MIOGRAM_FRONT_WAIT": str(60 * SCALE),
                 "COLUMNS": "100",
                 "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             }
