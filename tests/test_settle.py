@@ -66,8 +66,11 @@ def paced(*, faults: Faults | None = None, **account: object) -> FakeMioGram:
 
 
 def client_of(fake: FakeMioGram) -> MioGram:
-    """A client with the drain matched to the fake's pace (the gateway's real one, scaled)."""
-    return fake.client(gateway_drain=1.5 * PACE * SCALE)
+    """
+    A client on its own defaults: given the front's wait (scaled), never the fake's pace; it
+    measures the gateway's pace and drains by it (E49).
+    """
+    return fake.client()
 
 
 async def mass(client: MioGram, phones: Sequence[str], text: str = TEXT) -> MassResult:
