@@ -134,8 +134,15 @@ class FileSendGate(SlotGate[int]):
     async def _give(self, slot: int, busy_for: float) -> None:
         _give_back(slot, time.time() + busy_for if busy_for > 0 else None)
 
-    async def _take(self) -> tuple[int, bool]:
-        """Lock a slot file, wait out what it says, mark it busy: (its descriptor, if it waited)."""
+    async def _mark(self, slot: int) -> None:
+        if not _write(slot, _BUSY):
+            raise self._failed("cannot write its slot file")
+
+    async def _take(self, *, mark_busy: bool) -> tuple[int, bool]:
+        """
+        Lock a slot file, wait out what it says, mark it busy if *mark_busy*: (its descriptor, if
+        it waited).
+        """
         pause = self._poll
         waited = False
         while (taken := self._try_slots()) is None:  # non-blocking calls on local files
@@ -167,7 +174,7 @@ class FileSendGate(SlotGate[int]):
             # Cancelled while waiting: the next holder waits for the rest of it.
             _give_back(fd, reopen_at)
             raise
-        if not _write(fd, _BUSY):
+        if mark_busy and not _write(fd, _BUSY):
             _give_back(fd, reopen_at)
             raise self._failed("cannot write its slot file")
         return fd, waited

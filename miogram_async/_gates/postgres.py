@@ -168,8 +168,14 @@ class PostgresSendGate(SlotGate[int]):
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(self._give_back, slot, busy_for)
 
-    async def _take(self) -> tuple[int, bool]:
-        """Lock a slot, wait out what its row says, mark it busy: (its key, if it waited)."""
+    async def _mark(self, slot: int) -> None:
+        await anyio.to_thread.run_sync(self._mark_busy, slot)
+
+    async def _take(self, *, mark_busy: bool) -> tuple[int, bool]:
+        """
+        Lock a slot, wait out what its row says, mark it busy if *mark_busy*: (its key, if it
+        waited).
+        """
         pause = self._poll
         waited = False
         while True:
@@ -192,8 +198,9 @@ class PostgresSendGate(SlotGate[int]):
             if wait > 0:
                 waited = True
                 await anyio.sleep(wait)
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._mark_busy, key)
+            if mark_busy:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._mark_busy, key)
         except BaseException:
             # Cancelled while waiting (or the connection lost): the next holder waits the rest.
             left = wait - (anyio.current_time() - began)

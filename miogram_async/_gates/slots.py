@@ -61,9 +61,15 @@ class SlotGate(Generic[_Slot]):
             self._local = anyio.Semaphore(self.limit)
         return self._local
 
-    async def acquire(self) -> float:
+    async def acquire(self, *, mark_busy: bool = True) -> float:
         """
         Wait for a slot, then for what its last holder left (a drain, a dead holder's request).
+
+        Args:
+            mark_busy: mark the slot busy in the shared store at once (its holder is about to
+                send). ``False`` holds it unmarked until `mark_busy`: a process that dies before
+                then is known to have sent nothing through it, and the next holder does not wait
+                for it as for a dead holder (a gate taken before another one, `StackedSendGate`).
 
         Returns:
             The seconds spent waiting (0.0 when a slot was free and the gateway idle).
@@ -80,12 +86,24 @@ class SlotGate(Generic[_Slot]):
             queued = True
             await local.acquire()
         try:
-            slot, waited = await self._take()
+            slot, waited = await self._take(mark_busy=mark_busy)
         except BaseException:
             local.release()
             raise
         self._by_task.setdefault(anyio.get_current_task().id, []).append(slot)
         return anyio.current_time() - started if queued or waited else 0.0
+
+    async def mark_busy(self) -> None:
+        """
+        Mark the slot the current task took last (``acquire(mark_busy=False)``) busy.
+
+        Raises:
+            SendGateError: the shared store cannot be used (the slot is still held: give it back).
+        """
+        held = self._by_task.get(anyio.get_current_task().id)
+        if held:
+            with anyio.CancelScope(shield=True):
+                await self._mark(held[-1])
 
     async def release(self, busy_for: float) -> None:
         """
@@ -134,8 +152,15 @@ class SlotGate(Generic[_Slot]):
     ) -> None:
         await self.aclose()
 
-    async def _take(self) -> tuple[_Slot, bool]:
-        """Take a slot in the shared store and wait out what it says: (the slot, if it waited)."""
+    async def _take(self, *, mark_busy: bool) -> tuple[_Slot, bool]:
+        """
+        Take a slot in the shared store, wait out what it says, mark it busy if *mark_busy*:
+        (the slot, if it waited).
+        """
+        raise NotImplementedError
+
+    async def _mark(self, slot: _Slot) -> None:
+        """Mark *slot*, held, busy in the shared store (its holder is sending)."""
         raise NotImplementedError
 
     async def _give(self, slot: _Slot, busy_for: float) -> None:
