@@ -6,7 +6,9 @@ resumes it, and running it with its summary.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 import click
@@ -21,6 +23,7 @@ from ._next import Commands, resume_command
 from ._run import report_run, report_unreachable, run_campaign
 
 __all__ = [
+    "concurrency_options",
     "journal_error",
     "journal_target",
     "make_client",
@@ -32,6 +35,23 @@ __all__ = [
     "run_options",
     "shown",
 ]
+
+
+_Command = TypeVar("_Command", bound=Callable[..., object])
+
+
+def concurrency_options(command: _Command) -> _Command:
+    """``--concurrency`` and ``--rate``: how fast a run sends (``run`` and ``resume`` alike)."""
+    command = click.option(
+        "--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second."
+    )(command)
+    return click.option(
+        "--concurrency",
+        "-c",
+        type=click.IntRange(min=1),
+        help="State-changing requests at once [1]; more is an opt-in the service's gateway may "
+        "not take (docs/service.md E33).",
+    )(command)
 
 
 def parse_robots(value: str | None) -> list[str] | str | None:

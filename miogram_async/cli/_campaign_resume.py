@@ -9,6 +9,7 @@ import click
 
 from ..campaign import CampaignError
 from ._campaign_common import (
+    concurrency_options,
     journal_error,
     journal_target,
     make_client,
@@ -50,14 +51,7 @@ __all__ = ["campaign_resume"]
     is_flag=True,
     help="Do not settle unknown numbers from the agents' histories at the end.",
 )
-@click.option(
-    "--concurrency",
-    "-c",
-    type=click.IntRange(min=1),
-    help="State-changing requests at once [1]; more is an opt-in the service's gateway may "
-    "not take (docs/service.md E33).",
-)
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
+@concurrency_options
 @click.option("--robots", help="Agents to spread chunks over: a,b or 'all' [as created].")
 @json_option
 @pass_settings

@@ -25,6 +25,7 @@ from ..campaign import (
 )
 from ..campaign._rows import plain_message
 from ._campaign_common import (
+    concurrency_options,
     journal_error,
     journal_target,
     make_client,
@@ -194,14 +195,7 @@ def template_message(
     "on several machines [beside NUMBERS, its name ending in .sqlite: customers.xlsx -> "
     "customers.sqlite].",
 )
-@click.option(
-    "--concurrency",
-    "-c",
-    type=click.IntRange(min=1),
-    help="State-changing requests at once [1]; more is an opt-in the service's gateway may "
-    "not take (docs/service.md E33).",
-)
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), help="Requests per second.")
+@concurrency_options
 @click.option(
     "--robots", help="Agents to spread chunks over: a,b or 'all' [every agent of the account]."
 )
