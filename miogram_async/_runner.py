@@ -33,7 +33,7 @@ from ._http.options import ClientOptions
 from ._http.pace import GatewayPace
 from ._http.secret_change import change_secret
 from ._http.session import Session
-from ._mass.fanout import mass_input
+from ._mass.inputs import mass_input
 from ._mass.options import FanoutOptions, MassOptions, mass_options
 from ._mass.result import MassResult
 from ._mass.send import send_mass

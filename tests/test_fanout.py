@@ -48,7 +48,8 @@ from miogram_async import (
 )
 from miogram_async._base.errors import MassOutcomes
 from miogram_async._mass import fanout as _fanout
-from miogram_async._mass.fanout import AgentSlots, FanOut, MassOptions, SendChunk
+from miogram_async._mass.agents import AgentSlots
+from miogram_async._mass.fanout import FanOut, MassOptions, SendChunk
 
 _PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 
@@ -766,9 +767,9 @@ def test_progress_eta_is_unknown_without_rate_or_after_stop() -> None:
             hooks=None,
             cancel_grace=1.0,
         )
-        assert not state._admit(phone(1))  # one number read, not sent yet
+        assert not state.producer.admit(phone(1))  # one number read, not sent yet
         assert state.snapshot().total is None
-        state._exhausted = True
+        state.producer.exhausted = True
         assert (state.snapshot().total, state.snapshot().eta) == (1, None)
         state._halt(NoCreditError(305, "No Credit", "SendMessageMass"))
         assert state.snapshot().eta is None

@@ -19,9 +19,11 @@ from .._base.outcomes import gateway_may_be_busy
 from .._base.wire import as_mass_map
 from .._http.request import GateWaits, Request
 from .._http.session import Session, describe
-from .fanout import Admissions, Chunk, MassInput, fan_out
+from .fanout import fan_out
+from .flights import Admissions
+from .inputs import MassInput
 from .options import MassOptions
-from .result import Dispatch, MassResult
+from .result import Chunk, Dispatch, MassResult
 
 __all__ = ["agents_for", "send_mass"]
 

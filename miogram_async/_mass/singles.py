@@ -24,9 +24,11 @@ from .._base.actions import Action
 from .._base.errors import NumberNotFoundError
 from .._http.request import GateWaits, Request
 from .._http.session import Session
-from .fanout import Admissions, Chunk, MassInput, fan_out
+from .fanout import fan_out
+from .flights import Admissions
+from .inputs import MassInput
 from .options import MassOptions
-from .result import MassResult
+from .result import Chunk, MassResult
 from .send import agents_for
 
 __all__ = ["send_singles"]
